@@ -1,0 +1,97 @@
+"""The ``rekap`` command: a thin layer over the library API (pipeline.validate, template, sample)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.validate import normalize_period
+
+LANG = click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+                    help="Language of messages: Indonesian (id) or English (en).")
+
+
+def _period(ctx, param, value):
+    if value is None:
+        return None
+    period = normalize_period(value)
+    if period is None:
+        raise click.BadParameter("use a year (2022) or a year and month (2022-12)")
+    return period
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rekap")
+def cli():
+    """rekap: validate and consolidate the staffing recaps of the OPDs of Kota Serang."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--period", callback=_period, help="Expected period; default: the folder name (raw/2022/...).")
+@LANG
+def validate(files, fmt, period, lang):
+    """Check submissions (xlsx workbooks or tidy CSV) and say what is wrong, cell by cell.
+
+    Exit status: 0 when no submission has errors, 1 when any has, 2 for a usage error.
+
+    \b
+    Example:
+      rekap validate raw/2022/*.xlsx
+      rekap validate --format json --lang en raw/2022/DINKES.xlsx
+    """
+    from pipeline.render import to_json, to_text
+    from pipeline.validate import validate_files
+
+    results = validate_files(files, period)
+    click.echo(to_json(results, lang) if fmt == "json" else to_text(results, lang))
+    sys.exit(1 if any(r.status == "rejected" for r in results) else 0)
+
+
+@cli.command()
+@click.option("--opd", required=True, help="OPD code from the registry (schemas/registry.csv).")
+@click.option("--period", required=True, callback=_period, help="A year (2022) or year-month (2022-12).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The .xlsx to write.")
+@LANG
+def template(opd, period, output, lang):
+    """Write the Excel template an OPD fills in.
+
+    \b
+    Example:
+      rekap template --opd DINKES --period 2022 -o DINKES-2022.xlsx
+    """
+    from pipeline.specs import load_registry
+    from pipeline.template import write_template
+
+    registry = load_registry()
+    if opd.upper() not in registry:
+        raise click.BadParameter(f"unknown OPD {opd!r}; known: {', '.join(registry)}", param_hint="--opd")
+    write_template(output, registry[opd.upper()], period, lang=lang)
+    click.echo(f"{output}")
+
+
+@cli.command()
+@click.option("--period", required=True, callback=_period, help="A year (2022) or year-month (2022-12).")
+@click.option("--raw", "raw_dir", default="raw", show_default=True, type=click.Path(path_type=Path),
+              help="Where to write: RAW/PERIOD/<OPD>.xlsx. Existing files are never overwritten.")
+@click.option("--manifest", type=click.Path(path_type=Path), help="Write {OPD: [expected finding codes]} here.")
+@click.option("--seed", default=2022, show_default=True, help="Random seed (same seed, same data).")
+@LANG
+def sample(period, raw_dir, manifest, seed, lang):
+    """Write a realistic sample period: one workbook per registry OPD, a few with known defects.
+
+    \b
+    Example:
+      rekap sample --period 2022 --raw raw --manifest raw/2022-manifest.json
+    """
+    from pipeline.sample import write_sample
+
+    result = write_sample(raw_dir, period, seed=seed, manifest_path=manifest, lang=lang)
+    click.echo(f"{len(result)} OPD -> {raw_dir / period}")
+
+
+def main():
+    cli(prog_name="rekap")

@@ -1,0 +1,142 @@
+"""The one finding model: every problem, from an unreadable file to a rank warning, is a Finding.
+
+A finding is language-neutral (a code from ``schemas/findings.yaml`` plus parameters); its message is
+rendered in Indonesian or English from that one catalogue when it is shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import yaml
+
+from pipeline.specs import SCHEMAS, load_tables
+
+SEVERITIES = ("error", "warning", "info")
+LANGS = ("id", "en")
+
+
+@cache
+def catalogue() -> dict[str, dict]:
+    return yaml.safe_load((SCHEMAS / "findings.yaml").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    rule: str
+    table: str | None = None
+    cell: dict | None = None
+    sheet: str | None = None
+    address: str | None = None
+    expected: Any = None
+    actual: Any = None
+    params: dict = field(default_factory=dict)
+    severity: str = ""
+
+    def __post_init__(self):
+        if self.code not in catalogue():
+            raise KeyError(f"finding code {self.code!r} is not in schemas/findings.yaml")
+        if not self.severity:
+            object.__setattr__(self, "severity", catalogue()[self.code]["severity"])
+
+    def with_source(self, sheet: str | None, address: str | None) -> Finding:
+        return Finding(self.code, self.rule, self.table, self.cell, sheet, address, self.expected,
+                       self.actual, self.params, self.severity)
+
+    def title(self, lang: str = "id") -> str:
+        return catalogue()[self.code]["title"][lang]
+
+    def message(self, lang: str = "id") -> str:
+        template = catalogue()[self.code]["message"][lang]
+        spec = load_tables().get(self.table) if self.table else None
+        where = ""
+        if self.cell is not None and spec is not None:
+            where = describe_cell(spec, self.cell, lang)
+        if self.address:
+            where = f"{where} [{self.sheet}!{self.address}]" if where else f"{self.sheet}!{self.address}"
+        values = {
+            "where": where or "-",
+            "table": spec.title[lang] if spec else (self.table or "-"),
+            "actual": fmt(self.actual, lang),
+            "expected": fmt(self.expected, lang),
+            "rule": self.rule,
+        }
+        tables = load_tables()
+        values.update({k: tables[v].title[lang] if k.endswith("table") and v in tables else fmt(v, lang)
+                       for k, v in self.params.items()})
+        return template.format_map(_Default(values))
+
+    def to_dict(self, lang: str = "id") -> dict:
+        return {
+            "code": self.code, "severity": self.severity, "rule": self.rule, "table": self.table,
+            "cell": self.cell, "sheet": self.sheet, "address": self.address,
+            "expected": _plain(self.expected), "actual": _plain(self.actual), "message": self.message(lang),
+        }
+
+
+def _plain(value):
+    """Whole floats as ints, so that JSON shows counts as counts."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class _Default(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def describe_cell(spec, cell: dict, lang: str) -> str:
+    """``(Ruang B, GOL IV, L)``: member labels, with the dimension's name where a dimension asks for it."""
+    parts = []
+    for name in spec.dim_names:
+        dim = spec.dim(name)
+        if name not in cell or len(dim.members) == 1 or dim.show == "none":
+            continue
+        value = cell[name]
+        labels = []
+        for code in (value if isinstance(value, list) else [value]):
+            try:
+                labels.append(dim.member(code).label.get(lang, code))
+            except KeyError:
+                labels.append(str(code))
+        text = "/".join(labels)
+        parts.append(f"{dim.label.get(lang, name)} {text}" if dim.show == "name" else text)
+    return "(" + ", ".join(parts) + ")" if parts else ""
+
+
+def fmt(value: Any, lang: str = "id") -> str:
+    """A number as people write it: ``1.009`` and ``68,04`` in Indonesian, ``1,009`` and ``68.04`` in English."""
+    if isinstance(value, dict) and set(value) <= set(LANGS) and value:
+        return str(value.get(lang, next(iter(value.values()))))
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    if isinstance(value, int):
+        text = f"{value:,}"
+        return text.replace(",", ".") if lang == "id" else text
+    if isinstance(value, float):
+        text = f"{value:,.2f}" if abs(value - round(value, 2)) < 1e-9 else f"{value:,.4f}".rstrip("0")
+        if lang == "id":
+            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        return text
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v, lang) for v in value)
+    return str(value)
+
+
+def has_errors(findings) -> bool:
+    return any(f.severity == "error" for f in findings)
+
+
+def flatten(findings) -> list[tuple]:
+    """Findings as ``(code, table, cell)`` tuples, with the cell as sorted ``(dim, member)`` pairs."""
+    def freeze(cell):
+        if cell is None:
+            return None
+        return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cell.items()))
+    return sorted(((f.code, f.table, freeze(f.cell)) for f in findings), key=repr)

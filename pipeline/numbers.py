@@ -1,0 +1,90 @@
+"""Numbers as Indonesian spreadsheets hold them.
+
+``1.009`` is one thousand and nine, ``0,07`` is a decimal, ``-`` means zero, ``68,04 %`` and
+``0.07 %`` both occur, and some sources use English commas (``1,741``). In a count, a separator
+followed by exactly three digits is a thousands separator; anything else that is not a whole number
+is returned as the decimal it reads as, so that the schema rejects it instead of rounding silently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+DASHES = {"-", "–", "—", "--"}
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([.,])\d{3}(\1\d{3})*$")
+_PLAIN = re.compile(r"^[+-]?\d+$")
+_DECIMAL = re.compile(r"^[+-]?\d*[.,]\d+$")
+_MIXED_ID = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")  # 1.234,5
+_MIXED_EN = re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d+$")  # 1,234.5
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """``value`` is None for an empty cell and NaN for text that is no number."""
+
+    value: float | None
+    as_text: bool = False  # a number typed as text
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[\s\u00a0\u202f]", "", text)
+
+
+def parse_count(raw) -> Parsed:
+    if raw is None:
+        return Parsed(None)
+    if isinstance(raw, bool):
+        return Parsed(math.nan)
+    if isinstance(raw, (int, float)):
+        return Parsed(float(raw))
+    text = _clean(str(raw))
+    if text == "":
+        return Parsed(None)
+    if text in DASHES:
+        return Parsed(0.0)
+    if _PLAIN.match(text):
+        return Parsed(float(text), as_text=True)
+    if _THOUSANDS.match(text):
+        return Parsed(float(re.sub(r"[.,]", "", text)), as_text=True)
+    return Parsed(_decimal(text), as_text=True)
+
+
+def parse_percent(raw, fraction: bool = False) -> Parsed:
+    """A percentage. ``fraction`` says the cell is formatted as % in Excel (0.6804 shows as 68,04 %)."""
+    if raw is None:
+        return Parsed(None)
+    if isinstance(raw, bool):
+        return Parsed(math.nan)
+    if isinstance(raw, (int, float)):
+        return Parsed(float(raw) * 100 if fraction else float(raw))
+    text = _clean(str(raw))
+    if text == "":
+        return Parsed(None)
+    if text in DASHES:
+        return Parsed(0.0)
+    text = text.rstrip("%")
+    if _PLAIN.match(text):
+        return Parsed(float(text), as_text=True)
+    return Parsed(_decimal(text), as_text=True)
+
+
+def _decimal(text: str) -> float:
+    if _MIXED_ID.match(text):
+        return float(text.replace(".", "").replace(",", "."))
+    if _MIXED_EN.match(text):
+        return float(text.replace(",", ""))
+    if _DECIMAL.match(text):
+        return float(text.replace(",", "."))
+    return math.nan
+
+
+def thousands_hint(value: float) -> int | None:
+    """The whole number a clerk most likely meant by a decimal count such as 1.009 (Excel's 1.009)."""
+    if value is None or math.isnan(value) or value.is_integer():
+        return None
+    scaled = value * 1000
+    if abs(scaled - round(scaled)) < 1e-6 and 1 <= value < 1000:
+        return int(round(scaled))
+    return None

@@ -1,0 +1,30 @@
+"""Pick the reader for a submission by its content, not its name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.findings import Finding
+from pipeline.submission import Extract
+
+ZIP = b"PK\x03\x04"
+CFB = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+def read_submission(path) -> Extract:
+    path = Path(path)
+    if not path.is_file():
+        ex = Extract(file=str(path), kind="unknown")
+        ex.findings.append(Finding("FILE_NOT_FOUND", "file:read", params={"file": str(path)}))
+        return ex
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(ZIP) or head.startswith(CFB) or path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        from pipeline.read_xlsx import read_xlsx
+        return read_xlsx(path)
+    from pipeline.read_csv import read_csv
+    if path.suffix.lower() in (".csv", ".txt", ".tsv") or not head:
+        return read_csv(path)
+    ex = Extract(file=str(path), kind="unknown")
+    ex.findings.append(Finding("FILE_UNSUPPORTED", "file:read", params={"file": path.name}))
+    return ex

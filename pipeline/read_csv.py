@@ -1,0 +1,121 @@
+"""The tidy CSV submission format: one line per cell, totals included.
+
+Columns: ``opd``, ``period``, ``table``, one column per dimension (``ruang``, ``gol``, ``sex``, ...;
+left empty where the table has no such dimension) and ``value``. Optional: ``opd_name``, ``officer``,
+``contact``, ``date``. Members are the codes of ``schemas/dimensions.yaml`` (labels and aliases are
+accepted too). Values follow the same number rules as a workbook. See README, "CSV format".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from pipeline.findings import Finding
+from pipeline.labels import normalize
+from pipeline.specs import TableSpec, load_tables
+from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
+
+REQUIRED = ("opd", "period", "table", "value")
+
+
+def dimension_columns(tables: dict[str, TableSpec]) -> list[str]:
+    names: list[str] = []
+    for spec in tables.values():
+        names += [n for n in spec.dim_names if n not in names]
+    return names
+
+
+def write_csv(path, opd: str, period: str, values: dict[str, dict], identity: dict | None = None) -> None:
+    """Write ``values`` (table id -> {key: value}) in the tidy format (used by tests and other tools)."""
+    tables = load_tables()
+    dims = dimension_columns(tables)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["opd", "period", "table", *dims, "value"])
+        for table, cells in values.items():
+            spec = tables[table]
+            for key, value in cells.items():
+                d = spec.key_dict(key)
+                w.writerow([opd, period, table, *(d.get(n, "") for n in dims), value])
+
+
+def _member_lookup(spec: TableSpec) -> dict[str, dict[str, str]]:
+    out = {}
+    for dim in spec.dims:
+        names = {}
+        for m in dim.members:
+            for text in (m.code, *m.label.values(), *m.aliases):
+                names.setdefault(normalize(text), m.code)
+        out[dim.name] = names
+    return out
+
+
+def read_csv(path) -> Extract:
+    path = Path(path)
+    ex = Extract(file=str(path), kind="csv")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError as err:
+            ex.findings.append(Finding("FILE_CORRUPT", "file:read", params={"file": path.name, "detail": str(err)}))
+            return ex
+    if not text.strip():
+        ex.findings.append(Finding("FILE_EMPTY", "file:read", params={"file": path.name}))
+        return ex
+    try:
+        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [normalize(h).lower().replace(" ", "_") for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        ex.findings.append(Finding("CSV_HEADER", "csv:header", params={"detail": ", ".join(missing)}))
+        return ex
+    tables = load_tables()
+    lookups = {t: _member_lookup(s) for t, s in tables.items()}
+    seen: dict[tuple, int] = {}
+    for line, row in enumerate(reader, start=2):
+        for name in IDENTITY_FIELDS:
+            if row.get(name) and name not in ex.identity:
+                ex.identity[name] = row[name].strip()
+        table = normalize(row.get("table")).lower()
+        spec = tables.get(table)
+        if spec is None:
+            ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", params={
+                "line": line, "detail": f"table={row.get('table')}", "table": row.get("table")}))
+            continue
+        mapping, unknown = {}, []
+        for dim in spec.dims:
+            given = normalize(row.get(dim.name))
+            code = lookups[table][dim.name].get(given)
+            if code is None:
+                unknown.append(f"{dim.name}={row.get(dim.name) or '?'}")
+            mapping[dim.name] = code
+        key = spec.key(mapping) if not unknown else None
+        if key is None or not (spec.has_cell(key) or spec.is_impossible(key)):
+            detail = ", ".join(unknown) or ", ".join(f"{k}={v}" for k, v in mapping.items())
+            ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", table, params={"line": line, "detail": detail}))
+            continue
+        if (table, key) in seen:
+            ex.findings.append(Finding("CELL_DUPLICATE", "csv:cell", table, spec.key_dict(key), params={"line": line}))
+            continue
+        seen[(table, key)] = line
+        ex.tables.add(table)
+        ex.cells.append(RawCell(table, key, row.get("value"), None, None))
+    for table in sorted(ex.tables):
+        spec = tables[table]
+        for key in spec.cells:
+            if (table, key) not in seen and not spec.rows[spec.placements()[key].row].optional:
+                ex.findings.append(Finding("CELL_MISSING", "csv:cell", table, spec.key_dict(key)))
+    for table, spec in tables.items():
+        if table not in ex.tables and spec.is_required(ex.identity.get("opd")):
+            ex.findings.append(Finding("TABLE_MISSING", "file:table", table, params={"sheet": spec.sheet}))
+    return ex
+

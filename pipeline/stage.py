@@ -1,0 +1,121 @@
+"""Staging: a reader's raw cells become one typed, long table of values, checked by pandera.
+
+Only renaming, casting and number normalisation happen here (no rule logic): each value is parsed
+with the Indonesian number rules, then a pandera schema derived from the table spec checks member
+codes, whole numbers >= 0 for counts and 0..100 for percentages. Every failure is a finding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import pandas as pd
+import pandera.pandas as pa
+
+from pipeline.findings import Finding
+from pipeline.numbers import parse_count, parse_percent, thousands_hint
+from pipeline.rules.linear import Ref
+from pipeline.specs import TableSpec, load_tables
+from pipeline.submission import Extract
+
+COLUMNS = ["table", "cell", "percent", "value", "raw", "sheet", "address"]
+
+
+@dataclass
+class Staged:
+    frame: pd.DataFrame  # one row per cell: table, cell (dict), percent, value, raw, sheet, address
+    values: dict[Ref, float]  # what the rules read; NaN where a value is unusable
+    sources: dict[Ref, tuple[str | None, str | None]]  # (sheet, A1) of each cell
+    findings: list[Finding]
+
+
+def _check(fn, name):
+    return pa.Check(fn, name=name, element_wise=False)
+
+
+@cache
+def value_schema(percent: bool) -> pa.DataFrameSchema:
+    if percent:
+        checks = [_check(lambda v: (v >= 0) & (v <= 100), "percent_range")]
+    else:
+        checks = [_check(lambda v: v >= 0, "non_negative"), _check(lambda v: v == v.round(), "whole_number")]
+    return pa.DataFrameSchema({"value": pa.Column(float, checks, nullable=True)}, coerce=True)
+
+
+@cache
+def member_schema(spec: TableSpec) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema({d.name: pa.Column(str, pa.Check.isin(list(d.codes), name="member"))
+                               for d in spec.dims})
+
+
+CHECK_CODES = {"percent_range": "PCT_RANGE", "non_negative": "VALUE_NEGATIVE", "whole_number": "VALUE_NOT_WHOLE"}
+
+
+def stage(extract: Extract, tables: dict[str, TableSpec] | None = None) -> Staged:
+    tables = tables or load_tables()
+    findings: list[Finding] = []
+    rows = []
+    present = set()
+    for raw in extract.cells:
+        spec = tables[raw.table]
+        percent = spec.is_percent(raw.key)
+        parsed = parse_percent(raw.value, raw.fraction) if percent else parse_count(raw.value)
+        value = 0.0 if parsed.value is None else parsed.value
+        cell = spec.key_dict(raw.key)
+        where = dict(table=raw.table, cell=cell, sheet=raw.sheet, address=raw.address)
+        if math.isnan(value):
+            findings.append(Finding("VALUE_NOT_NUMBER", "value:number", actual=str(raw.value), **where))
+        elif parsed.as_text and extract.kind == "xlsx":  # in a CSV every value is text
+            findings.append(Finding("VALUE_AS_TEXT", "value:number", actual=str(raw.value), expected=value, **where))
+        if spec.is_impossible(raw.key):
+            if value:
+                findings.append(Finding("IMPOSSIBLE_CELL", "cell:possible", actual=value, expected=0, **where))
+            continue
+        present.add((raw.table, raw.key))
+        rows.append({"table": raw.table, "cell": cell, "percent": percent, "value": value,
+                     "raw": raw.value, "sheet": raw.sheet, "address": raw.address, "key": raw.key})
+    frame = pd.DataFrame(rows, columns=COLUMNS + ["key"])
+    findings += _schema_findings(frame, tables)
+
+    values: dict[Ref, float] = {}
+    sources: dict[Ref, tuple] = {}
+    for row in frame.itertuples(index=False):
+        ref = Ref(row.table, row.key)
+        values[ref] = row.value
+        sources[ref] = (row.sheet, row.address)
+    for table in extract.tables:  # cells of optional rows an older template lacks count as zero
+        spec = tables[table]
+        for key in spec.cells:
+            if (table, key) not in present and spec.rows[spec.placements()[key].row].optional:
+                values[Ref(table, key)] = 0.0
+    return Staged(frame.drop(columns="key"), values, sources, findings)
+
+
+def _schema_findings(frame: pd.DataFrame, tables: dict[str, TableSpec]) -> list[Finding]:
+    findings = []
+    bad: set[int] = set()
+    for (table, percent), group in frame.groupby(["table", "percent"], sort=False):
+        members = pd.DataFrame(list(group["cell"]), index=group.index)
+        for schema, data in ((value_schema(bool(percent)), group[["value"]]),
+                             (member_schema(tables[table]), members)):
+            try:
+                schema.validate(data, lazy=True)
+            except pa.errors.SchemaErrors as err:
+                for case in err.failure_cases.itertuples(index=False):
+                    if case.index is None or pd.isna(case.index):
+                        continue
+                    row = frame.loc[int(case.index)]
+                    code = CHECK_CODES.get(case.check, "CELL_UNKNOWN")
+                    if math.isnan(row.value) and code != "CELL_UNKNOWN":
+                        continue  # already reported as not a number
+                    params, expected = {"line": "-", "detail": row.cell, "hint": ""}, None
+                    if code == "VALUE_NOT_WHOLE" and (expected := thousands_hint(row.value)):
+                        params["hint"] = {"id": f" (maksudnya {expected}?)", "en": f" (did you mean {expected}?)"}
+                    findings.append(Finding(code, f"schema:{case.check}", table, row.cell, row.sheet,
+                                            row.address, expected=expected, actual=row.value, params=params))
+                    bad.add(int(case.index))
+    for i in bad:  # a value the schema rejects is not used by the rules
+        frame.at[i, "value"] = math.nan
+    return findings

@@ -1,0 +1,161 @@
+"""Validate submissions: read -> stage -> check, collecting every finding in one pass.
+
+This is the library API behind ``rekap validate``: ``validate_file`` and ``validate_files`` return
+:class:`Result` objects; nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.findings import Finding, has_errors
+from pipeline.read import read_submission
+from pipeline.rules.cross import cross_rules
+from pipeline.rules.linear import LinearRule, evaluate
+from pipeline.rules.percent import percent_findings
+from pipeline.rules.sums import sum_rules
+from pipeline.specs import Opd, TableSpec, load_registry, load_tables
+from pipeline.stage import Staged, stage
+from pipeline.submission import Extract
+
+PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2]))?$")
+
+
+@dataclass
+class Result:
+    file: str
+    opd: str | None
+    period: str | None
+    findings: list[Finding]
+    extract: Extract
+    staged: Staged | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return "rejected" if has_errors(self.findings) else "accepted"
+
+
+def period_of_path(path: Path) -> str | None:
+    """The period a file's folder names (``raw/2022/X.xlsx`` -> ``2022``), if any."""
+    return path.parent.name if PERIOD.match(path.parent.name) else None
+
+
+def normalize_period(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = str(text).strip().replace("/", "-")
+    m = re.match(r"^(\d{4})-(\d{1,2})$", text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{m.group(1)}-{int(m.group(2)):02d}"
+    return text if PERIOD.match(text) else None
+
+
+def check_identity(extract: Extract, path: Path, expected_period: str | None,
+                   registry: dict[str, Opd]) -> tuple[str | None, str | None, list[Finding]]:
+    findings = []
+    opd = (extract.identity.get("opd") or "").strip().upper() or None
+    stem = path.stem.upper()
+    if opd is None:
+        findings.append(Finding("IDENTITY_MISSING", "identity:opd", params={"field": "Kode OPD"}))
+        opd = stem if stem in registry else None
+    elif opd not in registry:
+        findings.append(Finding("OPD_UNKNOWN", "identity:opd", actual=opd,
+                                expected=", ".join(list(registry)[:3]) + ", ..."))
+    elif stem in registry and stem != opd:
+        findings.append(Finding("OPD_MISMATCH", "identity:opd", actual=opd, expected=stem))
+    raw_period = extract.identity.get("period")
+    period = normalize_period(raw_period)
+    if raw_period in (None, ""):
+        findings.append(Finding("IDENTITY_MISSING", "identity:period", params={"field": "Periode"}))
+    elif period is None:
+        findings.append(Finding("PERIOD_INVALID", "identity:period", actual=raw_period))
+    expected = expected_period or period_of_path(path)
+    if period and expected and period != expected:
+        findings.append(Finding("PERIOD_MISMATCH", "identity:period", actual=period, expected=expected))
+    return opd, period, findings
+
+
+def check_rules(staged: Staged, present: set[str], tables: dict[str, TableSpec]) -> list[Finding]:
+    """Every rule over the tables present; a rule that cannot be evaluated is reported once, as info."""
+    findings: list[Finding] = []
+    not_evaluable: dict[str, int] = {}
+    rules: list[LinearRule] = [r for t in present for r in sum_rules(tables[t])]
+    rules += [r for r in cross_rules() if {x.table for x in r.refs} <= present]
+    for rule in rules:
+        try:
+            outcome = evaluate(rule, staged.values)
+        except Exception as err:  # a rule that crashes is recorded, never fatal
+            not_evaluable[f"{rule.rule} ({type(err).__name__})"] = not_evaluable.get(rule.rule, 0) + 1
+            continue
+        if outcome.holds is None:
+            not_evaluable[rule.rule] = not_evaluable.get(rule.rule, 0) + 1
+        elif not outcome.holds:
+            findings.append(rule_finding(rule, outcome.actual, outcome.expected, staged, tables))
+    for table in sorted(present):
+        found, skipped = percent_findings(tables[table], staged.values)
+        findings += [f.with_source(*staged.sources.get(_ref(f), (None, None))) for f in found]
+        for name in skipped:
+            not_evaluable[name] = not_evaluable.get(name, 0) + 1
+    findings += [Finding("RULE_NOT_EVALUABLE", name, params={"count": n}) for name, n in not_evaluable.items()]
+    return findings
+
+
+def _ref(finding: Finding):
+    from pipeline.rules.linear import Ref
+    spec = load_tables().get(finding.table)
+    if spec is None or finding.cell is None or set(finding.cell) != set(spec.dim_names):
+        return None
+    try:
+        return Ref(finding.table, spec.key(finding.cell))
+    except (KeyError, TypeError):
+        return None
+
+
+def rule_finding(rule: LinearRule, actual, expected, staged: Staged, tables) -> Finding:
+    sheet, address = staged.sources.get(rule.anchor, (None, None)) if rule.anchor else (None, None)
+    params = dict(rule.params)
+    if rule.code == "SUM_MISMATCH":
+        params["parts"] = {lang: parts_label(rule, tables, lang) for lang in ("id", "en")}
+    table = rule.anchor.table if rule.anchor else rule.lhs[0].table
+    return Finding(rule.code, rule.rule, table, rule.anchor_cell, sheet, address,
+                   expected=expected, actual=actual, params=params, severity=rule.severity)
+
+
+def parts_label(rule: LinearRule, tables, lang: str) -> str:
+    """``GOL I L + GOL I P + ...``: the members that tell the parts of a sum rule apart."""
+    spec = tables[rule.anchor.table]
+    dims = [i for i, n in enumerate(spec.dim_names) if len({r.key[i] for r in rule.rhs}) > 1]
+    labels = [" ".join(spec.dim(spec.dim_names[i]).member(r.key[i]).label.get(lang, r.key[i]) for i in dims)
+              for r in rule.rhs]
+    return " + ".join(labels) if labels else "-"
+
+
+def validate_file(path, expected_period: str | None = None) -> Result:
+    path = Path(path)
+    tables, registry = load_tables(), load_registry()
+    extract = read_submission(path)
+    opd, period, findings = check_identity(extract, path, expected_period, registry) if extract.cells or \
+        extract.identity else (None, None, [])
+    findings = list(extract.findings) + findings
+    staged = None
+    if extract.cells:
+        staged = stage(extract, tables)
+        findings += staged.findings
+        findings += check_rules(staged, set(extract.tables), tables)
+    return Result(str(path), opd, period, findings, extract, staged)
+
+
+def validate_files(paths, expected_period: str | None = None) -> list[Result]:
+    """Each file on its own: a fault while checking one is a finding on it, never a stop for the rest."""
+    results = []
+    for p in paths:
+        try:
+            results.append(validate_file(p, expected_period))
+        except Exception as err:  # a bug, not bad data: record it and go on
+            finding = Finding("INTERNAL_ERROR", "internal", params={
+                "file": str(p), "detail": f"{type(err).__name__}: {err}"})
+            results.append(Result(str(p), None, None, [finding], Extract(str(p), "unknown")))
+    return results
