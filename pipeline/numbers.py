@@ -84,7 +84,8 @@ def thousands_hint(value: float) -> int | None:
     """The whole number a clerk most likely meant by a decimal count such as 1.009 (Excel's 1.009)."""
     if value is None or math.isnan(value) or value.is_integer():
         return None
-    scaled = value * 1000
-    if abs(scaled - round(scaled)) < 1e-6 and 1 <= value < 1000:
+    scaled, hundredths = value * 1000, value * 100
+    # exactly three decimals (1.009, not 2.5): an Indonesian thousands point that Excel took as decimal
+    if abs(scaled - round(scaled)) < 1e-6 and abs(hundredths - round(hundredths)) > 1e-6 and 1 <= value < 1000:
         return int(round(scaled))
     return None

@@ -9,6 +9,7 @@ where each cell sits on a sheet; the template writer and the workbook reader bot
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 from dataclasses import dataclass, field
 from functools import cache
@@ -133,28 +134,35 @@ class TableSpec:
         return not any(self.dim(n).member(m).is_total for n, m in zip(self.dim_names, key))
 
     def expand(self, key: Key) -> tuple[Key, ...] | None:
-        """The cells whose sum is ``key``: itself if it is a cell, else its parts, recursively.
+        """The fewest printed cells whose sum is ``key``: itself if it is a cell, else its parts.
 
         Impossible cells count as zero and are left out. ``None`` if the key cannot be built from
-        cells of this table.
+        cells of this table. Fewest cells means printed subtotals are used where they exist, so a
+        rule over an aggregate compares what the table prints, not its inner cells.
         """
+        return self._expand(key)
+
+    @functools.cache
+    def _expand(self, key: Key) -> tuple[Key, ...] | None:
         if self.has_cell(key):
             return (key,)
         if self.is_impossible(key):
             return ()
+        best = None
         for i, (name, code) in enumerate(zip(self.dim_names, key)):
             member = self.dim(name).member(code)
             if not member.is_total:
                 continue
             parts: list[Key] = []
             for child in member.total_of:
-                sub = self.expand(key[:i] + (child,) + key[i + 1:])
+                sub = self._expand(key[:i] + (child,) + key[i + 1:])
                 if sub is None:
                     break
                 parts.extend(sub)
             else:
-                return tuple(parts)
-        return None
+                if best is None or len(parts) < len(best):
+                    best = tuple(parts)
+        return best
 
     def select(self, selector: dict) -> tuple[Key, ...] | None:
         """Cells summed by a selector: a partial key whose values are a member or a list of them.

@@ -88,7 +88,8 @@ def check_rules(staged: Staged, present: set[str], tables: dict[str, TableSpec])
         try:
             outcome = evaluate(rule, staged.values)
         except Exception as err:  # a rule that crashes is recorded, never fatal
-            not_evaluable[f"{rule.rule} ({type(err).__name__})"] = not_evaluable.get(rule.rule, 0) + 1
+            name = f"{rule.rule} ({type(err).__name__}: {err})"
+            not_evaluable[name] = not_evaluable.get(name, 0) + 1
             continue
         if outcome.holds is None:
             not_evaluable[rule.rule] = not_evaluable.get(rule.rule, 0) + 1
@@ -134,11 +135,16 @@ def parts_label(rule: LinearRule, tables, lang: str) -> str:
 
 
 def validate_file(path, expected_period: str | None = None) -> Result:
-    path = Path(path)
+    return check_extract(read_submission(Path(path)), expected_period)
+
+
+def check_extract(extract: Extract, expected_period: str | None = None) -> Result:
+    """Stage and check what a reader (or a test) extracted from one submission."""
+    path = Path(extract.file)
     tables, registry = load_tables(), load_registry()
-    extract = read_submission(path)
-    opd, period, findings = check_identity(extract, path, expected_period, registry) if extract.cells or \
-        extract.identity else (None, None, [])
+    opd, period, findings = (None, None, [])
+    if extract.cells or extract.identity:
+        opd, period, findings = check_identity(extract, path, expected_period, registry)
     findings = list(extract.findings) + findings
     staged = None
     if extract.cells:

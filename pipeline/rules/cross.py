@@ -36,7 +36,7 @@ def _side(side, instance: dict, tables: dict[str, TableSpec]):
         return (), None, None
     spec = tables[side["table"]]
     base = {k: v for k, v in side.get("select", {}).items()}
-    base.update({k: v for k, v in instance.items() if k in spec.dim_names})
+    base.update({k: v for k, v in instance.items() if k in spec.dim_names and base.get(k) != AT_OR_ABOVE})
     selectors = [base]
     for name, value in list(base.items()):
         if value != AT_OR_ABOVE:

@@ -1,0 +1,31 @@
+# Two commands on a fresh machine (Python 3.11+ and make):
+#   make run    set up, write the sample period and validate it
+#   make test   set up and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PERIOD ?= 2022
+
+.PHONY: setup run test bench clean
+
+$(BIN)/rekap: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+setup: $(BIN)/rekap
+
+# The validator exits 1 when a submission has errors: the sample has some on purpose.
+run: setup
+	$(BIN)/rekap sample --period $(PERIOD) --raw raw --manifest raw/$(PERIOD)-manifest.json
+	$(BIN)/rekap validate raw/$(PERIOD)/*.xlsx; status=$$?; [ $$status -le 1 ] || exit $$status
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/validate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
