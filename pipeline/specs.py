@@ -120,6 +120,7 @@ class TableSpec:
     def has_cell(self, key: Key) -> bool:
         return key in self._cellset
 
+    @functools.cache
     def is_impossible(self, key: Key) -> bool:
         d = self.key_dict(key)
         for pattern in self.impossible_patterns:
@@ -127,9 +128,11 @@ class TableSpec:
                 return True
         return False
 
+    @functools.cache
     def is_percent(self, key: Key) -> bool:
         return any(self.dim(n).member(m).percent for n, m in zip(self.dim_names, key))
 
+    @functools.cache
     def is_leaf(self, key: Key) -> bool:
         return not any(self.dim(n).member(m).is_total for n, m in zip(self.dim_names, key))
 

@@ -31,23 +31,26 @@ class Staged:
     findings: list[Finding]
 
 
-def _check(fn, name):
-    return pa.Check(fn, name=name, element_wise=False)
-
-
 @cache
-def value_schema(percent: bool) -> pa.DataFrameSchema:
-    if percent:
-        checks = [_check(lambda v: (v >= 0) & (v <= 100), "percent_range")]
-    else:
-        checks = [_check(lambda v: v >= 0, "non_negative"), _check(lambda v: v == v.round(), "whole_number")]
-    return pa.DataFrameSchema({"value": pa.Column(float, checks, nullable=True)}, coerce=True)
+def schema(tables: tuple[TableSpec, ...]) -> pa.DataFrameSchema:
+    """One schema over the long table of all cells: member codes, and value checks by kind of cell."""
+    members: dict[str, set[str]] = {}
+    for spec in tables:
+        for dim in spec.dims:
+            members.setdefault(dim.name, set()).update(dim.codes)
+    columns = {"table": pa.Column(str, pa.Check.isin([t.id for t in tables])),
+               "percent": pa.Column(bool), "value": pa.Column(float, nullable=True)}
+    columns.update({name: pa.Column(str, pa.Check.isin(sorted(codes)), nullable=True)
+                    for name, codes in members.items()})
 
+    def check(fn, name):
+        return pa.Check(lambda df: df["value"].isna() | fn(df), name=name)
 
-@cache
-def member_schema(spec: TableSpec) -> pa.DataFrameSchema:
-    return pa.DataFrameSchema({d.name: pa.Column(str, pa.Check.isin(list(d.codes), name="member"))
-                               for d in spec.dims})
+    return pa.DataFrameSchema(columns, checks=[
+        check(lambda df: df["percent"] | (df["value"] >= 0), "non_negative"),
+        check(lambda df: df["percent"] | (df["value"] == df["value"].round()), "whole_number"),
+        check(lambda df: ~df["percent"] | ((df["value"] >= 0) & (df["value"] <= 100)), "percent_range"),
+    ])
 
 
 CHECK_CODES = {"percent_range": "PCT_RANGE", "non_negative": "VALUE_NEGATIVE", "whole_number": "VALUE_NOT_WHOLE"}
@@ -77,6 +80,8 @@ def stage(extract: Extract, tables: dict[str, TableSpec] | None = None) -> Stage
         rows.append({"table": raw.table, "cell": cell, "percent": percent, "value": value,
                      "raw": raw.value, "sheet": raw.sheet, "address": raw.address, "key": raw.key})
     frame = pd.DataFrame(rows, columns=COLUMNS + ["key"])
+    frame["value"] = frame["value"].astype(float)
+    frame["percent"] = frame["percent"].astype(bool)
     findings += _schema_findings(frame, tables)
 
     values: dict[Ref, float] = {}
@@ -95,27 +100,21 @@ def stage(extract: Extract, tables: dict[str, TableSpec] | None = None) -> Stage
 
 def _schema_findings(frame: pd.DataFrame, tables: dict[str, TableSpec]) -> list[Finding]:
     findings = []
-    bad: set[int] = set()
-    for (table, percent), group in frame.groupby(["table", "percent"], sort=False):
-        members = pd.DataFrame(list(group["cell"]), index=group.index)
-        for schema, data in ((value_schema(bool(percent)), group[["value"]]),
-                             (member_schema(tables[table]), members)):
-            try:
-                schema.validate(data, lazy=True)
-            except pa.errors.SchemaErrors as err:
-                for case in err.failure_cases.itertuples(index=False):
-                    if case.index is None or pd.isna(case.index):
-                        continue
-                    row = frame.loc[int(case.index)]
-                    code = CHECK_CODES.get(case.check, "CELL_UNKNOWN")
-                    if math.isnan(row.value) and code != "CELL_UNKNOWN":
-                        continue  # already reported as not a number
-                    params, expected = {"line": "-", "detail": row.cell, "hint": ""}, None
-                    if code == "VALUE_NOT_WHOLE" and (expected := thousands_hint(row.value)):
-                        params["hint"] = {"id": f" (maksudnya {expected}?)", "en": f" (did you mean {expected}?)"}
-                    findings.append(Finding(code, f"schema:{case.check}", table, row.cell, row.sheet,
-                                            row.address, expected=expected, actual=row.value, params=params))
-                    bad.add(int(case.index))
-    for i in bad:  # a value the schema rejects is not used by the rules
-        frame.at[i, "value"] = math.nan
+    if frame.empty:
+        return findings
+    wide = pd.concat([frame[["table", "percent", "value"]],
+                      pd.DataFrame(list(frame["cell"]), index=frame.index)], axis=1)
+    try:
+        schema(tuple(tables.values())).validate(wide, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases.dropna(subset=["index"]).drop_duplicates(["check", "index"])
+        for case in cases.itertuples(index=False):
+            row = frame.loc[int(case.index)]
+            code = CHECK_CODES.get(case.check, "CELL_UNKNOWN")
+            params, expected = {"line": "-", "detail": row.cell, "hint": ""}, None
+            if code == "VALUE_NOT_WHOLE" and (expected := thousands_hint(row.value)):
+                params["hint"] = {"id": f" (maksudnya {expected}?)", "en": f" (did you mean {expected}?)"}
+            findings.append(Finding(code, f"schema:{case.check}", row.table, row.cell, row.sheet,
+                                    row.address, expected=expected, actual=row.value, params=params))
+            frame.at[int(case.index), "value"] = math.nan  # a value the schema rejects is not used by rules
     return findings
