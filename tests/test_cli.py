@@ -1,0 +1,137 @@
+"""End to end: the ``rekap`` command on real files in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import Submission
+from pipeline.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_clean_csv_is_accepted_with_exit_0(tmp_path):
+    path = Submission().write_csv(tmp_path / "DINDIKBUD.csv")
+    result = run("validate", path, "--period", "2022")
+    assert result.exit_code == 0, result.output
+    assert "DITERIMA" in result.output
+
+
+def test_broken_csv_is_rejected_with_exit_1_and_json_shape(tmp_path):
+    good = Submission().write_csv(tmp_path / "DINDIKBUD.csv")
+    bad = Submission("DINKES").add("golongan", 5, ruang="A", gol="IV", sex="P").write_csv(tmp_path / "DINKES.csv")
+    result = run("validate", "--format", "json", good, bad, "--period", "2022")
+    assert result.exit_code == 1
+    doc = json.loads(result.output)
+    assert [s["status"] for s in doc["submissions"]] == ["accepted", "rejected"]
+    assert [s["opd"] for s in doc["submissions"]] == ["DINDIKBUD", "DINKES"]
+    finding = doc["submissions"][1]["findings"][0]
+    assert set(finding) == {"code", "severity", "rule", "table", "cell", "sheet", "address", "expected",
+                            "actual", "message"}
+    assert {f["code"] for f in doc["submissions"][1]["findings"]} == {"SUM_MISMATCH"}
+
+
+def test_messages_in_english_on_request(tmp_path):
+    bad = Submission().add("guru", 1, sekolah="SMP").write_csv(tmp_path / "DINDIKBUD.csv")
+    indonesian = run("validate", bad, "--period", "2022").output
+    english = run("validate", bad, "--period", "2022", "--lang", "en").output
+    assert "tertulis" in indonesian and "reads" in english
+    assert "REJECTED" in english and "DITOLAK" in indonesian
+
+
+def test_text_output_is_grouped_by_table(tmp_path):
+    sub = Submission().add("guru", 1, sekolah="SMP").add("cpns", 1, gol="II", ruang="A", sex="P")
+    output = run("validate", sub.write_csv(tmp_path / "DINDIKBUD.csv"), "--period", "2022").output
+    lines = output.splitlines()
+    assert any(line.strip().startswith("Tabel 3.") for line in lines)
+    assert any(line.strip().startswith("Tabel 6.") for line in lines)
+    assert output.index("Tabel 3.") < output.index("Tabel 6.")
+
+
+def test_usage_error_exits_2(tmp_path):
+    assert run("validate").exit_code == 2
+    assert run("validate", tmp_path / "x.csv", "--period", "22").exit_code == 2
+    assert run("template", "--opd", "NOPE", "--period", "2022", "-o", tmp_path / "t.xlsx").exit_code == 2
+
+
+@pytest.mark.parametrize("name, content, code", [
+    ("DINKES.xlsx", b"this is not a workbook", "FILE_UNSUPPORTED"),
+    ("DINKES.xlsx", b"PK\x03\x04 truncated zip", "FILE_CORRUPT"),
+    ("DINKES.csv", b"", "FILE_EMPTY"),
+    ("DINKES.pdf", b"%PDF-1.4 something", "FILE_UNSUPPORTED"),
+    ("DINKES.csv", b"a,b\n1,2\n", "CSV_HEADER"),
+])
+def test_unreadable_files_are_findings_not_tracebacks(tmp_path, name, content, code):
+    path = tmp_path / name
+    path.write_bytes(content)
+    good = Submission().write_csv(tmp_path / "DINDIKBUD.csv")
+    result = run("validate", "--format", "json", path, good)
+    assert result.exit_code == 1
+    doc = json.loads(result.output)
+    assert code in {f["code"] for f in doc["submissions"][0]["findings"]}
+    assert doc["submissions"][1]["status"] == "accepted"  # one broken file never stops the others
+
+
+def test_missing_file_is_a_finding(tmp_path):
+    result = run("validate", "--format", "json", tmp_path / "nope.xlsx")
+    assert result.exit_code == 1
+    assert json.loads(result.output)["submissions"][0]["findings"][0]["code"] == "FILE_NOT_FOUND"
+
+
+def test_csv_cell_problems(tmp_path):
+    path = Submission().write_csv(tmp_path / "DINDIKBUD.csv")
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    dup = lines[1]
+    unknown = lines[2].split(",")
+    unknown[header.index("sex")] = "X"
+    missing = lines[3]
+    path.write_text("\n".join([lines[0], *[l for l in lines[1:] if l != missing], dup, ",".join(unknown)]) + "\n")
+    doc = json.loads(run("validate", "--format", "json", path, "--period", "2022").output)
+    codes = [f["code"] for f in doc["submissions"][0]["findings"]]
+    assert {"CELL_DUPLICATE", "CELL_UNKNOWN", "CELL_MISSING"} <= set(codes)
+
+
+def test_csv_without_a_table_is_table_missing(tmp_path):
+    sub = Submission()
+    del sub.values["golongan"]
+    doc = json.loads(run("validate", "--format", "json", sub.write_csv(tmp_path / "DINDIKBUD.csv")).output)
+    assert [(f["code"], f["table"]) for f in doc["submissions"][0]["findings"]
+            if f["severity"] == "error"] == [("TABLE_MISSING", "golongan")]
+
+
+def test_guru_table_is_only_required_of_the_education_office(tmp_path):
+    sub = Submission("DINKES")
+    del sub.values["guru"]
+    assert run("validate", sub.write_csv(tmp_path / "DINKES.csv"), "--period", "2022").exit_code == 0
+
+
+def test_python_dash_m_pipeline_works(tmp_path):
+    path = Submission().write_csv(tmp_path / "DINDIKBUD.csv")
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "validate", str(path)], capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_every_command_has_an_example_in_its_help():
+    for name, command in cli.commands.items():
+        assert "Example" in (command.help or ""), name
+
+
+def test_every_finding_code_is_documented_in_the_readme():
+    import yaml
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    codes = yaml.safe_load((ROOT / "schemas" / "findings.yaml").read_text(encoding="utf-8"))
+    missing = [code for code in codes if f"`{code}`" not in readme]
+    assert missing == []
