@@ -63,6 +63,7 @@ class Finding:
             "actual": fmt(self.actual, lang),
             "expected": fmt(self.expected, lang),
             "rule": self.rule,
+            "sheet": self.sheet or "-",
         }
         tables = load_tables()
         values.update({k: tables[v].title[lang] if k.endswith("table") and v in tables else fmt(v, lang)

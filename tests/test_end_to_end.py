@@ -7,6 +7,7 @@ import json
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.sample import DEFECT_PLAN
 
 
 def test_validator_findings_on_the_sample_equal_the_manifest(tmp_path):
@@ -22,8 +23,11 @@ def test_validator_findings_on_the_sample_equal_the_manifest(tmp_path):
     assert result.exit_code == 1  # some sample submissions carry errors on purpose
     found = {s["opd"]: sorted({f["code"] for f in s["findings"]}) for s in json.loads(result.output)["submissions"]}
     assert found == manifest
-    assert sum(1 for codes in manifest.values() if codes) >= 7  # every defect kind is planted somewhere
-    assert sum(1 for codes in manifest.values() if not codes) >= 20  # and most OPDs are clean
+    assert set(DEFECT_PLAN.values()) == {"wrong_total", "transposed_digit", "percent_off", "cross_table",
+                                         "impossible_cell", "text_number", "moved_table"}
+    assert all(manifest[opd] for opd, kind in DEFECT_PLAN.items() if kind != "moved_table")
+    assert manifest[next(o for o, k in DEFECT_PLAN.items() if k == "moved_table")] == []  # read all the same
+    assert sum(1 for codes in manifest.values() if not codes) >= 20  # most OPDs are clean
 
 
 def test_sample_never_overwrites_raw_files(tmp_path):

@@ -1,0 +1,504 @@
+"""Read a filled workbook: find each table by its labels and hand its cells on raw (see ``submission``).
+
+Nothing here depends on where the template put things. For each table spec, every sheet row that holds
+some of the table's column-group labels is tried as its header; the sub-labels (L/P) are looked up
+under each group; the table's row labels are then aligned, in order, with the rows below (gaps
+allowed, so repeated labels such as ``Jumlah`` are told apart by their order). The candidate matching
+the most labels wins, visible sheets first. Labels are compared after ``labels.normalize`` and may be
+the spec's print label, the line's aliases, or the label (id/en) or an alias of the member it names.
+
+Representation decisions:
+
+* A cell whose row or column label is missing is left out (``LABEL_MISSING`` names the label);
+  a missing *optional* row (``GridLine.optional``) is left out silently: staging reads it as 0.
+* A formula whose cached value is missing yields ``FORMULA_NO_VALUE`` and the cell is left out, so
+  the rules that need it are "not evaluable" rather than fed a guess.
+* Empty cells are handed on with value None; impossible cells only when they hold something.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+
+from pipeline.findings import Finding
+from pipeline.labels import normalize, variants
+from pipeline.specs import GridLine, TableSpec, load_tables
+from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
+from pipeline.template import IDENTITY_LABELS, IDENTITY_SHEET, line_members
+
+RULE = "read"
+CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+SUB_LABEL_DEPTH = 3  # how many rows under a column group its sub-labels (L/P) may sit
+MAX_MERGE_FILL = 5000  # merged ranges larger than this are not copied cell by cell
+
+
+# -- sheets as plain grids ------------------------------------------------------------------------------
+@dataclass
+class Grid:
+    """One sheet: values (merged ranges filled from their top-left cell), formulas, text by row."""
+
+    title: str
+    hidden: bool
+    values: dict = field(default_factory=dict)  # (row, col) -> value, as stored (top-left cells only)
+    formulas: dict = field(default_factory=dict)  # (row, col) -> formula text
+    formats: dict = field(default_factory=dict)  # (row, col) -> number format containing '%'
+    origin: dict = field(default_factory=dict)  # (row, col) of a merged cell -> its top-left
+    bounds: dict = field(default_factory=dict)  # top-left -> (min_row, min_col, max_row, max_col)
+    text: dict = field(default_factory=dict)  # row -> [(col, normalized text)], merged text filled
+
+    def top_left(self, r: int, c: int) -> tuple[int, int]:
+        return self.origin.get((r, c), (r, c))
+
+    def value(self, r: int, c: int):
+        return self.values.get(self.top_left(r, c))
+
+    def span(self, r: int, c: int) -> tuple[int, int]:
+        """First and last column of the merged range holding (r, c), or (c, c)."""
+        b = self.bounds.get(self.top_left(r, c))
+        return (b[1], b[3]) if b else (c, c)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _grid(ws, ws_formulas) -> Grid:
+    g = Grid(ws.title, ws.sheet_state != "visible")
+    for (r, c), cell in ws._cells.items():  # only the cells the file holds, however large the sheet claims to be
+        v = cell.value
+        if v is not None:
+            g.values[(r, c)] = v
+        if "%" in (cell.number_format or ""):
+            g.formats[(r, c)] = True
+    if ws_formulas is not None:
+        for (r, c), cell in ws_formulas._cells.items():
+            f = cell.value
+            if cell.data_type == "f":
+                g.formulas[(r, c)] = f if isinstance(f, str) else getattr(f, "text", None) or str(f)
+    for rng in ws.merged_cells.ranges:
+        top = (rng.min_row, rng.min_col)
+        g.bounds[top] = (rng.min_row, rng.min_col, rng.max_row, rng.max_col)
+        if (rng.max_row - rng.min_row + 1) * (rng.max_col - rng.min_col + 1) > MAX_MERGE_FILL:
+            continue
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col, rng.max_col + 1):
+                if (r, c) != top:
+                    g.origin[(r, c)] = top
+    rows: dict[int, list] = {}
+    for (r, c), v in g.values.items():
+        if isinstance(v, str) and v.strip():
+            rows.setdefault(r, []).append((c, normalize(v)))
+    for (r, c), top in g.origin.items():
+        v = g.values.get(top)
+        if isinstance(v, str) and v.strip():
+            rows.setdefault(r, []).append((c, normalize(v)))
+    g.text = {r: sorted(cells) for r, cells in rows.items()}
+    return g
+
+
+# -- what a label may look like ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Accept:
+    """The accepted forms of one printed label: the spec's own (weight 2) and the others (weight 1)."""
+
+    own: frozenset
+    other: frozenset
+
+    def weight(self, norm: str) -> int:
+        if not norm:
+            return 0
+        bare = norm.replace(" ", "")
+        if norm in self.own or bare in self.own:
+            return 2
+        if norm in self.other or bare in self.other:
+            return 1
+        return 0
+
+
+def _accept(spec: TableSpec, line: GridLine, level: int) -> Accept:
+    others = []
+    for m in line_members(spec, line, level):
+        others += [m.code, *m.label.values(), *m.aliases]
+    if level == len(line.label) - 1:
+        others += line.aliases
+    return Accept(variants(line.label[level]), variants(*others))
+
+
+def _union(accepts) -> Accept:
+    accepts = list(accepts)
+    return Accept(frozenset().union(*(a.own for a in accepts)), frozenset().union(*(a.other for a in accepts)))
+
+
+def _align(accepts: list, items: list, weight=None) -> list:
+    """Order-preserving alignment of labels with items maximising the total weight; earliest wins ties.
+
+    Returns, for each accept, the index of its item or None.
+    """
+    weight = weight or (lambda a, i, item: a.weight(item))
+    n, m = len(accepts), len(items)
+    w = [[weight(a, j, items[j]) for j in range(m)] for a in accepts]
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            take = w[i][j] + best[i + 1][j + 1] if w[i][j] else 0
+            best[i][j] = max(take, best[i][j + 1], best[i + 1][j])
+    out: list = [None] * n
+    i = j = 0
+    while i < n and j < m:
+        if w[i][j] and w[i][j] + best[i + 1][j + 1] == best[i][j]:
+            out[i] = j
+            i, j = i + 1, j + 1
+        elif best[i][j + 1] == best[i][j]:
+            j += 1
+        else:
+            i += 1
+    return out
+
+
+# -- one table's layout, from the spec ----------------------------------------------------------------------
+@dataclass
+class Layout:
+    spec: TableSpec
+    groups: list  # [(outer Accept, [column indices], [sub Accept per column] or None)]
+    rows: list  # [(inner Accept, outer Accept or None)]
+    headerish: int  # how many group labels make a row look like this table's header
+
+
+def layout(spec: TableSpec) -> Layout:
+    groups: list = []
+    for j, col in enumerate(spec.columns):
+        two = len(col.label) > 1
+        if two and groups and groups[-1][2] is not None and spec.columns[groups[-1][1][0]].label[0] == col.label[0]:
+            groups[-1][1].append(j)
+            groups[-1][2].append(_accept(spec, col, 1))
+            continue
+        groups.append([None, [j], [_accept(spec, col, 1)] if two else None])
+    for g in groups:
+        g[0] = _union(_accept(spec, spec.columns[j], 0) for j in g[1])
+    rows = [(_accept(spec, r, len(r.label) - 1), _accept(spec, r, 0) if len(r.label) > 1 else None)
+            for r in spec.rows]
+    return Layout(spec, [tuple(g) for g in groups], rows, min(2, len(groups)))
+
+
+@dataclass
+class Match:
+    grid: Grid
+    header: int
+    cols: list  # per grid column: [sheet columns] or None
+    rows: list  # per grid row: sheet row or None
+    missing: list  # labels not found (required ones)
+    score: int
+    n_cols: int
+    n_rows: int
+
+
+def _header_rows(grid: Grid, lay: Layout) -> list[int]:
+    """Rows holding at least one of the table's column-group labels."""
+    return [r for r, cells in grid.text.items()
+            if any(g[0].weight(t) for _, t in cells for g in lay.groups)]
+
+
+def _is_headerish(cells, lay: Layout) -> bool:
+    hits = {k for k, g in enumerate(lay.groups) for _, t in cells if g[0].weight(t)}
+    return len(hits) >= lay.headerish
+
+
+def _boundaries(grid: Grid, layouts: list[Layout], titles: dict) -> set[int]:
+    """Rows that start another table (or another copy): a table title or a header-like row."""
+    out = set(titles.get(grid.title, ()))
+    for r, cells in grid.text.items():
+        if any(_is_headerish(cells, lay) for lay in layouts):
+            out.add(r)
+    return out
+
+
+def _columns(grid: Grid, lay: Layout, header: int) -> tuple[list, list, int, int]:
+    """Sheet columns of each grid column under a candidate header row.
+
+    Returns (columns per grid column or None, labels not found, last header row, header score).
+    """
+    spec = lay.spec
+    cells = grid.text.get(header, [])
+    picks = _align([g[0] for g in lay.groups], [t for _, t in cells])
+    cols: list = [None] * len(spec.columns)
+    missing: list = []
+    band_end = header
+    found = [(k, cells[i][0]) for k, i in enumerate(picks) if i is not None]
+    for n, (k, c) in enumerate(found):
+        outer, members, subs = lay.groups[k]
+        first, last = grid.span(header, c)
+        if subs is None:
+            cols[members[0]] = list(range(first, last + 1))
+            continue
+        if first == last:  # not merged: the group runs up to the next group's label
+            last = found[n + 1][1] - 1 if n + 1 < len(found) else c + 4 * len(members)
+        for r in range(header + 1, header + 1 + SUB_LABEL_DEPTH):
+            row = [(cc, t) for cc, t in grid.text.get(r, []) if first <= cc <= last]
+            sub_picks = _align(subs, [t for _, t in row])
+            if any(p is not None for p in sub_picks):
+                for j, p in zip(members, sub_picks):
+                    if p is not None:
+                        a, b = grid.span(r, row[p][0])
+                        cols[j] = list(range(max(a, first), min(b, last) + 1))
+                band_end = max(band_end, r)
+                break
+    # A one-level label (TOTAL) may sit in a lower header row, between its neighbours' columns.
+    for k, i in enumerate(picks):
+        outer, members, subs = lay.groups[k]
+        if i is not None or subs is not None:
+            continue
+        lo = max((max(cols[j] or [0]) for kk, _ in found if kk < k for j in lay.groups[kk][1]), default=0)
+        hi = min((c for kk, c in found if kk > k), default=math.inf)
+        for r in range(header + 1, header + 1 + SUB_LABEL_DEPTH):
+            hit = next((cc for cc, t in grid.text.get(r, []) if lo < cc < hi and outer.weight(t)), None)
+            if hit is not None:
+                a, b = grid.span(r, hit)
+                cols[members[0]] = list(range(a, b + 1))
+                band_end = max(band_end, r)
+                break
+    for k, i in enumerate(picks):
+        outer, members, subs = lay.groups[k]
+        lost = [j for j in members if cols[j] is None]
+        if lost and (i is None or subs is None):  # the whole group: name its outer label once
+            missing.append(spec.columns[members[0]].label[0])
+        else:
+            missing.extend(" / ".join(spec.columns[j].label) for j in lost)
+    score = sum(lay.groups[k][0].weight(cells[i][1]) for k, i in enumerate(picks) if i is not None)
+    return cols, missing, band_end, score
+
+
+def _rows(grid: Grid, lay: Layout, first: int, end: int, data_col: int) -> tuple[list, int]:
+    """Sheet row of each grid row, looking at rows ``first`` to ``end`` (excluded); and the row score.
+
+    A row's label is its last text left of the data; an outer label (``Pertama``) seen there, on this
+    row or above, must agree with the grid row's outer label.
+    """
+    outers = _union(o for _, o in lay.rows if o is not None) if any(o for _, o in lay.rows) else None
+    sheet_rows, labels, contexts = [], [], []
+    context = None
+    for r in range(first, end):
+        texts = [t for c, t in grid.text.get(r, []) if c < data_col]
+        if not texts:
+            continue
+        if outers is not None:
+            for t in texts:
+                if outers.weight(t):
+                    context = t
+        sheet_rows.append(r)
+        labels.append(texts[-1])
+        contexts.append(context)
+
+    def weight(accept, j, label):
+        inner, outer = accept
+        if outer is not None and contexts[j] is not None and not outer.weight(contexts[j]):
+            return 0
+        return inner.weight(label)
+
+    picks = _align(lay.rows, labels, weight)
+    score = sum(weight(lay.rows[i], p, labels[p]) for i, p in enumerate(picks) if p is not None)
+    return [sheet_rows[p] if p is not None else None for p in picks], score
+
+
+def _try(grid: Grid, lay: Layout, header: int, boundaries: set[int]) -> Match | None:
+    """The table read with ``header`` as its (top) column-header row; rows end at the next boundary."""
+    cols, missing, band_end, col_score = _columns(grid, lay, header)
+    got = [c for cs in cols if cs for c in cs]
+    if not got:
+        return None
+    end = min((b for b in boundaries if b > band_end), default=max(grid.text, default=band_end) + 1)
+    rows, row_score = _rows(grid, lay, band_end + 1, end, min(got))
+    missing += [" / ".join(line.label) for line, r in zip(lay.spec.rows, rows) if r is None and not line.optional]
+    n_cols = sum(1 for c in cols if c)
+    n_rows = sum(1 for r in rows if r is not None)
+    return Match(grid, header, cols, rows, missing, col_score + row_score + n_cols, n_cols, n_rows)
+
+
+def _plausible(m: Match, spec: TableSpec) -> bool:
+    return 2 * m.n_cols >= len(spec.columns) and 2 * m.n_rows >= len(spec.rows) and m.n_rows > 0
+
+
+def _titles(grids: list[Grid], specs) -> dict[str, list[int]]:
+    """Rows, per sheet, that hold a table title (containing a full title, or exactly an alias)."""
+    full = [v for s in specs for v in variants(*s.title.values()) if " " in v]
+    exact = variants(*(a for s in specs for a in s.aliases))
+    out: dict[str, list[int]] = {}
+    for g in grids:
+        for r, cells in g.text.items():
+            if any(t in exact or any(v in t for v in full) for _, t in cells):
+                out.setdefault(g.title, []).append(r)
+    return out
+
+
+# -- reading -------------------------------------------------------------------------------------------------
+def _fail(ex: Extract, code: str, detail: str = "") -> Extract:
+    ex.findings.append(Finding(code, RULE, params={"file": Path(ex.file).name, "detail": detail}))
+    return ex
+
+
+def _load(data: bytes, ex: Extract):
+    """Both views of the workbook (cached values, formulas), or None after adding a finding."""
+    if not data:
+        _fail(ex, "FILE_EMPTY")
+        return None
+    if data[:8] == CFB_MAGIC:
+        if ENCRYPTION_INFO in data:
+            _fail(ex, "FILE_ENCRYPTED")
+        else:
+            _fail(ex, "FILE_UNSUPPORTED", "xls")
+        return None
+    if not data.startswith(b"PK"):
+        _fail(ex, "FILE_UNSUPPORTED")
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+            if not any(n.startswith("xl/workbook") for n in names):
+                _fail(ex, "FILE_UNSUPPORTED", "zip")
+                return None
+            bad = z.testzip()
+            if bad:
+                _fail(ex, "FILE_CORRUPT", f"CRC {bad}")
+                return None
+        with warnings.catch_warnings():  # openpyxl warns about extensions it drops (e.g. slicers)
+            warnings.simplefilter("ignore")
+            formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
+            has_formulas = any(c.data_type == "f" for ws in formulas.worksheets for c in ws._cells.values())
+            # Cached values need a second load; without formulas both views are the same.
+            values = openpyxl.load_workbook(io.BytesIO(data), data_only=True) if has_formulas else formulas
+    except zipfile.BadZipFile as e:
+        _fail(ex, "FILE_CORRUPT", str(e))
+        return None
+    except Exception as e:  # noqa: BLE001 - any failure to parse bad input is a finding, not a crash
+        _fail(ex, "FILE_CORRUPT", f"{type(e).__name__}: {e}"[:200])
+        return None
+    return values, (formulas if has_formulas else None)
+
+
+def _plain(value):
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _identity(grids: list[Grid]) -> dict[str, str]:
+    accepts = {f: variants(IDENTITY_LABELS[f]["id"], IDENTITY_LABELS[f]["en"], *IDENTITY_LABELS[f]["aliases"])
+               for f in IDENTITY_FIELDS}
+    named = [g for g in grids if normalize(g.title) in {normalize(IDENTITY_SHEET), "IDENTITY"}]
+    out: dict[str, str] = {}
+    for g in named or grids:
+        for r in sorted(g.text):
+            for c, t in g.text[r]:
+                field_ = next((f for f, acc in accepts.items() if t in acc or t.replace(" ", "") in acc), None)
+                if field_ is None or field_ in out:
+                    continue
+                value = _right_of(g, r, c)
+                if value is not None:
+                    out[field_] = _identity_value(field_, value)
+        if named:
+            break
+    return {k: v for k, v in out.items() if v}
+
+
+def _right_of(g: Grid, r: int, c: int):
+    own = g.top_left(r, c)
+    last = max((cc for (rr, cc) in g.values if rr == r), default=c)
+    for cc in range(c + 1, last + 1):
+        if g.top_left(r, cc) == own:
+            continue
+        v = g.value(r, cc)
+        if not _blank(v):
+            return v
+    return None
+
+
+def _identity_value(name: str, value) -> str:
+    if name == "period":
+        if isinstance(value, (dt.datetime, dt.date)):
+            return f"{value.year:04d}-{value.month:02d}"
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value).strip()
+    if name == "date" and isinstance(value, (dt.datetime, dt.date)):
+        return value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _cells(spec: TableSpec, m: Match, ex: Extract) -> None:
+    g = m.grid
+    for key, p in spec.placements().items():
+        r = m.rows[p.row]
+        cols = [c for j in range(p.col_first, p.col_last + 1) for c in (m.cols[j] or [])]
+        if r is None or not cols:
+            continue
+        positions = list(dict.fromkeys(g.top_left(r, c) for c in cols))
+        pos = next((q for q in positions if not _blank(g.values.get(q))), positions[0])
+        value = g.values.get(pos)
+        address = f"{get_column_letter(pos[1])}{pos[0]}"
+        impossible = spec.is_impossible(key)
+        if value is None and pos in g.formulas:
+            ex.findings.append(Finding("FORMULA_NO_VALUE", RULE, table=spec.id, cell=spec.key_dict(key),
+                                       sheet=g.title, address=address, params={"detail": g.formulas[pos]}))
+            continue
+        if impossible and _blank(value):
+            continue
+        ex.cells.append(RawCell(spec.id, key, _plain(value), g.title, address, bool(g.formats.get(pos))))
+
+
+def read_xlsx(path) -> Extract:
+    """Read a workbook into an :class:`Extract`. Never raises on bad input; problems become findings."""
+    path = Path(path)
+    ex = Extract(file=str(path), kind="xlsx")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return _fail(ex, "FILE_NOT_FOUND")
+    except OSError as e:
+        return _fail(ex, "FILE_CORRUPT", str(e))
+    loaded = _load(data, ex)
+    if loaded is None:
+        return ex
+    values, formulas = loaded
+    grids = [_grid(ws, formulas[ws.title] if formulas is not None else None) for ws in values.worksheets]
+    ex.identity = _identity(grids)
+
+    specs = list(load_tables().values())
+    layouts = [layout(s) for s in specs]
+    titles = _titles(grids, specs)
+    bounds = {g.title: _boundaries(g, layouts, titles) for g in grids}
+    opd = ex.identity.get("opd", "").strip().upper()
+    for spec, lay in zip(specs, layouts):
+        best: Match | None = None
+        for g in sorted(grids, key=lambda g: g.hidden):  # visible sheets first, workbook order kept
+            if best is not None and g.hidden and not best.grid.hidden:
+                break
+            for h in _header_rows(g, lay):
+                m = _try(g, lay, h, bounds[g.title])
+                if m is not None and _plausible(m, spec) and (best is None or m.score > best.score):
+                    best = m
+        if best is None:
+            if spec.is_required(opd):
+                ex.findings.append(Finding("TABLE_MISSING", RULE, table=spec.id, params={"sheet": spec.sheet}))
+            continue
+        ex.tables.add(spec.id)
+        if best.grid.hidden:
+            ex.findings.append(Finding("SHEET_HIDDEN", RULE, table=spec.id, sheet=best.grid.title,
+                                       params={"sheet": best.grid.title}))
+        for label in best.missing:
+            ex.findings.append(Finding("LABEL_MISSING", RULE, table=spec.id, sheet=best.grid.title,
+                                       params={"label": label}))
+        _cells(spec, best, ex)
+    return ex

@@ -1,0 +1,344 @@
+"""The Excel template an OPD fills in: an Identitas sheet, then one sheet per table, laid out like the book.
+
+Everything is driven by the table specs (rows, columns, labels): a new spec gets a sheet with no code
+change. The reader (:mod:`pipeline.read_xlsx`) finds the tables by their labels, so it also reads
+workbooks this module did not build; :func:`locate` gives the exact address of a cell in one it did.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from pipeline.files import atomic_write
+from pipeline.labels import matches, variants
+from pipeline.specs import GridLine, Key, Member, Opd, TableSpec, load_tables
+from pipeline.submission import IDENTITY_FIELDS
+
+# -- layout: where things sit on a table sheet (1-based rows and columns) -----------------------------
+TITLE_ROW = 1
+NOTE_ROW = 2
+ORIGIN_ROW = 4  # first column-header row of the grid
+ORIGIN_COL = 1  # first row-label column of the grid
+
+IDENTITY_SHEET = "Identitas"
+IDENTITY_FIRST_ROW = 3  # identity fields: label in column A, value in column B
+
+# -- all template text, id and en ----------------------------------------------------------------------
+# Identity labels are also what the reader looks for (with the aliases), so keep them here, keyed by
+# IDENTITY_FIELDS.
+IDENTITY_LABELS: dict[str, dict] = {
+    "opd": {"id": "Kode OPD", "en": "OPD code",
+            "aliases": ("KODE", "KODE UNIT", "KODE UNIT KERJA", "KODE PERANGKAT DAERAH")},
+    "opd_name": {"id": "Nama OPD", "en": "OPD name",
+                 "aliases": ("NAMA UNIT KERJA", "UNIT KERJA", "NAMA PERANGKAT DAERAH", "PERANGKAT DAERAH",
+                             "OPD", "NAMA INSTANSI", "INSTANSI")},
+    "period": {"id": "Periode", "en": "Period",
+               "aliases": ("PERIODE (TAHUN ATAU TAHUN-BULAN)", "PERIOD (YEAR OR YEAR-MONTH)", "TAHUN",
+                           "TAHUN ANGGARAN", "TA", "PERIODE DATA", "BULAN/TAHUN")},
+    "officer": {"id": "Nama petugas pengisi", "en": "Name of the officer",
+                "aliases": ("NAMA PETUGAS", "PETUGAS", "NAMA PENGISI", "PENGISI", "PETUGAS PENGISI",
+                            "NAMA OPERATOR", "OPERATOR", "OFFICER")},
+    "contact": {"id": "Kontak (telepon/e-mail)", "en": "Contact (phone/e-mail)",
+                "aliases": ("KONTAK", "TELEPON", "TELEPON/E-MAIL", "NO HP", "NO. HP", "NO TELP", "HP/E-MAIL",
+                            "E-MAIL", "EMAIL", "CONTACT")},
+    "date": {"id": "Tanggal pengisian", "en": "Date of filling",
+             "aliases": ("TANGGAL", "TGL PENGISIAN", "TANGGAL ISI", "DATE")},
+}
+assert tuple(IDENTITY_LABELS) == IDENTITY_FIELDS
+
+TEXT: dict[str, dict] = {
+    "id": {
+        "identity_title": "Identitas Pengirim Data Rekap Kepegawaian",
+        "identity_hint": "Isi kolom B. Kode OPD, nama OPD dan periode sudah diisi oleh BKPSDM.",
+        "instructions_title": "Petunjuk pengisian",
+        "instructions": [
+            "1. Isi setiap tabel pada lembarnya masing-masing; hanya sel putih dan sel berwarna yang dapat diisi.",
+            "2. Tulis bilangan bulat (tanpa titik ribuan, tanpa desimal). Sel kosong dibaca sebagai tidak diisi: tulis 0 bila jumlahnya nol.",
+            "3. Baris/kolom Jumlah dan TOTAL (sel kuning) diisi sendiri oleh OPD, bukan dihitung otomatis; BKPSDM memeriksa bahwa jumlahnya sama dengan rinciannya.",
+            "4. Kolom % diisi persentase (0-100, dua desimal), yaitu bagian setiap baris dari jumlah seluruhnya.",
+            "5. Sel abu-abu tidak ada (mis. golongan I/e) dan harus dibiarkan kosong.",
+            "6. Jangan mengubah judul, label baris/kolom, urutan, atau nama lembar; jangan menambah atau menghapus baris dan kolom.",
+            "7. Simpan sebagai .xlsx (tanpa kata sandi) lalu kirim ke BKPSDM.",
+        ],
+        "table_prefix": "Tabel",
+        "notes": {
+            "eselon": "Hitung pejabat struktural yang menduduki jabatan (terisi) menurut eselon dan jenis kelamin, serta jumlah jabatan yang disiapkan per eselon.",
+            "golongan": "Hitung seluruh PNS dan CPNS menurut golongan dan ruang serta jenis kelamin. Ruang E hanya ada pada golongan IV.",
+            "cpns": "Hitung CPNS (fungsional umum/pelaksana) saja menurut golongan/ruang dan jenis kelamin.",
+            "pendidikan": "Hitung seluruh PNS dan CPNS menurut pendidikan terakhir; kolom % adalah bagian setiap tingkat dari jumlah seluruhnya (dua desimal).",
+            "fungsional": "Hitung pejabat fungsional pengawas sekolah, penilik, guru dan pamong belajar menurut jenjang, golongan/ruang dan jenis kelamin.",
+            "guru": "Hitung guru ASN pada SD Negeri dan SMP Negeri (diisi oleh Dinas Pendidikan dan Kebudayaan).",
+        },
+        "note_default": "Isi jumlah pegawai pada setiap sel; baris dan kolom jumlah diisi sendiri dan diperiksa.",
+    },
+    "en": {
+        "identity_title": "Identity of the staffing recap sender",
+        "identity_hint": "Fill in column B. The OPD code, OPD name and period are filled in by BKPSDM.",
+        "instructions_title": "How to fill in this workbook",
+        "instructions": [
+            "1. Fill in each table on its own sheet; only the white and coloured cells can be edited.",
+            "2. Write whole numbers (no thousands separators, no decimals). An empty cell reads as not filled in: write 0 for zero.",
+            "3. The Jumlah and TOTAL rows/columns (yellow cells) are typed by the OPD, not computed; BKPSDM checks that they equal the sum of their parts.",
+            "4. The % column holds percentages (0-100, two decimals): each row's share of the grand total.",
+            "5. Grey cells do not exist (e.g. rank I/e) and must stay empty.",
+            "6. Do not change titles, row/column labels, their order or the sheet names; do not insert or delete rows or columns.",
+            "7. Save as .xlsx (without a password) and send it to BKPSDM.",
+        ],
+        "table_prefix": "Table",
+        "notes": {
+            "eselon": "Count the structural officials in post (filled) by echelon and sex, and the posts available per echelon.",
+            "golongan": "Count all PNS and CPNS by rank group, grade and sex. Grade E exists only in group IV.",
+            "cpns": "Count only the CPNS (general/executive functions) by rank group, grade and sex.",
+            "pendidikan": "Count all PNS and CPNS by highest education; the % column is each level's share of the total (two decimals).",
+            "fungsional": "Count school supervisors, inspectors, teachers and tutors by functional level, rank and sex.",
+            "guru": "Count the ASN teachers of state primary (SD) and junior secondary (SMP) schools (education office only).",
+        },
+        "note_default": "Type the headcount in each cell; total rows and columns are typed too, and checked.",
+    },
+}
+
+# -- styles ---------------------------------------------------------------------------------------------
+_GREY = PatternFill("solid", fgColor="D9D9D9")
+_TOTAL = PatternFill("solid", fgColor="FFF2CC")
+_PERCENT = PatternFill("solid", fgColor="DDEBF7")
+_HEADER = PatternFill("solid", fgColor="BDD7EE")
+_THIN = Side(style="thin", color="808080")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+_UNLOCKED = Protection(locked=False)
+
+
+# -- labels ---------------------------------------------------------------------------------------------
+def line_members(spec: TableSpec, line: GridLine, level: int) -> list[Member]:
+    """The dimension members that the printed label ``line.label[level]`` names (may be none).
+
+    ``GOL I`` names gol I, ``Jumlah`` in a cpns row names ruang JML, ``II/a`` names no single member.
+    A line whose key has one dimension always names that member.
+    """
+    text = line.label[level]
+    found = []
+    for name, code in line.key.items():
+        member = spec.dim(name).member(code)
+        if matches(text, variants(member.code, *member.label.values(), *member.aliases)):
+            found.append(member)
+    if not found and len(line.key) == 1 and len(line.label) == 1:
+        name, code = next(iter(line.key.items()))
+        found.append(spec.dim(name).member(code))
+    return found
+
+
+def print_label(spec: TableSpec, line: GridLine, level: int, lang: str) -> str:
+    """The label printed for one level of a row or column: the spec's, translated where a member says how."""
+    text = line.label[level]
+    if lang == "id":
+        return text
+    members = line_members(spec, line, level)
+    return members[0].label.get(lang, text) if members else text
+
+
+def table_heading(spec: TableSpec, lang: str) -> str:
+    return f"{TEXT[lang]['table_prefix']} {spec.number}. {spec.title[lang]}"
+
+
+# -- grid geometry ----------------------------------------------------------------------------------------
+def _levels(lines) -> int:
+    return max(len(line.label) for line in lines)
+
+
+def grid_origin(spec: TableSpec) -> tuple[int, int]:
+    """Sheet row and column of the grid's first data cell (row 0, column 0 of the placements)."""
+    return ORIGIN_ROW + _levels(spec.columns), ORIGIN_COL + _levels(spec.rows)
+
+
+def locate(spec: TableSpec, key: Key) -> tuple[str, str]:
+    """Sheet title and A1 address of a cell (the top-left of a merged span) in a built workbook."""
+    p = spec.placements()[key]
+    row0, col0 = grid_origin(spec)
+    return spec.sheet, f"{get_column_letter(col0 + p.col_first)}{row0 + p.row}"
+
+
+def _groups(labels: list[str]) -> list[tuple[int, int]]:
+    """Runs of equal consecutive labels, as (first, last) index pairs."""
+    runs: list[tuple[int, int]] = []
+    for i, text in enumerate(labels):
+        if runs and labels[runs[-1][0]] == text:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+# -- building ----------------------------------------------------------------------------------------------
+def _put(ws, row: int, col: int, value, *, fill=None, align=_CENTER, bold=False, last_row=None, last_col=None,
+         boxed=True):
+    last_row, last_col = last_row or row, last_col or col
+    if (last_row, last_col) != (row, col):
+        ws.merge_cells(start_row=row, start_column=col, end_row=last_row, end_column=last_col)
+    for r in range(row, last_row + 1):
+        for c in range(col, last_col + 1):
+            cell = ws.cell(r, c)
+            if boxed:
+                cell.border = _BOX
+            if fill is not None:
+                cell.fill = fill
+    cell = ws.cell(row, col)
+    cell.value = value
+    cell.alignment = align
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
+
+
+def _identity_sheet(ws, opd: Opd, period: str, lang: str) -> None:
+    text = TEXT[lang]
+    ws.title = IDENTITY_SHEET
+    ws["A1"] = text["identity_title"]
+    ws["A1"].font = Font(bold=True, size=13)
+    prefilled = {"opd": opd.code, "opd_name": opd.name, "period": str(period)}
+    for i, name in enumerate(IDENTITY_FIELDS):
+        row = IDENTITY_FIRST_ROW + i
+        _put(ws, row, 1, IDENTITY_LABELS[name][lang], fill=_HEADER, align=_LEFT, bold=True)
+        cell = _put(ws, row, 2, prefilled.get(name), align=_LEFT)
+        cell.number_format = "@"  # period "2022" stays text
+        if name not in prefilled:
+            cell.protection = _UNLOCKED
+    row = IDENTITY_FIRST_ROW + len(IDENTITY_FIELDS)
+    ws.cell(row, 1, text["identity_hint"]).font = Font(italic=True)
+    ws.cell(row + 2, 1, text["instructions_title"]).font = Font(bold=True)
+    for i, line in enumerate(text["instructions"]):
+        ws.cell(row + 3 + i, 1, line)
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 45
+    ws.protection.sheet = True
+    _page_setup(ws)
+
+
+def _page_setup(ws) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:
+    text = TEXT[lang]
+    row_levels, col_levels = _levels(spec.rows), _levels(spec.columns)
+    row0, col0 = grid_origin(spec)
+    last_col = col0 + len(spec.columns) - 1
+
+    _put(ws, TITLE_ROW, ORIGIN_COL, table_heading(spec, lang), align=_LEFT, last_col=last_col,
+         boxed=False).font = Font(bold=True, size=12)
+    note = text["notes"].get(spec.id, text["note_default"])
+    _put(ws, NOTE_ROW, ORIGIN_COL, note, align=_LEFT, last_col=last_col, boxed=False).font = Font(italic=True)
+    ws.row_dimensions[NOTE_ROW].height = 30
+
+    # Corner: the row dimensions' names, over the row-label columns and all header rows.
+    row_dims = [n for n in spec.dim_names if all(n in line.key for line in spec.rows)]
+    corner = " / ".join(spec.dim(n).label[lang] for n in row_dims)
+    _put(ws, ORIGIN_ROW, ORIGIN_COL, corner, fill=_HEADER, bold=True,
+         last_row=row0 - 1, last_col=col0 - 1)
+
+    # Column headers: an outer label merged over its sub-columns, a one-level label over all header rows.
+    outer = [print_label(spec, c, 0, lang) if len(c.label) > 1 else f"\0{i}" for i, c in enumerate(spec.columns)]
+    for first, last in _groups(outer):
+        line = spec.columns[first]
+        if len(line.label) == 1:
+            _put(ws, ORIGIN_ROW, col0 + first, print_label(spec, line, 0, lang), fill=_HEADER, bold=True,
+                 last_row=row0 - 1)
+            continue
+        _put(ws, ORIGIN_ROW, col0 + first, outer[first], fill=_HEADER, bold=True, last_col=col0 + last)
+        for j in range(first, last + 1):
+            _put(ws, ORIGIN_ROW + 1, col0 + j, print_label(spec, spec.columns[j], 1, lang), fill=_HEADER,
+                 bold=True, last_row=row0 - 1)
+
+    # Row labels: an outer label merged down its group, a one-level label across all label columns.
+    outer = [print_label(spec, r, 0, lang) if len(r.label) > 1 else f"\0{i}" for i, r in enumerate(spec.rows)]
+    for first, last in _groups(outer):
+        line = spec.rows[first]
+        if len(line.label) == 1:
+            _put(ws, row0 + first, ORIGIN_COL, print_label(spec, line, 0, lang), align=_LEFT, bold=True,
+                 last_col=col0 - 1)
+            continue
+        _put(ws, row0 + first, ORIGIN_COL, outer[first], bold=True, last_row=row0 + last)
+        for i in range(first, last + 1):
+            _put(ws, row0 + i, ORIGIN_COL + 1, print_label(spec, spec.rows[i], 1, lang), align=_LEFT,
+                 last_col=col0 - 1)
+
+    # Data cells. Grid places that hold no cell, and impossible cells, are grey and locked.
+    counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                            showErrorMessage=True)
+    percents = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
+                              allow_blank=True, showErrorMessage=True)
+    ws.add_data_validation(counts)
+    ws.add_data_validation(percents)
+    placements = spec.placements()
+    taken = set()
+    for key, p in placements.items():
+        row, first, last = row0 + p.row, col0 + p.col_first, col0 + p.col_last
+        taken.update((p.row, c) for c in range(p.col_first, p.col_last + 1))
+        if spec.is_impossible(key):
+            _put(ws, row, first, values.get(key), fill=_GREY, last_col=last)
+            continue
+        percent = spec.is_percent(key)
+        fill = _PERCENT if percent else (None if spec.is_leaf(key) else _TOTAL)
+        cell = _put(ws, row, first, values.get(key), fill=fill, align=Alignment(horizontal="right"),
+                    last_col=last)
+        cell.protection = _UNLOCKED
+        cell.number_format = "0.00" if percent else "0"
+        (percents if percent else counts).add(cell.coordinate)
+    for r in range(len(spec.rows)):
+        for c in range(len(spec.columns)):
+            if (r, c) not in taken:
+                _put(ws, row0 + r, col0 + c, None, fill=_GREY)
+
+    for c in range(ORIGIN_COL, col0):
+        ws.column_dimensions[get_column_letter(c)].width = 16 if c < col0 - 1 or row_levels == 1 else 12
+    if row_levels == 1:
+        widest = max(len(print_label(spec, r, 0, lang)) for r in spec.rows)
+        ws.column_dimensions[get_column_letter(ORIGIN_COL)].width = max(14, min(40, widest + 4))
+    for c in range(col0, last_col + 1):
+        widest = max(len(print_label(spec, spec.columns[c - col0], lvl, lang))
+                     for lvl in range(len(spec.columns[c - col0].label)))
+        single = len(spec.columns[c - col0].label) == 1
+        ws.column_dimensions[get_column_letter(c)].width = max(9, min(22, widest + 3)) if single else 9
+    ws.freeze_panes = ws.cell(row0, col0)
+    ws.protection.sheet = True
+    _page_setup(ws)
+    ws.print_title_rows = f"{ORIGIN_ROW}:{row0 - 1}"
+
+
+def build_workbook(opd: Opd, period: str, values: dict[str, dict] | None = None, lang: str = "id") -> Workbook:
+    """The template for one OPD and period; ``values`` (table id -> {key: value}) pre-fills cells."""
+    if lang not in TEXT:
+        raise ValueError(f"unknown language {lang!r}")
+    values = values or {}
+    specs = load_tables()
+    unknown = set(values) - set(specs)
+    if unknown:
+        raise ValueError(f"unknown tables in values: {sorted(unknown)}")
+    wb = Workbook()
+    _identity_sheet(wb.active, opd, period, lang)
+    for spec in sorted(specs.values(), key=lambda s: s.number):
+        if spec.required_for is not None and opd.code not in spec.required_for and spec.id not in values:
+            continue
+        given = values.get(spec.id, {})
+        stray = [k for k in given if k not in spec.placements()]
+        if stray:
+            raise ValueError(f"{spec.id}: keys not in the grid: {stray[:3]}")
+        _table_sheet(wb.create_sheet(spec.sheet), spec, given, lang)
+    return wb
+
+
+def write_template(path, opd: Opd, period: str, values: dict[str, dict] | None = None, lang: str = "id") -> Path:
+    """Build the template and save it atomically (a temporary file in the same folder, then replaced)."""
+    path = Path(path)
+    wb = build_workbook(opd, period, values, lang)
+    atomic_write(path, wb.save)
+    return path
