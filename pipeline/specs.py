@@ -92,6 +92,7 @@ class TableSpec:
     rows: tuple[GridLine, ...]
     columns: tuple[GridLine, ...]
     percent: dict | None = None
+    note: dict[str, str] | None = None  # the instruction under the table's title in the template
     required_for: tuple[str, ...] | None = None
     _cellset: frozenset = field(default=frozenset(), repr=False)
     _placements: dict = field(default_factory=dict, repr=False)
@@ -283,7 +284,7 @@ def build_table(raw: dict, dimensions: dict) -> TableSpec:
         aliases=_as_tuple(raw.get("aliases", ())), dims=dims, cells=(),
         impossible_patterns=tuple({k: _as_tuple(v) for k, v in p.items()} for p in raw.get("impossible", ())),
         rows=tuple(_line(r) for r in raw["rows"]), columns=tuple(_line(c) for c in raw["columns"]),
-        percent=raw.get("percent"),
+        percent=raw.get("percent"), note=raw.get("note"),
         required_for=_as_tuple(raw["required_for"]) if raw.get("required_for") else None,
     )
     blocks = [{k: _as_tuple(v) for k, v in b.items()} for b in raw["cells"]]

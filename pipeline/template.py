@@ -58,7 +58,7 @@ TEXT: dict[str, dict] = {
         "instructions_title": "Petunjuk pengisian",
         "instructions": [
             "1. Isi setiap tabel pada lembarnya masing-masing; hanya sel putih dan sel berwarna yang dapat diisi.",
-            "2. Tulis bilangan bulat (tanpa titik ribuan, tanpa desimal). Sel kosong dibaca sebagai tidak diisi: tulis 0 bila jumlahnya nol.",
+            "2. Tulis bilangan bulat (tanpa titik ribuan, tanpa desimal). Sel kosong atau berisi tanda - dibaca sebagai 0.",
             "3. Baris/kolom Jumlah dan TOTAL (sel kuning) diisi sendiri oleh OPD, bukan dihitung otomatis; BKPSDM memeriksa bahwa jumlahnya sama dengan rinciannya.",
             "4. Kolom % diisi persentase (0-100, dua desimal), yaitu bagian setiap baris dari jumlah seluruhnya.",
             "5. Sel abu-abu tidak ada (mis. golongan I/e) dan harus dibiarkan kosong.",
@@ -66,14 +66,6 @@ TEXT: dict[str, dict] = {
             "7. Simpan sebagai .xlsx (tanpa kata sandi) lalu kirim ke BKPSDM.",
         ],
         "table_prefix": "Tabel",
-        "notes": {
-            "eselon": "Hitung pejabat struktural yang menduduki jabatan (terisi) menurut eselon dan jenis kelamin, serta jumlah jabatan yang disiapkan per eselon.",
-            "golongan": "Hitung seluruh PNS dan CPNS menurut golongan dan ruang serta jenis kelamin. Ruang E hanya ada pada golongan IV.",
-            "cpns": "Hitung CPNS (fungsional umum/pelaksana) saja menurut golongan/ruang dan jenis kelamin.",
-            "pendidikan": "Hitung seluruh PNS dan CPNS menurut pendidikan terakhir; kolom % adalah bagian setiap tingkat dari jumlah seluruhnya (dua desimal).",
-            "fungsional": "Hitung pejabat fungsional pengawas sekolah, penilik, guru dan pamong belajar menurut jenjang, golongan/ruang dan jenis kelamin.",
-            "guru": "Hitung guru ASN pada SD Negeri dan SMP Negeri (diisi oleh Dinas Pendidikan dan Kebudayaan).",
-        },
         "note_default": "Isi jumlah pegawai pada setiap sel; baris dan kolom jumlah diisi sendiri dan diperiksa.",
     },
     "en": {
@@ -82,7 +74,7 @@ TEXT: dict[str, dict] = {
         "instructions_title": "How to fill in this workbook",
         "instructions": [
             "1. Fill in each table on its own sheet; only the white and coloured cells can be edited.",
-            "2. Write whole numbers (no thousands separators, no decimals). An empty cell reads as not filled in: write 0 for zero.",
+            "2. Write whole numbers (no thousands separators, no decimals). An empty cell or a dash (-) reads as 0.",
             "3. The Jumlah and TOTAL rows/columns (yellow cells) are typed by the OPD, not computed; BKPSDM checks that they equal the sum of their parts.",
             "4. The % column holds percentages (0-100, two decimals): each row's share of the grand total.",
             "5. Grey cells do not exist (e.g. rank I/e) and must stay empty.",
@@ -90,14 +82,6 @@ TEXT: dict[str, dict] = {
             "7. Save as .xlsx (without a password) and send it to BKPSDM.",
         ],
         "table_prefix": "Table",
-        "notes": {
-            "eselon": "Count the structural officials in post (filled) by echelon and sex, and the posts available per echelon.",
-            "golongan": "Count all PNS and CPNS by rank group, grade and sex. Grade E exists only in group IV.",
-            "cpns": "Count only the CPNS (general/executive functions) by rank group, grade and sex.",
-            "pendidikan": "Count all PNS and CPNS by highest education; the % column is each level's share of the total (two decimals).",
-            "fungsional": "Count school supervisors, inspectors, teachers and tutors by functional level, rank and sex.",
-            "guru": "Count the ASN teachers of state primary (SD) and junior secondary (SMP) schools (education office only).",
-        },
         "note_default": "Type the headcount in each cell; total rows and columns are typed too, and checked.",
     },
 }
@@ -235,7 +219,7 @@ def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:
 
     _put(ws, TITLE_ROW, ORIGIN_COL, table_heading(spec, lang), align=_LEFT, last_col=last_col,
          boxed=False).font = Font(bold=True, size=12)
-    note = text["notes"].get(spec.id, text["note_default"])
+    note = (spec.note or {}).get(lang) or text["note_default"]
     _put(ws, NOTE_ROW, ORIGIN_COL, note, align=_LEFT, last_col=last_col, boxed=False).font = Font(italic=True)
     ws.row_dimensions[NOTE_ROW].height = 30
 

@@ -59,7 +59,7 @@ def test_titles_headers_and_row_labels(built):
     ws = built["Golongan"]
     spec = SPECS["golongan"]
     assert ws["A1"].value == table_heading(spec, "id") == "Tabel 2. Jumlah PNS & CPNS menurut Golongan/Ruang"
-    assert ws["A2"].value == TEXT["id"]["notes"]["golongan"]
+    assert ws["A2"].value == spec.note["id"]
     row0, col0 = grid_origin(spec)
     assert [ws.cell(row0 - 2, c).value for c in range(col0, col0 + 9)] == [
         "GOL I", None, "GOL II", None, "GOL III", None, "GOL IV", None, "TOTAL"]
@@ -121,7 +121,7 @@ def test_empty_grid_places_are_grey_and_locked(built):
 def test_english(tmp_path):
     wb = build_workbook(DINDIKBUD, "2022", lang="en")
     assert wb["Golongan"]["A1"].value == "Table 2. PNS & CPNS by rank group and grade"
-    assert wb["Golongan"]["A2"].value == TEXT["en"]["notes"]["golongan"]
+    assert wb["Golongan"]["A2"].value == SPECS["golongan"].note["en"]
     assert wb["Golongan"]["B4"].value == "GROUP I" and wb["Golongan"]["B5"].value == "M"
     assert wb["Identitas"]["A3"].value == "OPD code"
     texts = [c.value for row in wb["Identitas"].iter_rows() for c in row if isinstance(c.value, str)]
@@ -132,7 +132,9 @@ def test_english(tmp_path):
 
 def test_all_text_in_both_languages():
     assert TEXT["id"].keys() == TEXT["en"].keys()
-    assert TEXT["id"]["notes"].keys() == TEXT["en"]["notes"].keys() >= set(SPECS)
+    assert all(set(spec.note) == {"id", "en"} and all(spec.note.values()) for spec in SPECS.values())
+    assert all(set(spec.title) == {"id", "en"} for spec in SPECS.values())
+    assert SPECS["fungsional"].title["id"] == "Jumlah Pengawas, Penilik, Guru dan Pamong menurut Jenjang dan Golongan"
     assert len(TEXT["id"]["instructions"]) == len(TEXT["en"]["instructions"])
 
 
