@@ -135,3 +135,30 @@ def test_every_finding_code_is_documented_in_the_readme():
     codes = yaml.safe_load((ROOT / "schemas" / "findings.yaml").read_text(encoding="utf-8"))
     missing = [code for code in codes if f"`{code}`" not in readme]
     assert missing == []
+
+
+def test_file_name_and_identity_disagree(tmp_path):
+    path = Submission("DINDIKBUD").write_csv(tmp_path / "DINKES.csv")
+    doc = json.loads(run("validate", "--format", "json", path, "--period", "2022").output)
+    assert [(f["code"], f["expected"], f["actual"]) for f in doc["submissions"][0]["findings"]] == [
+        ("OPD_MISMATCH", "DINKES", "DINDIKBUD")]
+
+
+def test_a_fault_in_the_tool_is_a_finding_and_the_other_files_are_still_checked(tmp_path, monkeypatch):
+    import pipeline.validate as validate
+
+    broken = Submission().write_csv(tmp_path / "DINDIKBUD.csv")
+    fine = Submission("DINKES").write_csv(tmp_path / "DINKES.csv")
+    real = validate.read_submission
+
+    def flaky(path):
+        if path.name == "DINDIKBUD.csv":
+            raise RuntimeError("boom")
+        return real(path)
+
+    monkeypatch.setattr(validate, "read_submission", flaky)
+    result = run("validate", "--format", "json", broken, fine, "--period", "2022")
+    assert result.exit_code == 1
+    first, second = json.loads(result.output)["submissions"]
+    assert [f["code"] for f in first["findings"]] == ["INTERNAL_ERROR"] and "boom" in first["findings"][0]["message"]
+    assert second["status"] == "accepted"
