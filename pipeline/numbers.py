@@ -38,7 +38,7 @@ def parse_count(raw) -> Parsed:
     if isinstance(raw, bool):
         return Parsed(math.nan)
     if isinstance(raw, (int, float)):
-        return Parsed(float(raw))
+        return Parsed(float(raw) if math.isfinite(raw) else math.nan)
     text = _clean(str(raw))
     if text == "":
         return Parsed(None)
@@ -58,6 +58,8 @@ def parse_percent(raw, fraction: bool = False) -> Parsed:
     if isinstance(raw, bool):
         return Parsed(math.nan)
     if isinstance(raw, (int, float)):
+        if not math.isfinite(raw):
+            return Parsed(math.nan)
         return Parsed(float(raw) * 100 if fraction else float(raw))
     text = _clean(str(raw))
     if text == "":

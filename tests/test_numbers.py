@@ -22,7 +22,7 @@ def test_count_decimals_are_kept_for_the_schema_to_reject(raw):
     assert not math.isnan(value) and not float(value).is_integer()
 
 
-@pytest.mark.parametrize("raw", ["abc", "1.2.3", "12a", "1,23,4"])
+@pytest.mark.parametrize("raw", ["abc", "1.2.3", "12a", "1,23,4", float("inf"), float("nan"), True])
 def test_count_not_a_number(raw):
     assert math.isnan(parse_count(raw).value)
 
