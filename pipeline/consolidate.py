@@ -1,0 +1,73 @@
+"""Consolidation: the accepted submissions of a period summed into city-wide tables.
+
+Only inner cells (what a person counts) are summed; every total and percentage is recomputed with
+:func:`pipeline.complete.complete`, so the city tables are consistent whatever the OPDs printed.
+Each city cell keeps its contributions (which OPD version gave how much): the lineage of a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipeline.complete import complete, inner_cells
+from pipeline.specs import Key, TableSpec, load_tables
+
+Values = dict[str, dict[Key, float]]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One accepted submission version that goes into the city tables."""
+
+    opd: str
+    sha256: str
+    values: Values  # table id -> {key: value}, as staged (inner cells are what counts)
+
+
+def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = None) -> tuple[Values, pd.DataFrame]:
+    """City-wide values of every table, and the contributions (lineage) of each inner cell."""
+    tables = tables or load_tables()
+    city: Values = {}
+    rows = []
+    for table, spec in tables.items():
+        inner = {k: 0.0 for k in inner_cells(spec)}
+        for src in sorted(sources, key=lambda s: s.opd):
+            cells = src.values.get(table)
+            if not cells:
+                continue
+            for key in inner:
+                value = cells.get(key) or 0.0
+                inner[key] += value
+                if value:
+                    rows.append({"table": table, "key": key_text(spec, key), "opd": src.opd,
+                                 "sha256": src.sha256, "value": value})
+        city[table] = complete(spec, inner)
+    lineage = pd.DataFrame(rows, columns=["table", "key", "opd", "sha256", "value"])
+    return city, lineage
+
+
+def key_text(spec: TableSpec, key: Key) -> str:
+    """A cell's key as stable text: ``ruang=A|gol=I|sex=L``."""
+    return "|".join(f"{n}={m}" for n, m in zip(spec.dim_names, key))
+
+
+def long_cells(values: Values, period: str, tables: dict[str, TableSpec] | None = None) -> pd.DataFrame:
+    """The long cell table: one row per cell with its dimensions as columns (empty where a table lacks one)."""
+    tables = tables or load_tables()
+    dims: list[str] = []
+    for spec in tables.values():
+        dims += [d for d in spec.dim_names if d not in dims]
+    rows = []
+    for table, cells in values.items():
+        spec = tables[table]
+        for key in spec.cells:
+            if key not in cells:
+                continue
+            d = spec.key_dict(key)
+            rows.append({"period": period, "table": table, "key": key_text(spec, key),
+                         **{n: d.get(n) for n in dims},
+                         "is_total": not spec.is_leaf(key), "percent": spec.is_percent(key),
+                         "value": float(cells[key])})
+    return pd.DataFrame(rows, columns=["period", "table", "key", *dims, "is_total", "percent", "value"])
