@@ -93,5 +93,55 @@ def sample(period, raw_dir, manifest, seed, lang):
     click.echo(f"{len(result)} OPD -> {raw_dir / period}")
 
 
+@cli.command()
+@click.option("--period", required=True, callback=_period, help="A year (2022) or year-month (2022-12).")
+@click.option("--raw", "raw_dir", default="raw", show_default=True, type=click.Path(path_type=Path),
+              help="Submissions, in RAW/PERIOD/ (never modified).")
+@click.option("--processed", "processed_dir", default="processed", show_default=True, type=click.Path(path_type=Path),
+              help="Catalog, archive and published outputs (PROCESSED/PERIOD/).")
+@click.option("--reports", "reports_dir", default="reports", show_default=True, type=click.Path(path_type=Path),
+              help="Reports people read (PROCESSED's Data Docs of the publish gate go here too).")
+@click.option("--db", "db_url", help="SQLAlchemy URL to publish the tables to; default: the catalog's SQLite file.")
+@LANG
+def run(period, raw_dir, processed_dir, reports_dir, db_url, lang):
+    """Validate, consolidate and publish one period; safe to run again and again (cron, systemd timer).
+
+    Exit status: 0 published (or nothing changed) and every submission accepted; 1 the same but some
+    submissions rejected; 2 usage error; 3 another run is under way; 4 the publish gate failed (nothing
+    published); 5 the run failed (the previous outputs stand).
+
+    \b
+    Example:
+      rekap run --period 2022
+      rekap run --period 2022-12 --db postgresql+psycopg://rekap@localhost/rekap
+    """
+    from pipeline.run import EXIT_LOCKED, RunLocked, run_period
+    from pipeline.render import run_summary
+
+    try:
+        result = run_period(period, raw_dir, processed_dir, reports_dir, db_url, lang=lang)
+    except RunLocked as err:
+        click.echo(f"rekap run: another run is under way (lock {err}); nothing done.", err=True)
+        sys.exit(EXIT_LOCKED)
+    click.echo(run_summary(result, lang))
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.option("--period", callback=_period, help="Only this period; default: the latest period in the catalog.")
+@click.option("--processed", "processed_dir", default="processed", show_default=True, type=click.Path(path_type=Path))
+@LANG
+def status(period, processed_dir, lang):
+    """Show every registry OPD with its latest version, status and findings, and the last runs.
+
+    \b
+    Example:
+      rekap status --period 2022
+    """
+    from pipeline.render import status_text
+
+    click.echo(status_text(processed_dir, period, lang))
+
+
 def main():
     cli(prog_name="rekap")

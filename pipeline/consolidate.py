@@ -53,6 +53,10 @@ def key_text(spec: TableSpec, key: Key) -> str:
     return "|".join(f"{n}={m}" for n, m in zip(spec.dim_names, key))
 
 
+def parse_key_text(spec: TableSpec, text: str) -> Key:
+    return spec.key(dict(part.split("=", 1) for part in text.split("|")))
+
+
 def long_cells(values: Values, period: str, tables: dict[str, TableSpec] | None = None) -> pd.DataFrame:
     """The long cell table: one row per cell with its dimensions as columns (empty where a table lacks one)."""
     tables = tables or load_tables()

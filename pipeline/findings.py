@@ -70,6 +70,16 @@ class Finding:
                        for k, v in self.params.items()})
         return template.format_map(_Default(values))
 
+    def to_record(self) -> dict:
+        """Language-neutral and JSON-ready, for storing; :meth:`from_record` reads it back."""
+        return {"code": self.code, "rule": self.rule, "table": self.table, "cell": self.cell,
+                "sheet": self.sheet, "address": self.address, "expected": _plain(self.expected),
+                "actual": _plain(self.actual), "params": self.params, "severity": self.severity}
+
+    @classmethod
+    def from_record(cls, record: dict) -> Finding:
+        return cls(**record)
+
     def to_dict(self, lang: str = "id") -> dict:
         return {
             "code": self.code, "severity": self.severity, "rule": self.rule, "table": self.table,

@@ -46,3 +46,87 @@ def to_text(results, lang: str = "id") -> str:
     ok = sum(r.status == "accepted" for r in results)
     lines.append(w["summary"].format(n=len(results), ok=ok, bad=len(results) - ok))
     return "\n".join(lines)
+
+
+RUN_WORDS = {
+    "id": {"published": "DITERBITKAN", "unchanged": "TIDAK BERUBAH", "gate_failed": "GAGAL GERBANG MUTU",
+           "empty": "TIDAK ADA YANG DITERBITKAN", "failed": "GAGAL",
+           "head": "Run {run} periode {period}: {outcome} ({files} berkas, {validated} diperiksa ulang, "
+                   "{accepted} diterima, {rejected} ditolak)",
+           "rejected": "Ditolak:", "gate": "Gerbang mutu:", "log": "Log:", "none": "(belum ada run)",
+           "status_head": "Periode {period}: status setiap OPD", "runs": "Run terakhir:"},
+    "en": {"published": "PUBLISHED", "unchanged": "UNCHANGED", "gate_failed": "PUBLISH GATE FAILED",
+           "empty": "NOTHING PUBLISHED", "failed": "FAILED",
+           "head": "Run {run} period {period}: {outcome} ({files} files, {validated} validated, "
+                   "{accepted} accepted, {rejected} rejected)",
+           "rejected": "Rejected:", "gate": "Publish gate:", "log": "Log:", "none": "(no run yet)",
+           "status_head": "Period {period}: status of every OPD", "runs": "Last runs:"},
+}
+
+
+def _codes(findings, severity="error") -> str:
+    return ", ".join(sorted({f.code for f in findings if f.severity == severity}))
+
+
+def run_summary(result, lang: str = "id") -> str:
+    w = RUN_WORDS[lang]
+    lines = [w["head"].format(run=result.run_id, period=result.period, outcome=w[result.outcome],
+                              files=len(result.inputs), validated=result.validated,
+                              accepted=sum(i.status == "accepted" for i in result.inputs),
+                              rejected=sum(i.status == "rejected" for i in result.inputs))]
+    if result.message:
+        lines.append(f"  {result.message}")
+    if result.coverage is not None:
+        from pipeline.coverage import LABELS, coverage_note
+        counts = result.coverage["status"].value_counts()
+        lines.append("  " + ", ".join(f"{LABELS[lang][s]}: {counts[s]}" for s in LABELS[lang] if s in counts))
+        lines.append("  " + coverage_note(result.coverage_summary, lang))
+    bad = [i for i in result.inputs if i.status == "rejected"]
+    if bad:
+        lines.append(w["rejected"])
+        lines += [f"  {i.opd or '?':<20} {i.file.name:<28} {_codes(i.all_findings)}" for i in bad]
+    if result.gate_failures:
+        lines.append(w["gate"])
+        lines += [f"  {f}" for f in result.gate_failures]
+    if result.log:
+        lines.append(f"{w['log']} {result.log}")
+    return "\n".join(lines)
+
+
+def status_text(processed, period: str | None, lang: str = "id") -> str:
+    from pathlib import Path
+
+    from pipeline.catalog import Catalog
+    from pipeline.specs import load_registry
+
+    w = RUN_WORDS[lang]
+    path = Path(processed) / "catalog.sqlite"
+    if not path.exists():
+        return w["none"]
+    catalog = Catalog(path)
+    try:
+        period = period or (catalog.periods() or [None])[-1]
+        if period is None:
+            return w["none"]
+        inputs = {i["opd"]: i for i in catalog.last_run_inputs(period)}
+        used = catalog.used_versions(period)
+        lines = [w["status_head"].format(period=period)]
+        for code in load_registry():
+            versions = catalog.versions(period, code)
+            if not versions:
+                lines.append(f"  {code:<20} -")
+                continue
+            v = versions[-1]
+            c = v.counts
+            run_input = inputs.get(code)
+            state = run_input["status"] if run_input else v.status
+            note = "" if used.get(code) in (None, v.sha256) else f" (used: {used[code][:12]})"
+            lines.append(f"  {code:<20} {v.sha256[:12]}  {state:<9} E{c['error']} W{c['warning']} "
+                         f"i{c['info']}  {v.file}  {v.last_seen[:19]}{note}")
+        lines.append(w["runs"])
+        for r in catalog.runs(period, limit=5):
+            lines.append(f"  {r['id']}  {r['started'][:19]}  {r['outcome']:<12} exit={r['exit_code']} "
+                         f"files={r['files']} validated={r['validated']} rejected={r['rejected']}")
+        return "\n".join(lines)
+    finally:
+        catalog.close()

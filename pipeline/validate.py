@@ -134,14 +134,15 @@ def parts_label(rule: LinearRule, tables, lang: str) -> str:
     return " + ".join(labels) if labels else "-"
 
 
-def validate_file(path, expected_period: str | None = None) -> Result:
-    return check_extract(read_submission(Path(path)), expected_period)
+def validate_file(path, expected_period: str | None = None, registry: dict[str, Opd] | None = None) -> Result:
+    return check_extract(read_submission(Path(path)), expected_period, registry)
 
 
-def check_extract(extract: Extract, expected_period: str | None = None) -> Result:
+def check_extract(extract: Extract, expected_period: str | None = None,
+                  registry: dict[str, Opd] | None = None) -> Result:
     """Stage and check what a reader (or a test) extracted from one submission."""
     path = Path(extract.file)
-    tables, registry = load_tables(), load_registry()
+    tables, registry = load_tables(), registry or load_registry()
     opd, period, findings = (None, None, [])
     if extract.cells or extract.identity:
         opd, period, findings = check_identity(extract, path, expected_period, registry)
@@ -154,12 +155,12 @@ def check_extract(extract: Extract, expected_period: str | None = None) -> Resul
     return Result(str(path), opd, period, findings, extract, staged)
 
 
-def validate_files(paths, expected_period: str | None = None) -> list[Result]:
+def validate_files(paths, expected_period: str | None = None, registry: dict[str, Opd] | None = None) -> list[Result]:
     """Each file on its own: a fault while checking one is a finding on it, never a stop for the rest."""
     results = []
     for p in paths:
         try:
-            results.append(validate_file(p, expected_period))
+            results.append(validate_file(p, expected_period, registry))
         except Exception as err:  # a bug, not bad data: record it and go on
             finding = Finding("INTERNAL_ERROR", "internal", params={
                 "file": str(p), "detail": f"{type(err).__name__}: {err}"})

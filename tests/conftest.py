@@ -86,6 +86,13 @@ class Submission:
         self.values[table] = complete(spec, {k: self.values[table][k] for k in inner_cells(spec)})
         return self
 
+    def scaled(self, factor: float) -> Submission:
+        """Every count multiplied by ``factor`` (rounded), totals and percentages recomputed."""
+        for table, spec in TABLES.items():
+            inner = {k: round(self.values[table][k] * factor) for k in inner_cells(spec)}
+            self.values[table] = complete(spec, inner)
+        return self
+
     def copy(self) -> Submission:
         return copy.deepcopy(self)
 

@@ -1,0 +1,199 @@
+"""The catalog: an embedded SQLite database under ``processed/`` that remembers every submission
+version seen, every run, and which versions went into each published output (lineage).
+
+A version is a file's content, named by its sha256: a changed file is a new version, the same bytes
+again are the same version. A version's validation is kept with the code and rule versions it was
+made under, so an unchanged file is never validated twice by the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.findings import Finding
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS versions (
+    sha256 TEXT NOT NULL,
+    period TEXT NOT NULL,
+    opd TEXT,
+    file TEXT NOT NULL,
+    kind TEXT,
+    archive TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    status TEXT NOT NULL,
+    checked_with TEXT NOT NULL,
+    errors INTEGER NOT NULL,
+    warnings INTEGER NOT NULL,
+    notes INTEGER NOT NULL,
+    findings TEXT NOT NULL,
+    cell_values TEXT NOT NULL,
+    PRIMARY KEY (sha256, period)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    period TEXT NOT NULL,
+    started TEXT NOT NULL,
+    ended TEXT,
+    outcome TEXT NOT NULL,
+    exit_code INTEGER,
+    files INTEGER,
+    validated INTEGER,
+    accepted INTEGER,
+    rejected INTEGER,
+    published INTEGER,
+    fingerprint TEXT,
+    message TEXT
+);
+CREATE TABLE IF NOT EXISTS run_inputs (
+    run_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    opd TEXT,
+    status TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    findings TEXT NOT NULL,
+    PRIMARY KEY (run_id, file)
+);
+CREATE TABLE IF NOT EXISTS lineage (
+    run_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    output TEXT NOT NULL,
+    opd TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (run_id, output, opd)
+);
+"""
+
+
+@dataclass
+class Version:
+    sha256: str
+    period: str
+    opd: str | None
+    file: str
+    kind: str
+    archive: str | None
+    first_seen: str
+    last_seen: str
+    status: str
+    checked_with: str
+    findings: list[Finding]
+    values: dict[str, dict[str, float]]  # table -> key text -> value
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: sum(f.severity == s for f in self.findings) for s in ("error", "warning", "info")}
+
+
+class Catalog:
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self):
+        self.db.close()
+
+    @contextmanager
+    def transaction(self):
+        with self.db:
+            yield self.db
+
+    # -- versions --------------------------------------------------------------------------------
+    def version(self, sha256: str, period: str) -> Version | None:
+        row = self.db.execute("SELECT * FROM versions WHERE sha256=? AND period=?", (sha256, period)).fetchone()
+        return _version(row) if row else None
+
+    def save_version(self, v: Version) -> None:
+        c = v.counts
+        with self.db:
+            self.db.execute(
+                "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (sha256, period) DO UPDATE SET "
+                "opd=excluded.opd, file=excluded.file, kind=excluded.kind, archive=excluded.archive, "
+                "last_seen=excluded.last_seen, status=excluded.status, checked_with=excluded.checked_with, "
+                "errors=excluded.errors, warnings=excluded.warnings, notes=excluded.notes, "
+                "findings=excluded.findings, cell_values=excluded.cell_values",
+                (v.sha256, v.period, v.opd, v.file, v.kind, v.archive, v.first_seen, v.last_seen, v.status,
+                 v.checked_with, c["error"], c["warning"], c["info"],
+                 json.dumps([f.to_record() for f in v.findings], ensure_ascii=False), json.dumps(v.values)))
+
+    def touch(self, sha256: str, period: str, file: str, when: str) -> None:
+        with self.db:
+            self.db.execute("UPDATE versions SET last_seen=?, file=? WHERE sha256=? AND period=?",
+                            (when, file, sha256, period))
+
+    def versions(self, period: str | None = None, opd: str | None = None) -> list[Version]:
+        sql, args = "SELECT * FROM versions WHERE 1=1", []
+        if period:
+            sql, args = sql + " AND period=?", [*args, period]
+        if opd:
+            sql, args = sql + " AND opd=?", [*args, opd]
+        return [_version(r) for r in self.db.execute(sql + " ORDER BY last_seen, first_seen", args)]
+
+    def used_versions(self, period: str) -> dict[str, str]:
+        """OPD -> sha256 of the versions used by the last published run of a period."""
+        run = self.db.execute("SELECT id FROM runs WHERE period=? AND published=1 ORDER BY started DESC LIMIT 1",
+                              (period,)).fetchone()
+        if run is None:
+            return {}
+        rows = self.db.execute("SELECT opd, sha256 FROM run_inputs WHERE run_id=? AND used=1", (run["id"],))
+        return {r["opd"]: r["sha256"] for r in rows}
+
+    def periods(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT period FROM versions ORDER BY period")]
+
+    # -- runs ------------------------------------------------------------------------------------
+    def start_run(self, run_id: str, period: str, started: str) -> None:
+        with self.db:
+            # a run that never ended was killed: say so, so the record stays consistent
+            self.db.execute("UPDATE runs SET outcome='killed', message='the run stopped before it ended' "
+                            "WHERE ended IS NULL")
+            self.db.execute("INSERT INTO runs (id, period, started, outcome) VALUES (?,?,?,'running')",
+                            (run_id, period, started))
+
+    def end_run(self, run_id: str, **fields) -> None:
+        names = ", ".join(f"{k}=?" for k in fields)
+        with self.db:
+            self.db.execute(f"UPDATE runs SET {names} WHERE id=?", (*fields.values(), run_id))
+
+    def record_inputs(self, run_id: str, period: str, inputs: list[dict]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO run_inputs VALUES (?,?,?,?,?,?,?,?)",
+                [(run_id, period, i["file"], i["sha256"], i["opd"], i["status"], int(i["used"]),
+                  json.dumps([f.to_record() for f in i["findings"]], ensure_ascii=False)) for i in inputs])
+
+    def record_lineage(self, run_id: str, period: str, outputs: list[str], used: dict[str, str]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO lineage VALUES (?,?,?,?,?)",
+                                [(run_id, period, out, opd, sha) for out in outputs for opd, sha in used.items()])
+
+    def runs(self, period: str | None = None, limit: int = 10) -> list[dict]:
+        sql, args = "SELECT * FROM runs", []
+        if period:
+            sql, args = sql + " WHERE period=?", [period]
+        return [dict(r) for r in self.db.execute(sql + " ORDER BY started DESC LIMIT ?", (*args, limit))]
+
+    def last_run_inputs(self, period: str) -> list[dict]:
+        run = self.db.execute("SELECT id FROM runs WHERE period=? AND ended IS NOT NULL ORDER BY started DESC "
+                              "LIMIT 1", (period,)).fetchone()
+        if run is None:
+            return []
+        rows = self.db.execute("SELECT * FROM run_inputs WHERE run_id=?", (run["id"],))
+        return [{**dict(r), "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]} for r in rows]
+
+
+def _version(row) -> Version:
+    return Version(row["sha256"], row["period"], row["opd"], row["file"], row["kind"], row["archive"],
+                   row["first_seen"], row["last_seen"], row["status"], row["checked_with"],
+                   [Finding.from_record(f) for f in json.loads(row["findings"])], json.loads(row["cell_values"]))

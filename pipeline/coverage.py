@@ -1,0 +1,95 @@
+"""Coverage: which registry OPDs the city tables include, and what share of the staff that is."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+STATUSES = ("accepted", "accepted_with_warnings", "older_version", "rejected", "not_submitted")
+LABELS = {
+    "id": {"accepted": "diterima", "accepted_with_warnings": "diterima dengan peringatan",
+           "older_version": "memakai versi lama yang diterima", "rejected": "ditolak",
+           "not_submitted": "belum mengirim"},
+    "en": {"accepted": "accepted", "accepted_with_warnings": "accepted with warnings",
+           "older_version": "using an older accepted version", "rejected": "rejected",
+           "not_submitted": "not submitted"},
+}
+
+
+def _staff(values: dict) -> float:
+    return float(values.get("golongan", {}).get("ruang=JML|gol=JML|sex=JML") or 0)
+
+
+def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, catalog) -> tuple[pd.DataFrame, dict]:
+    rows = []
+    estimated_missing, unknown_size = 0.0, []
+    for code, opd in registry.items():
+        mine = [i for i in inputs if i.opd == code]
+        current = mine[-1] if mine else None
+        version = chosen.get(code)
+        if version is None:
+            status = "rejected" if current else "not_submitted"
+            estimate = _last_known_staff(code, period, catalog)
+            if estimate is None:
+                unknown_size.append(code)
+            else:
+                estimated_missing += estimate
+        elif current is not None and current.used:
+            status = "accepted_with_warnings" if any(f.severity == "warning" for f in current.all_findings) \
+                else "accepted"
+        else:
+            status = "older_version"
+        counts = {s: sum(f.severity == s for f in current.all_findings) if current else 0 for s in ("error", "warning")}
+        rows.append({"period": period, "opd": code, "name": opd.name, "status": status,
+                     "file": current.file.name if current else "", "sha256": version.sha256 if version else "",
+                     "staff": int(_staff(version.values)) if version else None,
+                     "errors": counts["error"], "warnings": counts["warning"]})
+    for i in inputs:  # files that name no registry OPD are listed too, so nothing goes unseen
+        if i.opd not in registry:
+            rows.append({"period": period, "opd": i.opd or "?", "name": "", "status": "rejected",
+                         "file": i.file.name, "sha256": "", "staff": None,
+                         "errors": sum(f.severity == "error" for f in i.all_findings), "warnings": 0})
+    frame = pd.DataFrame(rows, columns=["period", "opd", "name", "status", "file", "sha256", "staff", "errors",
+                                        "warnings"])
+    frame["staff"] = frame["staff"].astype("Int64")
+    used_staff = float(sum(_staff(v.values) for v in chosen.values()))
+    summary = {
+        "opds_in_registry": len(registry),
+        "opds_used": len(chosen),
+        "staff_used": int(used_staff),
+        "staff_missing_estimate": int(estimated_missing),
+        # the share of staff is known only if every missing OPD has a headcount from an earlier period
+        "staff_share": None if unknown_size or not used_staff else round(used_staff / (used_staff + estimated_missing), 4),
+        "missing": sorted(c for c in registry if c not in chosen),
+        "missing_without_estimate": sorted(unknown_size),
+    }
+    return frame, summary
+
+
+def _last_known_staff(opd: str, period: str, catalog) -> float | None:
+    """The OPD's headcount in the latest earlier period it was published in: an estimate of what is missing."""
+    for previous in reversed([p for p in catalog.periods() if p < period]):
+        sha = catalog.used_versions(previous).get(opd)
+        if sha:
+            return _staff(catalog.version(sha, previous).values)
+    return None
+
+
+def coverage_note(summary: dict, lang: str = "id") -> str:
+    n, total = summary["opds_used"], summary["opds_in_registry"]
+    share = (summary["staff_share"] or 0) * 100
+    missing = ", ".join(summary["missing"]) or "-"
+    if lang == "en":
+        text = f"These tables cover {n} of {total} OPDs"
+        if summary["staff_share"] is not None and summary["missing"]:
+            text += f", about {share:.1f}% of the staff (estimated from earlier periods)"
+        text += f". Not included: {missing}."
+        if summary["missing_without_estimate"]:
+            text += f" No earlier figure for: {', '.join(summary['missing_without_estimate'])}."
+        return text
+    text = f"Tabel ini mencakup {n} dari {total} OPD"
+    if summary["staff_share"] is not None and summary["missing"]:
+        text += f", sekitar {share:.1f}".replace(".", ",") + "% pegawai (perkiraan dari periode sebelumnya)"
+    text += f". Belum termasuk: {missing}."
+    if summary["missing_without_estimate"]:
+        text += f" Tanpa angka periode sebelumnya: {', '.join(summary['missing_without_estimate'])}."
+    return text

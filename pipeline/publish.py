@@ -1,0 +1,99 @@
+"""Publishing: a period's outputs are written into a new release folder, then swapped in at once.
+
+``processed/PERIOD`` is a symbolic link to ``processed/.releases/PERIOD-<run id>``. A run writes a
+complete release beside the current one and replaces the link with one atomic rename, so a reader
+(or a crash) sees either the old outputs or the new ones, never a mix. The previous release is kept
+for one more run, older ones are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.consolidate import Values, long_cells
+from pipeline.files import atomic_write, atomic_write_text
+from pipeline.specs import load_tables
+
+RELEASES = ".releases"
+KEEP = 2  # the current release and the one before it
+
+
+def release_dir(processed: Path, period: str, run_id: str) -> Path:
+    return processed / RELEASES / f"{period}-{run_id}"
+
+
+def current_manifest(processed: Path, period: str) -> dict | None:
+    path = processed / period / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_release(folder: Path, period: str, city: Values, lineage: pd.DataFrame, coverage: pd.DataFrame,
+                  coverage_note: str, manifest: dict, lang: str = "id") -> list[str]:
+    """Every output of a period into ``folder`` (which must not exist yet); returns the file names."""
+    from pipeline.book import write_book_csv, write_book_xlsx
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "tables").mkdir(parents=True)
+    cells = long_cells(city, period)
+    cells.to_parquet(tmp / "cells.parquet", index=False)
+    _csv(cells, tmp / "cells.csv")
+    _csv(lineage, tmp / "lineage.csv")
+    _csv(coverage, tmp / "coverage.csv")
+    for spec in load_tables().values():
+        write_book_csv(tmp / "tables" / f"{spec.number}-{spec.id}.csv", spec, city[spec.id], lang)
+    write_book_xlsx(tmp / f"profil-kepegawaian-{period}.xlsx", city, period, coverage_note, lang)
+    names = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+    manifest = {**manifest, "outputs": names + ["manifest.json"]}
+    atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    _fsync_tree(tmp)
+    os.replace(tmp, folder)
+    return manifest["outputs"]
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def swap_in(processed: Path, period: str, release: Path) -> None:
+    """Point ``processed/PERIOD`` at ``release`` in one atomic rename, then prune old releases."""
+    link = processed / period
+    if link.exists() and not link.is_symlink():  # outputs from before releases: keep them as a release
+        os.replace(link, release_dir(processed, period, "legacy"))
+    tmp_link = processed / f".{period}.link"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    tmp_link.symlink_to(release.relative_to(processed), target_is_directory=True)
+    os.replace(tmp_link, link)
+    prune(processed, period)
+
+
+def prune(processed: Path, period: str) -> None:
+    """Remove unfinished releases and all but the newest KEEP releases of a period."""
+    root = processed / RELEASES
+    if not root.is_dir():
+        return
+    current = (processed / period).resolve() if (processed / period).is_symlink() else None
+    mine = sorted((p for p in root.iterdir() if p.name.startswith(f"{period}-")), key=lambda p: p.stat().st_mtime)
+    for p in mine:
+        if p.name.endswith(".tmp"):
+            shutil.rmtree(p, ignore_errors=True)
+    finished = [p for p in mine if not p.name.endswith(".tmp") and p.exists()]
+    for p in finished[:-KEEP]:
+        if current is None or p.resolve() != current:
+            shutil.rmtree(p, ignore_errors=True)

@@ -1,0 +1,359 @@
+"""``rekap run``: one period's submissions in, validated, consolidated and published, safely re-runnable.
+
+The steps, in one direction: discover ``raw/PERIOD/`` -> validate each new version (a version seen
+before is taken from the catalog) -> rules across OPDs and periods -> choose one version per OPD ->
+consolidate -> publish gate -> write a release and swap it in -> record the run. Nothing in ``raw/``
+is ever modified; every version is archived by its content hash.
+
+Policy for resubmissions: the version in ``raw/`` now is used when it is accepted. When it is
+rejected, the most recent earlier accepted version of the same OPD and period stays in use (and the
+run says so). Two files claiming one OPD are both set aside until one remains.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from pipeline.catalog import Catalog, Version
+from pipeline.consolidate import Source, consolidate, key_text, long_cells, parse_key_text
+from pipeline.coverage import coverage_frame, coverage_note
+from pipeline.findings import Finding, has_errors
+from pipeline.publish import current_manifest, release_dir, swap_in, write_release
+from pipeline.specs import Opd, load_registry, load_tables
+from pipeline.validate import validate_files
+from pipeline.versions import checked_with, code_version, rules_version, sha256_file
+
+# Exit codes, for schedulers (documented in the README).
+EXIT_OK = 0  # published (or nothing changed); every submission accepted
+EXIT_REJECTED = 1  # published (or nothing changed); some submissions rejected: OPDs must correct them
+EXIT_USAGE = 2  # a usage error (click's own)
+EXIT_LOCKED = 3  # another run holds the lock; nothing was done
+EXIT_GATE = 4  # the publish gate failed: nothing was published
+EXIT_FAILED = 5  # the run failed (an unexpected fault, or nothing to publish); the previous outputs stand
+
+HEADCOUNT_CHANGE = 0.15  # relative change against the previous period that earns a warning
+SKIP_PREFIXES = ("~$", ".")  # Excel lock files and hidden files are not submissions
+
+
+class RunLocked(Exception):
+    pass
+
+
+@dataclass
+class Input:
+    file: Path
+    version: Version
+    findings: list[Finding] = field(default_factory=list)  # run-level findings (across OPDs, periods)
+    used: bool = False
+
+    @property
+    def opd(self) -> str | None:
+        return self.version.opd
+
+    @property
+    def all_findings(self) -> list[Finding]:
+        return self.version.findings + self.findings
+
+    @property
+    def status(self) -> str:
+        return "rejected" if has_errors(self.all_findings) else "accepted"
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    period: str
+    outcome: str  # published, unchanged, gate_failed, empty, failed
+    exit_code: int
+    inputs: list[Input]
+    coverage: pd.DataFrame | None = None
+    coverage_summary: dict | None = None
+    validated: int = 0
+    message: str = ""
+    gate_failures: list[str] = field(default_factory=list)
+    log: Path | None = None
+
+
+class RunLog:
+    """A structured log: one JSON object a line, flushed as it goes, so a killed run leaves its trace."""
+
+    def __init__(self, path: Path, run_id: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.run_id = path, run_id
+        self._f = open(path, "a", encoding="utf-8")
+
+    def __call__(self, event: str, **fields) -> None:
+        record = {"time": _now(), "run": self.run_id, "event": event, **fields}
+        self._f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._f.flush()
+
+    def close(self):
+        self._f.close()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _pause_point(name: str, log: RunLog) -> None:
+    """Test hook: REKAP_PAUSE_AT=<name> holds the run here, so a test can kill it mid-way."""
+    if os.environ.get("REKAP_PAUSE_AT") == name:
+        log("paused", at=name)
+        time.sleep(3600)
+
+
+def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "processed",
+               reports: Path | str = "reports", db_url: str | None = None, registry: dict[str, Opd] | None = None,
+               lang: str = "id") -> RunResult:
+    """Run one period. Raises :class:`RunLocked` when another run is under way."""
+    raw, processed, reports = Path(raw), Path(processed), Path(reports)
+    processed.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(processed / ".rekap.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunLocked(str(processed / ".rekap.lock")) from None
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    catalog = Catalog(processed / "catalog.sqlite")
+    log = RunLog(processed / "logs" / period / f"run-{run_id}.jsonl", run_id)
+    try:
+        catalog.start_run(run_id, period, _now())
+        log("start", period=period, raw=str(raw), code=code_version(), rules=rules_version())
+        try:
+            result = _run(run_id, period, raw, processed, reports, db_url, registry or load_registry(), lang,
+                          catalog, log)
+        except Exception as err:  # a fault, not bad data: record it; the previous outputs stand
+            log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
+            result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=f"{type(err).__name__}: {err}")
+        catalog.end_run(run_id, ended=_now(), outcome=result.outcome, exit_code=result.exit_code,
+                        files=len(result.inputs), validated=result.validated,
+                        accepted=sum(i.status == "accepted" for i in result.inputs),
+                        rejected=sum(i.status == "rejected" for i in result.inputs),
+                        published=int(result.outcome == "published"), message=result.message)
+        log("end", outcome=result.outcome, exit_code=result.exit_code, message=result.message)
+        result.log = log.path
+        return result
+    finally:
+        log.close()
+        catalog.close()
+        lock.release()
+
+
+def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log) -> RunResult:
+    tables = load_tables()
+    files = sorted(p for p in (raw / period).glob("*") if p.is_file() and not p.name.startswith(SKIP_PREFIXES)) \
+        if (raw / period).is_dir() else []
+    log("discovered", files=len(files))
+    inputs, validated = [], 0
+    for path in files:
+        version, fresh = _version(path, period, processed, registry, catalog)
+        validated += fresh
+        inputs.append(Input(path, version))
+        log("input", file=path.name, sha256=version.sha256, opd=version.opd, status=version.status,
+            validated=fresh)
+    _pause_point("validated", log)
+
+    chosen = _choose(inputs, period, registry, catalog)
+    _cross_period(inputs, chosen, period, catalog)
+    for i in inputs:
+        if i.findings:
+            log("run_findings", file=i.file.name, codes=sorted({f.code for f in i.findings}))
+    rejected = any(i.status == "rejected" for i in inputs)
+    catalog.record_inputs(run_id, period, [
+        {"file": i.file.name, "sha256": i.version.sha256, "opd": i.opd, "status": i.status,
+         "used": i.used, "findings": i.findings} for i in inputs])
+    result = RunResult(run_id, period, "", EXIT_REJECTED if rejected else EXIT_OK, inputs, validated=validated)
+    if not chosen:
+        result.outcome, result.exit_code = "empty", EXIT_FAILED
+        return result
+
+    used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
+    city, lineage = consolidate([Source(opd, v.sha256, _values(v, tables)) for opd, v in chosen.items()], tables)
+    coverage, summary = coverage_frame(period, registry, inputs, chosen, catalog)
+    result.coverage, result.coverage_summary = coverage, summary
+    manifest = {
+        "period": period,
+        "inputs": [{"file": i.file.name, "opd": i.opd, "sha256": i.version.sha256, "status": i.status,
+                    "used": i.used} for i in inputs],
+        "used": used,
+        "older_versions_used": sorted(o for o, v in chosen.items() if not any(i.used and i.opd == o for i in inputs)),
+        "coverage": summary,
+        "code_version": code_version(),
+        "rules_version": rules_version(),
+    }
+    fingerprint = _fingerprint(manifest)
+    previous = current_manifest(processed, period)
+    if previous and previous.get("fingerprint") == fingerprint:
+        result.outcome = "unchanged"
+        log("unchanged", fingerprint=fingerprint)
+        catalog.end_run(run_id, fingerprint=fingerprint)
+        return result
+
+    from pipeline.gate import run_gate  # Great Expectations is imported only where the gate runs
+
+    gate = run_gate(city, period, reports / period / "gx")
+    log("gate", ok=gate.ok, failures=gate.failures)
+    if not gate.ok:
+        result.outcome, result.exit_code, result.gate_failures = "gate_failed", EXIT_GATE, gate.failures
+
+        return result
+    _pause_point("gate", log)
+
+    release = release_dir(processed, period, run_id)
+    note = coverage_note(summary, lang)
+    manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed"}
+    outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang)
+    log("written", release=release.name, outputs=len(outputs))
+    _pause_point("written", log)
+
+    from pipeline.database import publish_frames
+
+    url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
+    try:
+        publish_frames(url, period, {"rekap_cells": long_cells(city, period), "rekap_lineage": lineage.assign(
+            period=period), "rekap_coverage": coverage})
+    except Exception:
+        shutil.rmtree(release, ignore_errors=True)
+        raise
+    log("database", url=_safe_url(url))
+    swap_in(processed, period, release)
+    catalog.record_lineage(run_id, period, outputs, used)
+    catalog.end_run(run_id, fingerprint=fingerprint)
+    result.outcome = "published"
+    log("published", release=release.name)
+    return result
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for the log."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url
+
+
+def _fingerprint(manifest: dict) -> str:
+    import hashlib
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+
+
+def _version(path: Path, period: str, processed: Path, registry, catalog: Catalog) -> tuple[Version, bool]:
+    """The catalog's version of a file, validating it only if this code and these rules have not yet."""
+    sha = sha256_file(path)
+    now = _now()
+    known = catalog.version(sha, period)
+    if known is not None and known.checked_with == checked_with():
+        catalog.touch(sha, period, path.name, now)
+        known.file, known.last_seen = path.name, now
+        return known, False
+    archive = processed / "archive" / sha[:2] / f"{sha}{path.suffix.lower()}"
+    if not archive.exists():
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, archive.with_name(archive.name + ".tmp"))
+        os.replace(archive.with_name(archive.name + ".tmp"), archive)
+    result = validate_files([path], period, registry)[0]
+    values: dict[str, dict[str, float]] = {}
+    if result.staged is not None:
+        tables = load_tables()
+        for ref, value in result.staged.values.items():
+            values.setdefault(ref.table, {})[key_text(tables[ref.table], ref.key)] = \
+                None if value != value else float(value)
+    version = Version(sha, period, result.opd, path.name, result.extract.kind,
+                      archive.relative_to(processed).as_posix(), known.first_seen if known else now, now,
+                      result.status, checked_with(), result.findings, values)
+    catalog.save_version(version)
+    return version, True
+
+
+def _values(version: Version, tables) -> dict:
+    return {t: {parse_key_text(tables[t], k): (v or 0.0) for k, v in cells.items()}
+            for t, cells in version.values.items()}
+
+
+def _choose(inputs: list[Input], period: str, registry, catalog: Catalog) -> dict[str, Version]:
+    """One version per OPD: the current accepted file, else the latest earlier accepted version."""
+    by_opd: dict[str, list[Input]] = {}
+    for i in inputs:
+        if i.opd:
+            by_opd.setdefault(i.opd, []).append(i)
+    for opd, claims in by_opd.items():
+        if len(claims) > 1:
+            names = ", ".join(c.file.name for c in claims)
+            for c in claims:
+                c.findings.append(Finding("DUPLICATE_SUBMISSION", "run:one_file_per_opd", params={
+                    "opd": opd, "count": len(claims), "detail": names}))
+    while True:
+        chosen: dict[str, Version] = {}
+        for opd in registry:
+            current = [i for i in by_opd.get(opd, []) if i.status == "accepted"]
+            if current:
+                chosen[opd] = current[0].version
+                continue
+            earlier = [v for v in catalog.versions(period, opd) if v.status == "accepted"
+                       and not any(i.version.sha256 == v.sha256 and i.status == "rejected" for i in inputs)]
+            if earlier:
+                chosen[opd] = earlier[-1]
+        contributors = {opd: v for opd, v in chosen.items() if _eselon_ii_a(v) > 0}
+        total = sum(_eselon_ii_a(v) for v in contributors.values())
+        if total <= 1:
+            break
+        detail = ", ".join(f"{opd} {_eselon_ii_a(v):g}" for opd, v in sorted(contributors.items()))
+        flagged = False
+        for i in inputs:
+            if i.opd in contributors and i.status == "accepted":
+                i.findings.append(Finding("ESELON_II_A_CITY", "run:eselon_ii_a", "eselon",
+                                          {"status": "terisi", "eselon": "II.A", "sex": "JML"},
+                                          actual=total, expected=1, params={"detail": detail}))
+                flagged = True
+        if not flagged:  # only earlier versions disagree: use none of them
+            chosen = {o: v for o, v in chosen.items() if o not in contributors}
+            break
+    for i in inputs:
+        i.used = i.opd in chosen and chosen[i.opd].sha256 == i.version.sha256 and i.status == "accepted"
+        if i.status == "rejected" and i.opd in chosen and not i.used and \
+                not any(j.used and j.opd == i.opd for j in inputs):
+            i.findings.append(Finding("OLDER_VERSION_USED", "run:resubmission", params={
+                "opd": i.opd, "detail": f"{chosen[i.opd].file}, {chosen[i.opd].sha256[:12]}"}))
+    return chosen
+
+
+def _eselon_ii_a(version: Version) -> float:
+    eselon = version.values.get("eselon", {})
+    return float(eselon.get("status=terisi|eselon=II.A|sex=JML") or 0)
+
+
+def _headcount(version: Version) -> float | None:
+    value = version.values.get("golongan", {}).get("ruang=JML|gol=JML|sex=JML")
+    return None if value is None else float(value)
+
+
+def _cross_period(inputs: list[Input], chosen: dict[str, Version], period: str, catalog: Catalog) -> None:
+    """A sharp headcount change against the OPD's previous accepted period is a warning on the input."""
+    earlier = [p for p in catalog.periods() if p < period]
+    for i in inputs:
+        if not i.used:
+            continue
+        for previous in reversed(earlier):
+            sha = catalog.used_versions(previous).get(i.opd)
+            if sha is None:
+                continue
+            before, now = _headcount(catalog.version(sha, previous)), _headcount(i.version)
+            if before and now is not None and abs(now - before) / before > HEADCOUNT_CHANGE:
+                i.findings.append(Finding(
+                    "HEADCOUNT_CHANGE", "run:headcount_change", "golongan",
+                    {"ruang": "JML", "gol": "JML", "sex": "JML"}, actual=now, expected=before,
+                    params={"opd": i.opd, "previous": previous, "change": f"{(now - before) / before:+.0%}"}))
+            break
+

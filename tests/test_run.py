@@ -1,0 +1,266 @@
+"""``rekap run`` end to end on real files in a temporary folder: publish, re-run, resubmit, lock, kill."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from filelock import FileLock
+
+from conftest import Submission
+from pipeline.catalog import Catalog
+from pipeline.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+PERIOD = "2022"
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A working folder with raw/, processed/ and reports/, and a helper to drop submissions in."""
+    class Site:
+        root = tmp_path
+        raw = tmp_path / "raw"
+        processed = tmp_path / "processed"
+        reports = tmp_path / "reports"
+
+        def submit(self, sub: Submission, name: str | None = None, period: str = PERIOD) -> Path:
+            folder = self.raw / period
+            folder.mkdir(parents=True, exist_ok=True)
+            return sub.write_csv(folder / (name or f"{sub.opd}.csv"))
+
+        def run(self, *extra, period: str = PERIOD):
+            return CliRunner().invoke(cli, ["run", "--period", period, "--raw", str(self.raw), "--processed",
+                                            str(self.processed), "--reports", str(self.reports), *extra])
+
+        def published(self, period: str = PERIOD) -> dict[str, str]:
+            folder = self.processed / period
+            return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                    for p in sorted(folder.rglob("*")) if p.is_file()}
+
+        def manifest(self, period: str = PERIOD) -> dict:
+            return json.loads((self.processed / period / "manifest.json").read_text())
+
+        def coverage(self, period: str = PERIOD) -> pd.DataFrame:
+            return pd.read_csv(self.processed / period / "coverage.csv", keep_default_na=False).set_index("opd")
+
+        def last_run(self) -> dict:
+            catalog = Catalog(self.processed / "catalog.sqlite")
+            try:
+                return catalog.runs(limit=1)[0]
+            finally:
+                catalog.close()
+
+    return Site()
+
+
+def test_first_run_publishes_every_output(site):
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS"))
+    result = site.run()
+    assert result.exit_code == 0, result.output
+    files = site.published()
+    assert {"cells.parquet", "cells.csv", "lineage.csv", "coverage.csv", "manifest.json",
+            "profil-kepegawaian-2022.xlsx"} <= set(files)
+    assert {f"tables/{n}-{t}.csv" for n, t in enumerate(
+        ["eselon", "golongan", "cpns", "pendidikan", "fungsional", "guru"], start=1)} <= set(files)
+    cells = pd.read_parquet(site.processed / PERIOD / "cells.parquet")
+    grand = cells[(cells.table == "golongan") & (cells.key == "ruang=JML|gol=JML|sex=JML")].value.item()
+    assert grand == 2 * Submission().get("golongan", ruang="JML", gol="JML", sex="JML")
+    manifest = site.manifest()
+    assert manifest["used"].keys() == {"DINKES", "DINSOS"} and manifest["gate"] == "passed"
+    assert {i["sha256"] for i in manifest["inputs"]} == set(manifest["used"].values())
+    assert manifest["code_version"] and manifest["rules_version"] and manifest["run_id"]
+    coverage = site.coverage()
+    assert coverage.loc["DINKES", "status"] == "accepted" and coverage.loc["SETDA", "status"] == "not_submitted"
+    lineage = pd.read_csv(site.processed / PERIOD / "lineage.csv")
+    assert set(lineage.opd) == {"DINKES", "DINSOS"}
+    assert (site.reports / PERIOD / "gx").is_dir()  # Data Docs of the publish gate
+    assert list((site.processed / "logs" / PERIOD).glob("run-*.jsonl"))
+
+
+def test_second_run_with_no_change_validates_nothing_and_leaves_files_byte_identical(site):
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS"))
+    assert site.run().exit_code == 0
+    before = site.published()
+    again = site.run()
+    assert again.exit_code == 0, again.output
+    assert site.published() == before
+    run = site.last_run()
+    assert (run["outcome"], run["validated"]) == ("unchanged", 0)
+
+
+def test_changing_one_file_revalidates_that_opd_only(site):
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS"))
+    site.submit(Submission("DLH"))
+    assert site.run().exit_code == 0
+    site.submit(Submission("DINSOS").add("guru", 1, sekolah="SD").add("guru", 1, sekolah="JML"))
+    result = site.run()
+    assert result.exit_code == 0
+    run = site.last_run()
+    assert (run["outcome"], run["validated"]) == ("published", 1)
+    assert site.manifest()["used"]["DINSOS"] == hashlib.sha256((site.raw / PERIOD / "DINSOS.csv").read_bytes()).hexdigest()
+
+
+def test_rejected_resubmission_keeps_the_earlier_accepted_version(site):
+    first = site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS"))
+    assert site.run().exit_code == 0
+    accepted_sha = hashlib.sha256(first.read_bytes()).hexdigest()
+    site.submit(Submission("DINKES").add("golongan", 7, ruang="A", gol="III", sex="L"))  # breaks two totals
+    result = site.run()
+    assert result.exit_code == 1
+    assert "DINKES" in result.output
+    assert site.manifest()["used"]["DINKES"] == accepted_sha
+    assert site.manifest()["older_versions_used"] == ["DINKES"]
+    assert site.coverage().loc["DINKES", "status"] == "older_version"
+    catalog = Catalog(site.processed / "catalog.sqlite")
+    versions = catalog.versions(PERIOD, "DINKES")
+    inputs = catalog.last_run_inputs(PERIOD)
+    catalog.close()
+    assert [v.status for v in versions] == ["accepted", "rejected"]  # both versions are kept, in order seen
+    assert all((site.processed / v.archive).exists() for v in versions)  # archived by content hash
+    dinkes = next(i for i in inputs if i["opd"] == "DINKES")
+    assert {f.code for f in dinkes["findings"]} == {"OLDER_VERSION_USED"}
+
+
+def test_two_files_claiming_one_opd_are_both_set_aside(site):
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINKES").add("guru", 1, sekolah="SD").add("guru", 1, sekolah="JML"), name="dinkes-2.csv")
+    site.submit(Submission("DINSOS"))
+    result = site.run()
+    assert result.exit_code == 1
+    manifest = site.manifest()
+    assert "DINKES" not in manifest["used"]
+    assert {i["status"] for i in manifest["inputs"] if i["opd"] == "DINKES"} == {"rejected"}
+    assert site.coverage().loc["DINKES", "status"] == "rejected"
+
+
+def test_more_than_one_eselon_ii_a_city_wide(site):
+    for opd in ("SETDA", "DINKES"):
+        sub = Submission(opd).set("eselon", 1, status="terisi", eselon="II.A", sex="L")
+        site.submit(sub.set("eselon", 1, status="disiapkan", eselon="II.A", sex="JML").recompute("eselon"))
+    site.submit(Submission("DINSOS"))
+    result = site.run()
+    assert result.exit_code == 1
+    assert set(site.manifest()["used"]) == {"DINSOS"}
+    assert "ESELON_II_A_CITY" in result.output
+
+
+def test_headcount_change_against_the_previous_period_is_a_warning(site):
+    site.submit(Submission("DINKES", "2021"), period="2021")
+    site.submit(Submission("DINSOS", "2021"), period="2021")
+    assert site.run(period="2021").exit_code == 0
+    site.submit(Submission("DINKES").scaled(2))  # every count doubled: consistent, but +100 %
+    site.submit(Submission("DINSOS"))  # the same headcount as before: no warning
+    result = site.run()
+    assert result.exit_code == 0, result.output
+    coverage = site.coverage()
+    assert (coverage.loc["DINKES", "status"], coverage.loc["DINKES", "warnings"]) == ("accepted_with_warnings", 1)
+    assert coverage.loc["DINSOS", "status"] == "accepted"
+
+
+def test_unknown_and_unreadable_files_are_listed_not_fatal(site):
+    site.submit(Submission("DINKES"))
+    (site.raw / PERIOD / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (site.raw / PERIOD / "~$DINKES.xlsx").write_bytes(b"excel lock file")  # skipped: not a submission
+    result = site.run()
+    assert result.exit_code == 1
+    names = {i["file"] for i in site.manifest()["inputs"]}
+    assert names == {"DINKES.csv", "scan.pdf"}
+    assert "scan.pdf" in set(site.coverage()["file"])
+
+
+def test_a_second_run_exits_at_once_while_one_holds_the_lock(site):
+    site.submit(Submission("DINKES"))
+    site.processed.mkdir(parents=True)
+    with FileLock(site.processed / ".rekap.lock"):
+        started = time.monotonic()
+        result = site.run()
+        assert time.monotonic() - started < 5
+    assert result.exit_code == 3
+    assert "lock" in result.output
+    assert site.run().exit_code == 0  # the lock is free again
+
+
+def test_nothing_accepted_is_a_failed_run_that_publishes_nothing(site):
+    site.submit(Submission("DINKES").add("guru", 3, sekolah="SD"))
+    result = site.run()
+    assert result.exit_code == 5
+    assert not (site.processed / PERIOD).exists()
+
+
+def test_failing_publish_gate_publishes_nothing(site, monkeypatch):
+    import pipeline.gate as gate
+
+    site.submit(Submission("DINKES"))
+    assert site.run().exit_code == 0
+    before = site.published()
+    site.submit(Submission("DINSOS"))
+    real = gate.run_gate
+
+    def failing(city, period, docs_dir):
+        return dataclasses.replace(real(city, period, docs_dir), ok=False, failures=["a failure made by the test"])
+
+    monkeypatch.setattr(gate, "run_gate", failing)
+    result = site.run()
+    assert result.exit_code == 4
+    assert "a failure made by the test" in result.output
+    assert site.published() == before
+
+
+def test_status_shows_every_opd_and_the_last_runs(site):
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS").add("guru", 3, sekolah="SD"))
+    site.run()
+    output = CliRunner().invoke(cli, ["status", "--period", PERIOD, "--processed", str(site.processed)]).output
+    lines = output.splitlines()
+    assert any(l.split()[:1] == ["DINKES"] and "accepted" in l for l in lines)
+    assert any(l.split()[:1] == ["DINSOS"] and "rejected" in l for l in lines)
+    assert any(l.split()[:2] == ["SETDA", "-"] for l in lines)
+    assert any("published" in l for l in lines)
+
+
+def _cli(site, *args, env=None):
+    return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=site.root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_run_killed_mid_way_leaves_the_previous_outputs_and_the_next_run_completes(site):
+    site.submit(Submission("DINKES"))
+    args = ["run", "--period", PERIOD]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = _cli(site, *args, env=env)
+    assert first.wait(120) == 0, first.stderr.read()
+    before = site.published()
+    site.submit(Submission("DINSOS"))
+    victim = _cli(site, *args, env={**env, "REKAP_PAUSE_AT": "written"})
+    logs = site.processed / "logs" / PERIOD
+    deadline = time.monotonic() + 120
+    while not any('"paused"' in p.read_text() for p in logs.glob("run-*.jsonl")):
+        assert time.monotonic() < deadline and victim.poll() is None, victim.stderr.read()
+        time.sleep(0.2)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    assert site.published() == before  # the new release was written but never swapped in
+    again = _cli(site, *args, env=env)
+    assert again.wait(120) == 0, again.stderr.read()
+    assert set(site.manifest()["used"]) == {"DINKES", "DINSOS"}
+    catalog = Catalog(site.processed / "catalog.sqlite")
+    outcomes = [r["outcome"] for r in catalog.runs(PERIOD)]
+    catalog.close()
+    assert outcomes == ["published", "killed", "published"]
+    releases = [p.name for p in (site.processed / ".releases").iterdir()]
+    assert len(releases) <= 2 and not any(n.endswith(".tmp") for n in releases)
