@@ -1,12 +1,12 @@
 # Two commands on a fresh machine (Python 3.11+ and make):
-#   make run    set up, write the sample period and validate it
+#   make run    set up, write the sample period and run the pipeline on it (validate, consolidate, publish)
 #   make test   set up and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PERIOD ?= 2022
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench docs clean
 
 $(BIN)/rekap: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,16 +16,20 @@ $(BIN)/rekap: pyproject.toml
 
 setup: $(BIN)/rekap
 
-# The validator exits 1 when a submission has errors: the sample has some on purpose.
+# rekap run exits 1 when a submission is rejected: the sample has some on purpose.
 run: setup
 	$(BIN)/rekap sample --period $(PERIOD) --raw raw --manifest raw/$(PERIOD)-manifest.json
-	$(BIN)/rekap validate raw/$(PERIOD)/*.xlsx; status=$$?; [ $$status -le 1 ] || exit $$status
+	$(BIN)/rekap run --period $(PERIOD); status=$$?; [ $$status -le 1 ] || exit $$status
 
 test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/run.py
+
+docs: setup
+	$(BIN)/python -m pipeline.docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -140,6 +140,14 @@ def fmt(value: Any, lang: str = "id") -> str:
     return str(value)
 
 
+def catalogue_markdown() -> str:
+    """The finding catalogue as the README's table (``make docs`` writes it there)."""
+    rows = ["| code | severity | what it means |", "|---|---|---|"]
+    rows += [f"| `{code}` | {e['severity']} | {e['title']['en']} ({e['title']['id']}) |"
+             for code, e in catalogue().items()]
+    return "\n".join(rows) + "\n"
+
+
 def has_errors(findings) -> bool:
     return any(f.severity == "error" for f in findings)
 

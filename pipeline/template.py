@@ -200,10 +200,11 @@ def _identity_sheet(ws, opd: Opd, period: str, lang: str) -> None:
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 45
     ws.protection.sheet = True
-    _page_setup(ws)
+    page_setup(ws)
 
 
-def _page_setup(ws) -> None:
+def page_setup(ws) -> None:
+    """A4 landscape, one page wide."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
@@ -211,22 +212,34 @@ def _page_setup(ws) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:
-    text = TEXT[lang]
-    row_levels, col_levels = _levels(spec.rows), _levels(spec.columns)
+def write_heading(ws, spec: TableSpec, subtitle: str, lang: str) -> None:
+    """The table's title ("Tabel N. ...") and a line under it, each merged over the grid's width."""
+    last_col = grid_origin(spec)[1] + len(spec.columns) - 1
+    _put(ws, TITLE_ROW, ORIGIN_COL, table_heading(spec, lang), align=_LEFT, last_col=last_col,
+         boxed=False).font = Font(bold=True, size=12)
+    _put(ws, NOTE_ROW, ORIGIN_COL, subtitle, align=_LEFT, last_col=last_col, boxed=False).font = Font(italic=True)
+
+
+def percent_format(spec: TableSpec) -> str:
+    """Excel number format of the table's percent cells (``0.00`` for 2 decimals)."""
+    decimals = int((spec.percent or {}).get("decimals", 2))
+    return "0." + "0" * decimals if decimals else "0"
+
+
+def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = True) -> None:
+    """One table's grid at :func:`grid_origin`: corner, column headers, row labels and cell values.
+
+    ``form=True`` lays out the OPD's form: input cells unlocked with data validation, totals and
+    percentages in light fills, impossible cells and empty grid places grey. ``form=False`` lays out a
+    read-only print (the book): no validation, no input colours, totals in bold, counts with thousands
+    separators; impossible cells and empty grid places print blank. Values are written as given.
+    """
+    row_levels = _levels(spec.rows)
     row0, col0 = grid_origin(spec)
     last_col = col0 + len(spec.columns) - 1
 
-    _put(ws, TITLE_ROW, ORIGIN_COL, table_heading(spec, lang), align=_LEFT, last_col=last_col,
-         boxed=False).font = Font(bold=True, size=12)
-    note = (spec.note or {}).get(lang) or text["note_default"]
-    _put(ws, NOTE_ROW, ORIGIN_COL, note, align=_LEFT, last_col=last_col, boxed=False).font = Font(italic=True)
-    ws.row_dimensions[NOTE_ROW].height = 30
-
     # Corner: the row dimensions' names, over the row-label columns and all header rows.
-    row_dims = [n for n in spec.dim_names if all(n in line.key for line in spec.rows)]
-    corner = " / ".join(spec.dim(n).label[lang] for n in row_dims)
-    _put(ws, ORIGIN_ROW, ORIGIN_COL, corner, fill=_HEADER, bold=True,
+    _put(ws, ORIGIN_ROW, ORIGIN_COL, corner_label(spec, lang), fill=_HEADER, bold=True,
          last_row=row0 - 1, last_col=col0 - 1)
 
     # Column headers: an outer label merged over its sub-columns, a one-level label over all header rows.
@@ -255,32 +268,35 @@ def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:
             _put(ws, row0 + i, ORIGIN_COL + 1, print_label(spec, spec.rows[i], 1, lang), align=_LEFT,
                  last_col=col0 - 1)
 
-    # Data cells. Grid places that hold no cell, and impossible cells, are grey and locked.
-    counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                            showErrorMessage=True)
-    percents = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
-                              allow_blank=True, showErrorMessage=True)
-    ws.add_data_validation(counts)
-    ws.add_data_validation(percents)
+    # Data cells. In the form, grid places that hold no cell, and impossible cells, are grey and locked.
+    if form:
+        counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                                showErrorMessage=True)
+        percents = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
+                                  allow_blank=True, showErrorMessage=True)
+        ws.add_data_validation(counts)
+        ws.add_data_validation(percents)
+    empty_fill = _GREY if form else None
     placements = spec.placements()
     taken = set()
     for key, p in placements.items():
         row, first, last = row0 + p.row, col0 + p.col_first, col0 + p.col_last
         taken.update((p.row, c) for c in range(p.col_first, p.col_last + 1))
         if spec.is_impossible(key):
-            _put(ws, row, first, values.get(key), fill=_GREY, last_col=last)
+            _put(ws, row, first, values.get(key) if form else None, fill=empty_fill, last_col=last)
             continue
-        percent = spec.is_percent(key)
-        fill = _PERCENT if percent else (None if spec.is_leaf(key) else _TOTAL)
+        percent, total = spec.is_percent(key), not spec.is_leaf(key)
+        fill = (_PERCENT if percent else (_TOTAL if total else None)) if form else None
         cell = _put(ws, row, first, values.get(key), fill=fill, align=Alignment(horizontal="right"),
-                    last_col=last)
-        cell.protection = _UNLOCKED
-        cell.number_format = "0.00" if percent else "0"
-        (percents if percent else counts).add(cell.coordinate)
+                    bold=total and not form, last_col=last)
+        cell.number_format = percent_format(spec) if percent else ("0" if form else "#,##0")
+        if form:
+            cell.protection = _UNLOCKED
+            (percents if percent else counts).add(cell.coordinate)
     for r in range(len(spec.rows)):
         for c in range(len(spec.columns)):
             if (r, c) not in taken:
-                _put(ws, row0 + r, col0 + c, None, fill=_GREY)
+                _put(ws, row0 + r, col0 + c, None, fill=empty_fill)
 
     for c in range(ORIGIN_COL, col0):
         ws.column_dimensions[get_column_letter(c)].width = 16 if c < col0 - 1 or row_levels == 1 else 12
@@ -293,9 +309,22 @@ def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:
         single = len(spec.columns[c - col0].label) == 1
         ws.column_dimensions[get_column_letter(c)].width = max(9, min(22, widest + 3)) if single else 9
     ws.freeze_panes = ws.cell(row0, col0)
-    ws.protection.sheet = True
-    _page_setup(ws)
     ws.print_title_rows = f"{ORIGIN_ROW}:{row0 - 1}"
+
+
+def corner_label(spec: TableSpec, lang: str) -> str:
+    """The text over the row labels: the names of the dimensions every row names (``Ruang``)."""
+    row_dims = [n for n in spec.dim_names if all(n in line.key for line in spec.rows)]
+    return " / ".join(spec.dim(n).label[lang] for n in row_dims)
+
+
+def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:
+    note = (spec.note or {}).get(lang) or TEXT[lang]["note_default"]
+    write_heading(ws, spec, note, lang)
+    ws.row_dimensions[NOTE_ROW].height = 30
+    write_grid(ws, spec, values, lang, form=True)
+    ws.protection.sheet = True
+    page_setup(ws)
 
 
 def build_workbook(opd: Opd, period: str, values: dict[str, dict] | None = None, lang: str = "id") -> Workbook:

@@ -114,3 +114,13 @@ class Submission:
 @pytest.fixture
 def sub() -> Submission:
     return Submission()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """One throwaway PostgreSQL server for the session (see pgserver.py; skipped without binaries,
+    failed under CI=true)."""
+    from pgserver import postgres_server
+
+    with postgres_server() as url:
+        yield url

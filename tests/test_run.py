@@ -221,6 +221,30 @@ def test_failing_publish_gate_publishes_nothing(site, monkeypatch):
     assert site.published() == before
 
 
+def test_run_publishes_the_tables_to_postgresql(site, pg_url):
+    import sqlalchemy as sa
+
+    from pipeline.database import read_frame
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS"))
+    result = site.run("--db", pg_url)
+    assert result.exit_code == 0, result.output
+    cells = read_frame(pg_url, "rekap_cells", PERIOD)
+    published = pd.read_csv(site.processed / PERIOD / "cells.csv")
+    assert len(cells) == len(published)
+    grand = cells[(cells["table"] == "golongan") & (cells["key"] == "ruang=JML|gol=JML|sex=JML")]["value"].item()
+    assert grand == 2 * Submission().get("golongan", ruang="JML", gol="JML", sex="JML")
+    coverage = read_frame(pg_url, "rekap_coverage", PERIOD).set_index("opd")
+    assert coverage.loc["DINKES", "status"] == "accepted" and coverage.loc["SETDA", "status"] == "not_submitted"
+    assert set(read_frame(pg_url, "rekap_lineage", PERIOD)["opd"]) == {"DINKES", "DINSOS"}
+
+
 def test_status_shows_every_opd_and_the_last_runs(site):
     site.submit(Submission("DINKES"))
     site.submit(Submission("DINSOS").add("guru", 3, sekolah="SD"))

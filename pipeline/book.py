@@ -1,0 +1,299 @@
+"""Publish the city-wide tables like the printed *Profil Kepegawaian* book: a frame, a CSV, a workbook.
+
+The layout is the template's (:mod:`pipeline.template`): the same grid, headers and labels, here
+printed read-only (totals bold, counts with thousands separators, impossible cells blank). Outputs
+are written atomically and are byte-identical for the same inputs, so a no-change re-run of the
+pipeline leaves published files untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.xml.functions import tostring
+
+from pipeline.files import atomic_write
+from pipeline.specs import GridLine, Key, TableSpec, load_tables
+from pipeline.template import (TEXT as TEMPLATE_TEXT, corner_label, line_members, page_setup, print_label,
+                               write_grid, write_heading)
+
+Values = dict[str, dict[Key, float]]
+
+TEXT: dict[str, dict] = {
+    "id": {
+        "notes_sheet": "Keterangan",
+        "book_title": "Profil Kepegawaian Kota Serang: Tabel Rekap Kepegawaian",
+        "period": "Periode",
+        "coverage": "Cakupan data",
+        "source": "Sumber",
+        "source_text": "Rekap kepegawaian OPD yang diterima BKPSDM. Jumlah, subtotal dan persentase dihitung "
+                       "ulang dari rinciannya.",
+        "tables": "Daftar tabel",
+        "number": "No.",
+        "title": "Judul",
+        "sheet": "Lembar",
+    },
+    "en": {
+        "notes_sheet": "Notes",
+        "book_title": "Kota Serang staffing profile: recap tables",
+        "period": "Period",
+        "coverage": "Coverage",
+        "source": "Source",
+        "source_text": "Staffing recaps of the OPDs accepted by BKPSDM. Totals, subtotals and percentages are "
+                       "recomputed from their parts.",
+        "tables": "Tables",
+        "number": "No.",
+        "title": "Title",
+        "sheet": "Sheet",
+    },
+}
+assert TEXT.keys() == TEMPLATE_TEXT.keys() and all(TEXT[k].keys() == TEXT["id"].keys() for k in TEXT)
+
+EPOCH = datetime(1980, 1, 1)  # the earliest time a zip entry can carry
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in TEXT:
+        raise ValueError(f"unknown language {lang!r}")
+
+
+# -- values as printed ---------------------------------------------------------------------------------
+def book_value(spec: TableSpec, key: Key, value):
+    """A cell value as the book prints it: a count as an int, a percentage rounded to its decimals.
+
+    ``None`` stays ``None``; a count that is not whole (which validation rejects) is kept as a float
+    rather than silently rounded.
+    """
+    if value is None:
+        return None
+    number = float(value)
+    if spec.is_percent(key):
+        return round(number, int((spec.percent or {}).get("decimals", 2)))
+    return int(number) if number.is_integer() else number
+
+
+def _book_values(spec: TableSpec, values: dict) -> dict[Key, object]:
+    """The printable values of one table: checked against its grid, impossible cells left out."""
+    placements = spec.placements()
+    stray = [k for k in values if k not in placements]
+    if stray:
+        raise ValueError(f"{spec.id}: keys not in the grid: {stray[:3]}")
+    return {k: book_value(spec, k, values.get(k)) for k in placements if not spec.is_impossible(k)}
+
+
+# -- the frame -----------------------------------------------------------------------------------------
+def _labels(spec: TableSpec, lines: tuple[GridLine, ...], lang: str) -> list[tuple[str, ...]]:
+    """Each line's printed labels, padded with "" to the deepest level (``("TOTAL", "")``)."""
+    depth = max(len(line.label) for line in lines)
+    return [tuple(print_label(spec, line, lvl, lang) for lvl in range(len(line.label)))
+            + ("",) * (depth - len(line.label)) for line in lines]
+
+
+def _row_level_names(spec: TableSpec, lang: str) -> list[str]:
+    """A name for each row-label level: the dimensions its labels name; the last level takes the rest."""
+    depth = max(len(line.label) for line in spec.rows)
+    if depth == 1:
+        return [corner_label(spec, lang)]
+    row_dims = [n for n in spec.dim_names if all(n in line.key for line in spec.rows)]
+    names, used = [], set()
+    for lvl in range(depth - 1):
+        named = {m_dim for line in spec.rows if len(line.label) == depth
+                 for m_dim in _named_dims(spec, line, lvl)} - used
+        dims = [n for n in row_dims if n in named]
+        used.update(dims)
+        names.append(" / ".join(spec.dim(n).label[lang] for n in dims))
+    names.append(" / ".join(spec.dim(n).label[lang] for n in row_dims if n not in used))
+    return names
+
+
+def _named_dims(spec: TableSpec, line: GridLine, level: int) -> set[str]:
+    members = line_members(spec, line, level)
+    return {name for name, code in line.key.items() if any(m is spec.dim(name).member(code) for m in members)}
+
+
+def flat_label(parts: tuple[str, ...]) -> str:
+    """A header's levels as one readable name: ``("GOL I", "L")`` -> ``GOL I L``, ``("TOTAL", "")`` -> ``TOTAL``."""
+    return " ".join(p for p in parts if p)
+
+
+def _dtype(column: list) -> str:
+    present = [v for v in column if v is not None]
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "Int64"
+    if all(isinstance(v, (int, float)) for v in present):
+        return "Float64"
+    return "object"
+
+
+def book_frame(spec: TableSpec, values: dict, lang: str = "id") -> pd.DataFrame:
+    """One table in book layout: row labels as the index, header labels as the columns.
+
+    Both are a MultiIndex when the book prints two levels (a one-level line is padded with ""), so
+    ``frame.iloc[p.row, p.col_first]`` is the cell at placement ``p``. A merged span holds its value
+    once, in its first column; impossible cells and grid places without a cell are empty (``<NA>``).
+    Counts are ints (``Int64`` columns), percentages floats rounded to the printed decimals.
+    """
+    _check_lang(lang)
+    printed = _book_values(spec, values)
+    grid: list[list] = [[None] * len(spec.columns) for _ in spec.rows]
+    placements = spec.placements()
+    for key, value in printed.items():
+        p = placements[key]
+        grid[p.row][p.col_first] = value
+
+    rows, cols = _labels(spec, spec.rows, lang), _labels(spec, spec.columns, lang)
+    names = _row_level_names(spec, lang)
+    index = (pd.Index([r[0] for r in rows], name=names[0], dtype=object) if len(names) == 1
+             else pd.MultiIndex.from_tuples(rows, names=names))
+    columns = (pd.Index([c[0] for c in cols], dtype=object) if len(cols[0]) == 1
+               else pd.MultiIndex.from_tuples(cols))
+    data = {}
+    for j in range(len(spec.columns)):
+        column = [grid[i][j] for i in range(len(spec.rows))]
+        data[j] = pd.array([pd.NA if v is None else v for v in column], dtype=_dtype(column))
+    frame = pd.DataFrame(data, index=index)
+    frame.columns = columns
+    return frame
+
+
+# -- CSV -----------------------------------------------------------------------------------------------
+def book_csv_text(spec: TableSpec, values: dict, lang: str = "id") -> str:
+    """The CSV text of :func:`book_frame`: one header row (levels flattened), row labels first.
+
+    Counts print as whole numbers, percentages with the table's decimals (``68.04``), empty cells as
+    nothing; comma-separated with a dot as decimal mark, CRLF line ends.
+    """
+    frame = book_frame(spec, values, lang)
+    decimals = int((spec.percent or {}).get("decimals", 2))
+    index_names = list(frame.index.names)
+    header = [n or "" for n in index_names] + [flat_label(c if isinstance(c, tuple) else (c,))
+                                               for c in frame.columns]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    placements = spec.placements()
+    percent_places = {(p.row, p.col_first) for k, p in placements.items() if spec.is_percent(k)}
+    for i, (label, row) in enumerate(zip(frame.index, frame.itertuples(index=False, name=None))):
+        labels = list(label) if isinstance(label, tuple) else [label]
+        cells = []
+        for j, v in enumerate(row):
+            if v is None or v is pd.NA:
+                cells.append("")
+            elif (i, j) in percent_places:
+                cells.append(f"{float(v):.{decimals}f}")
+            elif float(v).is_integer():
+                cells.append(str(int(v)))
+            else:
+                cells.append(repr(float(v)))
+        writer.writerow(labels + cells)
+    return out.getvalue()
+
+
+def write_book_csv(path, spec: TableSpec, values: dict, lang: str = "id") -> Path:
+    """Write one table as CSV (UTF-8 with BOM, so Excel reads the encoding right), atomically."""
+    data = book_csv_text(spec, values, lang).encode("utf-8-sig")
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+# -- the workbook --------------------------------------------------------------------------------------
+def period_stamp(period) -> datetime:
+    """A fixed time for the workbook's metadata: the start of the period (``2022`` -> 2022-01-01)."""
+    m = re.match(r"^\s*(\d{4})(?:\D(\d{1,2}))?", str(period))
+    if not m or int(m.group(1)) < EPOCH.year:
+        return EPOCH
+    month = int(m.group(2)) if m.group(2) and 1 <= int(m.group(2)) <= 12 else 1
+    return datetime(int(m.group(1)), month, 1)
+
+
+def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, lang: str) -> None:
+    text = TEXT[lang]
+    ws.title = text["notes_sheet"]
+    ws["A1"] = text["book_title"]
+    ws["A1"].font = Font(bold=True, size=13)
+    top = Alignment(vertical="top", wrap_text=True)
+    row = 3
+    lines = [line for line in str(coverage_note).splitlines()] or [""]
+    for label, items in ((text["period"], [str(period)]), (text["coverage"], lines),
+                         (text["source"], [text["source_text"]])):
+        ws.cell(row, 1, label).font = Font(bold=True)
+        for item in items:
+            cell = ws.cell(row, 2, item)
+            cell.number_format = "@"  # period "2022" stays text
+            cell.alignment = top
+            row += 1
+    row += 1
+    ws.cell(row, 1, text["tables"]).font = Font(bold=True)
+    row += 1
+    for col, label in enumerate((text["number"], text["title"], text["sheet"]), start=1):
+        ws.cell(row, col, label).font = Font(bold=True)
+    for spec in specs:
+        row += 1
+        ws.cell(row, 1, f"{TEMPLATE_TEXT[lang]['table_prefix']} {spec.number}")
+        ws.cell(row, 2, spec.title[lang])
+        link = ws.cell(row, 3, spec.sheet)
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{spec.sheet}'!A1", display=spec.sheet)
+        link.style = "Hyperlink"
+    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["B"].width = 80
+    ws.column_dimensions["C"].width = 14
+    page_setup(ws)
+
+
+def build_book(city: Values, period: str, coverage_note: str, lang: str = "id") -> Workbook:
+    """The book workbook: a notes sheet, then one read-only sheet per table in book order."""
+    _check_lang(lang)
+    specs = load_tables()
+    unknown = set(city) - set(specs)
+    if unknown:
+        raise ValueError(f"unknown tables in values: {sorted(unknown)}")
+    ordered = sorted(specs.values(), key=lambda s: s.number)
+    wb = Workbook()
+    _notes_sheet(wb.active, ordered, period, coverage_note, lang)
+    subtitle = f"{TEXT[lang]['period']}: {period}"
+    for spec in ordered:
+        ws = wb.create_sheet(spec.sheet)
+        write_heading(ws, spec, subtitle, lang)
+        write_grid(ws, spec, _book_values(spec, city.get(spec.id, {})), lang, form=False)
+        page_setup(ws)
+    stamp = period_stamp(period)
+    wb.properties.created = wb.properties.modified = stamp
+    wb.properties.creator = wb.properties.lastModifiedBy = "rekap"
+    wb.properties.title = f"{TEXT[lang]['book_title']} ({period})"
+    return wb
+
+
+def save_reproducible(wb: Workbook, path, stamp: datetime = EPOCH) -> None:
+    """Save ``wb`` so that the same workbook always gives the same bytes.
+
+    openpyxl stamps the save time into ``docProps/core.xml`` and the zip entries carry the current
+    time: the core properties are rewritten with ``stamp`` as creation and modification time, and
+    every entry is re-zipped, in openpyxl's (deterministic) order, with ``stamp`` as its time.
+    """
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    wb.properties.created = wb.properties.modified = stamp
+    core = tostring(wb.properties.to_tree())
+    date_time = max(stamp, EPOCH).timetuple()[:6]
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for entry in src.infolist():
+            data = core if entry.filename == "docProps/core.xml" else src.read(entry)
+            info = zipfile.ZipInfo(entry.filename, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            dst.writestr(info, data)
+
+
+def write_book_xlsx(path, city: Values, period: str, coverage_note: str, lang: str = "id") -> Path:
+    """Write the formatted book workbook (notes sheet + one sheet per table), atomically and reproducibly."""
+    wb = build_book(city, period, coverage_note, lang)
+    return atomic_write(path, lambda tmp: save_reproducible(wb, tmp, period_stamp(period)))

@@ -1,0 +1,407 @@
+"""The publish gate: the consolidated city tables confronted with a Great Expectations suite.
+
+Nothing is published unless the city tables pass. The checks are the rules of the brief, stated
+once more over the consolidated numbers and judged by an independent engine (GX):
+
+1. ``counts``: every count is present, whole and >= 0; ``percents``: every share is within 0..100
+   and matches its counts within the printed rounding;
+2. ``sums``: every total equals the sum of its parts (one row per rule of :func:`sum_rules`);
+3. ``cross_equal`` / ``cross_at_most``: the tables agree with each other (the cross rules of
+   ``schemas/rules.yaml`` whose severity is error, and II.A at most one city-wide);
+   ``plausibility``: the warning rules (reported, never blocking);
+4. ``percent_totals``: each percent column sums to 100 within n x half a printed unit.
+
+Each check is a plain DataFrame built here (one row per cell or rule, with the compared numbers as
+columns), so what GX judges is readable in its Data Docs and in ``GateResult.failures``.
+All GX ceremony (context, data source, suites, validation definitions, Data Docs site) stays in
+:func:`_confront`; GX is imported there, lazily (its import takes 3-4 s), so ``rekap validate`` never loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.complete import share_terms
+from pipeline.consolidate import Values, key_text
+from pipeline.findings import catalogue
+from pipeline.rules.cross import cross_rules
+from pipeline.rules.linear import EPS, LinearRule, Ref
+from pipeline.rules.percent import half_unit
+from pipeline.rules.sums import sum_rules
+from pipeline.specs import Key, TableSpec, load_tables
+
+SITE = "rekap"  # the Data Docs site name
+MAX_ROWS = 20  # failing rows listed per expectation; the rest are counted
+
+
+@dataclass(frozen=True)
+class GateResult:
+    ok: bool  # no blocking expectation failed (warnings do not block)
+    failures: list[str]  # one line per failing row of a blocking expectation, or "gate error: ..."
+    warnings: list[str] = field(default_factory=list)  # the same for warning expectations
+    docs_index: Path | None = None  # the Data Docs index.html, when it was built
+    seconds: float = 0.0  # how long the gate took (GX import included)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One expectation on a check frame, and how a failing row is told."""
+
+    type: str  # a class name in ``great_expectations.expectations``
+    kwargs: dict
+    title: str  # what is expected, shown in the Data Docs, e.g. "every count is >= 0"
+    says: str  # what a failure means, e.g. "negative count"
+    row: str  # a failing row, formatted from its index columns
+    severity: str = "error"  # "error" blocks publishing, "warning" does not
+
+
+@dataclass(frozen=True)
+class Check:
+    """A frame GX validates: one asset and one suite, named ``name``."""
+
+    name: str
+    frame: pd.DataFrame
+    index: tuple[str, ...]  # columns that identify a row in GX's results
+    expects: tuple[Expect, ...]
+
+
+# -- the check frames (pure: no GX) ------------------------------------------------------------
+
+def _number(value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return v if math.isfinite(v) else math.nan
+
+
+def _value(city: Values, ref: Ref) -> float:
+    return _number(city.get(ref.table, {}).get(ref.key, math.nan))
+
+
+def _total(city: Values, refs) -> float:
+    return sum((_value(city, r) for r in refs), 0.0)
+
+
+def _cell_text(cell: dict | None) -> str:
+    if not cell:
+        return ""
+    return "|".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}" for k, v in cell.items())
+
+
+def _cells(city: Values, tables: dict[str, TableSpec], percent: bool) -> pd.DataFrame:
+    rows = []
+    for table, spec in tables.items():
+        cells = city.get(table, {})  # a table missing from the city: every cell reported missing
+        for key in spec.cells:
+            if spec.is_percent(key) == percent:
+                rows.append({"table": table, "key": key_text(spec, key), "value": _number(cells.get(key, math.nan))})
+    return pd.DataFrame(rows, columns=["table", "key", "value"])
+
+
+def counts_check(city: Values, tables: dict[str, TableSpec]) -> Check:
+    df = _cells(city, tables, percent=False)
+    df["off_whole"] = (df["value"] - df["value"].round()).abs()
+    return Check("counts", df, ("table", "key", "value"), (
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "value"}, "every count is present",
+               "count missing or not a number", "{table} {key}"),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0},
+               "every count is >= 0", "negative count", "{table} {key} = {value}"),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "off_whole", "min_value": 0, "max_value": EPS},
+               "every count is a whole number", "count is not a whole number", "{table} {key} = {value}"),
+    ))
+
+
+def percents_check(city: Values, tables: dict[str, TableSpec]) -> Check:
+    rows = []
+    for table, spec in tables.items():
+        cells = city.get(table)
+        if not spec.percent or not cells:
+            continue
+        for key in spec.cells:
+            if not spec.is_percent(key):
+                continue
+            part, whole = share_terms(spec, key)
+            num, den = _total(city, (Ref(table, k) for k in part)), _total(city, (Ref(table, k) for k in whole))
+            share = 100.0 * num / den if den else 0.0
+            value = _number(cells.get(key, math.nan))
+            rows.append({"table": table, "key": key_text(spec, key), "value": value, "share": round(share, 4),
+                         "off_by": abs(value - share), "tolerance": half_unit(spec) + EPS})
+    df = pd.DataFrame(rows, columns=["table", "key", "value", "share", "off_by", "tolerance"])
+    return Check("percents", df, ("table", "key", "value", "share"), (
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "value"}, "every percent is present",
+               "percent missing or not a number", "{table} {key}"),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0, "max_value": 100},
+               "every percent is within 0..100", "percent outside 0..100", "{table} {key} = {value}"),
+        Expect("ExpectColumnPairValuesAToBeGreaterThanB",
+               {"column_A": "tolerance", "column_B": "off_by", "or_equal": True},
+               "every percent matches its count within the printed rounding",
+               "percent does not match its count", "{table} {key} = {value}, the count gives {share}"),
+    ))
+
+
+def sums_check(city: Values, tables: dict[str, TableSpec]) -> Check:
+    rows = []
+    for table, spec in tables.items():
+        if table not in city:
+            continue
+        for rule in sum_rules(spec):
+            total, parts = _total(city, rule.lhs), _total(city, rule.rhs)
+            rows.append({"rule": rule.rule, "table": table, "key": key_text(spec, rule.anchor.key),
+                         "total": total, "parts": parts, "imbalance": total - parts})
+    df = pd.DataFrame(rows, columns=["rule", "table", "key", "total", "parts", "imbalance"])
+    return Check("sums", df, ("rule", "table", "key", "total", "parts"), (
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "imbalance"},
+               "every total and its parts are present", "a total or one of its parts is missing", "{table} {key} ({rule})"),
+        Expect("ExpectColumnValuesToBeBetween", {"column": "imbalance", "min_value": -EPS, "max_value": EPS},
+               "every total equals the sum of its parts (imbalance 0)", "total differs from the sum of its parts",
+               "{table} {key} = {total}, its parts sum to {parts} ({rule})"),
+    ))
+
+
+def _ii_a_rule(tables: dict[str, TableSpec]) -> LinearRule | None:
+    """II.A (the Sekda) is one post per city: filled II.A posts at most 1 city-wide."""
+    spec = tables.get("eselon")
+    if spec is None:
+        return None
+    refs = spec.select({"status": "terisi", "eselon": "II.A"})
+    if not refs:
+        return None
+    return LinearRule(rule="eselon_ii_a_city", code="ESELON_II_A_CITY", severity="error",
+                      lhs=tuple(Ref("eselon", k) for k in refs), rhs=(), op="<=", anchor=None,
+                      anchor_cell={"status": "terisi", "eselon": "II.A"}, params={"limit": 1})
+
+
+def _severity(rule: LinearRule) -> str:
+    return rule.severity or catalogue().get(rule.code, {}).get("severity", "error")
+
+
+def cross_checks(city: Values, tables: dict[str, TableSpec]) -> list[Check]:
+    rules = list(cross_rules())
+    extra = _ii_a_rule(tables)
+    if extra is not None:
+        rules.append(extra)
+    groups: dict[str, list[dict]] = {"cross_equal": [], "cross_at_most": [], "plausibility": []}
+    for rule in rules:
+        if any(r.table not in city for r in rule.refs):
+            continue  # a table the period lacks altogether: nothing to compare
+        left, right = _total(city, rule.lhs), _total(city, rule.rhs) + rule.params.get("limit", 0)
+        row = {"rule": rule.rule, "cell": _cell_text(rule.anchor_cell),
+               "left_table": rule.lhs[0].table if rule.lhs else "", "left": left,
+               "right_table": rule.rhs[0].table if rule.rhs else "limit", "right": right,
+               "difference": left - right}
+        group = "cross_equal" if rule.op == "==" else (
+            "cross_at_most" if _severity(rule) == "error" else "plausibility")
+        groups[group].append(row)
+    cols = ["rule", "cell", "left_table", "left", "right_table", "right", "difference"]
+    index = ("rule", "cell", "left_table", "left", "right_table", "right")
+    missing = Expect("ExpectColumnValuesToNotBeNull", {"column": "difference"},
+                     "every cell a rule compares is present", "a cell the rule needs is missing", "{rule} {cell}")
+    exceeds = "{rule} {cell}: {left_table} {left} > {right_table} {right}"
+    out = []
+    for name, rows in groups.items():
+        df = pd.DataFrame(rows, columns=cols)
+        if name == "cross_equal":
+            expects = (missing, Expect("ExpectColumnValuesToBeBetween",
+                                       {"column": "difference", "min_value": -EPS, "max_value": EPS},
+                                       "the tables agree (difference 0)", "tables disagree",
+                                       "{rule} {cell}: {left_table} {left} != {right_table} {right}"))
+        elif name == "cross_at_most":
+            expects = (missing, Expect("ExpectColumnValuesToBeBetween", {"column": "difference", "max_value": EPS},
+                                       "no count exceeds its bound (left <= right)", "a count exceeds its bound", exceeds))
+        else:
+            expects = (Expect("ExpectColumnValuesToBeBetween", {"column": "difference", "max_value": EPS},
+                              "ranks and posts are plausible (left <= right)", "implausible counts", exceeds, severity="warning"),)
+        out.append(Check(name, df, index, expects))
+    return out
+
+
+def _is_part(spec: TableSpec, key: Key) -> bool:
+    """A share of one part, not of the whole the shares are taken of."""
+    d = spec.key_dict(key)
+    return not any(spec.dim(n).member(d[n]).is_total for n in spec.percent["of"])
+
+
+def percent_totals_check(city: Values, tables: dict[str, TableSpec]) -> Check:
+    rows = []
+    for table, spec in tables.items():
+        cells = city.get(table)
+        if not spec.percent or not cells:
+            continue
+        columns: dict[str, list[Key]] = {}  # a percent column: the shares that differ only in `of` dims
+        for key in spec.cells:
+            if spec.is_percent(key) and _is_part(spec, key):
+                fixed = {n: m for n, m in spec.key_dict(key).items() if n not in spec.percent["of"]}
+                columns.setdefault(_cell_text(fixed), []).append(key)
+        for column, keys in columns.items():
+            _, whole = share_terms(spec, keys[0])
+            if not _total(city, (Ref(table, k) for k in whole)):
+                continue  # nobody counted: no share can add up to 100
+            shares = _total(city, (Ref(table, k) for k in keys))
+            rows.append({"table": table, "column": column, "n": len(keys), "shares": round(shares, 6),
+                         "off_by": abs(shares - 100.0), "tolerance": len(keys) * half_unit(spec) + EPS})
+    df = pd.DataFrame(rows, columns=["table", "column", "n", "shares", "off_by", "tolerance"])
+    return Check("percent_totals", df, ("table", "column", "n", "shares", "tolerance"), (
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "off_by"},
+               "every percent of a column is present", "a percent is missing", "{table} {column}"),
+        Expect("ExpectColumnPairValuesAToBeGreaterThanB",
+               {"column_A": "tolerance", "column_B": "off_by", "or_equal": True},
+               "every percent column sums to 100 within n x half a printed unit",
+               "percent column does not sum to 100",
+               "{table} {column}: {n} shares sum to {shares} (allowed 100 +/- {tolerance})"),
+    ))
+
+
+def checks(city: Values, tables: dict[str, TableSpec] | None = None) -> list[Check]:
+    """Every check frame of the gate, in the order they are reported."""
+    tables = tables or load_tables()
+    return [counts_check(city, tables), percents_check(city, tables), sums_check(city, tables),
+            *cross_checks(city, tables), percent_totals_check(city, tables)]
+
+
+# -- the GX adapter -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    check: str
+    expect: Expect
+    success: bool
+    rows: list[dict]  # the failing rows (their index columns)
+    count: int  # how many rows failed
+    error: str | None = None  # the expectation could not be evaluated
+
+
+def _confront(found: list[Check], docs_dir: Path | None, period: str) -> tuple[list[Outcome], Path | None]:
+    """Validate every check frame with GX and build the Data Docs site under ``docs_dir`` (if any)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    first_import = "great_expectations" not in sys.modules
+    with warnings.catch_warnings():  # GX's own imports raise DeprecationWarnings (sre_constants, ...)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import great_expectations as gx
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
+                                                                ProgressBarsConfig)
+
+    if first_import:
+        logging.captureWarnings(False)  # GX turns it on at import; keep Python warnings on stderr as usual
+
+    sites = {}
+    if docs_dir is not None:
+        docs_dir = Path(docs_dir).resolve()
+        for stale in ("index.html", "validations", "expectations"):  # only this run's pages
+            path = docs_dir / stale
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        sites[SITE] = {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
+        }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        data_docs_sites=sites,
+    )
+    context = gx.get_context(project_config=config, mode="ephemeral")
+    source = context.data_sources.add_pandas("rekap")
+    run_id = RunIdentifier(run_name=f"rekap-{period}")
+    outcomes = []
+    for check in found:
+        batch = source.add_dataframe_asset(check.name).add_batch_definition_whole_dataframe("city")
+        suite = context.suites.add(gx.ExpectationSuite(name=check.name))
+        configs = []
+        for e in check.expects:
+            expectation = getattr(gx.expectations, e.type)(
+                **e.kwargs, severity="critical" if e.severity == "error" else "warning", description=e.title)
+            configs.append((suite.add_expectation(expectation), e))
+        definition = context.validation_definitions.add(gx.ValidationDefinition(name=check.name, data=batch,
+                                                                                suite=suite))
+        result = definition.run(batch_parameters={"dataframe": check.frame}, run_id=run_id, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": list(check.index)})
+        by_id = {r.expectation_config.id: r for r in result.results}
+        for added, e in configs:
+            r = by_id[added.id]
+            error = _exception(r.exception_info)
+            res = r.result or {}
+            rows = res.get("unexpected_index_list") or []
+            outcomes.append(Outcome(check.name, e, bool(r.success), list(rows),
+                                    int(res.get("unexpected_count") or len(rows)), error))
+    if docs_dir is None:
+        return outcomes, None
+    context.build_data_docs(site_names=[SITE])
+    index = docs_dir / "index.html"
+    return outcomes, index if index.exists() else None
+
+
+def _exception(info) -> str | None:
+    """The message(s) of an expectation GX could not evaluate: ``exception_info`` is either one
+    record or a mapping of metric id -> record."""
+    if not isinstance(info, dict):
+        return None
+    records = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    messages = list(dict.fromkeys(str(r.get("exception_message") or "exception")
+                                  for r in records if r.get("raised_exception")))
+    return "; ".join(messages) or None
+
+
+# -- the gate -----------------------------------------------------------------------------------
+
+def _plain(value):
+    if isinstance(value, float) or hasattr(value, "dtype"):
+        v = float(value)
+        if math.isnan(v):
+            return "NaN"
+        return int(v) if v.is_integer() else round(v, 4)
+    return value
+
+
+def _lines(outcome: Outcome) -> list[str]:
+    head = f"{outcome.check}: {outcome.expect.says}"
+    if outcome.error:
+        return [f"gate error: {head}: {outcome.error}"]
+    lines = []
+    for row in outcome.rows[:MAX_ROWS]:
+        try:
+            lines.append(f"{head}: {outcome.expect.row.format(**{k: _plain(v) for k, v in row.items()})}")
+        except (KeyError, IndexError, ValueError):
+            lines.append(f"{head}: {row}")
+    if outcome.count > len(lines):
+        lines.append(f"{head}: ... {outcome.count - len(lines)} more rows")
+    return lines or [f"{head} ({outcome.expect.type} failed)"]
+
+
+def run_gate(city: Values, period: str, docs_dir: Path | None,
+             tables: dict[str, TableSpec] | None = None) -> GateResult:
+    """Confront the consolidated city tables with the gate's GX suite; Data Docs go to ``docs_dir``.
+
+    GX's pages (``index.html``, ``expectations/``, ``validations/``) in ``docs_dir`` are replaced by
+    this run's; ``static/`` is rewritten. ``docs_dir=None`` validates without building Data Docs.
+
+    Never raises for bad data or a GX fault: a check that cannot run fails the gate with a
+    ``gate error: ...`` line instead.
+    """
+    start = time.perf_counter()
+    try:
+        outcomes, index = _confront(checks(city, tables), docs_dir, period)
+    except Exception as exc:  # a GX internal fault (or a bug here) must block publishing, not crash the run
+        return GateResult(False, [f"gate error: {type(exc).__name__}: {exc}"], seconds=time.perf_counter() - start)
+    failures, warned = [], []
+    for o in outcomes:
+        if o.success:
+            continue
+        (warned if o.expect.severity == "warning" and not o.error else failures).extend(_lines(o))
+    return GateResult(not failures, failures, warned, index, time.perf_counter() - start)

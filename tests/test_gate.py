@@ -1,0 +1,221 @@
+"""The publish gate: consistent city tables pass; each kind of break fails with a line naming it."""
+
+from __future__ import annotations
+
+import copy
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from conftest import TABLES, consistent_values
+from pipeline.complete import complete, inner_cells
+from pipeline.consolidate import Source, consolidate
+from pipeline.gate import checks, run_gate
+from pipeline.rules.sums import sum_rules
+from pipeline.sample import consistent_submission, opd_rng
+from pipeline.specs import load_registry
+
+
+def _no_network(*args, **kwargs):
+    raise AssertionError("the gate tried to open a network connection")
+
+
+@pytest.fixture(scope="module")
+def offline():
+    """No socket may connect while the gate runs (GX must not phone home)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", _no_network)
+        mp.setattr(socket.socket, "connect_ex", _no_network)
+        mp.setattr(socket, "create_connection", _no_network)
+        yield
+
+
+@pytest.fixture(scope="module")
+def gate(offline):
+    """Run the gate on a city without Data Docs (~0.3 s; the first run also imports GX, ~3 s)."""
+    return lambda city: run_gate(city, "2022", None)
+
+
+def city_with(table: str, recompute: bool = True, **changes) -> dict:
+    """The consistent city with cells of ``table`` set (``changes``: key text -> value).
+
+    A key is written as ``"ruang=A|gol=II|sex=L"``. With ``recompute`` the table's totals and
+    percentages are recomputed from its inner cells, so only the intended rule breaks.
+    """
+    city = copy.deepcopy(consistent_values())
+    spec = TABLES[table]
+    for text, value in changes.items():
+        key = spec.key(dict(part.split("=") for part in text.split("|")))
+        assert spec.has_cell(key), text
+        city[table][key] = value
+    if recompute:
+        city[table] = complete(spec, {k: city[table][k] for k in inner_cells(spec)})
+    return city
+
+
+def lines_with(result, *words) -> list[str]:
+    return [f for f in result.failures if all(w in f for w in words)]
+
+
+# -- passing ------------------------------------------------------------------------------------
+
+def test_a_consistent_city_passes_and_gets_data_docs(offline, tmp_path):
+    result = run_gate(consistent_values(), "2022", tmp_path / "reports" / "2022" / "gx")
+    assert result.ok, result.failures
+    assert result.failures == [] and result.warnings == []
+    assert result.docs_index is not None and result.docs_index.name == "index.html"
+    assert result.docs_index.is_file()
+    site = result.docs_index.parent
+    index = result.docs_index.read_text(encoding="utf-8")
+    for check in ("counts", "percents", "sums", "cross_equal", "cross_at_most", "plausibility", "percent_totals"):
+        assert f"expectations/{check}.html" in index
+        assert len(list((site / "validations" / check).rglob("*.html"))) == 1
+
+
+def test_a_consolidated_city_of_several_opds_passes(gate):
+    registry = load_registry()
+    sources = [Source(code, "sha", consistent_submission(registry[code], opd_rng(2022, code)))
+               for code in ("SETDA", "DINDIKBUD", "DINKES", "RSUD", "KEC-SERANG", "BKPSDM")]
+    city, _ = consolidate(sources)
+    result = gate(city)
+    assert result.ok, result.failures
+
+
+def test_a_rerun_into_the_same_folder_keeps_only_its_own_pages(offline, tmp_path):
+    city = consistent_values()
+    run_gate(city, "2022", tmp_path)
+    result = run_gate(city, "2022", tmp_path)
+    assert result.ok and result.docs_index == tmp_path.resolve() / "index.html"
+    assert len(list((tmp_path / "validations" / "sums").rglob("*.html"))) == 1
+
+
+def test_the_sums_frame_has_one_row_per_sum_rule():
+    frames = {c.name: c.frame for c in checks(consistent_values())}
+    assert len(frames["sums"]) == sum(len(sum_rules(spec)) for spec in TABLES.values())
+    assert (frames["sums"]["imbalance"] == 0).all()
+    assert len(frames["counts"]) + len(frames["percents"]) == sum(len(s.cells) for s in TABLES.values())
+
+
+# -- failing ------------------------------------------------------------------------------------
+
+def test_a_changed_total_fails_and_the_data_docs_show_it(offline, tmp_path):
+    city = city_with("golongan", recompute=False, **{"ruang=JML|gol=III|sex=L": 11})  # 10 in truth
+    result = run_gate(city, "2022", tmp_path)
+    assert not result.ok
+    assert lines_with(result, "sums: total differs from the sum of its parts",
+                      "golongan ruang=JML|gol=III|sex=L = 11, its parts sum to 10")
+    page = next((tmp_path / "validations" / "sums").rglob("*.html")).read_text(encoding="utf-8")
+    assert "every total equals the sum of its parts" in page and "ruang=JML|gol=III|sex=L" in page
+
+
+def test_a_negative_count_fails(gate):
+    result = gate(city_with("guru", **{"sekolah=SMP": -2}))
+    assert not result.ok
+    assert result.failures == ["counts: negative count: guru sekolah=SMP = -2"]
+
+
+def test_a_count_that_is_not_whole_fails(gate):
+    result = gate(city_with("guru", **{"sekolah=SD": 4.5}))
+    assert not result.ok
+    assert "counts: count is not a whole number: guru sekolah=SD = 4.5" in result.failures
+    assert all(f.startswith("counts: count is not a whole number: guru") for f in result.failures)
+
+
+def test_a_percent_column_not_summing_to_100_fails(gate):
+    city = city_with("pendidikan", recompute=True)
+    spec = TABLES["pendidikan"]
+    s1 = spec.key({"pendidikan": "S1", "sex": "JML", "measure": "pct"})
+    city["pendidikan"][s1] += 1.5
+    result = gate(city)
+    assert not result.ok
+    assert lines_with(result, "percent_totals: percent column does not sum to 100",
+                      "pendidikan sex=JML|measure=pct: 11 shares sum to 101.5")
+    assert lines_with(result, "percents: percent does not match its count", "pendidikan=S1")
+
+
+def test_a_percent_above_100_fails(gate):
+    city = city_with("pendidikan")
+    city["pendidikan"][TABLES["pendidikan"].key({"pendidikan": "JML", "sex": "JML", "measure": "pct"})] = 100.5
+    result = gate(city)
+    assert lines_with(result, "percents: percent outside 0..100", "pendidikan=JML")
+
+
+def test_golongan_total_unlike_pendidikan_total_fails(gate):
+    result = gate(city_with("pendidikan", **{"pendidikan=S1|sex=L|measure=count": 12}))  # 11 in golongan
+    assert not result.ok
+    assert lines_with(result, "cross_equal: tables disagree", "golongan_eq_pendidikan",
+                      "sex=L", "pendidikan 20 != golongan 19")
+    assert lines_with(result, "golongan_eq_pendidikan", "sex=JML", "pendidikan 35 != golongan 34")
+    assert not lines_with(result, "sums:")
+
+
+def test_more_cpns_than_pns_in_a_rank_fails(gate):
+    result = gate(city_with("cpns", **{"gol=II|ruang=A|sex=L": 2}))  # golongan II/a L holds 1
+    assert not result.ok
+    assert lines_with(result, "cross_at_most: a count exceeds its bound", "cpns_within_golongan",
+                      "gol=II|ruang=A|sex=L: cpns 2 > golongan 1")
+
+
+def test_two_ii_a_officials_city_wide_fail(gate):
+    result = gate(city_with("eselon", **{"status=terisi|eselon=II.A|sex=L": 2,
+                                         "status=disiapkan|eselon=II.A|sex=JML": 2}))
+    assert not result.ok
+    assert lines_with(result, "eselon_ii_a_city", "eselon 2 > limit 1")
+
+
+def test_a_warning_rule_is_reported_but_does_not_block(gate):
+    # 4 filled II.B posts, but only 3 PNS hold IV/b or above (PP 13/2002): implausible, not an error
+    result = gate(city_with("eselon", **{"status=terisi|eselon=II.B|sex=L": 4,
+                                         "status=disiapkan|eselon=II.B|sex=JML": 4}))
+    assert result.ok, result.failures
+    assert any("plausibility: implausible counts" in w and "rank_for_eselon" in w and "eselon=II.A+II.B" in w
+               and "eselon 4 > golongan 3" in w
+               for w in result.warnings)
+
+
+def test_a_missing_cell_fails_rather_than_passing_silently(gate):
+    city = consistent_values()
+    del city["golongan"][TABLES["golongan"].key({"ruang": "A", "gol": "II", "sex": "L"})]
+    result = gate(city)
+    assert not result.ok
+    assert lines_with(result, "counts: count missing or not a number", "golongan ruang=A|gol=II|sex=L")
+
+
+def test_a_gx_fault_fails_the_gate_instead_of_crashing(offline, tmp_path, monkeypatch):
+    import great_expectations as gx
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("store exploded")
+    monkeypatch.setattr(gx, "get_context", broken)
+    result = run_gate(consistent_values(), "2022", tmp_path)
+    assert not result.ok and result.docs_index is None
+    assert result.failures == ["gate error: RuntimeError: store exploded"]
+
+
+def test_validate_never_imports_great_expectations():
+    code = ("import sys, pipeline.cli, pipeline.validate, pipeline.gate; "
+            "sys.exit('great_expectations' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_table_missing_from_the_city_fails(gate):
+    city = {table: cells for table, cells in consistent_values().items() if table != "guru"}
+    result = gate(city)
+    assert not result.ok
+    assert result.failures == [f"counts: count missing or not a number: guru sekolah={s}" for s in ("SD", "SMP", "JML")]
+
+
+def test_an_expectation_gx_cannot_evaluate_is_a_gate_error(offline, monkeypatch):
+    import pandas as pd
+
+    from pipeline import gate as gate_module
+    bad = gate_module.Check("bad", pd.DataFrame({"table": ["guru"], "key": ["sekolah=SD"], "value": ["lima"]}),
+                            ("table", "key", "value"),
+                            (gate_module.Expect("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0},
+                                                "every count is >= 0", "negative count", "{table} {key}"),))
+    monkeypatch.setattr(gate_module, "checks", lambda city, tables=None: [bad])
+    result = run_gate(consistent_values(), "2022", None)
+    assert not result.ok
+    assert len(result.failures) == 1 and result.failures[0].startswith("gate error: bad: negative count: ")
