@@ -54,12 +54,14 @@ RUN_WORDS = {
            "head": "Run {run} periode {period}: {outcome} ({files} berkas, {validated} diperiksa ulang, "
                    "{accepted} diterima, {rejected} ditolak)",
            "rejected": "Ditolak:", "gate": "Gerbang mutu:", "log": "Log:", "none": "(belum ada run)",
+           "details": "Rincian temuan per sel: rekap validate {file}",
            "status_head": "Periode {period}: status setiap OPD", "runs": "Run terakhir:"},
     "en": {"published": "PUBLISHED", "unchanged": "UNCHANGED", "gate_failed": "PUBLISH GATE FAILED",
            "empty": "NOTHING PUBLISHED", "failed": "FAILED",
            "head": "Run {run} period {period}: {outcome} ({files} files, {validated} validated, "
                    "{accepted} accepted, {rejected} rejected)",
            "rejected": "Rejected:", "gate": "Publish gate:", "log": "Log:", "none": "(no run yet)",
+           "details": "Cell-by-cell findings: rekap validate {file}",
            "status_head": "Period {period}: status of every OPD", "runs": "Last runs:"},
 }
 
@@ -85,6 +87,7 @@ def run_summary(result, lang: str = "id") -> str:
     if bad:
         lines.append(w["rejected"])
         lines += [f"  {i.opd or '?':<20} {i.file.name:<28} {_codes(i.all_findings)}" for i in bad]
+        lines.append("  " + w["details"].format(file=bad[0].file))
     if result.gate_failures:
         lines.append(w["gate"])
         lines += [f"  {f}" for f in result.gate_failures]

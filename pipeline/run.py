@@ -182,8 +182,10 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     city, lineage = consolidate([Source(opd, v.sha256, _values(v, tables)) for opd, v in chosen.items()], tables)
     coverage, summary = coverage_frame(period, registry, inputs, chosen, catalog)
     result.coverage, result.coverage_summary = coverage, summary
+    url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
     manifest = {
         "period": period,
+        "database": _safe_url(url),
         "inputs": [{"file": i.file.name, "opd": i.opd, "sha256": i.version.sha256, "status": i.status,
                     "used": i.used} for i in inputs],
         "used": used,
@@ -219,7 +221,6 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     from pipeline.database import publish_frames
 
-    url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
     try:
         publish_frames(url, period, {"rekap_cells": long_cells(city, period), "rekap_lineage": lineage.assign(
             period=period), "rekap_coverage": coverage})
