@@ -61,6 +61,13 @@ CREATE TABLE IF NOT EXISTS run_inputs (
     findings TEXT NOT NULL,
     PRIMARY KEY (run_id, file)
 );
+CREATE TABLE IF NOT EXISTS run_coverage (
+    run_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    frame TEXT NOT NULL,
+    PRIMARY KEY (run_id)
+);
 CREATE TABLE IF NOT EXISTS lineage (
     run_id TEXT NOT NULL,
     period TEXT NOT NULL,
@@ -178,6 +185,24 @@ class Catalog:
             self.db.executemany("INSERT OR REPLACE INTO lineage VALUES (?,?,?,?,?)",
                                 [(run_id, period, out, opd, sha) for out in outputs for opd, sha in used.items()])
 
+    def record_coverage(self, run_id: str, period: str, frame, summary: dict) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO run_coverage VALUES (?,?,?,?)",
+                            (run_id, period, json.dumps(summary), frame.to_json(orient="records")))
+
+    def last_coverage(self, period: str) -> tuple[list[dict], dict, str] | None:
+        """The coverage rows and summary of the latest run of a period that got that far, and its id."""
+        row = self.db.execute(
+            "SELECT c.* FROM run_coverage c JOIN runs r ON r.id = c.run_id WHERE c.period=? AND r.ended IS NOT NULL "
+            "ORDER BY r.started DESC LIMIT 1", (period,)).fetchone()
+        if row is None:
+            return None
+        return json.loads(row["frame"]), json.loads(row["summary"]), row["run_id"]
+
+    def run_inputs(self, run_id: str) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM run_inputs WHERE run_id=? ORDER BY file", (run_id,))
+        return [{**dict(r), "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]} for r in rows]
+
     def runs(self, period: str | None = None, limit: int = 10) -> list[dict]:
         sql, args = "SELECT * FROM runs", []
         if period:
@@ -187,10 +212,7 @@ class Catalog:
     def last_run_inputs(self, period: str) -> list[dict]:
         run = self.db.execute("SELECT id FROM runs WHERE period=? AND ended IS NOT NULL ORDER BY started DESC "
                               "LIMIT 1", (period,)).fetchone()
-        if run is None:
-            return []
-        rows = self.db.execute("SELECT * FROM run_inputs WHERE run_id=?", (run["id"],))
-        return [{**dict(r), "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]} for r in rows]
+        return self.run_inputs(run["id"]) if run else []
 
 
 def _version(row) -> Version:

@@ -182,6 +182,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     city, lineage = consolidate([Source(opd, v.sha256, _values(v, tables)) for opd, v in chosen.items()], tables)
     coverage, summary = coverage_frame(period, registry, inputs, chosen, catalog)
     result.coverage, result.coverage_summary = coverage, summary
+    catalog.record_coverage(run_id, period, coverage, summary)
     url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
     manifest = {
         "period": period,

@@ -1,0 +1,91 @@
+"""What the reports show, gathered from the catalog and the published release (nothing re-validated).
+
+``load_period(processed, period)`` gives a :class:`PeriodReport`: every registry OPD with its status,
+its latest submission (file, version, archived copy) and every finding on it (the validation's and
+the run's), the coverage of the city tables, the published city tables and the recent runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.catalog import Catalog
+from pipeline.consolidate import Values, parse_key_text
+from pipeline.findings import Finding
+from pipeline.specs import load_registry, load_tables
+
+
+@dataclass
+class OpdReport:
+    code: str
+    name: str
+    status: str  # accepted, accepted_with_warnings, older_version, rejected, not_submitted (coverage.STATUSES)
+    file: str | None = None  # the latest submitted file, as named in raw/PERIOD/
+    sha256: str | None = None  # its version
+    kind: str | None = None  # "xlsx" or "csv" (or "unknown" for an unreadable file)
+    archive: Path | None = None  # the archived copy of exactly that version
+    findings: list[Finding] = field(default_factory=list)  # of the latest submission: validation + run
+    used_sha256: str | None = None  # the version in the city tables (may be an older accepted one)
+    staff: int | None = None
+    values: Values = field(default_factory=dict)  # the latest submission's cells as read (None: unreadable)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: sum(f.severity == s for f in self.findings) for s in ("error", "warning", "info")}
+
+
+@dataclass
+class PeriodReport:
+    period: str
+    run_id: str | None
+    opds: list[OpdReport]  # registry order, then files naming no registry OPD
+    coverage: dict  # the summary: opds_used, opds_in_registry, staff_used, staff_share, missing, ...
+    city: Values | None  # the published city tables (None before the first publication)
+    runs: list[dict]  # the latest runs of the period, newest first
+    published: Path | None  # processed/PERIOD, when published
+
+
+def load_period(processed, period: str, registry=None) -> PeriodReport:
+    processed = Path(processed)
+    registry = registry or load_registry()
+    tables = load_tables()
+    catalog = Catalog(processed / "catalog.sqlite")
+    try:
+        last = catalog.last_coverage(period)
+        runs = catalog.runs(period, limit=10)
+        if last is None:
+            return PeriodReport(period, None, [OpdReport(c, o.name, "not_submitted") for c, o in registry.items()],
+                                {}, None, runs, None)
+        rows, summary, run_id = last
+        inputs = {i["file"]: i for i in catalog.run_inputs(run_id)}
+        opds = []
+        for row in rows:
+            name = row["name"] or (registry[row["opd"]].name if row["opd"] in registry else "")
+            report = OpdReport(row["opd"], name, row["status"], row["file"] or None,
+                               used_sha256=row["sha256"] or None, staff=row["staff"])
+            run_input = inputs.get(row["file"]) if row["file"] else None
+            if run_input is not None:
+                version = catalog.version(run_input["sha256"], period)
+                report.sha256, report.kind = version.sha256, version.kind
+                report.archive = processed / version.archive if version.archive else None
+                report.findings = version.findings + run_input["findings"]
+                report.values = {t: {parse_key_text(tables[t], k): v for k, v in cells.items()}
+                                 for t, cells in version.values.items()}
+            opds.append(report)
+    finally:
+        catalog.close()
+    published = processed / period
+    city = read_city(published / "cells.parquet") if (published / "cells.parquet").exists() else None
+    return PeriodReport(period, run_id, opds, summary, city, runs, published if city is not None else None)
+
+
+def read_city(path: Path) -> Values:
+    tables = load_tables()
+    cells = pd.read_parquet(path)
+    city: Values = {t: {} for t in tables}
+    for table, key, value in zip(cells["table"], cells["key"], cells["value"]):
+        city[table][parse_key_text(tables[table], key)] = float(value)
+    return city
