@@ -128,6 +128,30 @@ def run(period, raw_dir, processed_dir, reports_dir, db_url, lang):
 
 
 @cli.command()
+@click.option("--period", required=True, callback=_period, help="A year (2022) or year-month (2022-12).")
+@click.option("--processed", "processed_dir", default="processed", show_default=True, type=click.Path(path_type=Path))
+@click.option("--reports", "reports_dir", default="reports", show_default=True, type=click.Path(path_type=Path))
+@LANG
+def report(period, processed_dir, reports_dir, lang):
+    """Rebuild the reports of a period from the catalog, without re-validating anything.
+
+    Writes REPORTS/PERIOD/index.html (dashboard), opd/<OPD>.html and opd/<OPD>-umpan-balik.xlsx
+    (feedback for each OPD), profil.html and profil.pdf (the consolidated tables).
+
+    \b
+    Example:
+      rekap report --period 2022
+      rekap report --period 2022 --lang en --reports reports-en
+    """
+    from pipeline.report import build_reports
+
+    if not (processed_dir / "catalog.sqlite").exists():
+        raise click.UsageError(f"no catalog in {processed_dir}: run `rekap run --period {period}` first")
+    written = build_reports(processed_dir, reports_dir, period, lang)
+    click.echo(f"{len(written)} -> {reports_dir / period}")
+
+
+@cli.command()
 @click.option("--period", callback=_period, help="Only this period; default: the latest period in the catalog.")
 @click.option("--processed", "processed_dir", default="processed", show_default=True, type=click.Path(path_type=Path))
 @LANG

@@ -15,6 +15,9 @@ import yaml
 from pipeline.specs import SCHEMAS, load_tables
 
 SEVERITIES = ("error", "warning", "info")
+# codes whose ``expected`` is the value the cell should hold (for a sum, it is the sum of the parts:
+# the error may as well be in a part, so that is no suggestion)
+SUGGESTING_CODES = frozenset({"PCT_SHARE", "IMPOSSIBLE_CELL", "VALUE_NOT_WHOLE", "PERIOD_MISMATCH", "CELL_SUSPECT"})
 LANGS = ("id", "en")
 
 
@@ -70,6 +73,28 @@ class Finding:
                        for k, v in self.params.items()})
         return template.format_map(_Default(values))
 
+    def suggestion(self, lang: str = "id") -> dict | None:
+        """The value this finding's cell should probably hold, with why, or None.
+
+        Error localisation puts ``params["suggestion"] = {"value", "kind", "certain"}`` on findings;
+        for the codes in :data:`SUGGESTING_CODES` the ``expected`` value is itself the suggestion.
+        ``text`` names the recognised slip (``dua angka bersebelahan tertukar``) when there is one.
+        """
+        found = self.params.get("suggestion")
+        if isinstance(found, dict) and "value" in found:
+            value, kind, certain = found["value"], found.get("kind"), found.get("certain", True)
+        elif self.code in SUGGESTING_CODES and self.expected is not None:
+            value, kind, certain = self.expected, self.params.get("kind"), self.params.get("certain", True)
+        else:
+            return None
+        from pipeline.suggest import TEXT
+
+        words = TEXT.get(kind) if isinstance(kind, str) else None
+        other = self.params.get("other") or {}
+        return {"value": _plain(value), "kind": kind, "certain": certain is not False,
+                "text": words[lang].format(other=other.get(lang, "") if isinstance(other, dict) else other)
+                if words else None}
+
     def to_record(self) -> dict:
         """Language-neutral and JSON-ready, for storing; :meth:`from_record` reads it back."""
         return {"code": self.code, "rule": self.rule, "table": self.table, "cell": self.cell,
@@ -85,6 +110,7 @@ class Finding:
             "code": self.code, "severity": self.severity, "rule": self.rule, "table": self.table,
             "cell": self.cell, "sheet": self.sheet, "address": self.address,
             "expected": _plain(self.expected), "actual": _plain(self.actual), "message": self.message(lang),
+            "suggestion": self.suggestion(lang),
         }
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from pipeline.findings import SEVERITIES
+from pipeline.findings import SEVERITIES, fmt
 from pipeline.specs import load_tables
 
 WORDS = {
     "id": {"accepted": "DITERIMA", "rejected": "DITOLAK", "error": "galat", "warning": "peringatan",
            "info": "catatan", "file": "Berkas", "general": "Umum", "table": "Tabel", "clean": "tidak ada temuan",
-           "summary": "{n} berkas: {ok} diterima, {bad} ditolak"},
+           "summary": "{n} berkas: {ok} diterima, {bad} ditolak", "suggest": "saran"},
     "en": {"accepted": "ACCEPTED", "rejected": "REJECTED", "error": "error", "warning": "warning",
            "info": "note", "file": "File", "general": "General", "table": "Table", "clean": "no findings",
-           "summary": "{n} files: {ok} accepted, {bad} rejected"},
+           "summary": "{n} files: {ok} accepted, {bad} rejected", "suggest": "suggestion"},
 }
 MARK = {"error": "E", "warning": "W", "info": "i"}
 
@@ -43,6 +43,9 @@ def to_text(results, lang: str = "id") -> str:
             lines.append(f"  {title}")
             for f in sorted(groups[table], key=lambda f: SEVERITIES.index(f.severity)):
                 lines.append(f"    [{MARK[f.severity]}] {f.code}: {f.message(lang)}")
+                if (s := f.suggestion(lang)) is not None:
+                    words = f" ({s['text']})" if s["text"] else ""
+                    lines.append(f"        -> {w['suggest']}: {fmt(s['value'], lang)}{words}")
     ok = sum(r.status == "accepted" for r in results)
     lines.append(w["summary"].format(n=len(results), ok=ok, bad=len(results) - ok))
     return "\n".join(lines)

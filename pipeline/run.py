@@ -141,6 +141,8 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
                         accepted=sum(i.status == "accepted" for i in result.inputs),
                         rejected=sum(i.status == "rejected" for i in result.inputs),
                         published=int(result.outcome == "published"), message=result.message)
+        if result.outcome != "failed":
+            _reports(result, processed, reports, registry, lang, catalog, log)
         log("end", outcome=result.outcome, exit_code=result.exit_code, message=result.message)
         result.log = log.path
         return result
@@ -235,6 +237,19 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     result.outcome = "published"
     log("published", release=release.name)
     return result
+
+
+def _reports(result: RunResult, processed, reports, registry, lang, catalog: Catalog, log) -> None:
+    """Rebuild the reports people read; a fault here is the run's failure, the published data stands."""
+    from pipeline.report import build_reports
+
+    try:
+        written = build_reports(processed, reports, result.period, lang, registry)
+        log("reports", files=len(written))
+    except Exception as err:
+        result.exit_code, result.message = EXIT_FAILED, f"reports failed: {type(err).__name__}: {err}"
+        log("reports_failed", error=result.message, traceback=traceback.format_exc())
+        catalog.end_run(result.run_id, exit_code=result.exit_code, message=result.message)
 
 
 def _safe_url(url: str) -> str:

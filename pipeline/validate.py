@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.findings import Finding, has_errors
+from pipeline.localize import localization_findings
 from pipeline.read import read_submission
 from pipeline.rules.cross import cross_rules
 from pipeline.rules.linear import LinearRule, evaluate
@@ -143,7 +144,8 @@ def check_extract(extract: Extract, expected_period: str | None = None,
     """Stage and check what a reader (or a test) extracted from one submission."""
     path = Path(extract.file)
     tables, registry = load_tables(), registry or load_registry()
-    opd, period, findings = (None, None, [])
+    # an unreadable file still belongs to the OPD its name names, so that OPD hears about it
+    opd, period, findings = (path.stem.upper() if path.stem.upper() in registry else None), None, []
     if extract.cells or extract.identity:
         opd, period, findings = check_identity(extract, path, expected_period, registry)
     findings = list(extract.findings) + findings
@@ -152,6 +154,7 @@ def check_extract(extract: Extract, expected_period: str | None = None,
         staged = stage(extract, tables)
         findings += staged.findings
         findings += check_rules(staged, set(extract.tables), tables)
+        findings = localization_findings(findings, staged, set(extract.tables), tables)
     return Result(str(path), opd, period, findings, extract, staged)
 
 

@@ -38,8 +38,13 @@ def test_broken_csv_is_rejected_with_exit_1_and_json_shape(tmp_path):
     assert [s["opd"] for s in doc["submissions"]] == ["DINDIKBUD", "DINKES"]
     finding = doc["submissions"][1]["findings"][0]
     assert set(finding) == {"code", "severity", "rule", "table", "cell", "sheet", "address", "expected",
-                            "actual", "message"}
-    assert {f["code"] for f in doc["submissions"][1]["findings"]} == {"SUM_MISMATCH"}
+                            "actual", "message", "suggestion"}
+    findings = doc["submissions"][1]["findings"]
+    assert {f["code"] for f in findings if f["severity"] == "error"} == {"SUM_MISMATCH"}
+    # the cell that was changed is located and its original value suggested
+    suspect = [f for f in findings if f["code"] == "CELL_SUSPECT"]
+    assert [(s["cell"], s["expected"], s["actual"]) for s in suspect] == [
+        ({"ruang": "A", "gol": "IV", "sex": "P"}, 1, 6)]
 
 
 def test_messages_in_english_on_request(tmp_path):

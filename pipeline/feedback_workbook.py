@@ -1,0 +1,429 @@
+"""The feedback workbook an OPD gets back: its own submission with every finding marked on its cell.
+
+``write_feedback_workbook(path, report, opd, lang)`` writes ``reports/PERIOD/opd/<OPD>-umpan-balik.xlsx``
+(:func:`feedback_path`):
+
+* a **copy of the submitted workbook** (the archived copy of exactly that version, loaded with openpyxl:
+  content, formulas, formatting, merged cells, sheets, data validation, protection kept). A CSV
+  submission has no workbook, so it gets the template layout (:func:`pipeline.template.build_workbook`)
+  filled with its values, and its findings are placed with :func:`pipeline.template.locate`;
+* every cell with a finding gets a **fill and a border** by its worst severity (:data:`FILLS`): errors red,
+  warnings amber, notes light blue (a darker blue border tells a note from the template's pale blue %
+  cells), and one **comment** (author ``rekap BKPSDM``) listing all its findings: title, message,
+  expected and actual value, and the suggested correction when a finding carries one;
+* a **first sheet** (``Umpan Balik`` / ``Feedback``): OPD, period, file, status in words, counts, a colour
+  legend, then one row per finding (severity, code, table, where, message, expected, actual, suggestion)
+  whose "where" links to the marked cell. Findings with no printed cell (file-level, aggregates, a
+  cross-table total without an address, run-level ones) are listed without a link.
+
+Decisions:
+
+* Findings on xlsx submissions are placed only by their own ``sheet``/``address`` (the reader found the
+  table wherever the OPD put it; the template geometry would be a guess). An address inside a merged
+  range marks the range's top-left cell.
+* Sheet protection is kept (it guards the labels the reader needs; the template's has no password), but
+  every marked cell is unlocked so the clerk can correct it in place, even a locked grey "impossible" cell.
+* A CSV cell that the staged values leave out (an impossible cell, text that is not a number) but that a
+  finding points at shows what was sent (the finding's ``actual``), so the clerk sees what to remove.
+* A hidden sheet holding a marked cell is made visible, so that its link works.
+* A comment the OPD had put on a marked cell is kept under ours.
+* openpyxl does not keep images or charts, and drops formulas' cached values: the copy asks Excel to
+  recalculate on opening (``fullCalcOnLoad``). The raw file and the archive are only read.
+* Nothing to copy -> no workbook: an unreadable submission (kind "unknown", a corrupt or encrypted
+  workbook, a CSV with no readable cell) or none at all returns None; the caller reports it otherwise.
+* The suggestion is read from ``finding.suggestion`` or ``finding.params["suggestion"]``: a number, a
+  text, an ``{"id": ..., "en": ...}`` dict, or the localiser's ``{"value", "kind", "certain"}`` (an
+  uncertain one is shown as one possibility). The "Saran" column is always there, empty when none.
+  The localiser's own notes (``CELL_SUSPECT``) carry an address and are marked like any finding.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import coordinate_from_string, range_boundaries
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from pipeline.coverage import LABELS as STATUS_LABELS
+from pipeline.files import atomic_write
+from pipeline.findings import SEVERITIES, Finding, describe_cell, fmt
+from pipeline.specs import Opd, load_registry, load_tables
+from pipeline.template import build_workbook, locate, page_setup
+
+AUTHOR = "rekap BKPSDM"
+FILE_SUFFIX = "-umpan-balik.xlsx"
+
+# Fill (cell background) and border colour per severity. The fills differ from the template's own
+# (grey D9D9D9, total yellow FFF2CC, percent blue DDEBF7, header blue BDD7EE); the border tells them apart.
+FILLS = {"error": "FF8B8B", "warning": "FFC000", "info": "9BC2E6"}
+BORDERS = {"error": "C00000", "warning": "BF8F00", "info": "2F75B5"}
+
+# -- all user text, id and en ------------------------------------------------------------------------------
+TEXT: dict[str, dict] = {
+    "id": {
+        "sheet": "Umpan Balik",
+        "title": "Umpan balik BKPSDM atas rekap kepegawaian",
+        "opd": "Perangkat daerah",
+        "period": "Periode data",
+        "file": "Berkas yang diperiksa",
+        "version": "Versi (sha256)",
+        "run": "Run pemeriksaan",
+        "status": "Status",
+        "counts": "Jumlah temuan",
+        "count_words": "{error} galat, {warning} peringatan, {info} catatan",
+        "next": {
+            "rejected": "Perbaiki sel yang berwarna merah, lalu kirim ulang berkas ke BKPSDM.",
+            "older_version": "Versi terakhir ditolak; tabel kota memakai versi lama yang diterima. "
+                             "Perbaiki sel yang berwarna merah, lalu kirim ulang berkas.",
+            "accepted_with_warnings": "Berkas diterima. Periksa sel berwarna kuning jingga; "
+                                      "bila datanya memang keliru, kirim ulang berkas yang sudah diperbaiki.",
+            "accepted": "Berkas diterima.",
+            "not_submitted": "Belum ada berkas.",
+        },
+        "legend": "Arti warna",
+        "legend_rows": {
+            "error": "galat: harus diperbaiki, berkas ditolak selama masih ada",
+            "warning": "peringatan: mohon diperiksa, berkas tetap diterima",
+            "info": "catatan: untuk diketahui",
+        },
+        "how": "Setiap sel bermasalah pada lembar berikutnya diberi warna dan komentar. "
+               "Klik kolom 'Letak' untuk menuju selnya. Temuan tanpa tautan tidak merujuk satu sel.",
+        "head": ["No", "Tingkat", "Kode", "Tabel", "Letak", "Pesan", "Seharusnya", "Tertulis", "Saran"],
+        "severity": {"error": "galat", "warning": "peringatan", "info": "catatan"},
+        "none": "Tidak ada temuan. Terima kasih.",
+        "whole_table": "seluruh tabel",
+        "whole_file": "seluruh berkas",
+        "expected": "Seharusnya",
+        "actual": "Tertulis",
+        "suggestion": "Saran",
+        "earlier_comment": "Komentar sebelumnya:",
+        "uncertain": "salah satu kemungkinan",
+    },
+    "en": {
+        "sheet": "Feedback",
+        "title": "BKPSDM feedback on the staffing recap",
+        "opd": "Government unit",
+        "period": "Reporting period",
+        "file": "File checked",
+        "version": "Version (sha256)",
+        "run": "Validation run",
+        "status": "Status",
+        "counts": "Findings",
+        "count_words": "errors: {error}, warnings: {warning}, notes: {info}",
+        "next": {
+            "rejected": "Correct the red cells, then send the file to BKPSDM again.",
+            "older_version": "The latest version was rejected; the city tables use an older accepted one. "
+                             "Correct the red cells, then send the file again.",
+            "accepted_with_warnings": "The file is accepted. Please check the amber cells; "
+                                      "if the data is indeed wrong, send a corrected file.",
+            "accepted": "The file is accepted.",
+            "not_submitted": "No file yet.",
+        },
+        "legend": "Colours",
+        "legend_rows": {
+            "error": "error: must be corrected; the file is rejected while any remains",
+            "warning": "warning: please check; the file is still accepted",
+            "info": "note: for your information",
+        },
+        "how": "Every cell with a problem on the following sheets is coloured and has a comment. "
+               "Click the 'Where' column to go to the cell. Findings without a link do not refer to one cell.",
+        "head": ["No", "Severity", "Code", "Table", "Where", "Message", "Expected", "Actual", "Suggestion"],
+        "severity": {"error": "error", "warning": "warning", "info": "note"},
+        "none": "No findings. Thank you.",
+        "whole_table": "whole table",
+        "whole_file": "whole file",
+        "expected": "Expected",
+        "actual": "Actual",
+        "suggestion": "Suggestion",
+        "earlier_comment": "Earlier comment:",
+        "uncertain": "one possibility",
+    },
+}
+
+# -- summary sheet layout -----------------------------------------------------------------------------------
+HEAD_ROW_OFFSET = 2  # blank rows between the "how" line and the findings' header row
+WIDTHS = [5, 12, 22, 30, 22, 70, 14, 14, 18]
+_BOLD = Font(bold=True)
+_HEAD_FILL = PatternFill("solid", fgColor="BDD7EE")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_LINK_FONT = Font(color="0563C1", underline="single")
+
+
+def feedback_path(reports, period: str, opd_code: str) -> Path:
+    """``reports/PERIOD/opd/<OPD>-umpan-balik.xlsx``."""
+    return Path(reports) / str(period) / "opd" / f"{opd_code}{FILE_SUFFIX}"
+
+
+def suggestion_text(finding: Finding, lang: str = "id") -> str:
+    """The suggestion (:meth:`Finding.suggestion`) as shown: ``21``; ``21 (salah satu kemungkinan)`` when
+    it is not certain; "" if none."""
+    found = finding.suggestion(lang)
+    if found is None:
+        return ""
+    text = fmt(found["value"], lang)
+    return text if found["certain"] else f"{text} ({TEXT[lang]['uncertain']})"
+
+
+# -- the workbook to mark ---------------------------------------------------------------------------------
+def _opd_entry(opd) -> Opd:
+    return load_registry().get(opd.code) or Opd(opd.code, opd.name or opd.code, "", "")
+
+
+def _source_workbook(report, opd, lang: str):
+    """(workbook, locator) for the submission, or None when there is nothing readable to copy.
+
+    The locator maps a finding to (sheet title, A1) or None.
+    """
+    if opd.kind == "xlsx" and opd.archive is not None and Path(opd.archive).is_file():
+        data = Path(opd.archive).read_bytes()  # read once; the archive is never opened for writing
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
+        except Exception:  # corrupt, encrypted, not really a workbook: nothing to copy
+            return None
+        return wb, lambda f: (f.sheet, f.address) if f.sheet and f.address else None
+    if opd.kind == "csv" and opd.values:
+        tables = load_tables()
+        values = {t: {k: v for k, v in cells.items() if k in tables[t].placements()}
+                  for t, cells in opd.values.items() if t in tables}
+        wb = build_workbook(_opd_entry(opd), report.period, values, lang)
+
+        def locator(f: Finding):
+            spec = tables.get(f.table) if f.table else None
+            if spec is None or not isinstance(f.cell, dict) or set(f.cell) != set(spec.dim_names):
+                return None
+            if any(isinstance(v, (list, tuple, dict)) for v in f.cell.values()):
+                return None
+            try:
+                return locate(spec, spec.key({k: str(v) for k, v in f.cell.items()}))
+            except KeyError:  # a cell the grid does not print (CELL_UNKNOWN)
+                return None
+        return wb, locator
+    return None
+
+
+def _resolve(wb, where) -> tuple[str, str] | None:
+    """(sheet, A1 of the cell to mark) if ``where`` names a cell of the workbook; merged -> top-left."""
+    if where is None:
+        return None
+    sheet, address = where
+    if sheet not in wb.sheetnames:
+        return None
+    try:
+        column, row = coordinate_from_string(str(address).split(":")[0].replace("$", ""))
+    except Exception:
+        return None
+    ws = wb[sheet]
+    coordinate = f"{column}{row}"
+    for rng in ws.merged_cells.ranges:
+        if coordinate in rng:
+            min_col, min_row, _, _ = range_boundaries(rng.coord)
+            coordinate = f"{get_column_letter(min_col)}{min_row}"
+            break
+    return sheet, coordinate
+
+
+def _show_submitted(cell, findings: list[Finding]) -> None:
+    """A CSV cell the staged values leave out (an impossible cell, a value that is not a number): show
+    what was sent, which is the ``actual`` of a finding on that one cell."""
+    sent = next((f.actual for f in findings if isinstance(f.actual, (int, float, str)) and f.actual != ""), None)
+    if sent is not None:
+        cell.value = sent
+
+
+def _worst(findings: list[Finding]) -> str:
+    return min((f.severity for f in findings), key=SEVERITIES.index)
+
+
+def comment_text(findings: list[Finding], lang: str) -> str:
+    """One comment for one cell: every finding on it, worst first."""
+    t = TEXT[lang]
+    parts = []
+    for f in sorted(findings, key=lambda f: SEVERITIES.index(f.severity)):
+        lines = [f"[{t['severity'][f.severity].upper()}] {f.title(lang)}", f.message(lang)]
+        if f.expected is not None or f.actual is not None:
+            lines.append(f"{t['expected']}: {fmt(f.expected, lang)}; {t['actual']}: {fmt(f.actual, lang)}")
+        suggestion = suggestion_text(f, lang)
+        if suggestion:
+            lines.append(f"{t['suggestion']}: {suggestion}")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def _mark(ws, coordinate: str, findings: list[Finding], lang: str) -> None:
+    cell = ws[coordinate]
+    severity = _worst(findings)
+    cell.fill = PatternFill("solid", fgColor=FILLS[severity])
+    side = Side(style="medium", color=BORDERS[severity])
+    cell.border = Border(left=side, right=side, top=side, bottom=side)
+    cell.protection = Protection(locked=False, hidden=cell.protection.hidden)
+    text = comment_text(findings, lang)
+    if cell.comment is not None and cell.comment.author != AUTHOR:
+        text += f"\n\n{TEXT[lang]['earlier_comment']}\n{cell.comment.text}"
+    lines = sum(1 + len(line) // 60 for line in text.splitlines())
+    cell.comment = Comment(text, AUTHOR, height=min(600, 20 + 15 * lines), width=360)
+
+
+# -- the summary sheet --------------------------------------------------------------------------------------
+def _sheet_ref(sheet: str, coordinate: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'!" + coordinate
+
+
+def _where_text(f: Finding, lang: str) -> str:
+    t = TEXT[lang]
+    spec = load_tables().get(f.table) if f.table else None
+    if f.sheet and f.address:
+        return f"{f.sheet}!{f.address}"
+    if spec is not None and isinstance(f.cell, dict) and f.cell:
+        return describe_cell(spec, f.cell, lang) or t["whole_table"]
+    return t["whole_table"] if f.table else t["whole_file"]
+
+
+def _unique_title(wb, title: str) -> str:
+    n, name = 1, title
+    while name in wb.sheetnames:
+        n += 1
+        name = f"{title} ({n})"
+    return name
+
+
+def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]], lang: str):
+    t = TEXT[lang]
+    ws = wb.create_sheet(_unique_title(wb, t["sheet"]), 0)
+    ws["A1"] = t["title"]
+    ws["A1"].font = Font(bold=True, size=13)
+    counts = {s: sum(f.severity == s for f, _ in rows) for s in SEVERITIES}
+    facts = [
+        (t["opd"], f"{opd.code} - {opd.name}" if opd.name else opd.code),
+        (t["period"], str(report.period)),
+        (t["file"], opd.file or "-"),
+        (t["version"], (opd.sha256 or "-")[:12]),
+        (t["run"], report.run_id or "-"),
+        (t["status"], STATUS_LABELS[lang].get(opd.status, opd.status)),
+        (t["counts"], t["count_words"].format(**counts)),
+    ]
+    r = 3
+    for label, value in facts:
+        ws.cell(r, 1, label).font = _BOLD
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
+        ws.cell(r, 4, value).font = _BOLD if label == t["status"] else Font()
+        r += 1
+    _note(ws, r, t["next"].get(opd.status, ""))
+    r += 2
+    ws.cell(r, 1, t["legend"]).font = _BOLD
+    for severity in SEVERITIES:
+        r += 1
+        swatch = ws.cell(r, 2)
+        swatch.fill = PatternFill("solid", fgColor=FILLS[severity])
+        side = Side(style="medium", color=BORDERS[severity])
+        swatch.border = Border(left=side, right=side, top=side, bottom=side)
+        ws.cell(r, 3, t["legend_rows"][severity])
+    r += 2
+    _note(ws, r, t["how"])
+    head = r + HEAD_ROW_OFFSET
+    for c, text in enumerate(t["head"], start=1):
+        cell = ws.cell(head, c, text)
+        cell.font, cell.fill = _BOLD, _HEAD_FILL
+    for c, width in enumerate(WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    if not rows:
+        ws.cell(head + 1, 1, t["none"]).font = _BOLD
+    tables = load_tables()
+    for i, (f, target) in enumerate(rows, start=1):
+        row = head + i
+        spec = tables.get(f.table) if f.table else None
+        values = [i, t["severity"][f.severity], f.code,
+                  f"{spec.number}. {spec.title[lang]}" if spec else (f.table or "-"),
+                  f"{target[0]}!{target[1]}" if target else _where_text(f, lang),
+                  f.message(lang),
+                  fmt(f.expected, lang) if f.expected is not None else "",
+                  fmt(f.actual, lang) if f.actual is not None else "",
+                  suggestion_text(f, lang)]
+        for c, value in enumerate(values, start=1):
+            cell = ws.cell(row, c, value)
+            cell.alignment = _WRAP
+        ws.row_dimensions[row].height = 15 * max(_lines(str(v), w) for v, w in zip(values, WIDTHS))
+        ws.cell(row, 2).fill = PatternFill("solid", fgColor=FILLS[f.severity])
+        if target:
+            where = ws.cell(row, 5)
+            where.hyperlink = Hyperlink(ref=where.coordinate, location=_sheet_ref(*target),
+                                        tooltip=t["head"][4])
+            where.font = _LINK_FONT
+    ws.freeze_panes = ws.cell(head + 1, 1)
+    page_setup(ws)
+    ws.print_title_rows = f"{head}:{head}"
+    return ws
+
+
+def _lines(text: str, width: float) -> int:
+    """About how many lines ``text`` wraps to in a column ``width`` characters wide."""
+    return sum(max(1, -(-len(part) // max(1, int(width * 1.1) - 2))) for part in text.split("\n"))
+
+
+def _note(ws, row: int, text: str) -> None:
+    """An italic line of text merged over the findings table's width, wrapped."""
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(WIDTHS))
+    cell = ws.cell(row, 1, text)
+    cell.font, cell.alignment = Font(italic=True), Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[row].height = 15 * _lines(text, sum(WIDTHS))
+
+
+# -- the API ------------------------------------------------------------------------------------------------
+def _find_opd(report, opd):
+    if not isinstance(opd, str):
+        return opd
+    for o in report.opds:
+        if o.code == opd:
+            return o
+    raise KeyError(f"OPD {opd!r} is not in the report of period {report.period}")
+
+
+def build_feedback_workbook(report, opd, lang: str = "id"):
+    """The feedback workbook in memory (see the module doc), or None when there is nothing to copy."""
+    if lang not in TEXT:
+        raise ValueError(f"unknown language {lang!r}")
+    opd = _find_opd(report, opd)
+    source = _source_workbook(report, opd, lang)
+    if source is None:
+        return None
+    wb, locator = source
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    numbers = {s.id: s.number for s in load_tables().values()}
+    findings = sorted(opd.findings, key=lambda f: (order.get(f.severity, 9), numbers.get(f.table, 99)))
+    rows = [(f, _resolve(wb, locator(f))) for f in findings]
+    cells: dict[tuple[str, str], list[Finding]] = {}
+    for f, target in rows:
+        if target:
+            cells.setdefault(target, []).append(f)
+    for (sheet, coordinate), on_cell in cells.items():
+        ws = wb[sheet]
+        if ws.sheet_state != "visible":
+            ws.sheet_state = "visible"
+        if opd.kind == "csv" and ws[coordinate].value is None:
+            _show_submitted(ws[coordinate], on_cell)
+        _mark(ws, coordinate, on_cell, lang)
+    _summary(wb, report, opd, rows, lang)
+    for ws in wb.worksheets:
+        ws.sheet_view.tabSelected = False
+    wb.active = 0
+    wb.worksheets[0].sheet_view.tabSelected = True
+    wb.calculation.fullCalcOnLoad = True
+    return wb
+
+
+def write_feedback_workbook(path, report, opd, lang: str = "id") -> Path | None:
+    """Write the feedback workbook of ``opd`` (an OpdReport or its code) atomically to ``path``.
+
+    Returns the path, or None (nothing written) when the submission is unreadable or absent.
+    """
+    wb = build_feedback_workbook(report, opd, lang)
+    if wb is None:
+        return None
+    return atomic_write(Path(path), wb.save)

@@ -1,0 +1,788 @@
+"""Error localisation: which cells to change, and to what, so that every rule holds again.
+
+A failing sum says that something is wrong, not what. For a submission with failing linear rules
+this module finds the *smallest* set of cells whose change makes all of its linear rules hold at
+once (the Fellegi-Holt principle, as in R ``errorlocate``), says what each located cell would have to
+be, and explains the change the way a person would recognise it (two digits swapped, a digit
+dropped, the value of the next row, ...; see :mod:`pipeline.suggest`).
+
+Generic part (no rekap in it; the reference examples of errorlocate and deductive run through it)
+------------------------------------------------------------------------------------------------
+A :class:`System` is a list of variables, each with its observed value (NaN: unknown), bounds,
+integrality and a weight, and rows ``a . x (== | <= | >=) b``. :func:`locate` solves
+
+    minimise    sum_i w_i z_i
+    subject to  every row holds for x
+                x_i - v_i <= M_up z_i,  v_i - x_i <= M_down z_i  (x_i may leave v_i only if z_i = 1)
+                lower_i <= x_i <= upper_i,  x_i integer where asked,  z_i binary
+
+with ``scipy.optimize.milp`` (HiGHS). ``M`` comes from the data scale: an increase is bounded by the
+sum of all absolute observed values plus 10 (no count of a submission can exceed the sum of all
+its cells; retried ten times larger if the program is then infeasible), a decrease by the distance
+to the lower bound where there is one (counts: by the value itself). A weight of ``inf`` fixes a
+variable; an unknown value (NaN) is a free variable that costs nothing. All minimal-weight sets are
+enumerated: after each solution a no-good cut ``sum_{i in S} z_i <= |S| - 1`` is added and the
+program solved again until the optimum rises or ``limit`` solutions are found (``capped`` says so).
+For each located set, the values are checked for uniqueness: they are *forced* when the equality
+rows restricted to the located variables have full column rank, otherwise their range is computed
+by linear programming (a value that is not forced is one consistent choice, never presented as
+the answer).
+
+Rekap adapter
+-------------
+:func:`rekap_system` builds the system of one submission from all its linear rules of severity
+*error*: every sum rule of every table present (inner cells, row totals, column *Jumlah*, *JML*
+subtotals, grand totals, both ways) and every cross-table ``==`` and ``<=`` rule whose tables are all
+present. Plausibility rules of severity *warning* (PP 13/2002 ranks, CPNS entry ranks, PENGAWAS in
+Pertama) do **not** constrain: a real OPD may legitimately violate them, and a localiser that
+"repairs" legitimate data would mislead. Percent cells are not in the linear system (a share is not
+linear in the counts); they are used to rank tied solutions (below) and get their own suggestion
+(:func:`percent_suggestions`). Variables are count cells: integers >= 0.
+
+Weights (documented here, used by :func:`rekap_system`):
+
+* every count cell: **1** -- inner cells, row totals, column *Jumlah*, subtotals and grand totals
+  alike, so the minimal set is the minimal *number* of cells (a wrong total is located at the
+  total, because changing the total alone is one cell while changing parts is at least two);
+* a total equal to what two or more independent decompositions imply (two or more of its sum rules
+  hold, e.g. a grand total equal both to the sum of the row totals and to the sum of the *Jumlah*
+  row): **2**, it is beyond reasonable doubt and changes only when nothing cheaper explains the data;
+* a cell whose value is unknown (unreadable, missing): **0**, a free variable, never reported.
+
+Ranking of tied minimal sets (deterministic): (1) fewest printed percentages left inconsistent
+after the change (the % column is independent evidence about the counts); (2) sets whose every
+change is a recognised typo first, then more recognised changes; (3) book order of the cells.
+The reason for the choice is stated in the ``LOCATION_AMBIGUOUS`` finding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TOL = 1e-6
+LIMIT = 12  # minimal sets enumerated at most
+SHOWN = 10  # listed in a finding at most
+
+
+# -- the generic linear system ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """``sum(coef * x[var]) op rhs`` with ``op`` one of ``==``, ``<=``, ``>=``."""
+
+    coefs: tuple[tuple[int, float], ...]
+    op: str
+    rhs: float = 0.0
+    name: str = ""
+
+
+@dataclass
+class System:
+    names: list  # one hashable id per variable
+    values: list[float]  # observed values; NaN = unknown (a free variable)
+    rows: list[Row]
+    lower: list[float] = field(default_factory=list)  # default -inf
+    upper: list[float] = field(default_factory=list)  # default +inf
+    integer: list[bool] = field(default_factory=list)  # default False
+    weights: list[float] = field(default_factory=list)  # default 1; inf fixes the variable
+
+    def __post_init__(self):
+        n = len(self.names)
+        self.lower = list(self.lower) or [-math.inf] * n
+        self.upper = list(self.upper) or [math.inf] * n
+        self.integer = list(self.integer) or [False] * n
+        self.weights = list(self.weights) or [1.0] * n
+        if not (len(self.values) == len(self.lower) == len(self.upper) == len(self.integer)
+                == len(self.weights) == n):
+            raise ValueError("System: one value, bound, integrality and weight per variable")
+
+    @classmethod
+    def from_dicts(cls, values: dict, rows: list[tuple[dict, str, float]], **per_var) -> System:
+        """Variables by name: ``values={"x": 6}``, ``rows=[({"x": 1, "y": 1, "z": -1}, "==", 0)]``;
+        ``per_var`` maps ``lower``/``upper``/``integer``/``weights`` to ``{name: value}`` dicts."""
+        names = list(values)
+        index = {n: i for i, n in enumerate(names)}
+        defaults = {"lower": -math.inf, "upper": math.inf, "integer": False, "weights": 1.0}
+        kw = {k: [per_var.get(k, {}).get(n, d) for n in names] for k, d in defaults.items()}
+        built = [Row(tuple((index[v], float(a)) for v, a in coefs.items()), op, float(rhs))
+                 for coefs, op, rhs in rows]
+        return cls(names, [float(values[n]) for n in names], built, **kw)
+
+    def linked(self, i: int) -> bool:
+        """Whether variable ``i`` is tied to its observed value (costs ``weights[i]`` to change)."""
+        return not math.isnan(self.values[i]) and math.isfinite(self.weights[i]) and self.weights[i] > 0
+
+    def violated(self, x=None) -> list[int]:
+        x = self.values if x is None else x
+        out = []
+        for r, row in enumerate(self.rows):
+            terms = [a * x[i] for i, a in row.coefs]
+            if any(math.isnan(t) for t in terms):
+                continue
+            lhs = sum(terms)
+            ok = (abs(lhs - row.rhs) <= TOL if row.op == "==" else
+                  lhs <= row.rhs + TOL if row.op == "<=" else lhs >= row.rhs - TOL)
+            if not ok:
+                out.append(r)
+        return out
+
+
+@dataclass(frozen=True)
+class Solution:
+    changed: tuple[int, ...]  # indices of the located variables, ascending
+    values: dict[int, float]  # a consistent value for each located variable
+    forced: dict[int, bool]  # whether that value is the only one possible with this set
+    weight: float
+
+
+@dataclass
+class Localization:
+    solutions: list[Solution]  # every minimal-weight set found (solver order)
+    capped: bool = False  # more minimal sets may exist than were enumerated
+    feasible: bool = True  # False: no change of the non-fixed variables satisfies the rows
+    seconds: float = 0.0
+
+
+def _matrix(system: System):
+    from scipy.sparse import csr_matrix
+
+    n = len(system.names)
+    data, rows, cols, lo, hi = [], [], [], [], []
+    for r, row in enumerate(system.rows):
+        for i, a in row.coefs:
+            rows.append(r)
+            cols.append(i)
+            data.append(a)
+        lo.append(row.rhs if row.op in ("==", ">=") else -np.inf)
+        hi.append(row.rhs if row.op in ("==", "<=") else np.inf)
+    a = csr_matrix((data, (rows, cols)), shape=(len(system.rows), n))
+    return a, np.array(lo, dtype=float), np.array(hi, dtype=float)
+
+
+def locate(system: System, limit: int = LIMIT, time_limit: float = 5.0) -> Localization:
+    """Every minimal-weight set of variables whose change satisfies all rows (up to ``limit``)."""
+    start = time.perf_counter()
+    if not system.violated():
+        return Localization([], seconds=time.perf_counter() - start)
+    v = np.array(system.values, dtype=float)
+    finite = np.abs(v[~np.isnan(v)])
+    big = float(finite.sum()) + 10.0
+    for m in (big, 10 * big):  # the larger bound only if the data scale was too small a bound
+        # First with x continuous (only z binary): sum rules with whole data nearly always give
+        # whole values, and this is many times faster. If any located value of an integer variable
+        # is fractional, the enumeration is repeated with x integer, so the result is exact.
+        result = _enumerate(system, v, m, limit, time_limit, relax=True)
+        if any(system.integer[i] and abs(x - round(x)) > TOL for s in result.solutions for i, x in s.values.items()):
+            result = _enumerate(system, v, m, limit, time_limit, relax=False)
+        if result.feasible:
+            break
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _enumerate(system: System, v: np.ndarray, m: float, limit: int, time_limit: float,
+               relax: bool = False) -> Localization:
+    from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only a failing submission needs it
+    from scipy.sparse import csr_matrix, hstack
+
+    n = len(system.names)
+    a, lo, hi = _matrix(system)
+    linked = np.array([system.linked(i) for i in range(n)])
+    fixed = np.array([not math.isnan(system.values[i]) and math.isinf(system.weights[i]) for i in range(n)])
+    w = np.where(linked, np.array(system.weights, dtype=float), 0.0)
+    c = np.concatenate([np.zeros(n), w])
+    xl = np.where(fixed, v, np.array(system.lower, dtype=float))
+    xu = np.where(fixed, v, np.array(system.upper, dtype=float))
+    bounds = Bounds(np.concatenate([xl, np.zeros(n)]), np.concatenate([xu, np.where(linked, 1.0, 0.0)]))
+    integrality = np.concatenate([np.zeros(n, dtype=int) if relax else np.array(system.integer, dtype=int),
+                                  np.ones(n, dtype=int)])
+    # link rows: x_i - v_i <= M_up z_i and v_i - x_i <= M_down z_i, for linked variables only.
+    # M_up is the data scale; M_down is v_i - lower_i when the variable is bounded below (a count
+    # cannot fall below 0), the tightest bound and the one that keeps the relaxation strong.
+    idx = np.flatnonzero(linked)
+    k = len(idx)
+    lower = np.array(system.lower, dtype=float)[idx]
+    m_down = np.where(np.isfinite(lower), np.maximum(v[idx] - lower, 0.0), m)
+    m_up = np.full(k, m)
+    rows = np.arange(k)
+    eye = csr_matrix((np.ones(k), (rows, idx)), shape=(k, n))
+    link_lo = hstack([eye, csr_matrix((-m_up, (rows, idx)), shape=(k, n))])
+    link_hi = hstack([eye, csr_matrix((m_down, (rows, idx)), shape=(k, n))])
+    rules = hstack([a, csr_matrix((a.shape[0], n))])
+    base = [LinearConstraint(rules, lo, hi),
+            LinearConstraint(link_lo, -np.inf, v[idx]),
+            LinearConstraint(link_hi, v[idx], np.inf)]
+    cover = _cover_rows(system, linked, n)
+    if cover is not None:
+        base.append(cover)
+    cuts: list[np.ndarray] = []
+    solutions: list[Solution] = []
+    best = None
+    capped = False
+    while True:
+        constraints = list(base)
+        if cuts:  # no-good cuts: sum of z over a set found before <= its size - 1
+            constraints.append(LinearConstraint(csr_matrix(np.vstack(cuts)), -np.inf,
+                                                np.array([cut.sum() - 1.0 for cut in cuts])))
+        with _quiet():
+            res = milp(c, constraints=constraints, integrality=integrality, bounds=bounds,
+                       options={"time_limit": time_limit, "disp": False})
+        if res.x is None:
+            if best is None:
+                return Localization([], feasible=False)
+            break
+        x = res.x[:n]
+        changed = tuple(int(i) for i in idx if abs(x[i] - v[i]) > TOL * max(1.0, abs(v[i])))
+        weight = float(sum(w[i] for i in changed))
+        if best is None:
+            best = weight
+        elif weight > best + 1e-6:
+            break
+        if not changed:  # consistent already (only free variables had to move)
+            break
+        values = {i: (float(round(x[i])) if system.integer[i] and abs(x[i] - round(x[i])) <= TOL else float(x[i]))
+                  for i in changed}
+        solutions.append(Solution(changed, values, _forced(system, changed, v, values), weight))
+        if len(solutions) >= limit:
+            capped = True
+            break
+        cut = np.zeros(2 * n)
+        cut[[n + i for i in changed]] = 1.0
+        cuts.append(cut)
+    return Localization(solutions, capped=capped)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the solver's own prints (HiGHS may write debug lines to file descriptor 1 even with
+    ``disp`` off), so that ``rekap validate --format json`` stays valid JSON."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout (embedded use): nothing to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _cover_rows(system: System, linked: np.ndarray, n: int):
+    """Valid inequalities that tighten the relaxation (they cut off no integer solution):
+    a violated row needs a change in one of its variables (``sum z >= 1``); a satisfied equality
+    whose variables are all linked cannot absorb a single change (``z_i <= sum_{j != i} z_j``)."""
+    from scipy.optimize import LinearConstraint
+    from scipy.sparse import csr_matrix
+
+    violated = set(system.violated())
+    data, rows, cols, lo = [], [], [], []
+    r = 0
+    for k, row in enumerate(system.rows):
+        members = [i for i, a in row.coefs if a]
+        if any(not linked[i] for i in members):
+            continue  # a free variable can absorb anything
+        if k in violated:
+            for i in members:
+                rows.append(r); cols.append(n + i); data.append(1.0)
+            lo.append(1.0)
+            r += 1
+        elif row.op == "==" and len(members) > 1:
+            for i in members:
+                for j in members:
+                    rows.append(r); cols.append(n + j); data.append(-1.0 if j == i else 1.0)
+                lo.append(0.0)
+                r += 1
+    if not r:
+        return None
+    return LinearConstraint(csr_matrix((data, (rows, cols)), shape=(r, 2 * n)), np.array(lo), np.inf)
+
+
+def _forced(system: System, changed: tuple[int, ...], v: np.ndarray, values: dict[int, float]) -> dict[int, bool]:
+    """Whether each located value is the only one possible with the other variables as observed."""
+    free = set(changed) | {i for i in range(len(v)) if math.isnan(v[i])}
+    eq = [row for row in system.rows if row.op == "==" and any(i in free for i, _ in row.coefs)]
+    cols = sorted(free)
+    pos = {i: j for j, i in enumerate(cols)}
+    if eq:
+        mat = np.zeros((len(eq), len(cols)))
+        for r, row in enumerate(eq):
+            for i, a in row.coefs:
+                if i in pos:
+                    mat[r, pos[i]] += a
+        if np.linalg.matrix_rank(mat) == len(cols):
+            return {i: True for i in changed}
+    # some freedom is left: the range of each located variable, by linear programming
+    out = {}
+    for i in changed:
+        lo, hi = _range(system, free, v, i)
+        if system.integer[i] and lo is not None and hi is not None:
+            lo, hi = math.ceil(lo - TOL), math.floor(hi + TOL)
+        out[i] = lo is not None and hi is not None and hi - lo <= TOL
+    return out
+
+
+def _range(system: System, free: set[int], v: np.ndarray, target: int):
+    from scipy.optimize import linprog
+
+    n = len(v)
+    a, lo, hi = _matrix(system)
+    lb = np.array([system.lower[i] if i in free else v[i] for i in range(n)], dtype=float)
+    ub = np.array([system.upper[i] if i in free else v[i] for i in range(n)], dtype=float)
+    a_ub, b_ub, a_eq, b_eq = [], [], [], []
+    dense = a.toarray()
+    for r, row in enumerate(system.rows):
+        if row.op == "==":
+            a_eq.append(dense[r])
+            b_eq.append(row.rhs)
+        elif row.op == "<=":
+            a_ub.append(dense[r])
+            b_ub.append(row.rhs)
+        else:
+            a_ub.append(-dense[r])
+            b_ub.append(-row.rhs)
+    bounds = list(zip([None if math.isinf(x) else x for x in lb], [None if math.isinf(x) else x for x in ub]))
+    out = []
+    for sign in (1.0, -1.0):
+        c = np.zeros(n)
+        c[target] = sign
+        res = linprog(c, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
+                      A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None, bounds=bounds, method="highs")
+        out.append(sign * res.fun if res.status == 0 else None)
+    return out[0], out[1]
+
+
+# -- rekap: a submission's linear rules as a System ----------------------------------------------
+RULE = "localize:fellegi_holt"
+PERCENT_RULE = "localize:percent"
+BEYOND_DOUBT = 2.0
+
+
+def _severity(rule) -> str:
+    from pipeline.findings import catalogue
+
+    return rule.severity or catalogue()[rule.code]["severity"]
+
+
+def error_rules(present: set[str], tables) -> list:
+    """Every linear rule of severity error over the tables present: sums of each table, then cross rules."""
+    from pipeline.rules.cross import cross_rules
+    from pipeline.rules.sums import sum_rules
+
+    ordered = sorted(present, key=lambda t: tables[t].number)
+    rules = [r for t in ordered for r in sum_rules(tables[t])]
+    rules += [r for r in cross_rules() if {x.table for x in r.refs} <= set(present)]
+    return [r for r in rules if _severity(r) == "error"]
+
+
+def rekap_system(values: dict, rules: list, tables) -> System:
+    """The linear system of one submission: one integer variable >= 0 per count cell in ``rules``,
+    weighted as the module docstring says; variable names are the cells' ``Ref``."""
+    from pipeline.rules.linear import evaluate
+
+    refs = sorted({r for rule in rules for r in rule.refs}, key=lambda r: _order(r, tables))
+    index = {r: i for i, r in enumerate(refs)}
+    holding: dict = {}
+    for rule in rules:
+        if rule.code == "SUM_MISMATCH" and rule.anchor is not None and evaluate(rule, values).holds:
+            holding[rule.anchor] = holding.get(rule.anchor, 0) + 1
+    rows = []
+    for rule in rules:
+        coefs: dict[int, float] = {}
+        for r in rule.lhs:
+            coefs[index[r]] = coefs.get(index[r], 0.0) + 1.0
+        for r in rule.rhs:
+            coefs[index[r]] = coefs.get(index[r], 0.0) - 1.0
+        rows.append(Row(tuple((i, a) for i, a in coefs.items() if a), rule.op, 0.0, rule.rule))
+    vals = [float(values.get(r, math.nan)) if values.get(r) is not None else math.nan for r in refs]
+    weights = [BEYOND_DOUBT if holding.get(r, 0) >= 2 else 1.0 for r in refs]
+    n = len(refs)
+    return System(refs, vals, rows, [0.0] * n, [math.inf] * n, [True] * n, weights)
+
+
+def _order(ref, tables) -> tuple:
+    spec = tables[ref.table]
+    return (spec.number, _cell_index(spec).get(ref.key, len(spec.cells)), ref.key)
+
+
+_INDEX: dict = {}
+
+
+def _cell_index(spec) -> dict:
+    if spec.id not in _INDEX:
+        _INDEX[spec.id] = {k: i for i, k in enumerate(spec.cells)}
+    return _INDEX[spec.id]
+
+
+_NEIGHBOURS: dict = {}
+
+
+def neighbours(spec, key) -> list:
+    """The cells printed next to ``key`` (row above and below, column left and right) and its L/P twin."""
+    if spec.id not in _NEIGHBOURS:
+        grid = {}
+        for k, p in spec.placements().items():
+            if spec.has_cell(k):
+                for c in range(p.col_first, p.col_last + 1):
+                    grid[(p.row, c)] = k
+        _NEIGHBOURS[spec.id] = (grid, spec.placements())
+    grid, places = _NEIGHBOURS[spec.id]
+    p = places[key]
+    out = []
+    for c in range(p.col_first, p.col_last + 1):
+        out += [grid.get((p.row - 1, c)), grid.get((p.row + 1, c))]
+    out += [grid.get((p.row, p.col_first - 1)), grid.get((p.row, p.col_last + 1))]
+    twin = _twin(spec, key)
+    if twin is not None:
+        out.append(twin)
+    seen, result = set(), []
+    for k in out:
+        if k is not None and k != key and k not in seen:
+            seen.add(k)
+            result.append(k)
+    return result
+
+
+def _twin(spec, key):
+    """The same cell for the other sex (L <-> P), if the table has it."""
+    if "sex" not in spec.dim_names:
+        return None
+    i = spec.dim_names.index("sex")
+    other = {"L": "P", "P": "L"}.get(key[i])
+    if other is None:
+        return None
+    twin = key[:i] + (other,) + key[i + 1:]
+    return twin if spec.has_cell(twin) else None
+
+
+@dataclass
+class Candidate:
+    """One minimal set, with what the ranking and the messages need."""
+
+    solution: Solution
+    cells: tuple  # the located Refs, in book order
+    original: dict  # Ref -> value as typed
+    suggested: dict  # Ref -> value that makes the rules hold
+    forced: dict  # Ref -> bool
+    kinds: dict  # Ref -> (kind or None, the other cell's Ref or None)
+    percent_left: int  # percent findings left after the change
+    order: tuple = ()
+
+    @property
+    def explained(self) -> int:
+        return sum(1 for k, _ in self.kinds.values() if k is not None)
+
+    @property
+    def all_explained(self) -> bool:
+        return self.explained == len(self.cells)
+
+    def key(self) -> tuple:
+        return (self.percent_left, not self.all_explained, -self.explained, self.order)
+
+
+def explain(cells, original: dict, corrected: dict, tables) -> dict:
+    """Kind of slip for each located cell: swaps of two located cells first, then digit slips, then
+    a neighbour's value, then one digit wrong. ``corrected`` holds every cell's value after the change."""
+    from pipeline.suggest import count_kind
+
+    kinds: dict = {}
+    cells = list(cells)
+    for a in cells:
+        for b in cells:
+            if a == b or a in kinds or a.table != b.table:
+                continue
+            if original[a] == corrected[b] and original[b] == corrected[a] and original[a] != original[b]:
+                spec = tables[a.table]
+                if b.key == _twin(spec, a.key):
+                    kinds[a], kinds[b] = ("swapped_lp", b), ("swapped_lp", a)
+                elif b.key in neighbours(spec, a.key):
+                    kinds[a], kinds[b] = ("swapped", b), ("swapped", a)
+    for a in cells:
+        if a in kinds:
+            continue
+        kind = count_kind(original[a], corrected[a])
+        if kind not in (None, "digit_wrong"):
+            kinds[a] = (kind, None)
+            continue
+        spec = tables[a.table]
+        from pipeline.rules.linear import Ref
+        shifted = next((Ref(a.table, k) for k in neighbours(spec, a.key)
+                        if original[a] != 0 and corrected.get(Ref(a.table, k)) == original[a]), None)
+        kinds[a] = ("shifted", shifted) if shifted is not None else (kind, None)
+    return kinds
+
+
+def _percent_left(values: dict, present, tables) -> int:
+    from pipeline.rules.percent import percent_findings
+
+    return sum(len(percent_findings(tables[t], values)[0]) for t in present if tables[t].percent)
+
+
+def candidates(loc: Localization, system: System, values: dict, present, tables) -> list[Candidate]:
+    """The minimal sets of a localisation, ranked (see the module docstring)."""
+    out = []
+    for sol in loc.solutions:
+        cells = tuple(system.names[i] for i in sol.changed)
+        corrected = dict(values)
+        corrected.update({system.names[i]: v for i, v in sol.values.items()})
+        original = {r: values[r] for r in cells}
+        cand = Candidate(sol, cells, original, {system.names[i]: v for i, v in sol.values.items()},
+                         {system.names[i]: f for i, f in sol.forced.items()},
+                         explain(cells, original, corrected, tables), _percent_left(corrected, present, tables),
+                         tuple(_order(r, tables) for r in cells))
+        out.append(cand)
+    return sorted(out, key=Candidate.key)
+
+
+# -- findings -------------------------------------------------------------------------------------
+WORDS = {
+    "should": {"id": "seharusnya", "en": "it should be"},
+    "should_probably": {"id": "kemungkinan seharusnya", "en": "it should probably be"},
+    "not_forced": {"id": " Nilai ini hanya salah satu yang mungkin.", "en": " This is only one of the possible values."},
+    "ambiguous": {"id": " Ada perbaikan lain yang sama kecilnya (lihat LOCATION_AMBIGUOUS).",
+                  "en": " Other equally small corrections exist (see LOCATION_AMBIGUOUS)."},
+    "unique": {"id": " Hanya perubahan ini yang membuat semua aturan terpenuhi dengan perubahan sesedikit mungkin.",
+               "en": " Only this change makes every rule hold with as few changes as possible."},
+    "reason_percent": {"id": "Yang pertama dipilih karena hanya dengannya persentase yang tercetak juga cocok.",
+                       "en": "The first is preferred because only with it do the printed percentages agree too."},
+    "reason_typo": {"id": "Yang pertama dipilih karena perubahannya berupa salah ketik yang dikenali.",
+                    "en": "The first is preferred because its changes are recognised typing slips."},
+    "reason_order": {"id": "Tidak ada yang lebih kuat; urutannya mengikuti urutan tabel.",
+                     "en": "None is more likely than another; they are listed in table order."},
+    "capped": {"id": " (atau lebih; hanya {n} pertama yang dicari)", "en": " (or more; only the first {n} were sought)"},
+    "table": {"id": "Tabel", "en": "Table"},
+}
+
+
+def _both(fn) -> dict[str, str]:
+    return {lang: fn(lang) for lang in ("id", "en")}
+
+
+def _where(ref, tables, lang: str) -> str:
+    from pipeline.findings import describe_cell
+
+    spec = tables[ref.table]
+    return f"{WORDS['table'][lang]} {spec.number} {describe_cell(spec, spec.key_dict(ref.key), lang)}"
+
+
+def _kind_text(kind_other, tables) -> dict | None:
+    from pipeline.suggest import text
+
+    kind, other = kind_other
+    if kind is None:
+        return None
+    names = _both(lambda lang: _where(other, tables, lang)) if other is not None else None
+    return text(kind, names)
+
+
+def _plain(v):
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _option(cand: Candidate, tables, lang: str) -> str:
+    from pipeline.findings import fmt
+
+    parts = []
+    for r in cand.cells:
+        words = _kind_text(cand.kinds[r], tables)
+        extra = f" [{words[lang]}]" if words else ""
+        parts.append(f"{_where(r, tables, lang)}: {fmt(cand.original[r], lang)} -> {fmt(cand.suggested[r], lang)}{extra}")
+    return " + ".join(parts)
+
+
+def _reason(ranked: list[Candidate]) -> str:
+    a, b = ranked[0], ranked[1]
+    if a.percent_left < b.percent_left:
+        return "reason_percent"
+    if (a.all_explained and not b.all_explained) or a.explained > b.explained:
+        return "reason_typo"
+    return "reason_order"
+
+
+def localization_findings(findings: list, staged, present: set[str], tables) -> list:
+    """``findings`` with the localisation added: a ``CELL_SUSPECT`` per located cell (and per % cell
+    with a recognised slip), a ``LOCATION_AMBIGUOUS`` when several minimal sets exist, and
+    ``params["suggestion"]`` on the error findings anchored at a located cell. Never raises: a fault
+    here is a ``RULE_NOT_EVALUABLE`` note and the other findings stand."""
+    from pipeline.findings import Finding
+
+    try:
+        return _localization_findings(list(findings), staged, present, tables)
+    except Exception as err:  # a bug in the helper must not cost the OPD its other findings
+        return list(findings) + [Finding("RULE_NOT_EVALUABLE", f"{RULE} ({type(err).__name__}: {err})",
+                                         params={"count": 1})]
+
+
+def _localization_findings(findings: list, staged, present: set[str], tables) -> list:
+    from pipeline.findings import Finding
+    from pipeline.rules.linear import evaluate
+
+    values = staged.values
+    rules = error_rules(present, tables)
+    new: list = []
+    suggestions: dict = {}  # Ref -> suggestion attached to the error findings anchored there
+    corrected = values
+    ranked: list[Candidate] = []
+    capped = False
+    if any(evaluate(r, values).holds is False for r in rules):
+        system = rekap_system(values, rules, tables)
+        loc = locate(system)
+        capped = loc.capped
+        if loc.solutions:
+            best = loc.solutions[0].weight
+            known = {s.changed for s in loc.solutions}
+            loc.solutions += [s for s in swap_solutions(system, rules, values, present, tables)
+                              if abs(s.weight - best) <= 1e-6 and s.changed not in known]
+        ranked = candidates(loc, system, values, present, tables)
+    elif any(f.code in ("PCT_SHARE", "PCT_TOTAL") for f in findings):
+        # the sums hold but the shares do not: two counts swapped within a column keep every sum
+        system = rekap_system(values, rules, tables)
+        swaps = swap_solutions(system, rules, values, present, tables, percent_only=True)
+        ranked = [c for c in candidates(Localization(swaps), system, values, present, tables) if c.percent_left == 0]
+    if ranked:
+        top = ranked[0]
+        ambiguous = len(ranked) > 1 or capped
+        corrected = dict(values)
+        corrected.update(top.suggested)
+        for r in top.cells:
+            certain = not ambiguous and top.forced[r]
+            words = _kind_text(top.kinds[r], tables)
+            note = WORDS["ambiguous"] if ambiguous else WORDS["unique"] if certain else WORDS["not_forced"]
+            suggestions[r] = {"value": _plain(top.suggested[r]), "kind": top.kinds[r][0], "certain": certain}
+            sheet, address = staged.sources.get(r, (None, None))
+            spec = tables[r.table]
+            new.append(Finding(
+                "CELL_SUSPECT", RULE, r.table, spec.key_dict(r.key), sheet, address,
+                expected=_plain(top.suggested[r]), actual=_plain(top.original[r]),
+                params={"kind": top.kinds[r][0], "certain": certain, "sets": len(ranked),
+                        "should": WORDS["should"] if certain else WORDS["should_probably"],
+                        "explanation": _both(lambda lang: f" ({words[lang]})") if words else "",
+                        "note": note}))
+        if ambiguous:
+            shown = ranked[:SHOWN]
+            capped = _both(lambda lang: WORDS["capped"][lang].format(n=len(ranked))) if capped else ""
+            options = _both(lambda lang: "; ".join(f"({i}) {_option(c, tables, lang)}"
+                                                   for i, c in enumerate(shown, 1)))
+            sets = [[{"table": r.table, "cell": tables[r.table].key_dict(r.key),
+                      "actual": _plain(c.original[r]), "expected": _plain(c.suggested[r]),
+                      "kind": c.kinds[r][0]} for r in c.cells] for c in shown]
+            reason = _reason(ranked) if len(ranked) > 1 else "reason_order"
+            new.append(Finding("LOCATION_AMBIGUOUS", RULE, params={
+                "count": len(ranked), "capped": capped, "options": options, "reason": WORDS[reason],
+                "basis": reason.removeprefix("reason_"), "sets": sets}))
+    new += _percent_suggestions(findings, staged, corrected, present, tables, False, suggestions)
+    if suggestions:
+        findings = [_with_suggestion(f, suggestions, tables) for f in findings]
+    return findings + new
+
+
+def swap_solutions(system: System, rules: list, values: dict, present, tables,
+                   percent_only: bool = False) -> list[Solution]:
+    """Two neighbouring count cells (grid neighbours or the L/P twin) swapped back, where that makes
+    every linear error rule hold (``percent_only``: where the sums hold and some share fails, the
+    swaps of the counts those shares are made of). Added to the tied minimal sets, so that a
+    recognisable swap is never lost to the cap on enumeration."""
+    from pipeline.complete import share_terms
+    from pipeline.rules.linear import Ref, evaluate
+    from pipeline.rules.percent import percent_findings
+
+    index = {r: i for i, r in enumerate(system.names)}
+    member: dict = {}
+    for rule in rules:
+        for r in rule.refs:
+            member.setdefault(r, []).append(rule)
+    if percent_only:
+        cells = []
+        for t in sorted(present):
+            spec = tables[t]
+            for f in percent_findings(spec, values)[0]:
+                if f.code == "PCT_SHARE":
+                    part, _ = share_terms(spec, spec.key(f.cell))
+                    cells += [Ref(t, k) for k in part]
+    else:
+        cells = [r for rule in rules if evaluate(rule, values).holds is False for r in rule.refs]
+    out, seen = [], set()
+    for a in dict.fromkeys(cells):
+        spec = tables[a.table]
+        for k in neighbours(spec, a.key):
+            b = Ref(a.table, k)
+            pair = tuple(sorted((index.get(a, -1), index.get(b, -1))))
+            if spec.is_percent(k) or b not in index or a not in index or pair in seen:
+                continue
+            seen.add(pair)
+            va, vb = values.get(a), values.get(b)
+            if va is None or vb is None or math.isnan(va) or math.isnan(vb) or va == vb:
+                continue
+            trial = dict(values)
+            trial[a], trial[b] = vb, va
+            if any(evaluate(rule, trial).holds is False for rule in rules):
+                continue
+            weight = system.weights[index[a]] + system.weights[index[b]]
+            sol = Solution(pair, {index[a]: vb, index[b]: va}, {}, weight)
+            out.append(Solution(pair, sol.values, _forced(system, pair, np.array(system.values), sol.values), weight))
+    return out
+
+
+def _with_suggestion(finding, suggestions: dict, tables):
+    from pipeline.findings import Finding
+    from pipeline.rules.linear import Ref
+
+    if finding.severity != "error" or finding.table not in tables or not finding.cell:
+        return finding
+    spec = tables[finding.table]
+    if set(finding.cell) != set(spec.dim_names) or any(isinstance(v, list) for v in finding.cell.values()):
+        return finding
+    ref = Ref(finding.table, spec.key(finding.cell))
+    if ref not in suggestions:
+        return finding
+    return Finding(finding.code, finding.rule, finding.table, finding.cell, finding.sheet, finding.address,
+                   finding.expected, finding.actual, {**finding.params, "suggestion": suggestions[ref]},
+                   finding.severity)
+
+
+def _percent_suggestions(findings, staged, corrected: dict, present, tables, certain: bool,
+                         suggestions: dict) -> list:
+    """For each % cell whose PCT_SHARE fails: the share the (corrected) counts give, and the slip."""
+    from pipeline.complete import share_terms
+    from pipeline.findings import Finding
+    from pipeline.rules.linear import Ref
+    from pipeline.rules.percent import half_unit
+    from pipeline.suggest import percent_kind, text
+
+    out = []
+    failing = {(f.table, tuple(sorted(f.cell.items()))) for f in findings if f.code == "PCT_SHARE" and f.cell}
+    for (table, items) in sorted(failing):
+        spec = tables[table]
+        key = spec.key(dict(items))
+        ref = Ref(table, key)
+        printed = staged.values.get(ref)
+        part, whole = share_terms(spec, key)
+        counts = [corrected.get(Ref(table, k)) for k in part + whole]
+        if printed is None or math.isnan(printed) or any(c is None or math.isnan(c) for c in counts):
+            continue
+        den = sum(corrected[Ref(table, k)] for k in whole)
+        exact = 100.0 * sum(corrected[Ref(table, k)] for k in part) / den if den else 0.0
+        if abs(printed - exact) <= half_unit(spec) + 1e-9:
+            continue  # the corrected counts explain this % (the located counts were the slip)
+        decimals = int(spec.percent.get("decimals", 2))
+        value = round(exact, decimals)
+        kind = percent_kind(printed, exact, decimals)
+        suggestions[ref] = {"value": value, "kind": kind, "certain": certain}
+        words = text(kind)
+        sheet, address = staged.sources.get(ref, (None, None))
+        out.append(Finding(
+            "CELL_SUSPECT", PERCENT_RULE, table, spec.key_dict(key), sheet, address, expected=value, actual=printed,
+            params={"kind": kind, "certain": certain, "sets": 1,
+                    "should": WORDS["should"] if certain else WORDS["should_probably"],
+                    "explanation": _both(lambda lang: f" ({words[lang]})") if words else "",
+                    "note": ""}))
+    return out

@@ -1,0 +1,687 @@
+"""The HTML reports of a period: a feedback page per OPD, the dashboard, and the profile (HTML + PDF).
+
+Everything comes from a :class:`pipeline.report_data.PeriodReport`; nothing is re-validated. The pages
+open offline from the report folder (``reports/PERIOD/``): CSS is inlined, charts are inline SVG, and
+every link is relative and points at a file that exists when the page is written (the workbook, the
+feedback pages, ``profil.pdf``, ``gx/index.html``), except ``../index.html`` from a feedback page,
+which the same report run writes last.
+
+All user text is in the ``*_TEXT`` dicts below (Indonesian, and English with ``lang="en"``); the
+templates in ``templates/`` hold structure only. Status words come from :data:`pipeline.coverage.LABELS`,
+finding messages from the finding catalogue, table titles and labels from the table specs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+from pipeline.book import TEXT as BOOK_TEXT, book_frame
+from pipeline.coverage import LABELS as STATUS_LABELS, coverage_note
+from pipeline.files import atomic_write, atomic_write_text
+from pipeline.findings import Finding, describe_cell, fmt
+from pipeline.html import check_lang, number, percent, pyplot, render, svg
+from pipeline.report_data import OpdReport, PeriodReport
+from pipeline.specs import TableSpec, load_tables
+from pipeline.template import table_heading
+
+SYMBOLS = {"accepted": "✓", "accepted_with_warnings": "⚠", "older_version": "↺", "rejected": "✗",
+           "not_submitted": "–"}
+
+# Codes whose ``expected`` is the value the cell should hold (a suggested correction). Elsewhere
+# ``expected`` is what the rule computed (SUM_MISMATCH: the sum of the parts; the error may be in a
+# part), shown as "expected" only.
+PERCENT_CODES = frozenset({"PCT_SHARE", "PCT_TOTAL", "PCT_RANGE"})
+
+WORKBOOK_SUFFIX = "-umpan-balik.xlsx"
+WIB = timezone(timedelta(hours=7), "WIB")
+
+FEEDBACK_TEXT: dict[str, dict] = {
+    "id": {
+        "title": "Umpan balik rekap kepegawaian",
+        "kicker": "BKPSDM Kota Serang · Umpan balik rekap kepegawaian",
+        "period": "Periode",
+        "status": "Status",
+        "explain": {
+            "clean": "Terima kasih, rekap Anda diterima tanpa temuan.",
+            "accepted": "Terima kasih, rekap Anda diterima. Ada {info} catatan di bawah untuk diketahui; "
+                        "tidak perlu tindakan.",
+            "accepted_with_warnings": "Rekap Anda diterima dengan {warning} peringatan. Periksa angka yang "
+                                      "ditandai di bawah; bila angkanya memang benar, tidak perlu tindakan.",
+            "older_version": "Berkas terbaru Anda ditolak karena {error} kesalahan. Tabel kota sementara memakai "
+                             "versi lama Anda yang sudah diterima. Perbaiki kesalahan di bawah, lalu kirim ulang "
+                             "berkasnya ke BKPSDM.",
+            "rejected": "Rekap Anda ditolak karena {error} kesalahan, sehingga belum masuk tabel kota. Perbaiki "
+                        "sel-sel di bawah, lalu kirim ulang berkasnya ke BKPSDM.",
+            "not_submitted": "BKPSDM belum menerima rekap kepegawaian OPD ini untuk periode {period}. Silakan isi "
+                             "templat rekap dan kirimkan ke BKPSDM.",
+        },
+        "file": "Berkas",
+        "version": "Versi (sha256)",
+        "staff": "Pegawai dalam tabel kota",
+        "counts": "Temuan",
+        "run": "Pemeriksaan",
+        "workbook": "Unduh buku kerja bertanda (xlsx)",
+        "workbook_hint": "Buku kerja bertanda adalah salinan berkas Anda dengan sel yang bermasalah ditandai dan "
+                         "diberi komentar.",
+        "back": "Kembali ke dasbor",
+        "findings": "Temuan",
+        "file_level": "Umum (berkas, identitas, antartabel)",
+        "uncertain": "{value} (mungkin)",
+        "other_table": "Tabel {table}",
+        "severity": {"error": "Kesalahan", "warning": "Peringatan", "info": "Catatan"},
+        "col": {"severity": "Tingkat", "where": "Letak", "what": "Masalah", "expected": "Seharusnya",
+                "actual": "Tertulis", "suggestion": "Saran perbaikan"},
+        "columns_hint": "Letak: lembar!sel pada berkas Excel Anda. Seharusnya: nilai menurut aturan (untuk jumlah: "
+                        "jumlah rinciannya; kesalahannya bisa juga ada pada rincian). Saran perbaikan: nilai yang "
+                        "sebaiknya diisikan, bila dapat diketahui.",
+        "whole_file": "seluruh berkas",
+        "footer": "Dibuat oleh rekap untuk BKPSDM Kota Serang.",
+    },
+    "en": {
+        "title": "Staffing recap feedback",
+        "kicker": "BKPSDM Kota Serang · Staffing recap feedback",
+        "period": "Period",
+        "status": "Status",
+        "explain": {
+            "clean": "Thank you, your recap was accepted without findings.",
+            "accepted": "Thank you, your recap was accepted. There are {info} notes below for your information; "
+                        "no action is needed.",
+            "accepted_with_warnings": "Your recap was accepted with {warning} warnings. Check the numbers marked "
+                                      "below; if they are right, no action is needed.",
+            "older_version": "Your latest file was rejected because of {error} errors. The city tables use your "
+                             "earlier accepted version for now. Correct the errors below and send the file to "
+                             "BKPSDM again.",
+            "rejected": "Your recap was rejected because of {error} errors, so it is not in the city tables yet. "
+                        "Correct the cells below and send the file to BKPSDM again.",
+            "not_submitted": "BKPSDM has not received a staffing recap from this OPD for period {period}. Please "
+                             "fill in the recap template and send it to BKPSDM.",
+        },
+        "file": "File",
+        "version": "Version (sha256)",
+        "staff": "Staff in the city tables",
+        "counts": "Findings",
+        "run": "Check",
+        "workbook": "Download the marked workbook (xlsx)",
+        "workbook_hint": "The marked workbook is a copy of your file with the problem cells highlighted and "
+                         "commented.",
+        "back": "Back to the dashboard",
+        "findings": "Findings",
+        "file_level": "General (file, identity, across tables)",
+        "uncertain": "{value} (probably)",
+        "other_table": "Table {table}",
+        "severity": {"error": "Error", "warning": "Warning", "info": "Note"},
+        "col": {"severity": "Severity", "where": "Where", "what": "What is wrong", "expected": "Expected",
+                "actual": "Actual", "suggestion": "Suggested correction"},
+        "columns_hint": "Where: sheet!cell in your Excel file. Expected: the value the rule computes (for a total: "
+                        "the sum of its parts; the error may also be in a part). Suggested correction: the value "
+                        "to enter, when it can be known.",
+        "whole_file": "whole file",
+        "footer": "Made by rekap for BKPSDM Kota Serang.",
+    },
+}
+
+DASHBOARD_TEXT: dict[str, dict] = {
+    "id": {
+        "title": "Dasbor rekap kepegawaian",
+        "kicker": "BKPSDM Kota Serang · Bidang Pengadaan, Pemberhentian dan Informasi",
+        "heading": "Rekap kepegawaian OPD",
+        "period": "Periode",
+        "last_run": "Pemeriksaan terakhir",
+        "links": "Tautan",
+        "profile_html": "Profil kepegawaian (HTML)",
+        "profile_pdf": "Profil kepegawaian (PDF)",
+        "data_docs": "Laporan gerbang terbit (Data Docs)",
+        "summary": "Ringkasan status",
+        "coverage": "Cakupan tabel kota",
+        "not_published": "Tabel kota untuk periode ini belum diterbitkan.",
+        "opds_used": "OPD dalam tabel kota",
+        "staff_used": "Pegawai dalam tabel kota",
+        "staff_share": "Perkiraan porsi pegawai",
+        "staff_missing": "Perkiraan pegawai OPD yang belum masuk",
+        "of": "dari",
+        "unknown": "tidak diketahui",
+        "opds": "OPD",
+        "opd_cols": ["No.", "Kode", "Nama OPD (berkas)", "Status", "Kesalahan", "Peringatan", "Catatan",
+                     "Pegawai", "Umpan balik", "Buku kerja bertanda"],
+        "page_link": "halaman",
+        "workbook_link": "xlsx",
+        "runs": "Pemeriksaan terakhir",
+        "run_cols": ["Pemeriksaan", "Mulai", "Selesai", "Hasil", "Kode keluar", "Berkas", "Diperiksa",
+                     "Diterima", "Ditolak", "Keterangan"],
+        "outcomes": {"published": "diterbitkan", "unchanged": "tidak berubah", "gate_failed": "gagal gerbang terbit",
+                     "empty": "tidak ada yang diterima", "failed": "gagal", "killed": "terhenti",
+                     "running": "sedang berjalan"},
+        "no_runs": "Belum ada pemeriksaan untuk periode ini.",
+        "footer": "Dibuat oleh rekap. Waktu dalam WIB (UTC+7).",
+    },
+    "en": {
+        "title": "Staffing recap dashboard",
+        "kicker": "BKPSDM Kota Serang · Procurement, Dismissal and Information Division",
+        "heading": "OPD staffing recaps",
+        "period": "Period",
+        "last_run": "Latest run",
+        "links": "Links",
+        "profile_html": "Staffing profile (HTML)",
+        "profile_pdf": "Staffing profile (PDF)",
+        "data_docs": "Publish gate report (Data Docs)",
+        "summary": "Status summary",
+        "coverage": "Coverage of the city tables",
+        "not_published": "The city tables of this period are not published yet.",
+        "opds_used": "OPDs in the city tables",
+        "staff_used": "Staff in the city tables",
+        "staff_share": "Estimated share of staff",
+        "staff_missing": "Estimated staff of OPDs not included",
+        "of": "of",
+        "unknown": "unknown",
+        "opds": "OPDs",
+        "opd_cols": ["No.", "Code", "OPD name (file)", "Status", "Errors", "Warnings", "Notes", "Staff",
+                     "Feedback", "Marked workbook"],
+        "page_link": "page",
+        "workbook_link": "xlsx",
+        "runs": "Recent runs",
+        "run_cols": ["Run", "Started", "Ended", "Outcome", "Exit code", "Files", "Validated", "Accepted",
+                     "Rejected", "Message"],
+        "outcomes": {"published": "published", "unchanged": "unchanged", "gate_failed": "publish gate failed",
+                     "empty": "nothing accepted", "failed": "failed", "killed": "killed", "running": "running"},
+        "no_runs": "No run for this period yet.",
+        "footer": "Made by rekap. Times in WIB (UTC+7).",
+    },
+}
+
+PROFILE_TEXT: dict[str, dict] = {
+    "id": {
+        "title": "Profil Kepegawaian Kota Serang",
+        "kicker": "BKPSDM Kota Serang · Tabel Rekap Kepegawaian",
+        "period": "Periode",
+        "back": "Dasbor",
+        "pdf": "Unduh PDF",
+        "coverage": "Cakupan data",
+        "source": "Sumber",
+        "source_text": BOOK_TEXT["id"]["source_text"],
+        "blank_cells": "Sel berarsir: golongan/ruang atau jenjang yang tidak ada. Baris tebal: jumlah dan subjumlah.",
+        "contents": "Daftar isi",
+        "sex": {"L": "Laki-laki", "P": "Perempuan"},
+        "staff_axis": "Jumlah pegawai",
+        "posts_axis": "Jumlah jabatan",
+        "filled": "Terisi",
+        "available": "Disiapkan",
+        "chart_golongan": "Gambar 2. PNS & CPNS menurut golongan dan jenis kelamin",
+        "chart_pendidikan": "Gambar 3. ASN menurut tingkat pendidikan dan jenis kelamin",
+        "chart_eselon": "Gambar 1. Jabatan struktural terisi dan disiapkan per eselon",
+        "chart_fungsional": "Gambar 4. Pengawas, penilik, guru dan pamong menurut jenjang dan jenis kelamin "
+                            "(skala tiap jabatan berbeda)",
+        "footer": "Dibuat oleh rekap untuk BKPSDM Kota Serang. Jumlah, subjumlah dan persentase dihitung ulang "
+                  "dari rinciannya.",
+    },
+    "en": {
+        "title": "Kota Serang Staffing Profile",
+        "kicker": "BKPSDM Kota Serang · Staffing recap tables",
+        "period": "Period",
+        "back": "Dashboard",
+        "pdf": "Download PDF",
+        "coverage": "Coverage",
+        "source": "Source",
+        "source_text": BOOK_TEXT["en"]["source_text"],
+        "blank_cells": "Hatched cells: ranks or levels that do not exist. Bold rows: totals and subtotals.",
+        "contents": "Contents",
+        "sex": {"L": "Men", "P": "Women"},
+        "staff_axis": "Number of staff",
+        "posts_axis": "Number of posts",
+        "filled": "Filled",
+        "available": "Available",
+        "chart_golongan": "Figure 2. PNS & CPNS by rank group and sex",
+        "chart_pendidikan": "Figure 3. ASN by education level and sex",
+        "chart_eselon": "Figure 1. Structural posts filled and available by echelon",
+        "chart_fungsional": "Figure 4. Supervisors, inspectors, teachers and tutors by level and sex "
+                            "(each post on its own scale)",
+        "footer": "Made by rekap for BKPSDM Kota Serang. Totals, subtotals and percentages are recomputed from "
+                  "their parts.",
+    },
+}
+
+for _text in (FEEDBACK_TEXT, DASHBOARD_TEXT, PROFILE_TEXT):
+    assert _text["en"].keys() == _text["id"].keys()
+
+
+# -- feedback page -------------------------------------------------------------------------------------
+def suggestion(finding: Finding, lang: str = "id") -> str:
+    """The suggested correction of a finding (:meth:`Finding.suggestion`), as text; "" when there is none.
+    An uncertain suggestion says so ("20 (mungkin)")."""
+    found = finding.suggestion(lang)
+    if found is None:
+        return ""
+    text = _value_text(finding, found["value"], lang)
+    return text if found["certain"] else FEEDBACK_TEXT[lang]["uncertain"].format(value=text)
+
+
+def _is_percent(finding: Finding) -> bool:
+    if finding.code in PERCENT_CODES:
+        return True
+    spec = load_tables().get(finding.table) if finding.table else None
+    if spec is None or not finding.cell or set(finding.cell) != set(spec.dim_names):
+        return False
+    try:
+        return spec.is_percent(spec.key(finding.cell))
+    except (KeyError, TypeError):  # a member the spec does not know, or a list of members
+        return False
+
+
+def _value_text(finding: Finding, value, lang: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and _is_percent(finding):
+        return percent(value, lang)
+    return fmt(value, lang)
+
+
+def where(finding: Finding, lang: str = "id") -> str:
+    """Where a finding is: ``Golongan!J9`` in the workbook, else the cell in words, else the sheet or file."""
+    if finding.sheet and finding.address:
+        return f"{finding.sheet}!{finding.address}"
+    words = cell_words(finding, lang)
+    if words:
+        return words
+    spec = load_tables().get(finding.table) if finding.table else None
+    if finding.sheet:
+        return finding.sheet
+    return spec.sheet if spec is not None else FEEDBACK_TEXT[lang]["whole_file"]
+
+
+def cell_words(finding: Finding, lang: str = "id") -> str:
+    """The finding's cell in words (``Ruang D, TOTAL, Jumlah``), or "" when it has none."""
+    spec = load_tables().get(finding.table) if finding.table else None
+    if spec is None or not finding.cell:
+        return ""
+    return describe_cell(spec, finding.cell, lang).strip("()")
+
+
+def finding_row(finding: Finding, lang: str = "id") -> dict:
+    place = where(finding, lang)
+    words = cell_words(finding, lang)
+    return {"code": finding.code, "severity": finding.severity, "where": place,
+            "address": bool(finding.sheet and finding.address),
+            "where_words": words if words != place else "",
+            "title": finding.title(lang), "message": finding.message(lang),
+            "expected": _value_text(finding, finding.expected, lang),
+            "actual": _value_text(finding, finding.actual, lang), "suggestion": suggestion(finding, lang)}
+
+
+def finding_groups(findings: list[Finding], lang: str = "id") -> list[dict]:
+    """Findings by table in book order, file-level findings (no table) first; errors first in a group."""
+    tables = load_tables()
+    order = {None: -1, **{t: i for i, t in enumerate(tables)}}
+    rank = {"error": 0, "warning": 1, "info": 2}
+    text = FEEDBACK_TEXT[lang]
+    groups = []
+    for table in sorted({f.table for f in findings}, key=lambda t: (order.get(t, len(order)), str(t))):
+        mine = sorted((f for f in findings if f.table == table), key=lambda f: rank.get(f.severity, 3))
+        if table is None:
+            title = text["file_level"]
+        elif table in tables:
+            title = table_heading(tables[table], lang)
+        else:
+            title = text["other_table"].format(table=table)
+        groups.append({"table": table, "title": title, "rows": [finding_row(f, lang) for f in mine]})
+    return groups
+
+
+def explanation(opd: OpdReport, period: str, lang: str = "id") -> str:
+    explain = FEEDBACK_TEXT[lang]["explain"]
+    counts = opd.counts
+    if opd.status == "accepted":
+        template = explain["accepted"] if opd.findings else explain["clean"]
+    else:
+        template = explain.get(opd.status, explain["rejected"])
+    return template.format(period=period, **counts)
+
+
+def feedback_html(report: PeriodReport, opd: OpdReport, lang: str = "id", workbook: str | None = None) -> str:
+    check_lang(lang)
+    return render("feedback.html", lang=lang, t=FEEDBACK_TEXT[lang], period=report.period, run_id=report.run_id,
+                  opd=opd, counts=opd.counts, symbol=SYMBOLS.get(opd.status, "?"),
+                  status_label=STATUS_LABELS[lang].get(opd.status, opd.status),
+                  explain=explanation(opd, report.period, lang), groups=finding_groups(opd.findings, lang),
+                  workbook=workbook)
+
+
+def workbook_name(code: str) -> str:
+    return f"{code}{WORKBOOK_SUFFIX}"
+
+
+def write_feedback_page(path, report: PeriodReport, opd: OpdReport, lang: str = "id", *,
+                        workbook: bool | None = None) -> Path:
+    """``reports/PERIOD/opd/<OPD>.html``: the OPD's status and every finding, grouped by table.
+
+    The marked workbook ``<OPD>-umpan-balik.xlsx`` in the same folder is linked when ``workbook`` is
+    true, or (``None``) when the file exists.
+    """
+    path = Path(path)
+    name = workbook_name(opd.code)
+    if workbook is None:
+        workbook = (path.parent / name).is_file()
+    return atomic_write_text(path, feedback_html(report, opd, lang, quote(name) if workbook else None))
+
+
+# -- dashboard -----------------------------------------------------------------------------------------
+def _time(stamp) -> str:
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def coverage_facts(summary: dict, lang: str = "id") -> list[dict]:
+    text = DASHBOARD_TEXT[lang]
+    share = summary.get("staff_share")
+    facts = [
+        {"label": text["opds_used"],
+         "value": f"{summary['opds_used']} {text['of']} {summary['opds_in_registry']}"},
+        {"label": text["staff_used"], "value": number(summary.get("staff_used", 0), lang)},
+        {"label": text["staff_share"],
+         "value": percent(share * 100, lang, 1) if share is not None else text["unknown"]},
+    ]
+    if summary.get("staff_missing_estimate"):
+        facts.append({"label": text["staff_missing"], "value": number(summary["staff_missing_estimate"], lang)})
+    return facts
+
+
+def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[str] = (),
+                   workbooks: Iterable[str] = (), links: Iterable[str] = ()) -> str:
+    """The dashboard's HTML. ``pages`` and ``workbooks``: the OPD codes that have a feedback page and a
+    marked workbook under ``opd/``; ``links``: which of ``profil.html``, ``profil.pdf``, ``gx/index.html``
+    exist. Nothing else is linked."""
+    check_lang(lang)
+    text = DASHBOARD_TEXT[lang]
+    pages, workbooks, links = set(pages), set(workbooks), set(links)
+    rows = []
+    for opd in report.opds:
+        rows.append({
+            "code": opd.code, "name": opd.name, "status": opd.status, "symbol": SYMBOLS.get(opd.status, "?"),
+            "label": STATUS_LABELS[lang].get(opd.status, opd.status), "file": opd.file or "",
+            "counts": opd.counts, "staff": number(opd.staff, lang),
+            "page": f"opd/{quote(opd.code)}.html" if opd.code in pages else None,
+            "workbook": f"opd/{quote(workbook_name(opd.code))}" if opd.code in workbooks else None,
+        })
+    statuses = list(STATUS_LABELS[lang])
+    tiles = [{"status": s, "symbol": SYMBOLS[s], "label": STATUS_LABELS[lang][s],
+              "n": sum(o.status == s for o in report.opds)} for s in statuses]
+    runs = [{"id": r.get("id", ""), "started": _time(r.get("started")), "ended": _time(r.get("ended")),
+             "outcome": text["outcomes"].get(r.get("outcome"), r.get("outcome") or ""),
+             "exit_code": "" if r.get("exit_code") is None else r["exit_code"],
+             **{k: number(r.get(k), lang) for k in ("files", "validated", "accepted", "rejected")},
+             "message": r.get("message") or ""} for r in report.runs]
+    link_texts = {"profil.html": text["profile_html"], "profil.pdf": text["profile_pdf"],
+                  "gx/index.html": text["data_docs"]}
+    nav = [{"href": href, "text": label} for href, label in link_texts.items() if href in links]
+    summary = report.coverage or {}
+    note = coverage_note(summary, lang) if summary else ""
+    return render("dashboard.html", lang=lang, t=text, period=report.period, run_id=report.run_id, rows=rows,
+                  tiles=tiles, runs=runs, links=nav, coverage_note=note,
+                  coverage_facts=coverage_facts(summary, lang) if summary else [],
+                  numeric_cols={0, 4, 5, 6, 7}, numeric_run_cols={4, 5, 6, 7, 8})
+
+
+def write_dashboard(path, report: PeriodReport, lang: str = "id", *, workbooks: Iterable[str] | None = None) -> Path:
+    """``reports/PERIOD/index.html``: every OPD with its status, finding counts and links, the coverage of
+    the city tables, the recent runs, and links to the profile and the Data Docs.
+
+    Links are made only to files that exist beside ``path`` (``opd/<OPD>.html``, ``profil.*``,
+    ``gx/index.html``); ``workbooks`` names the OPDs with a marked workbook (default: those whose
+    ``opd/<OPD>-umpan-balik.xlsx`` exists).
+    """
+    path = Path(path)
+    folder = path.parent
+    pages = {o.code for o in report.opds if (folder / "opd" / f"{o.code}.html").is_file()}
+    if workbooks is None:
+        workbooks = {o.code for o in report.opds if (folder / "opd" / workbook_name(o.code)).is_file()}
+    links = {name for name in ("profil.html", "profil.pdf", "gx/index.html") if (folder / name).is_file()}
+    return atomic_write_text(path, dashboard_html(report, lang, pages=pages, workbooks=workbooks, links=links))
+
+
+# -- profile -------------------------------------------------------------------------------------------
+def _runs(labels: list[str]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for i, text in enumerate(labels):
+        if runs and labels[runs[-1][0]] == text:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _cell(text="", colspan=1, rowspan=1, **extra) -> dict:
+    return {"text": text, "colspan": colspan, "rowspan": rowspan, **extra}
+
+
+def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
+    """One table as the book prints it, for the template: header rows and body rows with their spans.
+
+    Labels and values come from :func:`pipeline.book.book_frame`; merged cells from the spec's
+    placements (a value spanning columns is one cell); outer header and row labels merge over their
+    group, a one-level label over all levels.
+    """
+    frame = book_frame(spec, values, lang)
+    cols = [c if isinstance(c, tuple) else (c,) for c in frame.columns]
+    rows = [r if isinstance(r, tuple) else (r,) for r in frame.index]
+    col_depth, row_depth = len(cols[0]), len(rows[0])
+    corner = [_cell(name or "", rowspan=col_depth) for name in frame.index.names]
+    header = [corner]
+    header += [[] for _ in range(col_depth - 1)]
+    outer = [c[0] if col_depth > 1 and c[1] else f"\0{j}" for j, c in enumerate(cols)]
+    for first, last in _runs(outer):
+        if col_depth == 1 or not cols[first][1]:
+            header[0].append(_cell(cols[first][0], rowspan=col_depth))
+            continue
+        header[0].append(_cell(cols[first][0], colspan=last - first + 1))
+        for j in range(first, last + 1):
+            header[1].append(_cell(cols[j][1]))
+
+    placements = spec.placements()
+    starts = {(p.row, p.col_first): (key, p) for key, p in placements.items()}
+    covered = {(p.row, c) for p in placements.values() for c in range(p.col_first + 1, p.col_last + 1)}
+    outer_rows = [r[0] if row_depth > 1 and r[1] else f"\0{i}" for i, r in enumerate(rows)]
+    row_spans = {first: last - first + 1 for first, last in _runs(outer_rows)}
+    in_group = {i for first, last in _runs(outer_rows) for i in range(first + 1, last + 1)}
+    decimals = int((spec.percent or {}).get("decimals", 2))
+    body = []
+    for i, label in enumerate(rows):
+        labels = []
+        if row_depth == 1 or not label[1]:
+            labels.append(_cell(label[0], colspan=row_depth, group=False))
+        else:
+            if i not in in_group:
+                labels.append(_cell(label[0], rowspan=row_spans[i], group=True))
+            labels.append(_cell(label[1], group=False))
+        cells, total = [], False
+        for j in range(len(cols)):
+            if (i, j) in covered:
+                continue
+            if (i, j) not in starts:
+                cells.append(_cell("", cls=""))
+                continue
+            key, p = starts[(i, j)]
+            span = p.col_last - p.col_first + 1
+            if spec.is_impossible(key):
+                cells.append(_cell("", span, cls="impossible"))
+                continue
+            value = frame.iat[i, j]
+            is_total = not spec.is_leaf(key)
+            text = percent(value, lang, decimals) if spec.is_percent(key) else number(value, lang)
+            cells.append(_cell(text, span, cls="total" if is_total else ""))
+        row_is_total = all(not spec.is_leaf(key) for key, p in placements.items() if p.row == i)
+        total = row_is_total and any(p.row == i for p in placements.values())
+        body.append({"labels": labels, "cells": cells, "total": total})
+    # Label columns as wide as their longest label; the value columns share the rest equally.
+    widths = [max(len(str(r[level])) for r in rows if r[level] and (level or row_depth == 1 or r[1]))
+              for level in range(row_depth)]
+    widths = [max(w, len(str(n or "")) // 2, 6) + 2 for w, n in zip(widths, frame.index.names)]
+    return {"id": spec.id, "anchor": f"tabel-{spec.number}", "heading": table_heading(spec, lang),
+            "label_widths": widths, "columns": len(cols), "width": min(100, 30 + 8 * len(cols)),
+            "header": header, "body": body, "charts": []}
+
+
+def _sum(spec: TableSpec, values: dict, **fixed) -> float:
+    """The sum of the cells whose key matches ``fixed`` (a member, or a tuple of members, per dimension)."""
+    total = 0.0
+    for key, value in values.items():
+        cell = spec.key_dict(key)
+        if all(cell.get(d) in (m if isinstance(m, tuple) else (m,)) for d, m in fixed.items()):
+            total += float(value or 0)
+    return total
+
+
+def _members(spec: TableSpec, dim: str) -> list:
+    return [m for m in spec.dim(dim).members if not m.is_total]
+
+
+SEX_COLOURS = {"L": "#3b75af", "P": "#d9822b"}
+
+
+def _bar_labels(ax, containers, lang):
+    for container in containers:
+        ax.bar_label(container, labels=[number(v, lang) if v else "" for v in container.datavalues],
+                     padding=2, fontsize=7.5)
+
+
+def _axis_numbers(axis, lang):
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: number(int(v), lang)))
+
+
+def charts(city: dict, lang: str = "id") -> dict[str, dict]:
+    """The profile's charts, by the table they illustrate: {table id: {"svg", "caption"}}."""
+    plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    text = PROFILE_TEXT[lang]
+    tables = load_tables()
+    out = {}
+
+    spec, values = tables["golongan"], city.get("golongan", {})
+    groups = _members(spec, "gol")
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    x = range(len(groups))
+    for k, sex in enumerate(("L", "P")):
+        heights = [_sum(spec, values, ruang="JML", gol=g.code, sex=sex) for g in groups]
+        bars = ax.bar([i + (k - 0.5) * 0.38 for i in x], heights, 0.38, label=text["sex"][sex],
+                      color=SEX_COLOURS[sex])
+        _bar_labels(ax, [bars], lang)
+    ax.set_xticks(list(x), [g.label[lang] for g in groups])
+    ax.set_ylabel(text["staff_axis"])
+    _axis_numbers(ax.yaxis, lang)
+    ax.legend(frameon=False)
+    ax.grid(axis="y", color="#e3e6ea")
+    fig.tight_layout()
+    out["golongan"] = {"svg": svg(fig, "chart-golongan", text["chart_golongan"]), "caption": text["chart_golongan"]}
+
+    spec, values = tables["pendidikan"], city.get("pendidikan", {})
+    levels = _members(spec, "pendidikan")[::-1]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    left = [0.0] * len(levels)
+    for sex in ("L", "P"):
+        widths = [_sum(spec, values, pendidikan=m.code, sex=sex, measure="count") for m in levels]
+        ax.barh(range(len(levels)), widths, left=left, label=text["sex"][sex], color=SEX_COLOURS[sex])
+        left = [a + b for a, b in zip(left, widths)]
+    for i, total in enumerate(left):
+        ax.text(total, i, " " + number(int(total), lang), va="center", fontsize=7.5)
+    ax.set_yticks(range(len(levels)), [m.label[lang] for m in levels])
+    ax.set_xlabel(text["staff_axis"])
+    _axis_numbers(ax.xaxis, lang)
+    ax.set_xlim(0, max(left + [1]) * 1.12)
+    ax.legend(frameon=False, loc="lower right")
+    ax.grid(axis="x", color="#e3e6ea")
+    fig.tight_layout()
+    out["pendidikan"] = {"svg": svg(fig, "chart-pendidikan", text["chart_pendidikan"]),
+                         "caption": text["chart_pendidikan"]}
+
+    spec, values = tables["eselon"], city.get("eselon", {})
+    levels = _members(spec, "eselon")
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    x = range(len(levels))
+    for k, (status, colour) in enumerate((("terisi", "#3b75af"), ("disiapkan", "#b8c4d0"))):
+        heights = [_sum(spec, values, status=status, eselon=e.code, sex="JML") for e in levels]
+        bars = ax.bar([i + (k - 0.5) * 0.38 for i in x], heights, 0.38, color=colour,
+                      label=text["filled" if status == "terisi" else "available"])
+        _bar_labels(ax, [bars], lang)
+    ax.set_xticks(list(x), [e.label[lang] for e in levels])
+    ax.set_ylabel(text["posts_axis"])
+    _axis_numbers(ax.yaxis, lang)
+    ax.legend(frameon=False)
+    ax.grid(axis="y", color="#e3e6ea")
+    fig.tight_layout()
+    out["eselon"] = {"svg": svg(fig, "chart-eselon", text["chart_eselon"]), "caption": text["chart_eselon"]}
+
+    # one small panel per post, each on its own scale: teachers outnumber the others a hundredfold
+    spec, values = tables["fungsional"], city.get("fungsional", {})
+    levels, posts = _members(spec, "jenjang")[::-1], _members(spec, "jabatan")
+    fig, axes = plt.subplots(1, len(posts), figsize=(7, 2.6), sharey=True)
+    for ax, post in zip(axes, posts):
+        left = [0.0] * len(levels)
+        for sex in ("L", "P"):
+            widths = [_sum(spec, values, jenjang=j.code, ruang="JML", jabatan=post.code, sex=sex) for j in levels]
+            ax.barh(range(len(levels)), widths, left=left, color=SEX_COLOURS[sex], label=text["sex"][sex])
+            left = [a + b for a, b in zip(left, widths)]
+        for i, total in enumerate(left):
+            ax.text(total, i, " " + number(int(total), lang), va="center", fontsize=7)
+        ax.set_title(post.label[lang], fontsize=8.5)
+        ax.set_xlim(0, max(left + [1]) * 1.35)
+        _axis_numbers(ax.xaxis, lang)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", color="#e3e6ea")
+    axes[0].set_yticks(range(len(levels)), [j.label[lang] for j in levels])
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, frameon=False, fontsize=7.5, loc="upper right", ncol=2)
+    fig.supxlabel(text["staff_axis"], fontsize=8.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    out["fungsional"] = {"svg": svg(fig, "chart-fungsional", text["chart_fungsional"]),
+                         "caption": text["chart_fungsional"]}
+    return out
+
+
+def profile_html(report: PeriodReport, lang: str = "id", *, pdf: str | None = "profil.pdf") -> str:
+    check_lang(lang)
+    if report.city is None:
+        raise ValueError(f"period {report.period}: the city tables are not published")
+    figures = charts(report.city, lang)
+    tables = []
+    for spec in load_tables().values():
+        table = book_table(spec, report.city.get(spec.id, {}), lang)
+        if spec.id in figures:
+            table["charts"] = [figures[spec.id]]
+        tables.append(table)
+    note = coverage_note(report.coverage, lang) if report.coverage else ""
+    return render("profile.html", lang=lang, t=PROFILE_TEXT[lang], period=report.period, tables=tables,
+                  coverage_note=note, pdf=pdf)
+
+
+def write_pdf(path, html: str, base_url) -> Path:
+    """Print ``html`` to a PDF with WeasyPrint (print CSS, A4), atomically."""
+    import logging
+
+    from weasyprint import HTML
+
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting chatter
+    document = HTML(string=html, base_url=str(base_url)).render()
+    return atomic_write(path, lambda tmp: document.write_pdf(tmp, pdf_identifier=b"rekap-profil"))
+
+
+def write_profile(html_path, pdf_path, report: PeriodReport, lang: str = "id") -> tuple[Path, Path]:
+    """``reports/PERIOD/profil.html`` and ``profil.pdf``: the six city tables laid out like the book, with
+    the coverage note and charts; the PDF is printed from the same HTML."""
+    html_path, pdf_path = Path(html_path), Path(pdf_path)
+    pdf_link = pdf_path.name if pdf_path.parent.resolve() == html_path.parent.resolve() else None
+    html = profile_html(report, lang, pdf=pdf_link)
+    write_pdf(pdf_path, html, html_path.parent)
+    atomic_write_text(html_path, html)
+    return html_path, pdf_path

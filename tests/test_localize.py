@@ -1,0 +1,222 @@
+"""Error localisation and suggestions: the reference examples, then rekap submissions."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import Submission
+from pipeline.cli import cli
+from pipeline.localize import System, locate
+from pipeline.suggest import count_kind, percent_kind
+
+
+def names(system, solution):
+    return {system.names[i] for i in solution.changed}
+
+
+# -- reference examples, through the same generic solver as the submissions ----------------------
+def test_errorlocate_profit_cost_turnover():
+    """Source: R package errorlocate (data-cleaning/errorlocate), tests/testthat/test-locate_errors.R,
+    "works with linear rules": rules profit + cost == turnover, cost - 0.6*turnover >= 0, cost >= 0,
+    profit >= 0; data profit 755, cost 125, turnover 200; expected errors profit TRUE, cost FALSE,
+    turnover FALSE."""
+    system = System.from_dicts(
+        {"profit": 755, "cost": 125, "turnover": 200},
+        [({"profit": 1, "cost": 1, "turnover": -1}, "==", 0), ({"cost": 1, "turnover": -0.6}, ">=", 0),
+         ({"cost": 1}, ">=", 0), ({"profit": 1}, ">=", 0)])
+    loc = locate(system)
+    assert [names(system, s) for s in loc.solutions] == [{"profit"}]
+    assert loc.solutions[0].values == {0: 75.0} and loc.solutions[0].forced == {0: True}
+
+
+def test_errorlocate_infinite_weight_fixes_a_variable():
+    """Source: errorlocate, tests/testthat/test-locate_errors.R, "handles inf weights": rules
+    x + y == z, x >= 0, y >= 0; data x 6, y 6, z 5; weight z Inf; expected errors x TRUE, y TRUE,
+    z FALSE."""
+    system = System.from_dicts({"x": 6, "y": 6, "z": 5},
+                               [({"x": 1, "y": 1, "z": -1}, "==", 0), ({"x": 1}, ">=", 0), ({"y": 1}, ">=", 0)],
+                               weights={"z": math.inf})
+    loc = locate(system)
+    assert [names(system, s) for s in loc.solutions] == [{"x", "y"}]
+    assert not any(loc.solutions[0].forced.values())  # x + y = 5 does not pin either down
+
+
+SCHOLTUS_RULES = [({"x1": 1, "x2": 1, "x3": -1}, "==", 0), ({"x2": 1, "x4": -1}, "==", 0),
+                  ({"x5": 1, "x6": 1, "x7": 1, "x8": -1}, "==", 0), ({"x3": 1, "x8": 1, "x9": -1}, "==", 0),
+                  ({"x9": 1, "x10": -1, "x11": -1}, "==", 0)]
+SCHOLTUS = dict(zip([f"x{i}" for i in range(1, 12)], [1452, 116, 1568, 116, 323, 76, 12, 411, 1979, 1842, 137]))
+
+
+def _scholtus(**typed):
+    values = {**SCHOLTUS, **typed}
+    system = System.from_dicts(values, SCHOLTUS_RULES, lower=dict.fromkeys(values, 0),
+                               integer=dict.fromkeys(values, True))
+    return system, locate(system)
+
+
+def test_deductive_correct_typos_one_swap():
+    """Source: R package deductive (data-cleaning/deductive), tests/testthat/test_correct_typos.R,
+    after Scholtus (2009), record 4.1: x4 = 161 instead of 116 is corrected back to the consistent
+    record 4 (two digits swapped)."""
+    system, loc = _scholtus(x4=161)
+    assert [names(system, s) for s in loc.solutions] == [{"x4"}]
+    assert loc.solutions[0].values == {3: 116.0}
+    assert count_kind(161, 116) == "transposition"
+
+
+def test_deductive_correct_typos_swap_and_extra_digit():
+    """Source: deductive, tests/testthat/test_correct_typos.R (Scholtus 2009), record 4.2: x4 = 161
+    and x9 = 19979 are corrected back to record 4 (a swap plus an extra digit)."""
+    system, loc = _scholtus(x4=161, x9=19979)
+    assert [names(system, s) for s in loc.solutions] == [{"x4", "x9"}]
+    assert loc.solutions[0].values == {3: 116.0, 8: 1979.0}
+    assert count_kind(19979, 1979) == "digit_doubled"
+
+
+@pytest.mark.parametrize("typed, correct, kind", [
+    (1434, 1344, "transposition"), (1384, 1344, "digit_wrong"), (134, 1344, "digit_dropped"),
+    (13444, 1344, "digit_doubled"), (19879, 1979, "digit_extra"), (1500, 1344, None)])
+def test_count_kinds(typed, correct, kind):
+    assert count_kind(typed, correct) == kind
+
+
+def test_percent_kinds():
+    assert percent_kind(61.77, 100 * 147 / 238) == "rounded"
+    assert percent_kind(23.99, 24.0) == "rounded"
+    assert percent_kind(67.16, 100 * 147 / 238) == "transposition"
+    assert percent_kind(67.61, 100 * 147 / 238) is None
+    assert percent_kind(61.78, 100 * 147 / 238) == "digit_wrong"
+
+
+# -- rekap submissions -----------------------------------------------------------------------------
+def findings(result, code):
+    return [f for f in result.findings if f.code == code]
+
+
+def suspects(result):
+    return {(f.table, tuple(sorted(f.cell.items()))): f for f in findings(result, "CELL_SUSPECT")}
+
+
+def cell(table, **key):
+    return (table, tuple(sorted(key.items())))
+
+
+@pytest.fixture
+def big() -> Submission:
+    """The consistent submission times 7: two-digit counts, so that digits can be swapped."""
+    return Submission().scaled(7)
+
+
+def test_consistent_submission_gets_no_localisation(big):
+    result = big.check()
+    assert result.findings == []
+
+
+def test_transposed_inner_cell_is_located_and_explained(big):
+    result = big.set("golongan", 82, ruang="A", gol="III", sex="P").check()  # 28 typed as 82
+    found = suspects(result)
+    assert list(found) == [cell("golongan", ruang="A", gol="III", sex="P")]
+    f = found[cell("golongan", ruang="A", gol="III", sex="P")]
+    assert (f.actual, f.expected, f.params["kind"], f.params["certain"]) == (82, 28, "transposition", True)
+    assert "dua angka bersebelahan tertukar" in f.message("id") and "kemungkinan" not in f.message("id")
+    assert "two adjacent digits swapped" in f.message("en")
+    assert not findings(result, "LOCATION_AMBIGUOUS")
+
+
+def test_wrong_total_is_located_at_the_total_not_its_parts(big):
+    result = big.set("golongan", 70, ruang="B", gol="JML", sex="JML").check()  # 63 + 7
+    found = suspects(result)
+    assert list(found) == [cell("golongan", ruang="B", gol="JML", sex="JML")]
+    assert found[cell("golongan", ruang="B", gol="JML", sex="JML")].expected == 63
+    # the error anchored at that total carries the suggestion, for the feedback reports
+    anchored = [f for f in findings(result, "SUM_MISMATCH") if f.cell == {"ruang": "B", "gol": "JML", "sex": "JML"}]
+    assert anchored and all(f.params["suggestion"] == {"value": 63, "kind": None, "certain": True} for f in anchored)
+
+
+def test_two_cell_defect(big):
+    result = (big.set("golongan", 82, ruang="A", gol="III", sex="P")
+                 .set("golongan", 41, ruang="C", gol="II", sex="L").check())
+    found = suspects(result)
+    assert set(found) == {cell("golongan", ruang="A", gol="III", sex="P"), cell("golongan", ruang="C", gol="II", sex="L")}
+    assert {(f.expected, f.params["kind"]) for f in found.values()} == {(28, "transposition"), (14, "transposition")}
+
+
+def test_tie_between_a_part_and_the_total_is_reported_and_the_typo_preferred(big):
+    result = big.set("guru", 350, sekolah="SD").check()  # 35 typed as 350; SD + SMP = Jumlah
+    found = suspects(result)
+    assert list(found) == [cell("guru", sekolah="SD")]
+    f = found[cell("guru", sekolah="SD")]
+    assert (f.expected, f.params["kind"], f.params["certain"]) == (35, "digit_extra", False)
+    assert "kemungkinan" in f.message("id") and "probably" in f.message("en")
+    (amb,) = findings(result, "LOCATION_AMBIGUOUS")
+    assert amb.params["count"] == 2 and amb.params["basis"] == "typo"
+    assert [[c["cell"] for c in s] for s in amb.params["sets"]] == [[{"sekolah": "SD"}], [{"sekolah": "JML"}]]
+    assert amb.params["sets"][1][0]["expected"] == 364
+    assert "salah ketik yang dikenali" in amb.message("id")
+
+
+def test_l_and_p_swapped(big):
+    result = (big.set("golongan", 21, ruang="B", gol="III", sex="L")
+                 .set("golongan", 14, ruang="B", gol="III", sex="P").check())
+    found = suspects(result)
+    assert set(found) == {cell("golongan", ruang="B", gol="III", sex="L"), cell("golongan", ruang="B", gol="III", sex="P")}
+    assert {f.params["kind"] for f in found.values()} == {"swapped_lp"}
+    assert "nilai L dan P tertukar" in next(iter(found.values())).message("id")
+
+
+def test_value_typed_one_row_off(big):
+    result = big.set("golongan", 14, ruang="D", gol="III", sex="L").check()  # 21; row C holds 14
+    found = suspects(result)
+    f = found[cell("golongan", ruang="D", gol="III", sex="L")]
+    assert list(found) == [cell("golongan", ruang="D", gol="III", sex="L")]
+    assert (f.expected, f.params["kind"]) == (21, "shifted")
+    assert "Ruang C" in f.message("id")
+
+
+def test_two_counts_swapped_within_a_column_are_found_by_the_percentages(big):
+    # S1 L and S2 L swapped: every sum still holds, only the % column disagrees
+    result = (big.set("pendidikan", 21, pendidikan="S1", sex="L", measure="count")
+                 .set("pendidikan", 77, pendidikan="S2", sex="L", measure="count").check())
+    found = suspects(result)
+    assert set(found) == {cell("pendidikan", pendidikan="S1", sex="L", measure="count"),
+                          cell("pendidikan", pendidikan="S2", sex="L", measure="count")}
+    assert {f.params["kind"] for f in found.values()} == {"swapped"}
+
+
+def test_percentage_rounded_the_wrong_way(big):
+    result = big.set("pendidikan", 61.77, pendidikan="S1", sex="JML", measure="pct").check()
+    found = suspects(result)
+    f = found[cell("pendidikan", pendidikan="S1", sex="JML", measure="pct")]
+    assert (f.expected, f.params["kind"]) == (61.76, "rounded")
+    assert "dibulatkan ke arah yang salah" in f.message("id")
+    (share,) = findings(result, "PCT_SHARE")
+    assert share.params["suggestion"]["kind"] == "rounded"
+
+
+def test_suggestions_in_json_and_text_output(tmp_path, big):
+    path = big.set("golongan", 82, ruang="A", gol="III", sex="P").write_csv(tmp_path / "DINDIKBUD.csv")
+    runner = CliRunner()
+    out = runner.invoke(cli, ["validate", "--format", "json", str(path), "--period", "2022"])
+    assert out.exit_code == 1
+    (sub,) = json.loads(out.output)["submissions"]
+    (f,) = [f for f in sub["findings"] if f["code"] == "CELL_SUSPECT"]
+    assert (f["cell"], f["actual"], f["expected"]) == ({"ruang": "A", "gol": "III", "sex": "P"}, 82, 28)
+    assert "dua angka bersebelahan tertukar" in f["message"]
+    text = runner.invoke(cli, ["validate", "--lang", "en", str(path), "--period", "2022"]).output
+    assert "CELL_SUSPECT" in text and "it should be 28 (two adjacent digits swapped)" in text
+
+
+def test_quality_benchmark_small():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from quality import run
+
+    report = run(seeds=1, seed=3, opds=["KEC-SERANG", "DINKES"])
+    assert report["recall"] == 1.0 and report["false_positives"] == 0
+    assert report["top1"] is not None and report["top1"] >= 0.95
