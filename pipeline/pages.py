@@ -25,7 +25,7 @@ from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.report_data import OpdReport, PeriodReport
 from pipeline.specs import TableSpec, load_tables
-from pipeline.template import table_heading
+from pipeline.template import label_runs, table_heading
 
 SYMBOLS = {"accepted": "✓", "accepted_with_warnings": "⚠", "older_version": "↺", "rejected": "✗",
            "not_submitted": "–"}
@@ -447,16 +447,6 @@ def write_dashboard(path, report: PeriodReport, lang: str = "id", *, workbooks: 
 
 
 # -- profile -------------------------------------------------------------------------------------------
-def _runs(labels: list[str]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for i, text in enumerate(labels):
-        if runs and labels[runs[-1][0]] == text:
-            runs[-1] = (runs[-1][0], i)
-        else:
-            runs.append((i, i))
-    return runs
-
-
 def _cell(text="", colspan=1, rowspan=1, **extra) -> dict:
     return {"text": text, "colspan": colspan, "rowspan": rowspan, **extra}
 
@@ -476,7 +466,7 @@ def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
     header = [corner]
     header += [[] for _ in range(col_depth - 1)]
     outer = [c[0] if col_depth > 1 and c[1] else f"\0{j}" for j, c in enumerate(cols)]
-    for first, last in _runs(outer):
+    for first, last in label_runs(outer):
         if col_depth == 1 or not cols[first][1]:
             header[0].append(_cell(cols[first][0], rowspan=col_depth))
             continue
@@ -488,8 +478,8 @@ def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
     starts = {(p.row, p.col_first): (key, p) for key, p in placements.items()}
     covered = {(p.row, c) for p in placements.values() for c in range(p.col_first + 1, p.col_last + 1)}
     outer_rows = [r[0] if row_depth > 1 and r[1] else f"\0{i}" for i, r in enumerate(rows)]
-    row_spans = {first: last - first + 1 for first, last in _runs(outer_rows)}
-    in_group = {i for first, last in _runs(outer_rows) for i in range(first + 1, last + 1)}
+    row_spans = {first: last - first + 1 for first, last in label_runs(outer_rows)}
+    in_group = {i for first, last in label_runs(outer_rows) for i in range(first + 1, last + 1)}
     decimals = int((spec.percent or {}).get("decimals", 2))
     body = []
     for i, label in enumerate(rows):

@@ -147,7 +147,7 @@ def locate(spec: TableSpec, key: Key) -> tuple[str, str]:
     return spec.sheet, f"{get_column_letter(col0 + p.col_first)}{row0 + p.row}"
 
 
-def _groups(labels: list[str]) -> list[tuple[int, int]]:
+def label_runs(labels: list[str]) -> list[tuple[int, int]]:
     """Runs of equal consecutive labels, as (first, last) index pairs."""
     runs: list[tuple[int, int]] = []
     for i, text in enumerate(labels):
@@ -244,7 +244,7 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
 
     # Column headers: an outer label merged over its sub-columns, a one-level label over all header rows.
     outer = [print_label(spec, c, 0, lang) if len(c.label) > 1 else f"\0{i}" for i, c in enumerate(spec.columns)]
-    for first, last in _groups(outer):
+    for first, last in label_runs(outer):
         line = spec.columns[first]
         if len(line.label) == 1:
             _put(ws, ORIGIN_ROW, col0 + first, print_label(spec, line, 0, lang), fill=_HEADER, bold=True,
@@ -257,7 +257,7 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
 
     # Row labels: an outer label merged down its group, a one-level label across all label columns.
     outer = [print_label(spec, r, 0, lang) if len(r.label) > 1 else f"\0{i}" for i, r in enumerate(spec.rows)]
-    for first, last in _groups(outer):
+    for first, last in label_runs(outer):
         line = spec.rows[first]
         if len(line.label) == 1:
             _put(ws, row0 + first, ORIGIN_COL, print_label(spec, line, 0, lang), align=_LEFT, bold=True,
