@@ -27,6 +27,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/quality.py
 
 docs: setup
 	$(BIN)/python -m pipeline.docs
