@@ -57,14 +57,16 @@ RUN_WORDS = {
            "head": "Run {run} periode {period}: {outcome} ({files} berkas, {validated} diperiksa ulang, "
                    "{accepted} diterima, {rejected} ditolak)",
            "rejected": "Ditolak:", "gate": "Gerbang mutu:", "log": "Log:", "none": "(belum ada run)",
-           "details": "Rincian temuan per sel: rekap validate {file}",
+           "details": "Rincian temuan per sel: {folder}/<OPD>.html dan <OPD>-umpan-balik.xlsx",
+           "dashboard": "Dasbor:",
            "status_head": "Periode {period}: status setiap OPD", "runs": "Run terakhir:"},
     "en": {"published": "PUBLISHED", "unchanged": "UNCHANGED", "gate_failed": "PUBLISH GATE FAILED",
            "empty": "NOTHING PUBLISHED", "failed": "FAILED",
            "head": "Run {run} period {period}: {outcome} ({files} files, {validated} validated, "
                    "{accepted} accepted, {rejected} rejected)",
            "rejected": "Rejected:", "gate": "Publish gate:", "log": "Log:", "none": "(no run yet)",
-           "details": "Cell-by-cell findings: rekap validate {file}",
+           "details": "Cell-by-cell findings: {folder}/<OPD>.html and <OPD>-umpan-balik.xlsx",
+           "dashboard": "Dashboard:",
            "status_head": "Period {period}: status of every OPD", "runs": "Last runs:"},
 }
 
@@ -90,10 +92,13 @@ def run_summary(result, lang: str = "id") -> str:
     if bad:
         lines.append(w["rejected"])
         lines += [f"  {i.opd or '?':<20} {i.file.name:<28} {_codes(i.all_findings)}" for i in bad]
-        lines.append("  " + w["details"].format(file=bad[0].file))
+        if result.dashboard:
+            lines.append("  " + w["details"].format(folder=result.dashboard.parent / "opd"))
     if result.gate_failures:
         lines.append(w["gate"])
         lines += [f"  {f}" for f in result.gate_failures]
+    if result.dashboard:
+        lines.append(f"{w['dashboard']} {result.dashboard}")
     if result.log:
         lines.append(f"{w['log']} {result.log}")
     return "\n".join(lines)

@@ -83,6 +83,7 @@ class RunResult:
     message: str = ""
     gate_failures: list[str] = field(default_factory=list)
     log: Path | None = None
+    dashboard: Path | None = None  # reports/PERIOD/index.html, once the reports are written
 
 
 class RunLog:
@@ -245,6 +246,7 @@ def _reports(result: RunResult, processed, reports, registry, lang, catalog: Cat
 
     try:
         written = build_reports(processed, reports, result.period, lang, registry)
+        result.dashboard = Path(reports) / result.period / "index.html"
         log("reports", files=len(written))
     except Exception as err:
         result.exit_code, result.message = EXIT_FAILED, f"reports failed: {type(err).__name__}: {err}"
