@@ -245,6 +245,27 @@ def test_run_publishes_the_tables_to_postgresql(site, pg_url):
     assert set(read_frame(pg_url, "rekap_lineage", PERIOD)["opd"]) == {"DINKES", "DINSOS"}
 
 
+def test_report_rebuilds_the_reports_from_the_catalog_without_revalidating(site):
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS").add("guru", 3, sekolah="SD"))
+    site.run()
+    folder = site.reports / PERIOD
+    made = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and "gx" not in p.parts}
+    assert {"index.html", "profil.html", "profil.pdf", "opd/DINKES.html", "opd/DINKES-umpan-balik.xlsx",
+            "opd/DINSOS.html", "opd/DINSOS-umpan-balik.xlsx", "opd/SETDA.html"} <= made
+    runs_before = site.last_run()["id"]
+    for name in made:
+        (folder / name).unlink()
+    result = CliRunner().invoke(cli, ["report", "--period", PERIOD, "--processed", str(site.processed),
+                                      "--reports", str(site.reports), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    remade = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and "gx" not in p.parts}
+    assert remade == made
+    page = (folder / "opd" / "DINSOS.html").read_text()
+    assert 'lang="en"' in page and "rejected" in page.lower()  # rebuilt in the language asked for
+    assert site.last_run()["id"] == runs_before  # no run, nothing validated again
+
+
 def test_status_shows_every_opd_and_the_last_runs(site):
     site.submit(Submission("DINKES"))
     site.submit(Submission("DINSOS").add("guru", 3, sekolah="SD"))
