@@ -12,13 +12,22 @@ from pathlib import Path
 from pipeline.report_data import PeriodReport, load_period
 
 
-def build_reports(processed, reports, period: str, lang: str = "id", registry=None) -> list[Path]:
-    """Write every report of a period; returns the files written."""
+def build_reports(processed, reports, period: str, lang: str = "id", registry=None,
+                  dashboard_only: bool = False) -> list[Path]:
+    """Write every report of a period; returns the files written.
+
+    ``dashboard_only`` (a run whose inputs did not change) refreshes the dashboard's list of runs and
+    leaves the rest, which depends only on the inputs, as it is — when it is all there.
+    """
     from pipeline.feedback_workbook import write_feedback_workbook
     from pipeline.pages import write_dashboard, write_feedback_page, write_profile
 
     report: PeriodReport = load_period(processed, period, registry)
     folder = Path(reports) / period
+    if dashboard_only and all((folder / "opd" / f"{o.code}.html").exists() for o in report.opds) \
+            and (report.city is None or (folder / "profil.pdf").exists()):
+        write_dashboard(folder / "index.html", report, lang)
+        return [folder / "index.html"]
     (folder / "opd").mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for opd in report.opds:
