@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,11 +109,6 @@ class Catalog:
 
     def close(self):
         self.db.close()
-
-    @contextmanager
-    def transaction(self):
-        with self.db:
-            yield self.db
 
     # -- versions --------------------------------------------------------------------------------
     def version(self, sha256: str, period: str) -> Version | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-STATUSES = ("accepted", "accepted_with_warnings", "older_version", "rejected", "not_submitted")
 LABELS = {
     "id": {"accepted": "diterima", "accepted_with_warnings": "diterima dengan peringatan",
            "older_version": "memakai versi lama yang diterima", "rejected": "ditolak",

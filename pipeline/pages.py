@@ -25,6 +25,7 @@ from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.report_data import OpdReport, PeriodReport
 from pipeline.specs import TableSpec, load_tables
+from pipeline.feedback_workbook import FILE_SUFFIX
 from pipeline.template import label_runs, table_heading
 
 SYMBOLS = {"accepted": "✓", "accepted_with_warnings": "⚠", "older_version": "↺", "rejected": "✗",
@@ -35,7 +36,7 @@ SYMBOLS = {"accepted": "✓", "accepted_with_warnings": "⚠", "older_version": 
 # part), shown as "expected" only.
 PERCENT_CODES = frozenset({"PCT_SHARE", "PCT_TOTAL", "PCT_RANGE"})
 
-WORKBOOK_SUFFIX = "-umpan-balik.xlsx"
+WORKBOOK_SUFFIX = FILE_SUFFIX  # the marked workbook beside each page (pipeline.feedback_workbook)
 WIB = timezone(timedelta(hours=7), "WIB")
 
 FEEDBACK_TEXT: dict[str, dict] = {

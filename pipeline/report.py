@@ -19,7 +19,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     ``dashboard_only`` (a run whose inputs did not change) refreshes the dashboard's list of runs and
     leaves the rest, which depends only on the inputs, as it is — when it is all there.
     """
-    from pipeline.feedback_workbook import write_feedback_workbook
+    from pipeline.feedback_workbook import feedback_path, write_feedback_workbook
     from pipeline.pages import write_dashboard, write_feedback_page, write_profile
 
     report: PeriodReport = load_period(processed, period, registry)
@@ -31,7 +31,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     (folder / "opd").mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for opd in report.opds:
-        workbook = folder / "opd" / f"{opd.code}-umpan-balik.xlsx"
+        workbook = feedback_path(reports, period, opd.code)
         if opd.file and write_feedback_workbook(workbook, report, opd, lang) is not None:
             written.append(workbook)
         else:

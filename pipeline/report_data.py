@@ -22,7 +22,7 @@ from pipeline.specs import load_registry, load_tables
 class OpdReport:
     code: str
     name: str
-    status: str  # accepted, accepted_with_warnings, older_version, rejected, not_submitted (coverage.STATUSES)
+    status: str  # accepted, accepted_with_warnings, older_version, rejected, not_submitted (coverage.LABELS)
     file: str | None = None  # the latest submitted file, as named in raw/PERIOD/
     sha256: str | None = None  # its version
     kind: str | None = None  # "xlsx" or "csv" (or "unknown" for an unreadable file)

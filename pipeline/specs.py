@@ -192,17 +192,6 @@ class TableSpec:
             out.extend(part)
         return tuple(out)
 
-    # -- labels ------------------------------------------------------------------------------
-    def describe(self, key: Key, lang: str = "id") -> str:
-        """A short human label of a cell, e.g. ``Ruang B, GOL IV, L``."""
-        parts = []
-        for name, code in zip(self.dim_names, key):
-            dim = self.dim(name)
-            if len(dim.members) == 1:
-                continue
-            parts.append(f"{dim.label.get(lang, name)} {dim.member(code).label.get(lang, code)}")
-        return ", ".join(parts)
-
     # -- grid --------------------------------------------------------------------------------
     def grid_key(self, row: GridLine, col: GridLine) -> Key | None:
         merged = {**col.key, **row.key}

@@ -39,8 +39,6 @@ TEXT = {
     "rounded": {"id": "dibulatkan ke arah yang salah", "en": "rounded the wrong way"},
 }
 
-DIGIT_KINDS = ("transposition", "digit_dropped", "digit_doubled", "digit_extra", "digit_wrong")
-
 
 def digit_kind(typed: str, correct: str) -> str | None:
     """The typing slip that turns ``correct`` into ``typed`` (both digit strings), if it is one."""

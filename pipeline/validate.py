@@ -7,7 +7,7 @@ This is the library API behind ``rekap validate``: ``validate_file`` and ``valid
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.findings import Finding, has_errors
@@ -32,7 +32,6 @@ class Result:
     findings: list[Finding]
     extract: Extract
     staged: Staged | None = None
-    meta: dict = field(default_factory=dict)
 
     @property
     def status(self) -> str:

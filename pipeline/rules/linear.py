@@ -60,4 +60,3 @@ def evaluate(rule: LinearRule, values: dict[Ref, float]) -> Outcome:
     if rule.anchor is not None and rule.lhs != (rule.anchor,) and rule.rhs == (rule.anchor,):
         return Outcome(holds, right, left)
     return Outcome(holds, left, right)
-    return Outcome(holds, actual, expected)
