@@ -76,7 +76,7 @@ TEXT: dict[str, dict] = {
         "run": "Run pemeriksaan",
         "status": "Status",
         "counts": "Jumlah temuan",
-        "count_words": "{error} galat, {warning} peringatan, {info} catatan",
+        "count_words": "{error} kesalahan, {warning} peringatan, {info} catatan",
         "next": {
             "rejected": "Perbaiki sel yang berwarna merah, lalu kirim ulang berkas ke BKPSDM.",
             "older_version": "Versi terakhir ditolak; tabel kota memakai versi lama yang diterima. "
@@ -88,14 +88,14 @@ TEXT: dict[str, dict] = {
         },
         "legend": "Arti warna",
         "legend_rows": {
-            "error": "galat: harus diperbaiki, berkas ditolak selama masih ada",
+            "error": "kesalahan: harus diperbaiki, berkas ditolak selama masih ada",
             "warning": "peringatan: mohon diperiksa, berkas tetap diterima",
             "info": "catatan: untuk diketahui",
         },
         "how": "Setiap sel bermasalah pada lembar berikutnya diberi warna dan komentar. "
                "Klik kolom 'Letak' untuk menuju selnya. Temuan tanpa tautan tidak merujuk satu sel.",
         "head": ["No", "Tingkat", "Kode", "Tabel", "Letak", "Pesan", "Seharusnya", "Tertulis", "Saran"],
-        "severity": {"error": "galat", "warning": "peringatan", "info": "catatan"},
+        "severity": {"error": "kesalahan", "warning": "peringatan", "info": "catatan"},
         "none": "Tidak ada temuan. Terima kasih.",
         "whole_table": "seluruh tabel",
         "whole_file": "seluruh berkas",

@@ -8,7 +8,7 @@ from pipeline.findings import SEVERITIES, fmt
 from pipeline.specs import load_tables
 
 WORDS = {
-    "id": {"accepted": "DITERIMA", "rejected": "DITOLAK", "error": "galat", "warning": "peringatan",
+    "id": {"accepted": "DITERIMA", "rejected": "DITOLAK", "error": "kesalahan", "warning": "peringatan",
            "info": "catatan", "file": "Berkas", "general": "Umum", "table": "Tabel", "clean": "tidak ada temuan",
            "summary": "{n} berkas: {ok} diterima, {bad} ditolak", "suggest": "saran"},
     "en": {"accepted": "ACCEPTED", "rejected": "REJECTED", "error": "error", "warning": "warning",

@@ -180,7 +180,7 @@ def test_summary_facts(period):
     assert any(str(t).startswith("BPKAD - ") for t in text)
     counts = opd_of(period, "BPKAD").counts
     assert counts["error"] == 2
-    assert f"2 galat, {counts['warning']} peringatan, {counts['info']} catatan" in text
+    assert f"2 kesalahan, {counts['warning']} peringatan, {counts['info']} catatan" in text
 
 
 def test_clean_opd_says_no_findings_and_colours_nothing(period):
