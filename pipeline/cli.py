@@ -34,19 +34,22 @@ def cli():
 @click.option("--period", callback=_period, help="Expected period; default: the folder name (raw/2022/...).")
 @LANG
 def validate(files, fmt, period, lang):
-    """Check submissions (xlsx workbooks or tidy CSV) and say what is wrong, cell by cell.
+    """Check submissions (xlsx workbooks, tidy CSV, or every file of a folder) and say what is wrong.
 
     Exit status: 0 when no submission has errors, 1 when any has, 2 for a usage error.
 
     \b
     Example:
-      rekap validate raw/2022/*.xlsx
+      rekap validate raw/2022/
       rekap validate --format json --lang en raw/2022/DINKES.xlsx
     """
     from pipeline.render import to_json, to_text
     from pipeline.validate import validate_files
 
-    results = validate_files(files, period)
+    from pipeline.read import discover
+
+    paths = [p for f in files for p in (discover(f) if f.is_dir() else [f])]  # a folder: its submissions
+    results = validate_files(paths, period)
     click.echo(to_json(results, lang) if fmt == "json" else to_text(results, lang))
     sys.exit(1 if any(r.status == "rejected" for r in results) else 0)
 

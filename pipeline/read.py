@@ -8,6 +8,15 @@ from pipeline.findings import Finding
 from pipeline.submission import Extract
 
 ZIP = b"PK\x03\x04"
+SKIP_PREFIXES = ("~$", ".")  # Excel's lock files and hidden files are not submissions
+
+
+def discover(folder) -> list[Path]:
+    """The submissions in a folder, in name order (Excel lock files and hidden files left out)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(SKIP_PREFIXES))
 CFB = bytes.fromhex("D0CF11E0A1B11AE1")
 
 

@@ -29,6 +29,7 @@ from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import Source, consolidate, key_text, long_cells, parse_key_text
 from pipeline.coverage import coverage_frame, coverage_note
 from pipeline.findings import Finding, has_errors
+from pipeline.read import discover
 from pipeline.publish import current_manifest, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.validate import validate_files
@@ -43,7 +44,6 @@ EXIT_GATE = 4  # the publish gate failed: nothing was published
 EXIT_FAILED = 5  # the run failed (an unexpected fault, or nothing to publish); the previous outputs stand
 
 HEADCOUNT_CHANGE = 0.15  # relative change against the previous period that earns a warning
-SKIP_PREFIXES = ("~$", ".")  # Excel lock files and hidden files are not submissions
 
 
 class RunLocked(Exception):
@@ -155,8 +155,7 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
 
 def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log) -> RunResult:
     tables = load_tables()
-    files = sorted(p for p in (raw / period).glob("*") if p.is_file() and not p.name.startswith(SKIP_PREFIXES)) \
-        if (raw / period).is_dir() else []
+    files = discover(raw / period)
     log("discovered", files=len(files))
     inputs, validated = [], 0
     for path in files:

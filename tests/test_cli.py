@@ -168,3 +168,13 @@ def test_a_fault_in_the_tool_is_a_finding_and_the_other_files_are_still_checked(
     first, second = json.loads(result.output)["submissions"]
     assert [f["code"] for f in first["findings"]] == ["INTERNAL_ERROR"] and "boom" in first["findings"][0]["message"]
     assert second["status"] == "accepted"
+
+
+def test_a_folder_means_every_submission_in_it(tmp_path):
+    folder = tmp_path / "2022"
+    folder.mkdir()
+    Submission("DINKES").write_csv(folder / "DINKES.csv")
+    Submission("DINSOS").write_csv(folder / "DINSOS.csv")
+    (folder / "~$DINKES.xlsx").write_bytes(b"Excel's lock file")
+    doc = json.loads(run("validate", "--format", "json", folder).output)
+    assert [s["opd"] for s in doc["submissions"]] == ["DINKES", "DINSOS"]
