@@ -31,7 +31,8 @@ def to_text(results, lang: str = "id") -> str:
     lines = []
     for r in results:
         counts = {s: sum(f.severity == s for f in r.findings) for s in SEVERITIES}
-        tally = ", ".join(f"{n} {w[s]}" for s, n in counts.items() if n) or w["clean"]
+        tally = ", ".join(f"{n} {w[s]}{'s' if lang == 'en' and n != 1 else ''}"
+                          for s, n in counts.items() if n) or w["clean"]
         lines.append(f"{r.opd or '?'} {r.period or '?'}  {w[r.status]}  ({tally})  {r.file}")
         groups: dict[str | None, list] = {}
         for f in r.findings:

@@ -16,6 +16,7 @@ from pipeline.read import read_submission
 from pipeline.rules.cross import cross_rules
 from pipeline.rules.linear import LinearRule, evaluate
 from pipeline.rules.percent import percent_findings
+from pipeline.rules.presence import presence_findings
 from pipeline.rules.sums import sum_rules
 from pipeline.specs import Opd, TableSpec, load_registry, load_tables
 from pipeline.stage import Staged, stage
@@ -152,6 +153,7 @@ def check_extract(extract: Extract, expected_period: str | None = None,
     if extract.cells:
         staged = stage(extract, tables)
         findings += staged.findings
+        findings += presence_findings(staged.frame, staged.values, set(extract.tables), tables)
         findings += check_rules(staged, set(extract.tables), tables)
         findings = localization_findings(findings, staged, set(extract.tables), tables)
     return Result(str(path), opd, period, findings, extract, staged)

@@ -227,6 +227,25 @@ def test_pengawas_in_pertama(sub):
     assert result.status == "accepted"
 
 
+# -- was anything filled in? ------------------------------------------------------------------
+def test_a_table_left_blank_is_a_warning_and_zeros_typed_are_not(sub):
+    for key in list(sub.values["fungsional"]):
+        sub.values["fungsional"][key] = None  # the clerk left the whole table blank
+    result = sub.check()
+    assert problems(result) == [("TABLE_EMPTY", "fungsional", None)]
+    assert result.status == "accepted"
+    for key in list(sub.values["fungsional"]):
+        sub.values["fungsional"][key] = 0  # zeros typed: the table is filled in
+    assert problems(sub.check()) == []
+
+
+def test_no_staff_at_all_is_an_error(sub):
+    for table in ("golongan", "pendidikan", "cpns", "fungsional", "eselon"):
+        for key in list(sub.values[table]):
+            sub.values[table][key] = 0
+    assert problems(sub.check()) == [("NO_STAFF", "golongan", cell(ruang="JML", gol="JML", sex="JML"))]
+
+
 # -- identity ----------------------------------------------------------------------------------
 def test_unknown_opd(sub):
     sub.opd = "DINASX"

@@ -1,0 +1,29 @@
+"""Was anything filled in? A table left entirely blank, and a submission that counts no staff at all.
+
+A blank cell reads as 0, so an untouched template satisfies every sum; these two rules say what a
+person sees at once: nothing was filled in.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.findings import Finding
+from pipeline.rules.linear import Ref
+from pipeline.specs import TableSpec
+
+STAFF = ("golongan", {"ruang": "JML", "gol": "JML", "sex": "JML"})  # the cell that counts every PNS & CPNS
+
+
+def presence_findings(frame, values: dict[Ref, float], present: set[str], tables: dict[str, TableSpec]) -> list[Finding]:
+    findings = []
+    for table in sorted(present, key=lambda t: tables[t].number):
+        raw = frame.loc[frame["table"] == table, "raw"]
+        if raw.map(lambda v: (isinstance(v, str) and not v.strip()) or (not isinstance(v, str) and pd.isna(v))).all():
+            findings.append(Finding("TABLE_EMPTY", "presence:table", table))
+    table, cell = STAFF
+    if table in present:
+        staff = values.get(Ref(table, tables[table].key(cell)))
+        if staff == 0:
+            findings.append(Finding("NO_STAFF", "presence:staff", table, cell, actual=0))
+    return findings
