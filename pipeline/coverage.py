@@ -14,8 +14,21 @@ LABELS = {
 }
 
 
-def _staff(values: dict) -> float:
-    return float(values.get("golongan", {}).get("ruang=JML|gol=JML|sex=JML") or 0)
+STAFF_CELL = "ruang=JML|gol=JML|sex=JML"  # golongan's grand total: every PNS & CPNS of an OPD
+
+
+def staff(values: dict) -> float:
+    """The headcount (PNS & CPNS) of a version's stored values."""
+    return float(values.get("golongan", {}).get(STAFF_CELL) or 0)
+
+
+def previous_staff(opd: str, period: str, catalog) -> tuple[str, float] | None:
+    """The OPD's headcount in the latest earlier period it was published in, with that period."""
+    for previous in reversed([p for p in catalog.periods() if p < period]):
+        sha = catalog.used_versions(previous).get(opd)
+        if sha:
+            return previous, staff(catalog.version(sha, previous).values)
+    return None
 
 
 def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, catalog) -> tuple[pd.DataFrame, dict]:
@@ -27,11 +40,11 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, cata
         version = chosen.get(code)
         if version is None:
             status = "rejected" if current else "not_submitted"
-            estimate = _last_known_staff(code, period, catalog)
+            estimate = previous_staff(code, period, catalog)  # what is missing, as last published
             if estimate is None:
                 unknown_size.append(code)
             else:
-                estimated_missing += estimate
+                estimated_missing += estimate[1]
         elif current is not None and current.used:
             status = "accepted_with_warnings" if any(f.severity == "warning" for f in current.all_findings) \
                 else "accepted"
@@ -40,7 +53,7 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, cata
         counts = {s: sum(f.severity == s for f in current.all_findings) if current else 0 for s in ("error", "warning")}
         rows.append({"period": period, "opd": code, "name": opd.name, "status": status,
                      "file": current.file.name if current else "", "sha256": version.sha256 if version else "",
-                     "staff": int(_staff(version.values)) if version else None,
+                     "staff": int(staff(version.values)) if version else None,
                      "errors": counts["error"], "warnings": counts["warning"]})
     for i in inputs:  # files that name no registry OPD are listed too, so nothing goes unseen
         if i.opd not in registry:
@@ -50,7 +63,7 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, cata
     frame = pd.DataFrame(rows, columns=["period", "opd", "name", "status", "file", "sha256", "staff", "errors",
                                         "warnings"])
     frame["staff"] = frame["staff"].astype("Int64")
-    used_staff = float(sum(_staff(v.values) for v in chosen.values()))
+    used_staff = float(sum(staff(v.values) for v in chosen.values()))
     summary = {
         "opds_in_registry": len(registry),
         "opds_used": len(chosen),
@@ -62,15 +75,6 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, cata
         "missing_without_estimate": sorted(unknown_size),
     }
     return frame, summary
-
-
-def _last_known_staff(opd: str, period: str, catalog) -> float | None:
-    """The OPD's headcount in the latest earlier period it was published in: an estimate of what is missing."""
-    for previous in reversed([p for p in catalog.periods() if p < period]):
-        sha = catalog.used_versions(previous).get(opd)
-        if sha:
-            return _staff(catalog.version(sha, previous).values)
-    return None
 
 
 def coverage_note(summary: dict, lang: str = "id") -> str:

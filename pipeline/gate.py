@@ -36,7 +36,7 @@ from pipeline.consolidate import Values, key_text
 from pipeline.findings import catalogue
 from pipeline.rules.cross import cross_rules
 from pipeline.rules.linear import EPS, LinearRule, Ref
-from pipeline.rules.percent import half_unit
+from pipeline.rules.percent import half_unit, is_part_share
 from pipeline.rules.sums import sum_rules
 from pipeline.specs import Key, TableSpec, load_tables
 
@@ -226,12 +226,6 @@ def cross_checks(city: Values, tables: dict[str, TableSpec]) -> list[Check]:
     return out
 
 
-def _is_part(spec: TableSpec, key: Key) -> bool:
-    """A share of one part, not of the whole the shares are taken of."""
-    d = spec.key_dict(key)
-    return not any(spec.dim(n).member(d[n]).is_total for n in spec.percent["of"])
-
-
 def percent_totals_check(city: Values, tables: dict[str, TableSpec]) -> Check:
     rows = []
     for table, spec in tables.items():
@@ -240,7 +234,7 @@ def percent_totals_check(city: Values, tables: dict[str, TableSpec]) -> Check:
             continue
         columns: dict[str, list[Key]] = {}  # a percent column: the shares that differ only in `of` dims
         for key in spec.cells:
-            if spec.is_percent(key) and _is_part(spec, key):
+            if spec.is_percent(key) and is_part_share(spec, key):
                 fixed = {n: m for n, m in spec.key_dict(key).items() if n not in spec.percent["of"]}
                 columns.setdefault(_cell_text(fixed), []).append(key)
         for column, keys in columns.items():

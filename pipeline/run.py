@@ -12,6 +12,7 @@ run says so). Two files claiming one OPD are both set aside until one remains.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -27,7 +28,8 @@ from filelock import FileLock, Timeout
 
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import Source, consolidate, key_text, long_cells, parse_key_text
-from pipeline.coverage import coverage_frame, coverage_note
+from pipeline.coverage import coverage_frame, coverage_note, previous_staff, staff
+from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
 from pipeline.read import discover
 from pipeline.publish import current_manifest, release_dir, swap_in, write_release
@@ -264,7 +266,6 @@ def _safe_url(url: str) -> str:
 
 
 def _fingerprint(manifest: dict) -> str:
-    import hashlib
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
 
 
@@ -279,9 +280,7 @@ def _version(path: Path, period: str, processed: Path, registry, catalog: Catalo
         return known, False
     archive = processed / "archive" / sha[:2] / f"{sha}{path.suffix.lower()}"
     if not archive.exists():
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, archive.with_name(archive.name + ".tmp"))
-        os.replace(archive.with_name(archive.name + ".tmp"), archive)
+        atomic_write(archive, lambda tmp: shutil.copyfile(path, tmp))
     result = validate_files([path], period, registry)[0]
     values: dict[str, dict[str, float]] = {}
     if result.staged is not None:
@@ -353,26 +352,17 @@ def _eselon_ii_a(version: Version) -> float:
     return float(eselon.get("status=terisi|eselon=II.A|sex=JML") or 0)
 
 
-def _headcount(version: Version) -> float | None:
-    value = version.values.get("golongan", {}).get("ruang=JML|gol=JML|sex=JML")
-    return None if value is None else float(value)
-
-
 def _cross_period(inputs: list[Input], chosen: dict[str, Version], period: str, catalog: Catalog) -> None:
     """A sharp headcount change against the OPD's previous accepted period is a warning on the input."""
-    earlier = [p for p in catalog.periods() if p < period]
     for i in inputs:
-        if not i.used:
+        found = previous_staff(i.opd, period, catalog) if i.used else None
+        if found is None:
             continue
-        for previous in reversed(earlier):
-            sha = catalog.used_versions(previous).get(i.opd)
-            if sha is None:
-                continue
-            before, now = _headcount(catalog.version(sha, previous)), _headcount(i.version)
-            if before and now is not None and abs(now - before) / before > HEADCOUNT_CHANGE:
-                i.findings.append(Finding(
-                    "HEADCOUNT_CHANGE", "run:headcount_change", "golongan",
-                    {"ruang": "JML", "gol": "JML", "sex": "JML"}, actual=now, expected=before,
-                    params={"opd": i.opd, "previous": previous, "change": f"{(now - before) / before:+.0%}"}))
-            break
+        previous, before = found
+        now = staff(i.version.values)
+        if before and abs(now - before) / before > HEADCOUNT_CHANGE:
+            i.findings.append(Finding(
+                "HEADCOUNT_CHANGE", "run:headcount_change", "golongan",
+                {"ruang": "JML", "gol": "JML", "sex": "JML"}, actual=now, expected=before,
+                params={"opd": i.opd, "previous": previous, "change": f"{(now - before) / before:+.0%}"}))
 

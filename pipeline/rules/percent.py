@@ -43,13 +43,13 @@ def percent_findings(spec: TableSpec, values: dict[Ref, float]) -> tuple[list[Fi
         num = sum(val(k) for k in part)
         den = sum(val(k) for k in whole)
         exact = 100.0 * num / den if den else 0.0
-        if _is_part(spec, key):
+        if is_part_share(spec, key):
             leaf_shares.append(printed)
         if abs(printed - exact) > tol:
             findings.append(Finding(
                 "PCT_SHARE", f"{spec.id}:percent_share", spec.id, spec.key_dict(key),
                 expected=round(exact, decimals), actual=printed, params={"count": num, "total": den}))
-    if leaf_shares and len(leaf_shares) == sum(_is_part(spec, k) for k in spec.cells if spec.is_percent(k)):
+    if leaf_shares and len(leaf_shares) == sum(is_part_share(spec, k) for k in spec.cells if spec.is_percent(k)):
         total = sum(leaf_shares)
         n_tol = len(leaf_shares) * half_unit(spec) + EPS
         if den and abs(total - 100.0) > n_tol:
@@ -60,7 +60,7 @@ def percent_findings(spec: TableSpec, values: dict[Ref, float]) -> tuple[list[Fi
     return findings, not_evaluable
 
 
-def _is_part(spec: TableSpec, key) -> bool:
+def is_part_share(spec: TableSpec, key) -> bool:
     """A share of one part (not of the whole the shares are taken of)."""
     d = spec.key_dict(key)
     return spec.is_percent(key) and not any(spec.dim(n).member(d[n]).is_total for n in spec.percent["of"])
