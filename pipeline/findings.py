@@ -53,7 +53,11 @@ class Finding:
         return catalogue()[self.code]["title"][lang]
 
     def message(self, lang: str = "id") -> str:
-        template = catalogue()[self.code]["message"][lang]
+        """The message in ``lang`` from the catalogue: the entry's ``message``, or the one of its
+        ``variants`` that ``params["certainty"]`` names; each of its ``parts`` (an optional fragment) is
+        filled in where the parameter of the same name is set, and left out where it is not."""
+        entry = catalogue()[self.code]
+        template = entry.get("variants", {}).get(self.params.get("certainty"), entry["message"])[lang]
         spec = load_tables().get(self.table) if self.table else None
         where = ""
         if self.cell is not None and spec is not None:
@@ -70,30 +74,34 @@ class Finding:
         }
         tables = load_tables()
         values.update({k: tables[v].title[lang] if k.endswith("table") and v in tables else fmt(v, lang)
-                       for k, v in self.params.items()})
+                       for k, v in self.params.items()
+                       if not isinstance(v, list) and not (isinstance(v, dict) and not set(v) <= set(LANGS))})
+        values["slip"] = f" ({words})" if (words := self.slip(lang)) else ""
+        for name, fragment in entry.get("parts", {}).items():
+            given = self.params.get(name)
+            values[name] = fragment[lang].format_map(_Default(values)) if given not in (None, False, 0, "", []) else ""
         return template.format_map(_Default(values))
 
-    def suggestion(self, lang: str = "id") -> dict | None:
-        """The value this finding's cell should probably hold, with why, or None.
+    def slip(self, lang: str = "id") -> str | None:
+        """The recognised slip of a located cell in words (``dua angka tertukar``), or None."""
+        from pipeline.suggest import slip_text
 
-        Error localisation puts ``params["suggestion"] = {"value", "kind", "certain"}`` on findings;
-        for the codes in :data:`SUGGESTING_CODES` the ``expected`` value is itself the suggestion.
-        ``text`` names the recognised slip (``dua angka bersebelahan tertukar``) when there is one.
-        """
-        found = self.params.get("suggestion")
-        if isinstance(found, dict) and "value" in found:
-            value, kind, certain = found["value"], found.get("kind"), found.get("certain", True)
-        elif self.code in SUGGESTING_CODES and self.expected is not None:
-            value, kind, certain = self.expected, self.params.get("kind"), self.params.get("certain", True)
-        else:
+        kind = self.params.get("kind")
+        if not isinstance(kind, str):
             return None
-        from pipeline.suggest import TEXT
+        other = self.params.get("other")
+        return slip_text(kind, place_text(other, lang) if isinstance(other, dict) else "", lang)
 
-        words = TEXT.get(kind) if isinstance(kind, str) else None
-        other = self.params.get("other") or {}
-        return {"value": _plain(value), "kind": kind, "certain": certain is not False,
-                "text": words[lang].format(other=other.get(lang, "") if isinstance(other, dict) else other)
-                if words else None}
+    def suggestion(self, lang: str = "id") -> dict | None:
+        """The value this finding's cell should hold, with the slip that explains it, or None.
+
+        A located cell (``CELL_SUSPECT``) and the codes of :data:`SUGGESTING_CODES` carry it as their
+        ``expected`` value; ``certain`` is False where it is only the likeliest explanation."""
+        if self.code not in SUGGESTING_CODES or self.expected is None:
+            return None
+        certain = self.params.get("certainty", "certain") == "certain" and self.params.get("certain", True)
+        return {"value": _plain(self.expected), "kind": self.params.get("kind"), "certain": bool(certain),
+                "text": self.slip(lang)}
 
     def to_record(self) -> dict:
         """Language-neutral and JSON-ready, for storing; :meth:`from_record` reads it back."""
@@ -124,6 +132,15 @@ def _plain(value):
 class _Default(dict):
     def __missing__(self, key):
         return "{" + key + "}"
+
+
+def place_text(place: dict, lang: str) -> str:
+    """A cell named by a ``{"table", "cell", "sheet", "address"}`` dict, as a clerk reads it."""
+    spec = load_tables().get(place.get("table"))
+    words = describe_cell(spec, place["cell"], lang) if spec is not None and place.get("cell") else ""
+    if place.get("sheet") and place.get("address"):
+        return f"{place['sheet']}!{place['address']}" + (f" {words}" if words else "")
+    return words
 
 
 def describe_cell(spec, cell: dict, lang: str) -> str:

@@ -147,6 +147,7 @@ class Localization:
     capped: bool = False  # more minimal sets may exist than were enumerated
     feasible: bool = True  # False: no change of the non-fixed variables satisfies the rows
     seconds: float = 0.0
+    timed_out: bool = False  # the time limit ran out before the first minimal set was proven
 
 
 def _matrix(system: System):
@@ -166,27 +167,64 @@ def _matrix(system: System):
 
 
 def locate(system: System, limit: int = LIMIT, time_limit: float = 5.0) -> Localization:
-    """Every minimal-weight set of variables whose change satisfies all rows (up to ``limit``)."""
+    """Every minimal-weight set of variables whose change satisfies all rows (up to ``limit``).
+
+    ``time_limit`` bounds the whole enumeration: when it runs out after the first set, the sets found
+    are returned with ``capped``; before it, ``timed_out`` (nothing is claimed)."""
     start = time.perf_counter()
+    deadline = start + time_limit
     if not system.violated():
         return Localization([], seconds=time.perf_counter() - start)
     v = np.array(system.values, dtype=float)
+    singles = _single_changes(system, v, limit)
+    if singles is not None:
+        singles.seconds = time.perf_counter() - start
+        return singles
     finite = np.abs(v[~np.isnan(v)])
     big = float(finite.sum()) + 10.0
     for m in (big, 10 * big):  # the larger bound only if the data scale was too small a bound
         # First with x continuous (only z binary): sum rules with whole data nearly always give
         # whole values, and this is many times faster. If any located value of an integer variable
         # is fractional, the enumeration is repeated with x integer, so the result is exact.
-        result = _enumerate(system, v, m, limit, time_limit, relax=True)
+        result = _enumerate(system, v, m, limit, deadline, relax=True)
         if any(system.integer[i] and abs(x - round(x)) > TOL for s in result.solutions for i, x in s.values.items()):
-            result = _enumerate(system, v, m, limit, time_limit, relax=False)
-        if result.feasible:
+            result = _enumerate(system, v, m, limit, deadline, relax=False)
+        if result.feasible or result.timed_out:
             break
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _enumerate(system: System, v: np.ndarray, m: float, limit: int, time_limit: float,
+def _single_changes(system: System, v: np.ndarray, limit: int) -> Localization | None:
+    """The exact answer without a solver when one cell of weight 1 can repair every violated row:
+    then no set weighs less (a violated row has no free variable, so any repair changes a cell of
+    weight >= 1), every minimal set is one such cell, and trying each cell of every violated row is
+    the whole enumeration. None when no such cell exists (the solver is needed)."""
+    violated = system.violated()
+    members = [{i for i, a in system.rows[r].coefs if a} for r in violated]
+    common = set.intersection(*members) if members else set()
+    found = []
+    for i in sorted(common):
+        if not system.linked(i) or system.weights[i] != 1.0:
+            continue
+        row = system.rows[violated[0]]
+        a = dict(row.coefs)[i]
+        lhs = sum(c * v[j] for j, c in row.coefs)
+        x = list(v)
+        x[i] = v[i] + (row.rhs - lhs) / a
+        if system.integer[i] and abs(x[i] - round(x[i])) > TOL:
+            continue
+        if system.integer[i]:
+            x[i] = float(round(x[i]))
+        if not system.lower[i] - TOL <= x[i] <= system.upper[i] + TOL or system.violated(x):
+            continue
+        found.append(Solution((i,), {i: x[i]}, _forced(system, (i,), v, {i: x[i]}), 1.0))
+    if not found:
+        return None
+    return Localization(found[:limit], capped=len(found) > limit)
+
+
+def _enumerate(system: System, v: np.ndarray, m: float, limit: int, deadline: float,
                relax: bool = False) -> Localization:
     from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only a failing submission needs it
     from scipy.sparse import csr_matrix, hstack
@@ -230,9 +268,20 @@ def _enumerate(system: System, v: np.ndarray, m: float, limit: int, time_limit: 
         if cuts:  # no-good cuts: sum of z over a set found before <= its size - 1
             constraints.append(LinearConstraint(csr_matrix(np.vstack(cuts)), -np.inf,
                                                 np.array([cut.sum() - 1.0 for cut in cuts])))
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            if best is None:
+                return Localization([], timed_out=True)
+            capped = True
+            break
         with _quiet():
             res = milp(c, constraints=constraints, integrality=integrality, bounds=bounds,
-                       options={"time_limit": time_limit, "disp": False})
+                       options={"time_limit": left, "disp": False})
+        if res.status == 1:  # the time limit: what it found is not proven minimal
+            if best is None:
+                return Localization([], timed_out=True)
+            capped = True
+            break
         if res.x is None:
             if best is None:
                 return Localization([], feasible=False)
@@ -466,7 +515,7 @@ def _twin(spec, key):
 
 @dataclass
 class Candidate:
-    """One minimal set, with what the ranking and the messages need."""
+    """One minimal set, with the evidence that ranks it (see the module docstring)."""
 
     solution: Solution
     cells: tuple  # the located Refs, in book order
@@ -474,24 +523,42 @@ class Candidate:
     suggested: dict  # Ref -> value that makes the rules hold
     forced: dict  # Ref -> bool
     kinds: dict  # Ref -> (kind or None, the other cell's Ref or None)
-    percent_left: int  # percent findings left after the change
+    percent_left: int  # printed percentages still inconsistent after the change
+    implausible: int = 0  # plausibility rules (warnings, registry) failing after the change
+    score: float = 0.0  # log-likelihood of the set: the evidence, see :data:`EVIDENCE`
     order: tuple = ()
 
-    @property
-    def explained(self) -> int:
-        return sum(1 for k, _ in self.kinds.values() if k is not None)
-
-    @property
-    def all_explained(self) -> bool:
-        return self.explained == len(self.cells)
-
     def key(self) -> tuple:
-        return (self.percent_left, not self.all_explained, -self.explained, self.order)
+        return (-round(self.score, 9), self.order)
+
+
+# The evidence that ranks tied minimal sets, as likelihood factors (a set's score is the sum of the logs
+# of the factors of its cells, plus those of the whole set). Calibrated with ``bench/quality.py``: see
+# the README ("Where is the error?") for the figures.
+EVIDENCE = {
+    "total": 2.0,  # a hand-typed total slips more often than one count (prior per cell)
+    "strong_slip": 20.0,  # a recognised slip (digits swapped, dropped, doubled, one off, L/P swapped, ...)
+    "weak_slip": 1.0,  # one digit of a number of two or more digits mistyped: any small change is one, no evidence
+    "percent_left": 0.01,  # per printed percentage the change leaves inconsistent
+    "implausible": 0.05,  # per plausibility rule (warning level, OPD type) failing after the change
+    "reference_match": 10.0,  # the suggested value is the reference (previous period, staff list)
+    "reference_typed": 0.1,  # the typed value is the reference: it is probably right
+}
+PROBABLE = 0.5  # the best set is named alone ("kemungkinan") when more likely than all others together
+# Slips that a random change rarely looks like. A neighbour's value ("shifted") is not among them: equal
+# neighbours are common (posts filled = posts available), so it is named but weighs nothing.
+STRONG = frozenset({"transposition", "digit_dropped", "digit_doubled", "digit_extra", "swapped", "swapped_lp",
+                    "locale_decimal"})
+
+
+SHIFTED_MIN = 10  # a single digit that a neighbour holds too is a coincidence, not a slip
 
 
 def explain(cells, original: dict, corrected: dict, tables) -> dict:
     """Kind of slip for each located cell: swaps of two located cells first, then digit slips, then
-    a neighbour's value, then one digit wrong. ``corrected`` holds every cell's value after the change."""
+    a neighbour's value. A kind is named only where it really matches (``digit_wrong`` needs two or
+    more digits; ``shifted`` a value of two or more digits that the neighbour holds)."""
+    from pipeline.rules.linear import Ref
     from pipeline.suggest import count_kind
 
     kinds: dict = {}
@@ -514,9 +581,9 @@ def explain(cells, original: dict, corrected: dict, tables) -> dict:
             kinds[a] = (kind, None)
             continue
         spec = tables[a.table]
-        from pipeline.rules.linear import Ref
         shifted = next((Ref(a.table, k) for k in neighbours(spec, a.key)
-                        if original[a] != 0 and corrected.get(Ref(a.table, k)) == original[a]), None)
+                        if original[a] >= SHIFTED_MIN and corrected.get(Ref(a.table, k)) == original[a]
+                        and Ref(a.table, k) not in cells), None)
         kinds[a] = ("shifted", shifted) if shifted is not None else (kind, None)
     return kinds
 
@@ -527,8 +594,67 @@ def _percent_left(values: dict, present, tables) -> int:
     return sum(len(percent_findings(tables[t], values)[0]) for t in present if tables[t].percent)
 
 
-def candidates(loc: Localization, system: System, values: dict, present, tables) -> list[Candidate]:
-    """The minimal sets of a localisation, ranked (see the module docstring)."""
+def plausibility_rules(present, tables) -> list:
+    """The warning-level linear rules over the tables present (rank, CPNS entry, PENGAWAS in Pertama)."""
+    from pipeline.rules.cross import cross_rules
+
+    return [r for r in cross_rules() if {x.table for x in r.refs} <= set(present) and _severity(r) == "warning"]
+
+
+def implausible(values: dict, soft: list, opd, tables) -> int:
+    """How many plausibility rules fail on ``values``: the warning-level rules, and the OPD's type from
+    the registry: no post above the echelon of its leader, at most one post at that echelon."""
+    from pipeline.rules.linear import Ref, evaluate
+
+    count = sum(1 for r in soft if evaluate(r, values).holds is False)
+    spec = tables.get("eselon")
+    leader = getattr(opd, "leader", None)
+    if spec is None or not leader or "eselon" not in spec.dim_names:
+        return count
+    levels = [m.code for m in spec.dim("eselon").members if not m.is_total]
+    if leader not in levels:
+        return count
+    rank = levels.index(leader)
+    for key in spec.cells:  # posts per level: filled (L + P) and available
+        cell = spec.key_dict(key)
+        if cell["eselon"] not in levels or spec.is_percent(key) or any(
+                not spec.dim(n).member(cell[n]).is_total for n in spec.dim_names if n not in ("eselon", "status")):
+            continue
+        value = values.get(Ref("eselon", key))
+        if value is None or math.isnan(value):
+            continue
+        position = levels.index(cell["eselon"])
+        if (position < rank and value > 0) or (position == rank and value > 1):
+            count += 1
+    return count
+
+
+def _score(cand: Candidate, totals: set, reference: dict) -> float:
+    e = EVIDENCE
+    score = cand.percent_left * math.log(e["percent_left"]) + cand.implausible * math.log(e["implausible"])
+    for r in cand.cells:
+        if r in totals:
+            score += math.log(e["total"])
+        kind = cand.kinds[r][0]
+        if kind in STRONG:
+            score += math.log(e["strong_slip"])
+        elif kind == "digit_wrong":
+            score += math.log(e["weak_slip"])
+        if r in reference:
+            if reference[r] == cand.suggested[r]:
+                score += math.log(e["reference_match"])
+            elif reference[r] == cand.original[r]:
+                score += math.log(e["reference_typed"])
+    return score
+
+
+def candidates(loc: Localization, system: System, values: dict, present, tables, opd=None,
+               reference: dict | None = None) -> list[Candidate]:
+    """The minimal sets of a localisation, ranked by their evidence, best first (ties: book order)."""
+    from pipeline.rules.sums import sum_rules
+
+    soft = plausibility_rules(present, tables)
+    totals = {r.anchor for t in present for r in sum_rules(tables[t])}  # cells printed as a sum of others
     out = []
     for sol in loc.solutions:
         cells = tuple(system.names[i] for i in sol.changed)
@@ -538,151 +664,164 @@ def candidates(loc: Localization, system: System, values: dict, present, tables)
         cand = Candidate(sol, cells, original, {system.names[i]: v for i, v in sol.values.items()},
                          {system.names[i]: f for i, f in sol.forced.items()},
                          explain(cells, original, corrected, tables), _percent_left(corrected, present, tables),
-                         tuple(_order(r, tables) for r in cells))
+                         implausible(corrected, soft, opd, tables), order=tuple(_order(r, tables) for r in cells))
+        cand.score = _score(cand, totals, reference or {})
         out.append(cand)
     return sorted(out, key=Candidate.key)
 
 
+def posterior(ranked: list[Candidate]) -> list[float]:
+    """Each set's probability among the tied sets, from the scores."""
+    if not ranked:
+        return []
+    top = max(c.score for c in ranked)
+    weights = [math.exp(c.score - top) for c in ranked]
+    return [w / sum(weights) for w in weights]
+
+
+@dataclass
+class Decision:
+    """What the clerk is told: one set to change (``certain`` or ``probable``) or a tie (``one_of``)."""
+
+    certainty: str | None  # "certain", "probable", "one_of", or None (nothing located)
+    chosen: list[Candidate]  # one set, or the tied sets (best first)
+    total: int = 0  # how many minimal sets there were (with ``capped``: at least)
+    capped: bool = False
+
+
+def decide(ranked: list[Candidate], capped: bool) -> Decision:
+    if not ranked:
+        return Decision(None, [])
+    n = len(ranked)
+    if n == 1 and not capped:
+        top = ranked[0]
+        return Decision("certain" if all(top.forced.values()) else "probable", [top], 1)
+    p = posterior(ranked)
+    if not capped and p[0] > PROBABLE:
+        return Decision("probable", [ranked[0]], n)
+    return Decision("one_of", ranked[:SHOWN], n, capped)
+
+
 # -- findings -------------------------------------------------------------------------------------
-WORDS = {
-    "should": {"id": "seharusnya", "en": "it should be"},
-    "should_probably": {"id": "kemungkinan seharusnya", "en": "it should probably be"},
-    "not_forced": {"id": " Nilai ini hanya salah satu yang mungkin.", "en": " This is only one of the possible values."},
-    "ambiguous": {"id": " Ada perbaikan lain yang sama kecilnya (lihat LOCATION_AMBIGUOUS).",
-                  "en": " Other equally small corrections exist (see LOCATION_AMBIGUOUS)."},
-    "unique": {"id": " Hanya perubahan ini yang membuat semua aturan terpenuhi dengan perubahan sesedikit mungkin.",
-               "en": " Only this change makes every rule hold with as few changes as possible."},
-    "reason_percent": {"id": "Yang pertama dipilih karena hanya dengannya persentase yang tercetak juga cocok.",
-                       "en": "The first is preferred because only with it do the printed percentages agree too."},
-    "reason_typo": {"id": "Yang pertama dipilih karena perubahannya berupa salah ketik yang dikenali.",
-                    "en": "The first is preferred because its changes are recognised typing slips."},
-    "reason_order": {"id": "Tidak ada yang lebih kuat; urutannya mengikuti urutan tabel.",
-                     "en": "None is more likely than another; they are listed in table order."},
-    "capped": {"id": " (atau lebih; hanya {n} pertama yang dicari)", "en": " (or more; only the first {n} were sought)"},
-    "table": {"id": "Tabel", "en": "Table"},
-}
-
-
-def _both(fn) -> dict[str, str]:
-    return {lang: fn(lang) for lang in ("id", "en")}
-
-
-def _where(ref, tables, lang: str) -> str:
-    from pipeline.findings import describe_cell
-
-    spec = tables[ref.table]
-    return f"{WORDS['table'][lang]} {spec.number} {describe_cell(spec, spec.key_dict(ref.key), lang)}"
-
-
-def _kind_text(kind_other, tables) -> dict | None:
-    from pipeline.suggest import text
-
-    kind, other = kind_other
-    if kind is None:
-        return None
-    names = _both(lambda lang: _where(other, tables, lang)) if other is not None else None
-    return text(kind, names)
-
-
 def _plain(v):
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
-def _option(cand: Candidate, tables, lang: str) -> str:
-    from pipeline.findings import fmt
-
-    parts = []
-    for r in cand.cells:
-        words = _kind_text(cand.kinds[r], tables)
-        extra = f" [{words[lang]}]" if words else ""
-        parts.append(f"{_where(r, tables, lang)}: {fmt(cand.original[r], lang)} -> {fmt(cand.suggested[r], lang)}{extra}")
-    return " + ".join(parts)
+def _place(ref, staged, tables) -> dict:
+    """Where a cell is, as a finding would say it: table, logical cell, sheet and A1."""
+    sheet, address = staged.sources.get(ref, (None, None))
+    return {"table": ref.table, "cell": tables[ref.table].key_dict(ref.key), "sheet": sheet, "address": address}
 
 
-def _reason(ranked: list[Candidate]) -> str:
-    a, b = ranked[0], ranked[1]
-    if a.percent_left < b.percent_left:
-        return "reason_percent"
-    if (a.all_explained and not b.all_explained) or a.explained > b.explained:
-        return "reason_typo"
-    return "reason_order"
+def localization_findings(findings: list, staged, present: set[str], tables, opd=None,
+                          reference: dict | None = None) -> list:
+    """``findings`` with the localisation added (see :mod:`pipeline.corrections` for how they read):
 
+    * ``CELL_SUSPECT`` on each cell of the one set to change (``params.certainty``: certain/probable);
+    * ``CELL_CANDIDATE`` on each cell of tied sets (``params.option``: which set; no value asserted);
+    * ``params.affected`` on the broken rules' findings whose anchor is not a cell to change;
+    * ``LOCALIZE_TOO_MANY`` instead, when too many rules are broken to localise in time.
 
-def localization_findings(findings: list, staged, present: set[str], tables) -> list:
-    """``findings`` with the localisation added: a ``CELL_SUSPECT`` per located cell (and per % cell
-    with a recognised slip), a ``LOCATION_AMBIGUOUS`` when several minimal sets exist, and
-    ``params["suggestion"]`` on the error findings anchored at a located cell. Never raises: a fault
-    here is a ``RULE_NOT_EVALUABLE`` note and the other findings stand."""
+    ``opd`` (a registry entry) and ``reference`` (``{Ref: value}``: the previous period, a staff list)
+    are evidence for ranking. Never raises: a fault here is a ``RULE_NOT_EVALUABLE`` note."""
     from pipeline.findings import Finding
 
     try:
-        return _localization_findings(list(findings), staged, present, tables)
+        return _localization_findings(list(findings), staged, present, tables, opd, reference or {})
     except Exception as err:  # a bug in the helper must not cost the OPD its other findings
         return list(findings) + [Finding("RULE_NOT_EVALUABLE", f"{RULE} ({type(err).__name__}: {err})",
                                          params={"count": 1})]
 
 
-def _localization_findings(findings: list, staged, present: set[str], tables) -> list:
+MAX_BROKEN = 40  # broken rules beyond which a submission is not localised (LOCALIZE_TOO_MANY)
+BUDGET = 2.0  # seconds for one submission's enumeration
+
+
+def _localization_findings(findings: list, staged, present: set[str], tables, opd, reference: dict) -> list:
     from pipeline.findings import Finding
     from pipeline.rules.linear import evaluate
 
-    values = staged.values
+    locale = _locale_values(findings, staged, present, tables)
+    values = {**staged.values, **{r: v for r, (_, v, _, _) in locale.items()}}
     rules = error_rules(present, tables)
-    new: list = []
-    suggestions: dict = {}  # Ref -> suggestion attached to the error findings anchored there
-    corrected = values
+    broken = [r for r in rules if evaluate(r, values).holds is False]
     ranked: list[Candidate] = []
     capped = False
-    if any(evaluate(r, values).holds is False for r in rules):
+    if len(broken) > MAX_BROKEN:
+        return findings + [Finding("LOCALIZE_TOO_MANY", RULE, params={"count": len(broken), "limit": MAX_BROKEN})]
+    if broken:
         system = rekap_system(values, rules, tables)
-        loc = locate(system)
+        loc = locate(system, time_limit=BUDGET)
+        if loc.timed_out:
+            return findings + [Finding("LOCALIZE_TOO_MANY", RULE, params={"count": len(broken), "limit": MAX_BROKEN})]
         capped = loc.capped
         if loc.solutions:
             best = loc.solutions[0].weight
             known = {s.changed for s in loc.solutions}
             loc.solutions += [s for s in swap_solutions(system, rules, values, present, tables)
                               if abs(s.weight - best) <= 1e-6 and s.changed not in known]
-        ranked = candidates(loc, system, values, present, tables)
+        ranked = candidates(loc, system, values, present, tables, opd, reference)
     elif any(f.code in ("PCT_SHARE", "PCT_TOTAL") for f in findings):
         # the sums hold but the shares do not: two counts swapped within a column keep every sum
         system = rekap_system(values, rules, tables)
         swaps = swap_solutions(system, rules, values, present, tables, percent_only=True)
-        ranked = [c for c in candidates(Localization(swaps), system, values, present, tables) if c.percent_left == 0]
-    if ranked:
-        top = ranked[0]
-        ambiguous = len(ranked) > 1 or capped
-        corrected = dict(values)
-        corrected.update(top.suggested)
+        ranked = [c for c in candidates(Localization(swaps), system, values, present, tables, opd, reference)
+                  if c.percent_left == 0]
+    decision = decide(ranked, capped)
+    new = _locale_findings(locale, staged, tables)
+    corrected, targets = values, set()
+    if decision.certainty in ("certain", "probable"):
+        top = decision.chosen[0]
+        corrected = {**values, **top.suggested}
+        targets = set(top.cells)
         for r in top.cells:
-            certain = not ambiguous and top.forced[r]
-            words = _kind_text(top.kinds[r], tables)
-            note = WORDS["ambiguous"] if ambiguous else WORDS["unique"] if certain else WORDS["not_forced"]
-            suggestions[r] = {"value": _plain(top.suggested[r]), "kind": top.kinds[r][0], "certain": certain}
-            sheet, address = staged.sources.get(r, (None, None))
-            spec = tables[r.table]
-            new.append(Finding(
-                "CELL_SUSPECT", RULE, r.table, spec.key_dict(r.key), sheet, address,
-                expected=_plain(top.suggested[r]), actual=_plain(top.original[r]),
-                params={"kind": top.kinds[r][0], "certain": certain, "sets": len(ranked),
-                        "should": WORDS["should"] if certain else WORDS["should_probably"],
-                        "explanation": _both(lambda lang: f" ({words[lang]})") if words else "",
-                        "note": note}))
-        if ambiguous:
-            shown = ranked[:SHOWN]
-            capped = _both(lambda lang: WORDS["capped"][lang].format(n=len(ranked))) if capped else ""
-            options = _both(lambda lang: "; ".join(f"({i}) {_option(c, tables, lang)}"
-                                                   for i, c in enumerate(shown, 1)))
-            sets = [[{"table": r.table, "cell": tables[r.table].key_dict(r.key),
-                      "actual": _plain(c.original[r]), "expected": _plain(c.suggested[r]),
-                      "kind": c.kinds[r][0]} for r in c.cells] for c in shown]
-            reason = _reason(ranked) if len(ranked) > 1 else "reason_order"
-            new.append(Finding("LOCATION_AMBIGUOUS", RULE, params={
-                "count": len(ranked), "capped": capped, "options": options, "reason": WORDS[reason],
-                "basis": reason.removeprefix("reason_"), "sets": sets}))
-    new += _percent_suggestions(findings, staged, corrected, present, tables, False, suggestions)
-    if suggestions:
-        findings = [_with_suggestion(f, suggestions, tables) for f in findings]
+            new.append(_suspect(r, top, decision, broken, staged, tables, values))
+    elif decision.certainty == "one_of":
+        for i, cand in enumerate(decision.chosen, start=1):
+            targets |= set(cand.cells)
+            for r in cand.cells:
+                new.append(Finding(
+                    "CELL_CANDIDATE", RULE, r.table, tables[r.table].key_dict(r.key),
+                    *staged.sources.get(r, (None, None)), expected=None, actual=_plain(cand.original[r]),
+                    params={"option": i, "options": decision.total, "capped": decision.capped,
+                            "if_this": _plain(cand.suggested[r]),
+                            "repairs": sorted({b.rule for b in broken if r in b.refs})}))
+    new += _percent_suggestions(findings, staged, corrected, present, tables)
+    if targets:
+        findings = [_mark_affected(f, broken, targets, decision, staged, tables) for f in findings]
     return findings + new
+
+
+def _suspect(r, top: Candidate, decision: Decision, broken: list, staged, tables, values):
+    from pipeline.findings import Finding
+
+    kind, other = top.kinds[r]
+    certainty = decision.certainty if decision.certainty == "probable" or top.forced.get(r) else "probable"
+    params = {"certainty": certainty, "kind": kind, "alternatives": max(0, decision.total - 1),
+              "repairs": sorted({b.rule for b in broken if r in b.refs})}
+    if other is not None:
+        params["other"] = _place(other, staged, tables)
+    return Finding("CELL_SUSPECT", RULE, r.table, tables[r.table].key_dict(r.key),
+                   *staged.sources.get(r, (None, None)), expected=_plain(top.suggested[r]),
+                   actual=_plain(top.original[r]), params=params)
+
+
+def _mark_affected(finding, broken: list, targets: set, decision: Decision, staged, tables):
+    """A broken rule's finding whose anchor is not a cell to change: shown as *affected* (it will hold
+    once the cells to change are corrected), with the cells that repair it."""
+    from pipeline.findings import Finding
+
+    rule = next((b for b in broken if b.rule == finding.rule and finding.severity == "error"
+                 and (b.anchor is None or b.anchor_cell == finding.cell)), None)
+    if rule is None or (rule.anchor is not None and rule.anchor in targets):
+        return finding
+    by = [r for r in rule.refs if r in targets]
+    if not by:
+        return finding
+    params = {**finding.params, "affected": True, "by": [_place(r, staged, tables) for r in sorted(
+        by, key=lambda r: _order(r, tables))]}
+    return Finding(finding.code, finding.rule, finding.table, finding.cell, finding.sheet, finding.address,
+                   finding.expected, finding.actual, params, finding.severity)
 
 
 def swap_solutions(system: System, rules: list, values: dict, present, tables,
@@ -732,31 +871,70 @@ def swap_solutions(system: System, rules: list, values: dict, present, tables,
     return out
 
 
-def _with_suggestion(finding, suggestions: dict, tables):
-    from pipeline.findings import Finding
+UNREADABLE = frozenset({"VALUE_NOT_WHOLE", "VALUE_NOT_NUMBER"})
+
+
+def _locale_values(findings, staged, present, tables) -> dict:
+    """The value of each count that could not be read as a whole number, where the rules tell it:
+    ``{Ref: (typed, value, kind, agreeing rules)}``. An equality rule in which that cell is the only
+    unknown implies its value; rules that disagree, or a value that is not a whole count, leave it
+    unknown. A decimal (``1.009``, ``2.37``, ``12.5``: up to three decimals) whose value times 1000 is
+    the implied one is the slip of an English-locale Excel (``locale_decimal``)."""
     from pipeline.rules.linear import Ref
 
-    if finding.severity != "error" or finding.table not in tables or not finding.cell:
-        return finding
-    spec = tables[finding.table]
-    if set(finding.cell) != set(spec.dim_names) or any(isinstance(v, list) for v in finding.cell.values()):
-        return finding
-    ref = Ref(finding.table, spec.key(finding.cell))
-    if ref not in suggestions:
-        return finding
-    return Finding(finding.code, finding.rule, finding.table, finding.cell, finding.sheet, finding.address,
-                   finding.expected, finding.actual, {**finding.params, "suggestion": suggestions[ref]},
-                   finding.severity)
+    rules = [r for r in error_rules(present, tables) if r.op == "=="]
+    values = staged.values
+    found: dict = {}
+    for f in findings:
+        if f.code not in UNREADABLE or f.table not in tables or not f.cell:
+            continue
+        try:
+            ref = Ref(f.table, tables[f.table].key(f.cell))
+        except (KeyError, TypeError):
+            continue
+        implied = set()
+        for r in rules:
+            if ref not in r.refs:
+                continue
+            others = [x for x in r.refs if x != ref]
+            if any(values.get(x) is None or math.isnan(values[x]) for x in others):
+                continue
+            coef = r.lhs.count(ref) - r.rhs.count(ref)
+            if coef:
+                rest = sum(values[x] for x in r.lhs if x != ref) - sum(values[x] for x in r.rhs if x != ref)
+                implied.add(round(-rest / coef, 6))
+        if len(implied) != 1:
+            continue
+        (value,) = implied
+        if value < 0 or value != round(value):
+            continue
+        typed = f.actual
+        decimal = isinstance(typed, (int, float)) and not isinstance(typed, bool) and typed > 0
+        kind = "locale_decimal" if decimal and abs(typed * 1000 - value) < 1e-6 else None
+        agreeing = sum(1 for r in rules if ref in r.refs)
+        found[ref] = (typed, float(value), kind, agreeing)
+    return found
 
 
-def _percent_suggestions(findings, staged, corrected: dict, present, tables, certain: bool,
-                         suggestions: dict) -> list:
+def _locale_findings(locale: dict, staged, tables) -> list:
+    """A ``CELL_SUSPECT`` for each unreadable count whose value the rules tell (:func:`_locale_values`):
+    certain when two or more rules agree on it, probable when one does."""
+    from pipeline.findings import Finding
+
+    return [Finding("CELL_SUSPECT", RULE, r.table, tables[r.table].key_dict(r.key),
+                    *staged.sources.get(r, (None, None)), expected=_plain(value), actual=typed,
+                    params={"certainty": "certain" if agreeing >= 2 else "probable", "kind": kind,
+                            "alternatives": 0, "repairs": []})
+            for r, (typed, value, kind, agreeing) in locale.items()]
+
+
+def _percent_suggestions(findings, staged, corrected: dict, present, tables) -> list:
     """For each % cell whose PCT_SHARE fails: the share the (corrected) counts give, and the slip."""
     from pipeline.complete import share_terms
     from pipeline.findings import Finding
     from pipeline.rules.linear import Ref
     from pipeline.rules.percent import half_unit
-    from pipeline.suggest import percent_kind, text
+    from pipeline.suggest import percent_kind
 
     out = []
     failing = {(f.table, tuple(sorted(f.cell.items()))) for f in findings if f.code == "PCT_SHARE" and f.cell}
@@ -775,14 +953,9 @@ def _percent_suggestions(findings, staged, corrected: dict, present, tables, cer
             continue  # the corrected counts explain this % (the located counts were the slip)
         decimals = int(spec.percent.get("decimals", 2))
         value = round(exact, decimals)
-        kind = percent_kind(printed, exact, decimals)
-        suggestions[ref] = {"value": value, "kind": kind, "certain": certain}
-        words = text(kind)
         sheet, address = staged.sources.get(ref, (None, None))
         out.append(Finding(
             "CELL_SUSPECT", PERCENT_RULE, table, spec.key_dict(key), sheet, address, expected=value, actual=printed,
-            params={"kind": kind, "certain": certain, "sets": 1,
-                    "should": WORDS["should"] if certain else WORDS["should_probably"],
-                    "explanation": _both(lambda lang: f" ({words[lang]})") if words else "",
-                    "note": ""}))
+            params={"certainty": "probable", "kind": percent_kind(printed, exact, decimals), "alternatives": 0,
+                    "repairs": [f"{table}:percent_share"]}))
     return out

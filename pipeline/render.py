@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from pipeline.findings import SEVERITIES, fmt
+from pipeline.corrections import LOCATED, affected_text, corrections, role
+from pipeline.corrections import TEXT as CTEXT
+from pipeline.findings import SEVERITIES, fmt, place_text
 from pipeline.specs import load_tables
 
 WORDS = {
@@ -18,9 +20,17 @@ WORDS = {
 MARK = {"error": "E", "warning": "W", "info": "i"}
 
 
+def _short(f, lang: str) -> str:
+    """Where a finding is, in a few words: ``Golongan!J9``, or the cell in words."""
+    if f.sheet and f.address:
+        return f"{f.sheet}!{f.address}"
+    return place_text({"table": f.table, "cell": f.cell}, lang) or f.title(lang)
+
+
 def to_json(results, lang: str = "id") -> str:
     return json.dumps({"submissions": [
         {"file": r.file, "opd": r.opd, "period": r.period, "status": r.status,
+         "corrections": [c.to_dict(lang) for c in corrections(r.findings)],
          "findings": [f.to_dict(lang) for f in r.findings]} for r in results
     ]}, ensure_ascii=False, indent=2, default=str)
 
@@ -34,19 +44,28 @@ def to_text(results, lang: str = "id") -> str:
         tally = ", ".join(f"{n} {w[s]}{'s' if lang == 'en' and n != 1 else ''}"
                           for s, n in counts.items() if n) or w["clean"]
         lines.append(f"{r.opd or '?'} {r.period or '?'}  {w[r.status]}  ({tally})  {r.file}")
+        items = corrections(r.findings)
+        if items:
+            lines.append(f"  {CTEXT[lang]['heading']}")
+            for i, c in enumerate(items, 1):
+                lines.append(f"    {i}. {c.text(lang)}")
+                if c.type != "rule" and (fixes := [x for x in c.repairs if x not in c.cells]):
+                    lines.append(f"       {CTEXT[lang]['repairs']}: " + ", ".join(_short(x, lang) for x in fixes))
         groups: dict[str | None, list] = {}
         for f in r.findings:
+            if f.code in LOCATED:  # shown as corrections above
+                continue
             groups.setdefault(f.table, []).append(f)
         order = sorted(groups, key=lambda t: (t is not None, tables[t].number if t in tables else 99))
         for table in order:
             spec = tables.get(table)
             title = f"{w['table']} {spec.number}. {spec.title[lang]}" if spec else (table or w["general"])
             lines.append(f"  {title}")
-            for f in sorted(groups[table], key=lambda f: SEVERITIES.index(f.severity)):
+            for f in sorted(groups[table], key=lambda f: (role(f, items) == "affected", SEVERITIES.index(f.severity))):
+                if role(f, items) == "affected":
+                    lines.append(f"    [~] {f.code}: {f.message(lang)} ({affected_text(f, lang)})")
+                    continue
                 lines.append(f"    [{MARK[f.severity]}] {f.code}: {f.message(lang)}")
-                if (s := f.suggestion(lang)) is not None:
-                    words = f" ({s['text']})" if s["text"] else ""
-                    lines.append(f"        -> {w['suggest']}: {fmt(s['value'], lang)}{words}")
     ok = sum(r.status == "accepted" for r in results)
     lines.append(w["summary"].format(n=len(results), ok=ok, bad=len(results) - ok))
     return "\n".join(lines)

@@ -95,7 +95,30 @@ def stage(extract: Extract, tables: dict[str, TableSpec] | None = None) -> Stage
         for key in spec.cells:
             if (table, key) not in present and spec.rows[spec.placements()[key].row].optional:
                 values[Ref(table, key)] = 0.0
-    return Staged(frame.drop(columns="key"), values, sources, findings)
+    return Staged(frame.drop(columns="key"), values, sources, fold_notes(findings))
+
+
+FOLDED = frozenset({"VALUE_AS_TEXT"})  # notes of one kind that are summarised per sheet
+
+
+def fold_notes(findings: list[Finding]) -> list[Finding]:
+    """Notes of one kind on one sheet (numbers typed as text, ...) as one finding: the first cell, with
+    how many others there are and their addresses (``params["cells"]`` lists every address)."""
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        if f.code in FOLDED and f.sheet:
+            groups.setdefault((f.code, f.sheet), []).append(f)
+    out = []
+    for f in findings:
+        group = groups.get((f.code, f.sheet)) if f.code in FOLDED and f.sheet else None
+        if group is None or len(group) == 1:
+            out.append(f)
+        elif f is group[0]:
+            addresses = [g.address for g in group]
+            out.append(Finding(f.code, f.rule, f.table, f.cell, f.sheet, f.address, f.expected, f.actual,
+                               {**f.params, "more": len(group) - 1, "others": ", ".join(addresses[1:]),
+                                "cells": addresses}, f.severity))
+    return out
 
 
 def _schema_findings(frame: pd.DataFrame, tables: dict[str, TableSpec]) -> list[Finding]:

@@ -13,6 +13,7 @@ recap table:
 ``shifted``        the value of the neighbouring row or column typed here (one row/column off)
 ``swapped_lp``     the L and P values of one row swapped (both cells located)
 ``swapped``        the values of two neighbouring cells swapped (both cells located)
+``locale_decimal`` a count stored as a decimal by an English-locale Excel (``1.009`` for 1009)
 ``rounded``        a percentage rounded the wrong way: one unit of its last decimal away from the
                    correct rounding (24.00 printed 23.99), or less than one unit from the exact
                    share but outside the half-unit tolerance
@@ -26,7 +27,7 @@ from __future__ import annotations
 import math
 
 TEXT = {
-    "transposition": {"id": "dua angka bersebelahan tertukar", "en": "two adjacent digits swapped"},
+    "transposition": {"id": "dua angka tertukar", "en": "two digits swapped"},
     "digit_wrong": {"id": "satu angka salah ketik", "en": "one digit mistyped"},
     "digit_dropped": {"id": "satu angka terlewat", "en": "a digit dropped"},
     "digit_doubled": {"id": "satu angka terketik dua kali", "en": "a digit typed twice"},
@@ -37,6 +38,8 @@ TEXT = {
     "swapped": {"id": "nilainya tertukar dengan sel sebelah {other}",
                 "en": "swapped with the neighbouring cell {other}"},
     "rounded": {"id": "dibulatkan ke arah yang salah", "en": "rounded the wrong way"},
+    "locale_decimal": {"id": "titik ribuan terbaca sebagai koma desimal oleh Excel berbahasa Inggris",
+                       "en": "the thousands point read as a decimal point by an English-locale Excel"},
 }
 
 
@@ -66,10 +69,12 @@ def digit_kind(typed: str, correct: str) -> str | None:
 
 
 def count_kind(typed: float, correct: float) -> str | None:
-    """The digit slip between two whole counts, if any (``1434`` typed for ``1344``: transposition)."""
+    """The digit slip between two whole counts, if any (``1434`` typed for ``1344``: transposition).
+    One digit wrong is named only in numbers of two or more digits (3 for 2 is just a wrong value)."""
     if any(math.isnan(x) or x < 0 or x != round(x) for x in (typed, correct)):
         return None
-    return digit_kind(str(int(typed)), str(int(correct)))
+    kind = digit_kind(str(int(typed)), str(int(correct)))
+    return None if kind == "digit_wrong" and max(typed, correct) < 10 else kind
 
 
 def percent_kind(typed: float, exact: float, decimals: int = 2) -> str | None:
@@ -81,8 +86,8 @@ def percent_kind(typed: float, exact: float, decimals: int = 2) -> str | None:
     return digit_kind(fmt.format(typed).replace(".", ""), fmt.format(round(exact, decimals)).replace(".", ""))
 
 
-def text(kind: str | None, other: dict[str, str] | None = None) -> dict[str, str] | None:
-    """``{"id": ..., "en": ...}`` words for a kind (``other``: the neighbour's name per language)."""
-    if kind is None:
+def slip_text(kind: str | None, other: str = "", lang: str = "id") -> str | None:
+    """The words for a kind of slip in ``lang`` (``other``: the neighbouring cell's name), or None."""
+    if kind not in TEXT:
         return None
-    return {lang: words.format(other=(other or {}).get(lang, "")) for lang, words in TEXT[kind].items()}
+    return TEXT[kind][lang].format(other=other)

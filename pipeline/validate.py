@@ -101,7 +101,13 @@ def check_rules(staged: Staged, present: set[str], tables: dict[str, TableSpec])
         findings += [f.with_source(*staged.sources.get(_ref(f), (None, None))) for f in found]
         for name in skipped:
             not_evaluable[name] = not_evaluable.get(name, 0) + 1
-    findings += [Finding("RULE_NOT_EVALUABLE", name, params={"count": n}) for name, n in not_evaluable.items()]
+    per_table: dict[str | None, list] = {}  # one note per table (and one for the rules across tables)
+    for name, n in not_evaluable.items():
+        table = name.split(":", 1)[0]
+        per_table.setdefault(table if table in tables else None, []).append((name, n))
+    for table, names in per_table.items():
+        findings.append(Finding("RULE_NOT_EVALUABLE", ", ".join(name for name, _ in names), table,
+                                params={"count": sum(n for _, n in names), "on_table": table is not None}))
     return findings
 
 
@@ -135,13 +141,17 @@ def parts_label(rule: LinearRule, tables, lang: str) -> str:
     return " + ".join(labels) if labels else "-"
 
 
-def validate_file(path, expected_period: str | None = None, registry: dict[str, Opd] | None = None) -> Result:
-    return check_extract(read_submission(Path(path)), expected_period, registry)
+def validate_file(path, expected_period: str | None = None, registry: dict[str, Opd] | None = None,
+                  reference=None) -> Result:
+    return check_extract(read_submission(Path(path)), expected_period, registry, reference)
 
 
 def check_extract(extract: Extract, expected_period: str | None = None,
-                  registry: dict[str, Opd] | None = None) -> Result:
-    """Stage and check what a reader (or a test) extracted from one submission."""
+                  registry: dict[str, Opd] | None = None, reference=None) -> Result:
+    """Stage and check what a reader (or a test) extracted from one submission.
+
+    ``reference`` is evidence for error localisation: ``{Ref: value}`` that a cell probably holds (the
+    OPD's previous accepted period, a staff list's count), or a function ``opd -> {Ref: value}``."""
     path = Path(extract.file)
     tables, registry = load_tables(), registry or load_registry()
     # an unreadable file still belongs to the OPD its name names, so that OPD hears about it
@@ -155,16 +165,20 @@ def check_extract(extract: Extract, expected_period: str | None = None,
         findings += staged.findings
         findings += presence_findings(staged.frame, staged.values, set(extract.tables), tables)
         findings += check_rules(staged, set(extract.tables), tables)
-        findings = localization_findings(findings, staged, set(extract.tables), tables)
+        if callable(reference):
+            reference = reference(opd)
+        findings = localization_findings(findings, staged, set(extract.tables), tables, registry.get(opd),
+                                         reference)
     return Result(str(path), opd, period, findings, extract, staged)
 
 
-def validate_files(paths, expected_period: str | None = None, registry: dict[str, Opd] | None = None) -> list[Result]:
+def validate_files(paths, expected_period: str | None = None, registry: dict[str, Opd] | None = None,
+                   reference=None) -> list[Result]:
     """Each file on its own: a fault while checking one is a finding on it, never a stop for the rest."""
     results = []
     for p in paths:
         try:
-            results.append(validate_file(p, expected_period, registry))
+            results.append(validate_file(p, expected_period, registry, reference))
         except Exception as err:  # a bug, not bad data: record it and go on
             finding = Finding("INTERNAL_ERROR", "internal", params={
                 "file": str(p), "detail": f"{type(err).__name__}: {err}"})
