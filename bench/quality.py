@@ -22,7 +22,19 @@ totals, % cells for ``pct_rounded``). Reported:
 * ``top1``: on single-cell defects that are *uniquely identifiable* -- no other single cell can be
   changed so that every error rule (linear and percent) holds, checked by brute force, independent
   of the solver -- the share whose first located set is exactly the defective cell with its
-  original value.
+  original value;
+* ``first_correction``: on every single-cell defect, whether the first correction shown to the clerk
+  is that cell with its true value (``right``), an honest tie that includes it (``honest_tie``), or
+  puts another cell or value first (``wrong``); ``right_or_tie`` is the share of the first two;
+* ``scratch_copy``: a visible copy of the golongan sheet with a slip in it, placed before the real
+  sheet (one per OPD and seed): ``right`` when the real sheet is read, with a warning naming both;
+* ``validate_ms``: wall time to validate one defective submission (mean, 99th percentile, max);
+  ``localize_cpu_ms``: CPU time of the localisation alone, per submission.
+
+Defect kinds added for the advice issue: ``total_offset`` (a total typed wrong), ``seven_way`` (one of
+the seven cells of the posts-available row off by one: six echelons and their TOTAL),
+``locale_decimal`` (a count stored as a decimal, 1009 as 1.009), ``subtotal_slip`` (an inner cell of
+the functional table, which also feeds a JML subtotal).
 
     .venv/bin/python bench/quality.py [--seeds 2] [--seed 7]
 """
@@ -40,7 +52,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.localize import _twin, error_rules, neighbours  # noqa: E402
+from pipeline.corrections import corrections  # noqa: E402
+from pipeline.localize import EVIDENCE, _twin, error_rules, neighbours  # noqa: E402
 from pipeline.rules.linear import Ref, evaluate  # noqa: E402
 from pipeline.rules.percent import percent_findings  # noqa: E402
 from pipeline.rules.sums import sum_rules  # noqa: E402
@@ -50,7 +63,8 @@ from pipeline.submission import Extract, RawCell  # noqa: E402
 from pipeline.validate import check_extract  # noqa: E402
 
 TABLES = load_tables()
-SINGLE = ("offset", "transposition", "extra_digit", "missing_digit", "shift_row", "into_total", "pct_rounded")
+SINGLE = ("offset", "transposition", "extra_digit", "missing_digit", "shift_row", "into_total", "pct_rounded",
+          "total_offset", "seven_way", "locale_decimal", "subtotal_slip")
 DOUBLE = ("lp_swap", "row_swap", "two_slips")
 
 
@@ -123,6 +137,31 @@ def mutate(kind: str, values: dict, rng) -> tuple[dict, dict[Ref, float]] | None
 
     simple = {"offset": _offset, "transposition": _digits_swapped, "extra_digit": _digit_added,
               "missing_digit": _digit_removed}
+    totals = {rule.anchor for t in values for rule in sum_rules(TABLES[t])}
+    if kind == "total_offset":  # a total typed wrong
+        for ref in order:
+            if ref in totals:
+                new = _offset(int(v[ref]), rng)
+                return done({ref: float(new)})
+        return None
+    if kind == "seven_way":  # posts available: one number per echelon and their TOTAL, one of the seven off by one
+        row = [r for r in cells if r.table == "eselon" and r.key[0] == "disiapkan"]
+        ref = row[int(rng.integers(len(row)))] if row else None
+        if ref is None:
+            return None
+        new = v[ref] + 1 if v[ref] == 0 or rng.random() < 0.5 else v[ref] - 1
+        return done({ref: new})
+    if kind == "locale_decimal":  # 1009 stored as 1.009 (an English-locale Excel); any count of 10 or more
+        for ref in order:
+            if v[ref] >= 10 and ref not in totals:
+                return done({ref: v[ref] / 1000})
+        return None
+    if kind == "subtotal_slip":  # an inner cell that also feeds a JML subtotal (functional staff by jenjang)
+        for ref in order:
+            if ref.table == "fungsional" and ref not in totals:
+                new = _offset(int(v[ref]), rng)
+                return done({ref: float(new)})
+        return None
     if kind in simple:
         for ref in order:
             new = simple[kind](int(v[ref]), rng)
@@ -237,23 +276,87 @@ def single_fixes(values: dict, present) -> list[Ref]:
 
 
 # -- the run --------------------------------------------------------------------------------------
-def located(result) -> tuple[list, list[set]]:
-    """The first located set (Ref -> suggested value) and every reported set (as sets of Refs)."""
-    top = {}
-    for f in result.findings:
-        if f.code == "CELL_SUSPECT":
-            spec = TABLES[f.table]
-            top[Ref(f.table, spec.key(f.cell))] = f.expected
-    sets = [set(top)]
-    for f in result.findings:
-        if f.code == "LOCATION_AMBIGUOUS":
-            sets = [{Ref(c["table"], TABLES[c["table"]].key(c["cell"])) for c in s} for s in f.params["sets"]]
-            sets.append(set(top))
+def located(result) -> tuple[dict, list[set]]:
+    """The cells the first correction changes (Ref -> suggested value) and every reported set of cells."""
+    items = corrections(result.findings)
+    top: dict = {}
+    sets: list[set] = []
+    for c in items:
+        if c.type == "change" and c.finding.code == "CELL_SUSPECT":
+            f = c.finding
+            top[Ref(f.table, TABLES[f.table].key(f.cell))] = f.expected
+    if top:
+        sets.append(set(top))
+    for c in items:
+        if c.type == "one_of":
+            options: dict = {}
+            for f in c.cells:
+                options.setdefault(f.params.get("option"), set()).add(Ref(f.table, TABLES[f.table].key(f.cell)))
+            sets += list(options.values())
     return top, sets
 
 
-def run(seeds: int, seed: int, kinds=SINGLE + DOUBLE, opds=None) -> dict:
+def first_right(result, ref: Ref, value) -> str:
+    """How the first correction treats a one-cell slip: ``right`` (that cell, that value), ``tie`` (an
+    honest tie that includes it with that value), ``wrong`` (another cell or value put first), ``none``."""
+    items = corrections(result.findings)
+    if not items:
+        return "none"
+    first = items[0]
+    want = int(value) if float(value).is_integer() else value
+    for f in first.cells:
+        if f.table == ref.table and f.cell and TABLES[f.table].key(f.cell) == ref.key:
+            if first.type == "change" and f.expected == want:
+                return "right"
+            if first.type == "one_of" and f.params.get("if_this") == want:
+                return "tie"
+    return "wrong"
+
+
+def scratch_copy(code: str, values: dict, rng) -> str:
+    """A visible scratch copy of the golongan sheet, with a slip in it, placed before the real sheet:
+    ``right`` when the real sheet is read (TABLE_DUPLICATE_SHEET, no error), else ``wrong``."""
+    import tempfile
+
+    from pipeline.template import build_workbook, locate
+    from pipeline.validate import validate_file
+
     registry = load_registry()
+    wb = build_workbook(registry[code], "2022", values, "id")
+    spec = TABLES["golongan"]
+    real = wb[spec.sheet]
+    copy = wb.copy_worksheet(real)
+    copy.title = f"{spec.sheet} (2)"
+    wb.move_sheet(copy, offset=wb.sheetnames.index(spec.sheet) - wb.sheetnames.index(copy.title))
+    inner = [k for k in spec.cells if spec.is_leaf(k) and not spec.is_impossible(k)]
+    sheet, a1 = locate(spec, inner[int(rng.integers(len(inner)))])
+    copy[a1] = (copy[a1].value or 0) + 7
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "2022" / f"{code}.xlsx"
+        path.parent.mkdir()
+        wb.save(path)
+        result = validate_file(path)
+    codes = {f.code for f in result.findings}
+    return "right" if result.status == "accepted" and "TABLE_DUPLICATE_SHEET" in codes else "wrong"
+
+
+def run(seeds: int, seed: int, kinds=SINGLE + DOUBLE, opds=None, scratch: bool = True) -> dict:
+    registry = load_registry()
+    firsts = Counter()
+    scratch_outcomes = Counter()
+    wrong_first: list[dict] = []
+    localize_cpu: list[float] = []
+    import pipeline.validate as validate_module
+
+    inner = validate_module.localization_findings
+
+    def timed(*args, **kwargs):  # CPU time of the localisation alone, robust to a loaded machine
+        start = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            localize_cpu.append(time.process_time() - start)
+    validate_module.localization_findings = timed
     codes = opds or list(registry)
     rng = np.random.default_rng(seed)
     stats = Counter()
@@ -285,12 +388,19 @@ def run(seeds: int, seed: int, kinds=SINGLE + DOUBLE, opds=None) -> dict:
                 result = check_extract(extract(code, bad), "2022")
                 times.append(time.perf_counter() - start)
                 top, sets = located(result)
-                found = result.status == "rejected" and bool(top)
+                found = result.status == "rejected" and bool(sets)
                 k["recalled"] += found
                 k["cells_recalled"] += any(set(original) <= s_ for s_ in sets)
-                k["ambiguous"] += any(f.code == "LOCATION_AMBIGUOUS" for f in result.findings)
+                k["ambiguous"] += any(f.code == "CELL_CANDIDATE" for f in result.findings)
                 if len(original) == 1:
                     (ref, value), = original.items()
+                    outcome = first_right(result, ref, value)
+                    k[f"first_{outcome}"] += 1
+                    firsts[outcome] += 1
+                    if outcome == "wrong" and len(wrong_first) < 10:
+                        first = corrections(result.findings)[0]
+                        wrong_first.append({"kind": kind, "opd": code, "cell": [ref.table, list(ref.key)],
+                                            "true": value, "typed": flat(bad)[ref], "first": first.text("en")})
                     fixes = single_fixes(bad, present)
                     if fixes == [ref]:
                         k["identifiable"] += 1
@@ -300,6 +410,8 @@ def run(seeds: int, seed: int, kinds=SINGLE + DOUBLE, opds=None) -> dict:
                             misses.append({"kind": kind, "opd": code, "cell": [ref.table, list(ref.key)],
                                            "original": value, "typed": flat(bad)[ref],
                                            "located": {f"{r.table}:{'/'.join(r.key)}": x for r, x in top.items()}})
+            if scratch:
+                scratch_outcomes[scratch_copy(code, values, rng)] += 1
     total = Counter()
     for k in by_kind.values():
         total.update(k)
@@ -310,6 +422,7 @@ def run(seeds: int, seed: int, kinds=SINGLE + DOUBLE, opds=None) -> dict:
     def ratio(a, b):
         return round(a / b, 4) if b else None
 
+    validate_module.localization_findings = inner
     return {
         "seed": seed, "seeds": seeds, "opds": len(codes),
         "defects": total["defects"], "breaking": total["breaking"], "not_breaking": total["not_breaking"],
@@ -322,10 +435,20 @@ def run(seeds: int, seed: int, kinds=SINGLE + DOUBLE, opds=None) -> dict:
         "top1": ratio(singles["top1"], singles["identifiable"]),
         "top1_hits": singles["top1"],
         "ambiguous_share": ratio(total["ambiguous"], total["breaking"]),
+        "first_correction": {"right": firsts["right"], "honest_tie": firsts["tie"], "wrong": firsts["wrong"],
+                             "none": firsts["none"],
+                             "right_or_tie": ratio(firsts["right"] + firsts["tie"], sum(firsts.values()))},
+        "scratch_copy": {"right": scratch_outcomes["right"], "wrong": scratch_outcomes["wrong"]},
+        "total_prior": EVIDENCE["total"],
         "validate_ms": {"mean": round(1000 * sum(times) / len(times), 1) if times else None,
+                        "p99": round(1000 * float(np.percentile(times, 99)), 1) if times else None,
                         "max": round(1000 * max(times), 1) if times else None},
+        "localize_cpu_ms": {"mean": round(1000 * sum(localize_cpu) / len(localize_cpu), 1) if localize_cpu else None,
+                            "p99": round(1000 * float(np.percentile(localize_cpu, 99)), 1) if localize_cpu else None,
+                            "max": round(1000 * max(localize_cpu), 1) if localize_cpu else None},
         "by_kind": {kind: dict(c) for kind, c in by_kind.items()},
         "top1_misses": misses,
+        "first_correction_wrong": wrong_first,
     }
 
 
@@ -333,7 +456,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=2, help="consistent submissions per OPD")
     parser.add_argument("--seed", type=int, default=7, help="random seed (same seed, same figures)")
+    parser.add_argument("--total-prior", type=float, default=None,
+                        help="try another prior for totals (pipeline.localize.EVIDENCE['total']) to calibrate it")
     args = parser.parse_args()
+    if args.total_prior is not None:
+        EVIDENCE["total"] = args.total_prior
     start = time.perf_counter()
     report = run(args.seeds, args.seed)
     report["seconds"] = round(time.perf_counter() - start, 1)

@@ -70,25 +70,48 @@ class Correction:
     def finding(self) -> Finding:
         return self.cells[0]
 
+    def why(self, lang: str = "id") -> str:
+        """The certainty in words, with the slip (``pasti (dua angka tertukar)``), for the reports' tables."""
+        t = TEXT[lang]
+        f = self.finding
+        if self.type == "change":
+            slip = f" ({words})" if (words := f.slip(lang)) else ""
+            return (t[self.certainty] if self.certainty else t["unknown"]) + slip
+        if self.type == "one_of":
+            return t["one_of"].format(n=f.params.get("options", len(self.cells)),
+                                      more=t["more"] if f.params.get("capped") else "")
+        return t["rule_text"].format(message=f.message(lang))
+
+    def lines(self) -> list[tuple[Finding, object, bool]]:
+        """One line per cell, for the reports' tables: (its finding, the value it should have or would
+        need, whether that value is only "if this is the cell")."""
+        if self.type == "one_of":
+            return [(c, c.params.get("if_this"), True) for c in self.cells]
+        return [(self.finding, self.finding.expected if self.type == "change" else None, False)]
+
+    def repaired(self) -> list[Finding]:
+        """The broken rules it repairs, other than its own cell's."""
+        return [r for r in self.repairs if r is not self.finding]
+
     def text(self, lang: str = "id") -> str:
         """One line: ``Golongan!G9: 93 → 39 (dua angka tertukar) — pasti``."""
         t = TEXT[lang]
         f = self.finding
         if self.type == "change":
-            head = f"{_where(f, lang)}: {_value(f.actual, lang)} → "
+            head = f"{_where(f, lang)}: {typed(f.actual, lang)} → "
             if f.expected is None:
                 return head + "? (" + t["unknown"] + ")"
             slip = f" ({words})" if (words := f.slip(lang)) else ""
-            return f"{head}{_value(f.expected, lang)}{slip} — {t[self.certainty or 'probable']}"
+            return f"{head}{typed(f.expected, lang)}{slip} — {t[self.certainty or 'probable']}"
         if self.type == "one_of":
             options: dict[int, list[Finding]] = {}
             for c in self.cells:
                 options.setdefault(c.params.get("option", 0), []).append(c)
             single = all(len(o) == 1 for o in options.values())
             cells = "; ".join(
-                " + ".join(f"{_where(c, lang)}: {_value(c.actual, lang)} → {_value(c.params.get('if_this'), lang)}"
+                " + ".join(f"{_where(c, lang)}: {typed(c.actual, lang)} → {typed(c.params.get('if_this'), lang)}"
                            for c in o) if not single else
-                f"{_where(o[0], lang)} = {_value(o[0].actual, lang)} ({t['if_this'].format(value=_value(o[0].params.get('if_this'), lang))})"
+                f"{_where(o[0], lang)} = {typed(o[0].actual, lang)} ({t['if_this'].format(value=typed(o[0].params.get('if_this'), lang))})"
                 for o in options.values())
             count = t["one_of"].format(n=f.params.get("options", len(self.cells)),
                                        more=t["more"] if f.params.get("capped") else "")
@@ -119,7 +142,7 @@ def _num(value):
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _value(value, lang: str) -> str:
+def typed(value, lang: str) -> str:
     """A count as the clerk types it (``1009``: no thousands point, which is the slip being fixed);
     a percentage in the language's decimals."""
     if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():

@@ -22,13 +22,34 @@ def staff(values: dict) -> float:
     return float(values.get("golongan", {}).get(STAFF_CELL) or 0)
 
 
-def previous_staff(opd: str, period: str, catalog) -> tuple[str, float] | None:
-    """The OPD's headcount in the latest earlier period it was published in, with that period."""
+def previous_version(opd: str, period: str, catalog):
+    """The OPD's version published in the latest earlier period, with that period, or None."""
     for previous in reversed([p for p in catalog.periods() if p < period]):
         sha = catalog.used_versions(previous).get(opd)
         if sha:
-            return previous, staff(catalog.version(sha, previous).values)
+            return previous, catalog.version(sha, previous)
     return None
+
+
+def previous_staff(opd: str, period: str, catalog) -> tuple[str, float] | None:
+    """The OPD's headcount in the latest earlier period it was published in, with that period."""
+    found = previous_version(opd, period, catalog)
+    return (found[0], staff(found[1].values)) if found else None
+
+
+def previous_values(opd: str | None, period: str, catalog) -> dict:
+    """``{Ref: value}`` of the OPD's latest earlier published version: evidence for error localisation
+    (a cell that holds last period's value is probably right)."""
+    from pipeline.rules.linear import Ref
+    from pipeline.specs import load_tables
+    from pipeline.consolidate import parse_key_text
+
+    found = previous_version(opd, period, catalog) if opd else None
+    if found is None:
+        return {}
+    tables = load_tables()
+    return {Ref(t, parse_key_text(tables[t], k)): v for t, cells in found[1].values.items() if t in tables
+            for k, v in cells.items() if v is not None}
 
 
 def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, catalog) -> tuple[pd.DataFrame, dict]:

@@ -50,6 +50,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, role, typed
 from pipeline.coverage import LABELS as STATUS_LABELS
 from pipeline.files import atomic_write
 from pipeline.findings import SEVERITIES, Finding, describe_cell, fmt
@@ -61,8 +62,10 @@ FILE_SUFFIX = "-umpan-balik.xlsx"
 
 # Fill (cell background) and border colour per severity. The fills differ from the template's own
 # (grey D9D9D9, total yellow FFF2CC, percent blue DDEBF7, header blue BDD7EE); the border tells them apart.
-FILLS = {"error": "FF8B8B", "warning": "FFC000", "info": "9BC2E6"}
-BORDERS = {"error": "C00000", "warning": "BF8F00", "info": "2F75B5"}
+# Colours go by what the clerk should do with the cell (:func:`pipeline.corrections.role`): red only for
+# "change this cell".
+FILLS = {"change": "FF8B8B", "check": "F8CBAD", "affected": "D9D2E9", "warning": "FFE699", "info": "9BC2E6"}
+BORDERS = {"change": "C00000", "check": "C55A11", "affected": "7030A0", "warning": "BF8F00", "info": "2F75B5"}
 
 # -- all user text, id and en ------------------------------------------------------------------------------
 TEXT: dict[str, dict] = {
@@ -78,9 +81,11 @@ TEXT: dict[str, dict] = {
         "counts": "Jumlah temuan",
         "count_words": "{error} kesalahan, {warning} peringatan, {info} catatan",
         "next": {
-            "rejected": "Perbaiki sel yang berwarna merah, lalu kirim ulang berkas ke BKPSDM.",
+            "rejected": "Ubah sel berwarna merah ke nilai pada kolom 'Seharusnya' di daftar perbaikan, periksa sel "
+                        "berwarna jingga dengan data sumber, jangan ubah sel berwarna ungu, lalu kirim ulang berkas "
+                        "ke BKPSDM.",
             "older_version": "Versi terakhir ditolak; tabel kota memakai versi lama yang diterima. "
-                             "Perbaiki sel yang berwarna merah, lalu kirim ulang berkas.",
+                             "Ubah sel berwarna merah, periksa sel jingga, jangan ubah sel ungu, lalu kirim ulang berkas.",
             "accepted_with_warnings": "Berkas diterima. Periksa sel berwarna kuning jingga; "
                                       "bila datanya memang keliru, kirim ulang berkas yang sudah diperbaiki.",
             "accepted": "Berkas diterima.",
@@ -88,10 +93,16 @@ TEXT: dict[str, dict] = {
         },
         "legend": "Arti warna",
         "legend_rows": {
-            "error": "kesalahan: harus diperbaiki, berkas ditolak selama masih ada",
-            "warning": "peringatan: mohon diperiksa, berkas tetap diterima",
-            "info": "catatan: untuk diketahui",
+            "change": "merah: ubah sel ini ke nilai yang disarankan (lihat daftar perbaikan)",
+            "check": "jingga: salah satu sel berwarna ini salah, atau sel yang salah belum dapat ditunjuk; "
+                     "periksa dengan data sumber",
+            "affected": "ungu: terdampak, jangan diubah; jumlah ini akan cocok setelah sel merah diperbaiki",
+            "warning": "kuning: peringatan, mohon diperiksa; berkas tetap diterima",
+            "info": "biru: catatan, untuk diketahui",
         },
+        "corrections": "Daftar perbaikan (lakukan ini dulu)",
+        "chead": ["No", "Letak", "Tertulis", "Seharusnya", "Keterangan", "Memperbaiki"],
+        "all_findings": "Semua temuan",
         "how": "Setiap sel bermasalah pada lembar berikutnya diberi warna dan komentar. "
                "Klik kolom 'Letak' untuk menuju selnya. Temuan tanpa tautan tidak merujuk satu sel.",
         "head": ["No", "Tingkat", "Kode", "Tabel", "Letak", "Pesan", "Seharusnya", "Tertulis", "Saran"],
@@ -103,7 +114,7 @@ TEXT: dict[str, dict] = {
         "actual": "Tertulis",
         "suggestion": "Saran",
         "earlier_comment": "Komentar sebelumnya:",
-        "uncertain": "salah satu kemungkinan",
+        "uncertain": "kemungkinan",
     },
     "en": {
         "sheet": "Feedback",
@@ -117,9 +128,11 @@ TEXT: dict[str, dict] = {
         "counts": "Findings",
         "count_words": "errors: {error}, warnings: {warning}, notes: {info}",
         "next": {
-            "rejected": "Correct the red cells, then send the file to BKPSDM again.",
+            "rejected": "Change the red cells to the value in the 'Should be' column of the corrections, check the "
+                        "orange cells against the source data, leave the purple cells as they are, then send the "
+                        "file to BKPSDM again.",
             "older_version": "The latest version was rejected; the city tables use an older accepted one. "
-                             "Correct the red cells, then send the file again.",
+                             "Change the red cells, check the orange ones, leave the purple ones, then send the file again.",
             "accepted_with_warnings": "The file is accepted. Please check the amber cells; "
                                       "if the data is indeed wrong, send a corrected file.",
             "accepted": "The file is accepted.",
@@ -127,10 +140,16 @@ TEXT: dict[str, dict] = {
         },
         "legend": "Colours",
         "legend_rows": {
-            "error": "error: must be corrected; the file is rejected while any remains",
-            "warning": "warning: please check; the file is still accepted",
-            "info": "note: for your information",
+            "change": "red: change this cell to the suggested value (see the corrections)",
+            "check": "orange: one of the cells in this colour is wrong, or the wrong cell cannot be told; "
+                     "check against the source data",
+            "affected": "purple: affected, do not change; this total adds up once the red cells are corrected",
+            "warning": "yellow: warning, please check; the file is still accepted",
+            "info": "blue: note, for your information",
         },
+        "corrections": "Corrections (do these first)",
+        "chead": ["No", "Where", "Reads", "Should be", "Why", "Repairs"],
+        "all_findings": "All findings",
         "how": "Every cell with a problem on the following sheets is coloured and has a comment. "
                "Click the 'Where' column to go to the cell. Findings without a link do not refer to one cell.",
         "head": ["No", "Severity", "Code", "Table", "Where", "Message", "Expected", "Actual", "Suggestion"],
@@ -142,7 +161,7 @@ TEXT: dict[str, dict] = {
         "actual": "Actual",
         "suggestion": "Suggestion",
         "earlier_comment": "Earlier comment:",
-        "uncertain": "one possibility",
+        "uncertain": "probably",
     },
 }
 
@@ -161,12 +180,13 @@ def feedback_path(reports, period: str, opd_code: str) -> Path:
 
 
 def suggestion_text(finding: Finding, lang: str = "id") -> str:
-    """The suggestion (:meth:`Finding.suggestion`) as shown: ``21``; ``21 (salah satu kemungkinan)`` when
-    it is not certain; "" if none."""
+    """The suggestion (:meth:`Finding.suggestion`) as the clerk types it: ``1009`` (a count has no thousands
+    point: that is the very slip of an English-locale Excel); ``21 (kemungkinan)`` when it is not certain;
+    "" if none."""
     found = finding.suggestion(lang)
     if found is None:
         return ""
-    text = fmt(found["value"], lang)
+    text = typed(found["value"], lang)
     return text if found["certain"] else f"{text} ({TEXT[lang]['uncertain']})"
 
 
@@ -238,33 +258,36 @@ def _show_submitted(cell, findings: list[Finding]) -> None:
         cell.value = sent
 
 
-def _worst(findings: list[Finding]) -> str:
-    return min((f.severity for f in findings), key=SEVERITIES.index)
+def _worst(findings: list[Finding], items) -> str:
+    return min((role(f, items) for f in findings), key=ROLES.index)
 
 
-def comment_text(findings: list[Finding], lang: str) -> str:
-    """One comment for one cell: every finding on it, worst first."""
+def comment_text(findings: list[Finding], lang: str, items=()) -> str:
+    """One comment for one cell: every finding on it, the cell to change first. An affected total gets no
+    value to write: it is to be left as it is."""
     t = TEXT[lang]
     parts = []
-    for f in sorted(findings, key=lambda f: SEVERITIES.index(f.severity)):
+    for f in sorted(findings, key=lambda f: (ROLES.index(role(f, items)), SEVERITIES.index(f.severity))):
         lines = [f"[{t['severity'][f.severity].upper()}] {f.title(lang)}", f.message(lang)]
-        if f.expected is not None or f.actual is not None:
+        if role(f, items) == "affected":
+            lines.append(affected_text(f, lang))
+        elif f.expected is not None or f.actual is not None:
             lines.append(f"{t['expected']}: {fmt(f.expected, lang)}; {t['actual']}: {fmt(f.actual, lang)}")
-        suggestion = suggestion_text(f, lang)
-        if suggestion:
-            lines.append(f"{t['suggestion']}: {suggestion}")
+            suggestion = suggestion_text(f, lang)
+            if suggestion:
+                lines.append(f"{t['suggestion']}: {suggestion}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 
 
-def _mark(ws, coordinate: str, findings: list[Finding], lang: str) -> None:
+def _mark(ws, coordinate: str, findings: list[Finding], lang: str, items=()) -> None:
     cell = ws[coordinate]
-    severity = _worst(findings)
+    severity = _worst(findings, items)
     cell.fill = PatternFill("solid", fgColor=FILLS[severity])
     side = Side(style="medium", color=BORDERS[severity])
     cell.border = Border(left=side, right=side, top=side, bottom=side)
     cell.protection = Protection(locked=False, hidden=cell.protection.hidden)
-    text = comment_text(findings, lang)
+    text = comment_text(findings, lang, items)
     if cell.comment is not None and cell.comment.author != AUTHOR:
         text += f"\n\n{TEXT[lang]['earlier_comment']}\n{cell.comment.text}"
     lines = sum(1 + len(line) // 60 for line in text.splitlines())
@@ -294,12 +317,13 @@ def _unique_title(wb, title: str) -> str:
     return name
 
 
-def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]], lang: str):
+def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]], lang: str, items=(),
+             place=None):
     t = TEXT[lang]
     ws = wb.create_sheet(_unique_title(wb, t["sheet"]), 0)
     ws["A1"] = t["title"]
     ws["A1"].font = Font(bold=True, size=13)
-    counts = {s: sum(f.severity == s for f, _ in rows) for s in SEVERITIES}
+    counts = {s: sum(f.severity == s for f in opd.findings) for s in SEVERITIES}
     facts = [
         (t["opd"], f"{opd.code} - {opd.name}" if opd.name else opd.code),
         (t["period"], str(report.period)),
@@ -318,15 +342,19 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
     _note(ws, r, t["next"].get(opd.status, ""))
     r += 2
     ws.cell(r, 1, t["legend"]).font = _BOLD
-    for severity in SEVERITIES:
+    for shown in ROLES:
         r += 1
         swatch = ws.cell(r, 2)
-        swatch.fill = PatternFill("solid", fgColor=FILLS[severity])
-        side = Side(style="medium", color=BORDERS[severity])
+        swatch.fill = PatternFill("solid", fgColor=FILLS[shown])
+        side = Side(style="medium", color=BORDERS[shown])
         swatch.border = Border(left=side, right=side, top=side, bottom=side)
-        ws.cell(r, 3, t["legend_rows"][severity])
+        ws.cell(r, 3, t["legend_rows"][shown])
     r += 2
     _note(ws, r, t["how"])
+    if items:
+        r = _corrections_table(ws, r + 2, items, lang, place)
+        r += 1
+        ws.cell(r, 1, t["all_findings"]).font = _BOLD
     head = r + HEAD_ROW_OFFSET
     for c, text in enumerate(t["head"], start=1):
         cell = ws.cell(head, c, text)
@@ -339,18 +367,19 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
     for i, (f, target) in enumerate(rows, start=1):
         row = head + i
         spec = tables.get(f.table) if f.table else None
+        affected = role(f, items) == "affected"  # a correct total: its arithmetic, never a value to write
         values = [i, t["severity"][f.severity], f.code,
                   f"{spec.number}. {spec.title[lang]}" if spec else (f.table or "-"),
                   f"{target[0]}!{target[1]}" if target else _where_text(f, lang),
                   f.message(lang),
-                  fmt(f.expected, lang) if f.expected is not None else "",
+                  fmt(f.expected, lang) if f.expected is not None and not affected else "",
                   fmt(f.actual, lang) if f.actual is not None else "",
-                  suggestion_text(f, lang)]
+                  affected_text(f, lang) if affected else suggestion_text(f, lang)]
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row, c, value)
             cell.alignment = _WRAP
         ws.row_dimensions[row].height = 15 * max(_lines(str(v), w) for v, w in zip(values, WIDTHS))
-        ws.cell(row, 2).fill = PatternFill("solid", fgColor=FILLS[f.severity])
+        ws.cell(row, 2).fill = PatternFill("solid", fgColor=FILLS[role(f, items)])
         if target:
             where = ws.cell(row, 5)
             where.hyperlink = Hyperlink(ref=where.coordinate, location=_sheet_ref(*target),
@@ -360,6 +389,36 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
     page_setup(ws)
     ws.print_title_rows = f"{head}:{head}"
     return ws
+
+
+def _corrections_table(ws, r: int, items, lang: str, place) -> int:
+    """The corrections (:mod:`pipeline.corrections`) from row ``r``: one row per cell to change, with a
+    link to it; returns the next free row."""
+    t = TEXT[lang]
+    ws.cell(r, 1, t["corrections"]).font = Font(bold=True, size=12)
+    r += 1
+    for c, text in enumerate(t["chead"], start=1):
+        cell = ws.cell(r, c, text)
+        cell.font, cell.fill = _BOLD, _HEAD_FILL
+    for i, item in enumerate(items, start=1):
+        why, repairs = item.why(lang), ", ".join(_where_text(x, lang) for x in item.repaired())
+        lines = [(x, "" if value is None else f"({typed(value, lang)}?)" if conditional else typed(value, lang))
+                 for x, value, conditional in item.lines()]
+        for j, (x, expected) in enumerate(lines):
+            r += 1
+            target = place(x) if place else None
+            values = [i if j == 0 else "", f"{target[0]}!{target[1]}" if target else _where_text(x, lang),
+                      typed(x.actual, lang) if x.actual is not None else "", expected,
+                      why if j == 0 else "", repairs if j == 0 else ""]
+            for c, value in enumerate(values, start=1):
+                ws.cell(r, c, value).alignment = _WRAP
+            ws.cell(r, 1).fill = PatternFill("solid", fgColor=FILLS[role(x, items)])
+            ws.row_dimensions[r].height = 15 * max(_lines(str(v), w) for v, w in zip(values, WIDTHS))
+            if target:
+                link = ws.cell(r, 2)
+                link.hyperlink = Hyperlink(ref=link.coordinate, location=_sheet_ref(*target), tooltip=t["chead"][1])
+                link.font = _LINK_FONT
+    return r + 1
 
 
 def _lines(text: str, width: float) -> int:
@@ -396,20 +455,26 @@ def build_feedback_workbook(report, opd, lang: str = "id"):
     wb, locator = source
     order = {s: i for i, s in enumerate(SEVERITIES)}
     numbers = {s.id: s.number for s in load_tables().values()}
+    items = corrections(opd.findings)
     findings = sorted(opd.findings, key=lambda f: (order.get(f.severity, 9), numbers.get(f.table, 99)))
     rows = [(f, _resolve(wb, locator(f))) for f in findings]
     cells: dict[tuple[str, str], list[Finding]] = {}
     for f, target in rows:
         if target:
             cells.setdefault(target, []).append(f)
+        for address in f.params.get("cells", [])[1:] if target else []:  # a note summarised per sheet
+            other = _resolve(wb, (f.sheet, address))
+            if other:
+                cells.setdefault(other, []).append(f)
     for (sheet, coordinate), on_cell in cells.items():
         ws = wb[sheet]
         if ws.sheet_state != "visible":
             ws.sheet_state = "visible"
         if opd.kind == "csv" and ws[coordinate].value is None:
             _show_submitted(ws[coordinate], on_cell)
-        _mark(ws, coordinate, on_cell, lang)
-    _summary(wb, report, opd, rows, lang)
+        _mark(ws, coordinate, on_cell, lang, items)
+    _summary(wb, report, opd, [(f, target) for f, target in rows if f.code not in LOCATED], lang, items,
+             lambda f: _resolve(wb, locator(f)))
     for ws in wb.worksheets:
         ws.sheet_view.tabSelected = False
     wb.active = 0

@@ -23,10 +23,13 @@ to the lower bound where there is one (counts: by the value itself). A weight of
 variable; an unknown value (NaN) is a free variable that costs nothing. All minimal-weight sets are
 enumerated: after each solution a no-good cut ``sum_{i in S} z_i <= |S| - 1`` is added and the
 program solved again until the optimum rises or ``limit`` solutions are found (``capped`` says so).
-For each located set, the values are checked for uniqueness: they are *forced* when the equality
-rows restricted to the located variables have full column rank, otherwise their range is computed
-by linear programming (a value that is not forced is one consistent choice, never presented as
-the answer).
+Before the solver, sets of one and two cells are found exactly and fast when no value is unknown
+(:func:`_single_changes`, :func:`_pair_changes`: every minimal set then lies among the cells of the
+violated rows and their row-neighbours). The solver's work is bounded by a node limit per solve
+(deterministic) and a time limit as a safety net. For each located set, the values are checked for
+uniqueness: they are *forced* when the equality rows restricted to the located variables have full
+column rank, otherwise their range is computed by linear programming (a value that is not forced is
+one consistent choice, never presented as the answer).
 
 Rekap adapter
 -------------
@@ -49,10 +52,19 @@ Weights (documented here, used by :func:`rekap_system`):
   row): **2**, it is beyond reasonable doubt and changes only when nothing cheaper explains the data;
 * a cell whose value is unknown (unreadable, missing): **0**, a free variable, never reported.
 
-Ranking of tied minimal sets (deterministic): (1) fewest printed percentages left inconsistent
-after the change (the % column is independent evidence about the counts); (2) sets whose every
-change is a recognised typo first, then more recognised changes; (3) book order of the cells.
-The reason for the choice is stated in the ``LOCATION_AMBIGUOUS`` finding.
+A submission whose every value is readable and that needs more than two changed cells is not
+localised (``LOCALIZE_UNRESOLVED``): such "explanations" are guesses, and finding them all is slow;
+one with more than :data:`MAX_BROKEN` broken rules neither (``LOCALIZE_TOO_MANY``).
+
+Evidence ranks the tied minimal sets, never the book order (:data:`EVIDENCE`, likelihood factors):
+printed percentages left inconsistent, plausibility rules failing after the change (the warning-level
+rules and the OPD's type from the registry: no post above its leader's echelon, one post at it), a
+recognised slip, the reference value of a cell (the OPD's previous published period, a staff list),
+and a prior that a hand-typed total slips more often than one count. The factors give each set a
+probability among the tied ones (:func:`posterior`); :func:`decide` names the best set alone
+(*probable*) only when it is more likely than all others together, else reports the tie
+(``CELL_CANDIDATE``: one of N, no value asserted). A single minimal set with forced values is
+*certain*. How the clerk reads this: :mod:`pipeline.corrections`.
 """
 
 from __future__ import annotations
@@ -67,7 +79,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 TOL = 1e-6
-LIMIT = 12  # minimal sets enumerated at most
+LIMIT = 12  # minimal sets enumerated at most by the solver
+NODE_LIMIT = 2000  # branch-and-bound nodes per solve: a deterministic bound on the solver's work
+QUICK_LIMIT = 200  # minimal sets of one or two cells listed at most without the solver (all are ranked)
 SHOWN = 10  # listed in a finding at most
 
 
@@ -147,7 +161,8 @@ class Localization:
     capped: bool = False  # more minimal sets may exist than were enumerated
     feasible: bool = True  # False: no change of the non-fixed variables satisfies the rows
     seconds: float = 0.0
-    timed_out: bool = False  # the time limit ran out before the first minimal set was proven
+    timed_out: bool = False  # a work limit stopped the solver before the first minimal set was proven
+    unresolved: bool = False  # no set within ``max_weight`` exists (the solver was not asked for more)
 
 
 def _matrix(system: System):
@@ -166,29 +181,37 @@ def _matrix(system: System):
     return a, np.array(lo, dtype=float), np.array(hi, dtype=float)
 
 
-def locate(system: System, limit: int = LIMIT, time_limit: float = 5.0) -> Localization:
+def locate(system: System, limit: int = LIMIT, time_limit: float = 10.0, node_limit: int = NODE_LIMIT,
+           max_weight: float | None = None) -> Localization:
     """Every minimal-weight set of variables whose change satisfies all rows (up to ``limit``).
 
-    ``time_limit`` bounds the whole enumeration: when it runs out after the first set, the sets found
-    are returned with ``capped``; before it, ``timed_out`` (nothing is claimed)."""
+    Sets of one or two cells are found without the solver when the system has no unknown value
+    (exactly: see :func:`_single_changes`, :func:`_pair_changes`). ``max_weight=2`` stops there: a
+    system that needs more is returned ``unresolved`` without calling the solver. The solver's work is
+    bounded by ``node_limit`` per solve (deterministic) and ``time_limit`` for the whole enumeration
+    (a safety net): when a limit stops it after the first set, the sets found are returned with
+    ``capped``; before it, ``timed_out`` (nothing is claimed)."""
     start = time.perf_counter()
     deadline = start + time_limit
     if not system.violated():
         return Localization([], seconds=time.perf_counter() - start)
     v = np.array(system.values, dtype=float)
-    singles = _single_changes(system, v, limit)
-    if singles is not None:
-        singles.seconds = time.perf_counter() - start
-        return singles
+    if not np.isnan(v).any():
+        quick = _single_changes(system, v, QUICK_LIMIT) or _pair_changes(system, v, QUICK_LIMIT)
+        if quick is None and max_weight is not None and max_weight <= 2:
+            quick = Localization([], unresolved=True)
+        if quick is not None:
+            quick.seconds = time.perf_counter() - start
+            return quick
     finite = np.abs(v[~np.isnan(v)])
     big = float(finite.sum()) + 10.0
     for m in (big, 10 * big):  # the larger bound only if the data scale was too small a bound
         # First with x continuous (only z binary): sum rules with whole data nearly always give
         # whole values, and this is many times faster. If any located value of an integer variable
         # is fractional, the enumeration is repeated with x integer, so the result is exact.
-        result = _enumerate(system, v, m, limit, deadline, relax=True)
+        result = _enumerate(system, v, m, limit, deadline, node_limit, relax=True)
         if any(system.integer[i] and abs(x - round(x)) > TOL for s in result.solutions for i, x in s.values.items()):
-            result = _enumerate(system, v, m, limit, deadline, relax=False)
+            result = _enumerate(system, v, m, limit, deadline, node_limit, relax=False)
         if result.feasible or result.timed_out:
             break
     result.seconds = time.perf_counter() - start
@@ -224,7 +247,84 @@ def _single_changes(system: System, v: np.ndarray, limit: int) -> Localization |
     return Localization(found[:limit], capped=len(found) > limit)
 
 
-def _enumerate(system: System, v: np.ndarray, m: float, limit: int, deadline: float,
+def _pair_changes(system: System, v: np.ndarray, limit: int) -> Localization | None:
+    """The exact answer without a solver when no single cell of weight 1 repairs every violated row
+    (so no set weighs less than 2) and some set of weight 2 does: every minimal set is then one cell of
+    weight 2 or two cells of weight 1 that, together, touch every violated row. Each such pair is
+    solved from the equality rows through it; None (the solver is needed) when none exists, or when a
+    pair's values are not determined by its rows."""
+    violated = system.violated()
+    if not violated:
+        return None
+    members = [{i for i, a in system.rows[r].coefs if a} for r in violated]
+    through: dict[int, list[int]] = {}
+    for r, row in enumerate(system.rows):
+        for i, a in row.coefs:
+            if a:
+                through.setdefault(i, []).append(r)
+    found: list[Solution] = []
+    heavy = set.intersection(*members)  # single cells of weight 2
+    for i in sorted(heavy):
+        if system.linked(i) and system.weights[i] == 2.0:
+            x = _solve(system, v, (i,), through)
+            if x is not None:
+                found.append(Solution((i,), {i: x[i]}, _forced(system, (i,), v, {i: x[i]}), 2.0))
+    light = {i for i in range(len(v)) if system.linked(i) and system.weights[i] == 1.0}
+    cells = sorted({i for m in members for i in m} & light)
+    covers = {i: {k for k, m in enumerate(members) if i in m} for i in range(len(v))}
+    everything = set(range(len(members)))
+    pairs = set()
+    for i in cells:  # the other cell is in a violated row too, or repairs a row that i's change breaks
+        near = {j for r in through.get(i, []) for j, a in system.rows[r].coefs if a} | set(cells)
+        pairs |= {tuple(sorted((i, j))) for j in near & light if j != i}
+    for i, j in sorted(pairs):
+        if covers[i] | covers[j] != everything:
+            continue
+        if True:
+            x = _solve(system, v, (i, j), through)
+            if x is False:
+                return None  # not determined by its rows: let the solver find values
+            if x is not None:
+                found.append(Solution((i, j), {i: x[i], j: x[j]}, _forced(system, (i, j), v, {i: x[i], j: x[j]}), 2.0))
+    if not found:
+        return None
+    return Localization(found[:limit], capped=len(found) > limit)
+
+
+def _solve(system: System, v: np.ndarray, cells: tuple[int, ...], through: dict):
+    """Values for ``cells`` (the others as observed) from the equality rows through them: the values
+    when they exist, are whole where asked, within bounds and make every row hold; None when there are
+    none; False when the rows leave them undetermined."""
+    rows = sorted({r for i in cells for r in through.get(i, [])})
+    eq = [system.rows[r] for r in rows if system.rows[r].op == "=="]
+    pos = {i: k for k, i in enumerate(cells)}
+    a = np.zeros((len(eq), len(cells)))
+    b = np.zeros(len(eq))
+    for k, row in enumerate(eq):
+        rest = row.rhs
+        for i, c in row.coefs:
+            if i in pos:
+                a[k, pos[i]] += c
+            else:
+                rest -= c * v[i]
+        b[k] = rest
+    if not len(eq) or np.linalg.matrix_rank(a) < len(cells):
+        return False
+    sol, *_ = np.linalg.lstsq(a, b, rcond=None)
+    x = v.copy()
+    for i, k in pos.items():
+        value = float(sol[k])
+        if system.integer[i]:
+            if abs(value - round(value)) > 1e-6:
+                return None
+            value = float(round(value))
+        if not system.lower[i] - TOL <= value <= system.upper[i] + TOL or abs(value - v[i]) <= TOL:
+            return None
+        x[i] = value
+    return None if system.violated(list(x)) else x
+
+
+def _enumerate(system: System, v: np.ndarray, m: float, limit: int, deadline: float, node_limit: int,
                relax: bool = False) -> Localization:
     from scipy.optimize import Bounds, LinearConstraint, milp  # imported here: only a failing submission needs it
     from scipy.sparse import csr_matrix, hstack
@@ -276,7 +376,7 @@ def _enumerate(system: System, v: np.ndarray, m: float, limit: int, deadline: fl
             break
         with _quiet():
             res = milp(c, constraints=constraints, integrality=integrality, bounds=bounds,
-                       options={"time_limit": left, "disp": False})
+                       options={"time_limit": left, "node_limit": node_limit, "disp": False})
         if res.status == 1:  # the time limit: what it found is not proven minimal
             if best is None:
                 return Localization([], timed_out=True)
@@ -720,7 +820,8 @@ def localization_findings(findings: list, staged, present: set[str], tables, opd
     * ``CELL_SUSPECT`` on each cell of the one set to change (``params.certainty``: certain/probable);
     * ``CELL_CANDIDATE`` on each cell of tied sets (``params.option``: which set; no value asserted);
     * ``params.affected`` on the broken rules' findings whose anchor is not a cell to change;
-    * ``LOCALIZE_TOO_MANY`` instead, when too many rules are broken to localise in time.
+    * ``LOCALIZE_TOO_MANY`` instead, when too many rules are broken to localise;
+    * ``LOCALIZE_UNRESOLVED`` instead, when no change of one or two cells repairs every rule.
 
     ``opd`` (a registry entry) and ``reference`` (``{Ref: value}``: the previous period, a staff list)
     are evidence for ranking. Never raises: a fault here is a ``RULE_NOT_EVALUABLE`` note."""
@@ -734,7 +835,9 @@ def localization_findings(findings: list, staged, present: set[str], tables, opd
 
 
 MAX_BROKEN = 40  # broken rules beyond which a submission is not localised (LOCALIZE_TOO_MANY)
-BUDGET = 2.0  # seconds for one submission's enumeration
+MAX_WEIGHT = 2  # a submission that needs more than two changed cells (with every value readable) is not
+#                 localised (LOCALIZE_UNRESOLVED): such "explanations" are guesses, and finding them is slow
+BUDGET = 5.0  # seconds for one submission's enumeration by the solver (a safety net; nodes bound it first)
 
 
 def _localization_findings(findings: list, staged, present: set[str], tables, opd, reference: dict) -> list:
@@ -751,9 +854,9 @@ def _localization_findings(findings: list, staged, present: set[str], tables, op
         return findings + [Finding("LOCALIZE_TOO_MANY", RULE, params={"count": len(broken), "limit": MAX_BROKEN})]
     if broken:
         system = rekap_system(values, rules, tables)
-        loc = locate(system, time_limit=BUDGET)
-        if loc.timed_out:
-            return findings + [Finding("LOCALIZE_TOO_MANY", RULE, params={"count": len(broken), "limit": MAX_BROKEN})]
+        loc = locate(system, time_limit=BUDGET, max_weight=MAX_WEIGHT)
+        if loc.timed_out or loc.unresolved:
+            return findings + [Finding("LOCALIZE_UNRESOLVED", RULE, params={"count": len(broken)})]
         capped = loc.capped
         if loc.solutions:
             best = loc.solutions[0].weight
@@ -849,6 +952,7 @@ def swap_solutions(system: System, rules: list, values: dict, present, tables,
                     cells += [Ref(t, k) for k in part]
     else:
         cells = [r for rule in rules if evaluate(rule, values).holds is False for r in rule.refs]
+    failing = [rule for rule in rules if evaluate(rule, values).holds is False]
     out, seen = [], set()
     for a in dict.fromkeys(cells):
         spec = tables[a.table]
@@ -861,9 +965,13 @@ def swap_solutions(system: System, rules: list, values: dict, present, tables,
             va, vb = values.get(a), values.get(b)
             if va is None or vb is None or math.isnan(va) or math.isnan(vb) or va == vb:
                 continue
+            # only the rules through a or b can change: every failing one must be among them
+            touched = {id(rule): rule for rule in member.get(a, []) + member.get(b, [])}
+            if any(id(rule) not in touched for rule in failing):
+                continue
             trial = dict(values)
             trial[a], trial[b] = vb, va
-            if any(evaluate(rule, trial).holds is False for rule in rules):
+            if any(evaluate(rule, trial).holds is False for rule in touched.values()):
                 continue
             weight = system.weights[index[a]] + system.weights[index[b]]
             sol = Solution(pair, {index[a]: vb, index[b]: va}, {}, weight)

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from pipeline.book import TEXT as BOOK_TEXT, book_frame
 from pipeline.coverage import LABELS as STATUS_LABELS, coverage_note
 from pipeline.files import atomic_write, atomic_write_text
+from pipeline.corrections import LOCATED, affected_text, corrections, role, typed
 from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.report_data import OpdReport, PeriodReport
@@ -68,7 +69,15 @@ FEEDBACK_TEXT: dict[str, dict] = {
         "workbook_hint": "Buku kerja bertanda adalah salinan berkas Anda dengan sel yang bermasalah ditandai dan "
                          "diberi komentar.",
         "back": "Kembali ke dasbor",
-        "findings": "Temuan",
+        "findings": "Semua temuan",
+        "corrections": "Perbaikan: ubah sel-sel ini",
+        "corrections_hint": "Lakukan perbaikan ini lebih dulu. Pasti: hanya perubahan ini yang membuat semua aturan "
+                            "terpenuhi. Kemungkinan: penjelasan yang paling cocok dengan data. Salah satu dari beberapa "
+                            "sel: data tidak dapat menunjukkan sel mana, periksa semuanya dengan data sumber. Sel yang "
+                            "ditandai terdampak jangan diubah: jumlahnya akan cocok setelah perbaikan ini.",
+        "ccol": {"no": "No", "where": "Letak", "actual": "Tertulis", "expected": "Seharusnya", "why": "Keterangan",
+                 "repairs": "Memperbaiki"},
+        "affected": "Terdampak",
         "file_level": "Umum (berkas, identitas, antartabel)",
         "uncertain": "{value} (mungkin)",
         "other_table": "Tabel {table}",
@@ -109,7 +118,15 @@ FEEDBACK_TEXT: dict[str, dict] = {
         "workbook_hint": "The marked workbook is a copy of your file with the problem cells highlighted and "
                          "commented.",
         "back": "Back to the dashboard",
-        "findings": "Findings",
+        "findings": "All findings",
+        "corrections": "Corrections: change these cells",
+        "corrections_hint": "Make these corrections first. Certain: only this change makes every rule hold. "
+                            "Probably: the explanation that fits the data best. One of several cells: the data cannot "
+                            "tell which; check them all against the source. Cells marked affected must not be "
+                            "changed: they add up once these corrections are made.",
+        "ccol": {"no": "No", "where": "Where", "actual": "Reads", "expected": "Should be", "why": "Why",
+                 "repairs": "Repairs"},
+        "affected": "Affected",
         "file_level": "General (file, identity, across tables)",
         "uncertain": "{value} (probably)",
         "other_table": "Table {table}",
@@ -254,7 +271,7 @@ def suggestion(finding: Finding, lang: str = "id") -> str:
     found = finding.suggestion(lang)
     if found is None:
         return ""
-    text = _value_text(finding, found["value"], lang)
+    text = _typed(finding, found["value"], lang)
     return text if found["certain"] else FEEDBACK_TEXT[lang]["uncertain"].format(value=text)
 
 
@@ -299,33 +316,61 @@ def cell_words(finding: Finding, lang: str = "id") -> str:
     return describe_cell(spec, finding.cell, lang).strip("()")
 
 
-def finding_row(finding: Finding, lang: str = "id") -> dict:
+def finding_row(finding: Finding, lang: str = "id", items=None) -> dict:
     place = where(finding, lang)
     words = cell_words(finding, lang)
-    return {"code": finding.code, "severity": finding.severity, "where": place,
+    shown = role(finding, items or [])
+    affected = shown == "affected"
+    return {"code": finding.code, "severity": finding.severity, "role": shown, "where": place,
             "address": bool(finding.sheet and finding.address),
             "where_words": words if words != place else "",
-            "title": finding.title(lang), "message": finding.message(lang),
-            "expected": _value_text(finding, finding.expected, lang),
-            "actual": _value_text(finding, finding.actual, lang), "suggestion": suggestion(finding, lang)}
+            "title": finding.title(lang),
+            "message": finding.message(lang) + (f" ({affected_text(finding, lang)})" if affected else ""),
+            "expected": "" if affected else _value_text(finding, finding.expected, lang),
+            "actual": _value_text(finding, finding.actual, lang),
+            "suggestion": "" if affected else suggestion(finding, lang)}
+
+
+def _typed(finding: Finding, value, lang: str) -> str:
+    """A value of a correction as the clerk types it: counts without a thousands point (``1009``)."""
+    if value is None:
+        return ""
+    return percent(value, lang) if _is_percent(finding) and isinstance(value, (int, float)) else typed(value, lang)
+
+
+def correction_rows(findings: list[Finding], lang: str = "id") -> list[dict]:
+    """The corrections (:mod:`pipeline.corrections`) as rows of the page's first table."""
+    rows = []
+    for i, c in enumerate(corrections(findings), start=1):
+        cells = [{"where": where(f, lang), "words": cell_words(f, lang), "address": bool(f.sheet and f.address),
+                  "actual": _typed(f, f.actual, lang),
+                  "expected": f"({_typed(f, value, lang)}?)" if conditional else _typed(f, value, lang)}
+                 for f, value, conditional in c.lines()]
+        rows.append({"no": i, "type": c.type, "why": c.why(lang), "cells": cells,
+                     "repairs": [where(r, lang) for r in c.repaired()]})
+    return rows
 
 
 def finding_groups(findings: list[Finding], lang: str = "id") -> list[dict]:
-    """Findings by table in book order, file-level findings (no table) first; errors first in a group."""
+    """Findings by table in book order, file-level findings (no table) first; errors first in a group,
+    affected totals after them; the located cells are in the corrections table instead."""
     tables = load_tables()
     order = {None: -1, **{t: i for i, t in enumerate(tables)}}
     rank = {"error": 0, "warning": 1, "info": 2}
     text = FEEDBACK_TEXT[lang]
+    items = corrections(findings)
+    findings = [f for f in findings if f.code not in LOCATED]
     groups = []
     for table in sorted({f.table for f in findings}, key=lambda t: (order.get(t, len(order)), str(t))):
-        mine = sorted((f for f in findings if f.table == table), key=lambda f: rank.get(f.severity, 3))
+        mine = sorted((f for f in findings if f.table == table),
+                      key=lambda f: (rank.get(f.severity, 3), role(f, items) == "affected"))
         if table is None:
             title = text["file_level"]
         elif table in tables:
             title = table_heading(tables[table], lang)
         else:
             title = text["other_table"].format(table=table)
-        groups.append({"table": table, "title": title, "rows": [finding_row(f, lang) for f in mine]})
+        groups.append({"table": table, "title": title, "rows": [finding_row(f, lang, items) for f in mine]})
     return groups
 
 
@@ -345,6 +390,7 @@ def feedback_html(report: PeriodReport, opd: OpdReport, lang: str = "id", workbo
                   opd=opd, counts=opd.counts, symbol=SYMBOLS.get(opd.status, "?"),
                   status_label=STATUS_LABELS[lang].get(opd.status, opd.status),
                   explain=explanation(opd, report.period, lang), groups=finding_groups(opd.findings, lang),
+                  corrections=correction_rows(opd.findings, lang),
                   workbook=workbook)
 
 

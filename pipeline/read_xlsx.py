@@ -458,6 +458,32 @@ def _cells(spec: TableSpec, m: Match, ex: Extract) -> None:
         ex.cells.append(RawCell(spec.id, key, _plain(value), g.title, address, bool(g.formats.get(pos))))
 
 
+COPY_SHARE = 0.9  # a second visible sheet matching this share of the best score holds the table too
+
+
+def _preferred(spec: TableSpec, copies: list[Match]) -> Match:
+    """Of several visible sheets holding one table: the one the template names, else the one whose totals
+    hold (fewest broken sums), else the first in the workbook."""
+    named = [m for m in copies if m.grid.title.strip().lower() == spec.sheet.strip().lower()]
+    if named:
+        return named[0]
+    return min(copies, key=lambda m: _broken_sums(spec, m))
+
+
+def _broken_sums(spec: TableSpec, m: Match) -> int:
+    from pipeline.numbers import parse_count
+    from pipeline.rules.linear import Ref, evaluate
+    from pipeline.rules.sums import sum_rules
+
+    probe = Extract(file="", kind="xlsx")
+    _cells(spec, m, probe)
+    values = {}
+    for c in probe.cells:
+        parsed = parse_count(c.value)
+        values[Ref(spec.id, c.key)] = 0.0 if parsed.value is None else parsed.value
+    return sum(1 for r in sum_rules(spec) if evaluate(r, values).holds is False)
+
+
 def read_xlsx(path) -> Extract:
     """Read a workbook into an :class:`Extract`. Never raises on bad input; problems become findings."""
     path = Path(path)
@@ -481,14 +507,25 @@ def read_xlsx(path) -> Extract:
     bounds = {g.title: _boundaries(g, layouts, titles) for g in grids}
     opd = ex.identity.get("opd", "").strip().upper()
     for spec, lay in zip(specs, layouts):
-        best: Match | None = None
+        per_grid: list[Match] = []  # the best match of each sheet
         for g in sorted(grids, key=lambda g: g.hidden):  # visible sheets first, workbook order kept
-            if best is not None and g.hidden and not best.grid.hidden:
+            if per_grid and g.hidden and not per_grid[0].grid.hidden:
                 break
+            mine: Match | None = None
             for h in _header_rows(g, lay):
                 m = _try(g, lay, h, bounds[g.title])
-                if m is not None and _plausible(m, spec) and (best is None or m.score > best.score):
-                    best = m
+                if m is not None and _plausible(m, spec) and (mine is None or m.score > mine.score):
+                    mine = m
+            if mine is not None:
+                per_grid.append(mine)
+        best = max(per_grid, key=lambda m: m.score) if per_grid else None
+        copies = [m for m in per_grid if not m.grid.hidden and best is not None and m.score >= COPY_SHARE * best.score]
+        if len(copies) > 1:
+            best = _preferred(spec, copies)
+            other = next(m for m in copies if m is not best)
+            ex.findings.append(Finding("TABLE_DUPLICATE_SHEET", RULE, table=spec.id, sheet=best.grid.title,
+                                       params={"sheet": best.grid.title, "other": other.grid.title,
+                                               "count": len(copies)}))
         if best is None:
             if spec.is_required(opd):
                 ex.findings.append(Finding("TABLE_MISSING", RULE, table=spec.id, params={"sheet": spec.sheet}))

@@ -28,7 +28,7 @@ from filelock import FileLock, Timeout
 
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import Source, consolidate, key_text, long_cells, parse_key_text
-from pipeline.coverage import coverage_frame, coverage_note, previous_staff, staff
+from pipeline.coverage import coverage_frame, coverage_note, previous_staff, previous_values, staff
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
 from pipeline.read import discover
@@ -281,7 +281,8 @@ def _version(path: Path, period: str, processed: Path, registry, catalog: Catalo
     archive = processed / "archive" / sha[:2] / f"{sha}{path.suffix.lower()}"
     if not archive.exists():
         atomic_write(archive, lambda tmp: shutil.copyfile(path, tmp))
-    result = validate_files([path], period, registry)[0]
+    result = validate_files([path], period, registry,
+                            reference=lambda opd: previous_values(opd, period, catalog))[0]
     values: dict[str, dict[str, float]] = {}
     if result.staged is not None:
         tables = load_tables()

@@ -241,7 +241,7 @@ def wrong_total(values: Values) -> tuple[Values, frozenset[str]]:
     rows = [spec.key({"ruang": r, "gol": "JML", "sex": "JML"}) for r in "ABCD"]
     key = max(rows, key=lambda k: (out["golongan"][k], k))
     out["golongan"][key] += 3
-    return out, frozenset({"SUM_MISMATCH"})
+    return out, frozenset({"SUM_MISMATCH"}), [Planted("golongan", key, out["golongan"][key], values["golongan"][key])]
 
 
 def _transposed_up(n: int) -> int | None:
@@ -266,7 +266,7 @@ def transposed_digit(values: Values) -> tuple[Values, frozenset[str]]:
         new = _transposed_up(out["golongan"][key])
         if new is not None:
             out["golongan"][key] = new
-            return out, frozenset({"SUM_MISMATCH"})
+            return out, frozenset({"SUM_MISMATCH"}), [Planted("golongan", key, new, values["golongan"][key])]
     raise ValueError("transposed_digit: no golongan cell has two digits to swap")
 
 
@@ -318,7 +318,7 @@ def percent_off(values: Values) -> tuple[Values, frozenset[str]]:
                 continue
             out = _copy(values)
             out["pendidikan"][key] = new
-            return out, percent_codes(spec, out["pendidikan"])
+            return out, percent_codes(spec, out["pendidikan"]), [Planted("pendidikan", key, new, cells[key])]
     raise ValueError("percent_off: no % cell has two digits to swap")
 
 
@@ -328,9 +328,12 @@ def cross_table(values: Values) -> tuple[Values, frozenset[str]]:
     spec = load_tables()["pendidikan"]
     out = _copy(values)
     inner = _inner_of(spec, out["pendidikan"])
-    inner[spec.key({"pendidikan": "S1", "sex": "P", "measure": "count"})] += 2
+    key = spec.key({"pendidikan": "S1", "sex": "P", "measure": "count"})
+    inner[key] += 2
     out["pendidikan"] = _complete(spec, inner)
-    return out, frozenset({"CROSS_TOTAL_MISMATCH"})
+    # not a one-cell slip: the totals and percentages were recomputed with it
+    return out, frozenset({"CROSS_TOTAL_MISMATCH"}), [Planted("pendidikan", key, inner[key], values["pendidikan"][key],
+                                                              single=False)]
 
 
 IMPOSSIBLE_KEY = {"ruang": "E", "gol": "III", "sex": "L"}
@@ -347,14 +350,14 @@ def impossible_cell(values: Values) -> tuple[Values, frozenset[str]]:
     assert spec.is_impossible(key)
     out = _copy(values)
     out["golongan"][key] = 2
-    return out, frozenset({"IMPOSSIBLE_CELL"})
+    return out, frozenset({"IMPOSSIBLE_CELL"}), [Planted("golongan", key, 2, 0)]
 
 
 def _thousands_id(n: int) -> str:
     return f"{int(n):,}".replace(",", ".")
 
 
-def text_number(wb, values: Values) -> frozenset[str]:
+def text_number(wb, values: Values) -> tuple[frozenset[str], list]:
     """Numbers typed as text, values unchanged: the largest count as Indonesian thousands ('1.512')
     when it has four digits, and one golongan inner cell as plain digits ('37')."""
     from pipeline.template import locate
@@ -373,14 +376,15 @@ def text_number(wb, values: Values) -> frozenset[str]:
     for t, k, text in edits:
         sheet, a1 = locate(tables[t], k)
         wb[sheet][a1].value = text
-    return frozenset({"VALUE_AS_TEXT"})
+    # the values are right, only typed as text: nothing to correct
+    return frozenset({"VALUE_AS_TEXT"}), [Planted(t, k, text, values[t][k], single=False) for t, k, text in edits]
 
 
 MOVED_SHEET, MOVED_ROWS, MOVED_COLS = "golongan", 3, 2
 
 
 def moved_table(wb, values: Values, table: str = MOVED_SHEET, rows: int = MOVED_ROWS,
-                cols: int = MOVED_COLS) -> frozenset[str]:
+                cols: int = MOVED_COLS) -> tuple[frozenset[str], list]:
     """The grid of one sheet (headers, labels, data) moved ``rows`` down and ``cols`` right, as in an
     older template with blank rows above the table; title and note stay put. Merged cells, data
     validation, widths and frozen panes move with it. A reader that finds tables by their labels
@@ -419,15 +423,35 @@ def moved_table(wb, values: Values, table: str = MOVED_SHEET, rows: int = MOVED_
     if ws.print_title_rows:
         first, last = (int(x) for x in ws.print_title_rows.replace("$", "").split(":"))
         ws.print_title_rows = f"{first + rows}:{last + rows}"
-    return frozenset()
+    return frozenset(), []
+
+
+@dataclass(frozen=True)
+class Planted:
+    """What a defect changed: a cell, the value typed there and the true one. ``single``: a one-cell slip,
+    so the first correction must name this cell with the true value (or a tie that includes it)."""
+
+    table: str
+    key: Key
+    typed: object
+    true: object
+    single: bool = True
+
+    def record(self) -> dict:
+        from pipeline.template import locate
+
+        sheet, address = locate(load_tables()[self.table], self.key)
+        plain = lambda v: int(v) if isinstance(v, float) and v.is_integer() else v  # noqa: E731
+        return {"table": self.table, "cell": load_tables()[self.table].key_dict(self.key), "sheet": sheet,
+                "address": address, "typed": plain(self.typed), "true": plain(self.true), "single": self.single}
 
 
 @dataclass(frozen=True)
 class Defect:
     kind: str
     description: str
-    on_values: Callable[[Values], tuple[Values, frozenset[str]]] | None = None
-    on_workbook: Callable[[object, Values], frozenset[str]] | None = None
+    on_values: Callable[[Values], tuple[Values, frozenset[str], list[Planted]]] | None = None
+    on_workbook: Callable[[object, Values], tuple[frozenset[str], list[Planted]]] | None = None
 
 
 DEFECTS: dict[str, Defect] = {d.kind: d for d in (
@@ -459,32 +483,37 @@ def opd_rng(seed: int, code: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(code.encode("utf-8"))])
 
 
-def sample_values(opd: Opd, seed: int = 2022) -> tuple[Values, Defect | None, frozenset[str]]:
-    """One OPD's values as the sample writes them (the value-level defect applied, if it has one),
-    its defect and the expected finding codes so far (a workbook defect adds its own when applied)."""
+def sample_values(opd: Opd, seed: int = 2022) -> tuple[Values, Defect | None, frozenset[str], list[Planted]]:
+    """One OPD's values as the sample writes them (the value-level defect applied, if it has one), its
+    defect, the expected finding codes and the planted cells so far (a workbook defect adds its own)."""
     values = consistent_submission(opd, opd_rng(seed, opd.code))
     defect = DEFECTS[DEFECT_PLAN[opd.code]] if opd.code in DEFECT_PLAN else None
     codes: frozenset[str] = frozenset()
+    planted: list[Planted] = []
     if defect and defect.on_values:
-        values, codes = defect.on_values(values)
-    return values, defect, codes
+        values, codes, planted = defect.on_values(values)
+    return values, defect, codes, planted
 
 
 def sample_workbook(opd: Opd, period: str, seed: int = 2022, lang: str = "id"):
-    """The workbook written for one OPD and the finding codes a correct validator raises for it."""
+    """The workbook written for one OPD, the finding codes a correct validator raises for it and the
+    cells its defect planted."""
     from pipeline.template import build_workbook
 
-    values, defect, codes = sample_values(opd, seed)
+    values, defect, codes, planted = sample_values(opd, seed)
     wb = build_workbook(opd, period, values, lang)
     if defect and defect.on_workbook:
-        codes = codes | defect.on_workbook(wb, values)
-    return wb, codes
+        more, cells = defect.on_workbook(wb, values)
+        codes, planted = codes | more, planted + cells
+    return wb, codes, planted
 
 
 def write_sample(raw_dir, period: str, seed: int = 2022, manifest_path=None, lang: str = "id",
-                 log: Callable[[str], None] | None = print) -> dict[str, list[str]]:
+                 log: Callable[[str], None] | None = print) -> dict[str, dict]:
     """Write ``raw_dir/period/<OPD>.xlsx`` for every registry OPD and return the manifest
-    ``{OPD: sorted expected finding codes}`` (clean OPDs map to ``[]``).
+    ``{OPD: {"codes": sorted expected finding codes, "defect": kind or None, "planted": [cells]}}``
+    (clean OPDs have no codes and nothing planted). A planted cell gives its sheet and address, the
+    value typed there and the true value, and whether it is a one-cell slip (``single``).
 
     Files that already exist are skipped, never overwritten (raw data is never modified); they are
     still in the manifest, which describes what this seed writes. ``manifest_path``, if given, gets the
@@ -492,20 +521,18 @@ def write_sample(raw_dir, period: str, seed: int = 2022, manifest_path=None, lan
     """
     folder = Path(raw_dir) / str(period)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest: dict[str, list[str]] = {}
+    manifest: dict[str, dict] = {}
     skipped: list[str] = []
     for code, opd in load_registry().items():
         path = folder / f"{code}.xlsx"
+        wb, codes, planted = sample_workbook(opd, str(period), seed, lang)
         if path.exists():
             skipped.append(path.name)
-            _, defect, codes = sample_values(opd, seed)
-            if defect and defect.on_workbook:  # the codes of a workbook defect need the workbook
-                _, codes = sample_workbook(opd, str(period), seed, lang)
-            manifest[code] = sorted(codes)
-            continue
-        wb, codes = sample_workbook(opd, str(period), seed, lang)
-        atomic_write(path, wb.save)
-        manifest[code] = sorted(codes)
+        else:
+            atomic_write(path, wb.save)
+        defect = DEFECT_PLAN.get(code)
+        manifest[code] = {"codes": sorted(codes), "defect": defect,
+                          "planted": [p.record() | {"opd": code} for p in planted]}
     if skipped and log:
         log(f"skipped {len(skipped)} existing file(s) in {folder}: {', '.join(skipped)}")
     if manifest_path is not None:

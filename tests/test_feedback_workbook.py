@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from openpyxl.comments import Comment
 
 from conftest import Submission
+from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, role
 from pipeline.feedback_workbook import (AUTHOR, FILLS, TEXT, feedback_path, suggestion_text,
                                         write_feedback_workbook)
 from pipeline.findings import SEVERITIES, Finding, flatten
@@ -75,17 +76,23 @@ def summary_rows(ws, lang="id"):
     return head, rows
 
 
+def worst_role(on_cell, findings):
+    items = corrections(findings)
+    return min((role(f, items) for f in on_cell), key=ROLES.index)
+
+
 def assert_marked(wb, findings, lang="id"):
-    """Each finding with an address: its cell has the worst severity's fill and a comment by rekap naming it."""
+    """Each finding with an address (and each cell a summarised note lists): its cell has the fill of what to
+    do with it (:func:`pipeline.corrections.role`) and a comment by rekap naming it."""
     by_cell = {}
     for f in findings:
         if f.sheet and f.address:
-            by_cell.setdefault((f.sheet, f.address), []).append(f)
+            for address in f.params.get("cells") or [f.address]:
+                by_cell.setdefault((f.sheet, address), []).append(f)
     assert by_cell, "the case should have findings on cells"
     for (sheet, address), on_cell in by_cell.items():
         cell = wb[sheet][address]
-        worst = min((f.severity for f in on_cell), key=SEVERITIES.index)
-        assert cell.fill.fgColor.rgb[-6:] == FILLS[worst], (sheet, address)
+        assert cell.fill.fgColor.rgb[-6:] == FILLS[worst_role(on_cell, findings)], (sheet, address)
         assert cell.comment is not None and cell.comment.author == AUTHOR
         for f in on_cell:
             assert f.message(lang) in cell.comment.text
@@ -115,18 +122,34 @@ def test_every_addressed_finding_is_marked_on_exactly_its_cell(period, code):
     assert sorted(marked_cells(wb)) == sorted(by_cell)  # nothing else is coloured or commented
 
 
-def test_errors_red_warnings_amber_notes_blue():
-    assert FILLS["error"][:2] > FILLS["error"][2:4] and FILLS["error"][:2] > FILLS["error"][4:]  # red-ish
-    assert FILLS["warning"] == "FFC000"  # Excel's amber
+def test_red_means_change_this_cell_and_every_colour_differs():
+    assert FILLS["change"][:2] > FILLS["change"][2:4] and FILLS["change"][:2] > FILLS["change"][4:]  # red-ish
+    assert FILLS["affected"][4:] > FILLS["affected"][2:4]  # purple-ish, not red
     assert FILLS["info"][4:] > FILLS["info"][:2]  # blue-ish
-    assert len(MARKS) == 3
+    assert len(MARKS) == len(ROLES) == 5
+    legend = TEXT["id"]["legend_rows"]
+    assert set(legend) == set(ROLES) and legend["change"].startswith("merah: ubah sel ini")
+    assert "jangan diubah" in legend["affected"]
 
 
-def test_notes_are_blue_and_errors_red_in_the_sample(period):
+def test_notes_are_blue_and_cells_to_change_red_in_the_sample(period):
     wb = load_workbook(period["written"]["DINDIKBUD"])
     assert wb["Golongan"]["I6"].fill.fgColor.rgb[-6:] == FILLS["info"]  # VALUE_AS_TEXT
     wb = load_workbook(period["written"]["KEC-KASEMEN"])
-    assert wb["Golongan"]["F10"].fill.fgColor.rgb[-6:] == FILLS["error"]  # IMPOSSIBLE_CELL
+    assert wb["Golongan"]["F10"].fill.fgColor.rgb[-6:] == FILLS["change"]  # IMPOSSIBLE_CELL
+
+
+def test_rsud_slip_is_red_and_its_correct_totals_purple(period):
+    wb = load_workbook(period["written"]["RSUD"])
+    ws = wb["Golongan"]
+    assert ws["G9"].fill.fgColor.rgb[-6:] == FILLS["change"]  # 39 typed as 93
+    assert ws["J9"].fill.fgColor.rgb[-6:] == FILLS["affected"] == ws["G11"].fill.fgColor.rgb[-6:]
+    assert "jangan diubah" in ws["J9"].comment.text and "Seharusnya" not in ws["J9"].comment.text
+    summary = wb.worksheets[0]
+    values = [c.value for row in summary.iter_rows() for c in row]
+    assert TEXT["id"]["corrections"] in values and "Golongan!G9" in values
+    first = values.index("Golongan!G9")
+    assert values[first + 1:first + 3] == ["93", "39"]
 
 
 @pytest.mark.parametrize("code", ["BPKAD", "DISHUB", "DINKES", "DINDIKBUD", "KEC-WALANTAKA"])
@@ -136,12 +159,18 @@ def test_summary_first_one_row_per_finding_with_working_links(period, code):
     ws = wb.worksheets[0]
     assert ws.title == TEXT["id"]["sheet"] and wb.active.title == ws.title
     _, rows = summary_rows(ws)
-    assert len(rows) == len(opd.findings)
-    assert sorted(r[2].value for r in rows) == sorted(f.code for f in opd.findings)
-    assert sorted(r[5].value for r in rows) == sorted(f.message("id") for f in opd.findings)
-    by_message = {(f.code, f.message("id")): f for f in opd.findings}
-    for r in rows:  # the Saran column shows a finding's suggestion when it carries one
-        assert (r[8].value or "") == suggestion_text(by_message[r[2].value, r[5].value])
+    listed = [f for f in opd.findings if f.code not in LOCATED]  # the located cells head the corrections
+    assert len(rows) == len(listed)
+    assert sorted(r[2].value for r in rows) == sorted(f.code for f in listed)
+    assert sorted(r[5].value for r in rows) == sorted(f.message("id") for f in listed)
+    by_message = {(f.code, f.message("id")): f for f in listed}
+    items = corrections(opd.findings)
+    for r in rows:  # the Saran column: a finding's suggestion when it carries one; "leave it" on an affected total
+        f = by_message[r[2].value, r[5].value]
+        if role(f, items) == "affected":
+            assert r[8].value == affected_text(f, "id") and r[6].value in ("", None)
+        else:
+            assert (r[8].value or "") == suggestion_text(f)
     for r in rows:
         link = r[4].hyperlink
         if link is None:
@@ -164,7 +193,7 @@ def test_findings_without_address_are_listed_without_link(period):
     for f in unaddressed:
         assert linked[f.message("id")] is None
     for f in opd.findings:
-        if f.address:
+        if f.address and f.code not in LOCATED:
             assert linked[f.message("id")].location == f"'{f.sheet}'!{f.address}"
     dinkes = opd_of(period, "DINKES")  # PCT_TOTAL: a whole column, no cell
     _, rows = summary_rows(load_workbook(period["written"]["DINKES"]).worksheets[0])
@@ -241,7 +270,7 @@ def test_english(period):
     assert [c.value for c in ws[head]][:9] == TEXT["en"]["head"]
     assert {r[1].value for r in rows} <= {"error", "warning", "note"}
     assert [r[1].value for r in rows].count("error") == 2
-    assert sorted(r[5].value for r in rows) == sorted(f.message("en") for f in opd.findings)
+    assert sorted(r[5].value for r in rows) == sorted(f.message("en") for f in opd.findings if f.code not in LOCATED)
     assert "rejected" in [c.value for row in ws.iter_rows(max_row=12) for c in row]
     assert_marked(wb, opd.findings, "en")
     assert "Expected: 21; Actual: 24" in wb["Golongan"]["J9"].comment.text
@@ -267,8 +296,7 @@ def test_csv_gets_the_template_with_its_values_and_marked_cells(period):
     assert {f.code for f in opd.findings} >= {"SUM_MISMATCH", "IMPOSSIBLE_CELL"}
     for (sheet, address), on_cell in placed.items():
         cell = wb[sheet][address]
-        worst = min((f.severity for f in on_cell), key=SEVERITIES.index)
-        assert cell.fill.fgColor.rgb[-6:] == FILLS[worst]
+        assert cell.fill.fgColor.rgb[-6:] == FILLS[worst_role(on_cell, opd.findings)]
         assert cell.comment.author == AUTHOR
         assert all(f.message("id") in cell.comment.text for f in on_cell)
     assert sorted(marked_cells(wb)) == sorted(placed)
@@ -276,7 +304,8 @@ def test_csv_gets_the_template_with_its_values_and_marked_cells(period):
     sheet, address = locate(tables["golongan"], tables["golongan"].key(impossible.cell))
     assert wb[sheet][address].value == 3  # what was sent, though the staged values leave it out
     _, rows = summary_rows(wb.worksheets[0])
-    assert len(rows) == len(opd.findings) and all(r[4].hyperlink is not None for r in rows)
+    listed = [f for f in opd.findings if f.code not in LOCATED]  # the located cells head the corrections
+    assert len(rows) == len(listed) and all(r[4].hyperlink is not None for r in rows)
 
 
 # -- unreadable, untouched ------------------------------------------------------------------------------------
@@ -310,34 +339,36 @@ def test_suggestion_hidden_sheet_merged_cell_and_earlier_comment(tmp_path):
     wb.save(archive)
     before = _digest(archive)
     sum_mismatch = Finding("SUM_MISMATCH", "sum", "golongan", {"ruang": "D", "gol": "JML", "sex": "JML"},
-                           "Golongan", "J9", 21, 24, {"suggestion": {"value": 21, "kind": "digit_wrong"}})
+                           "Golongan", "J9", 21, 24)
+    suspect = Finding("CELL_SUSPECT", "localize", "golongan", {"ruang": "D", "gol": "JML", "sex": "JML"},
+                      "Golongan", "J9", 21, 24, {"certainty": "probable", "kind": "digit_wrong", "repairs": ["sum"]})
     warning = Finding("RANK_IMPLAUSIBLE", "rank", "golongan", None, "Golongan", "J9")
     inside_merge = Finding("IDENTITY_MISSING", "identity", None, None, "Identitas", "E3")
     nowhere = Finding("SUM_MISMATCH", "sum", "golongan", None, "Tidak Ada", "A1")
     opd = OpdReport("DINKES", opd_entry.name, "rejected", "DINKES.xlsx", "a" * 64, "xlsx", archive,
-                    [warning, sum_mismatch, inside_merge, nowhere])
+                    [warning, sum_mismatch, suspect, inside_merge, nowhere])
     report = PeriodReport(PERIOD, "run-1", [opd], {}, None, [], None)
     path = write_feedback_workbook(tmp_path / "out" / "DINKES-umpan-balik.xlsx", report, opd)
     assert _digest(archive) == before
     out = load_workbook(path)
     cell = out["Golongan"]["J9"]
     assert out["Golongan"].sheet_state == "visible"  # its link must work
-    assert cell.fill.fgColor.rgb[-6:] == FILLS["error"]  # the worst of the two
+    assert cell.fill.fgColor.rgb[-6:] == FILLS["change"]  # the cell to change, whatever else is on it
     text = cell.comment.text
     assert text.index(sum_mismatch.title("id")) < text.index(warning.title("id"))  # one comment, worst first
-    assert "Saran: 21" in text and "diisi oleh Bu Ani" in text
+    assert "Saran: 21 (kemungkinan)" in text and "diisi oleh Bu Ani" in text
     assert out["Identitas"]["D3"].comment.author == AUTHOR  # merged: the range's top-left cell
     _, rows = summary_rows(out.worksheets[0])
-    assert len(rows) == 4
+    assert len(rows) == 4  # the located cell heads the corrections instead
     saran = {r[2].value + (r[4].value or ""): r[8].value for r in rows}
-    assert saran["SUM_MISMATCHGolongan!J9"] == "21"
+    assert saran["SUM_MISMATCHGolongan!J9"] in ("", None)
     assert [r[4].hyperlink.location if r[4].hyperlink else None for r in rows].count(None) == 1  # sheet gone
     assert TEXT["id"]["head"][8] == "Saran"
 
 
 def test_suggestion_text():
-    f = Finding("VALUE_NOT_WHOLE", "value", params={"suggestion": {"value": 1009, "kind": None}})
-    assert suggestion_text(f) == "1.009" and suggestion_text(f, "en") == "1,009"
-    localiser = dataclasses.replace(f, params={"suggestion": {"value": 21, "kind": "digit_wrong", "certain": False}})
-    assert suggestion_text(localiser) == "21 (salah satu kemungkinan)"
-    assert suggestion_text(dataclasses.replace(f, params={})) == ""
+    f = Finding("VALUE_NOT_WHOLE", "value", expected=1009)
+    assert suggestion_text(f) == "1009" and suggestion_text(f, "en") == "1009"  # as typed: no thousands point
+    localiser = Finding("CELL_SUSPECT", "localize", expected=21, params={"kind": "digit_wrong", "certainty": "probable"})
+    assert suggestion_text(localiser) == "21 (kemungkinan)" and suggestion_text(localiser, "en") == "21 (probably)"
+    assert suggestion_text(dataclasses.replace(f, expected=None)) == ""

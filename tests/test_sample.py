@@ -218,11 +218,17 @@ def test_value_defect_gives_exactly_its_codes(kind, seed):
     planned = next(code for code, k in sample.DEFECT_PLAN.items() if k == kind)
     for code in (planned, "DPUPR", "SETDA"):
         clean = submission(code, seed)
-        broken, codes = sample.DEFECTS[kind].on_values(clean)
+        broken, codes, planted = sample.DEFECTS[kind].on_values(clean)
         assert brief_codes(clean) == set()  # the defect did not change its input
         assert broken != clean
         assert brief_codes(broken) == set(codes), (kind, code)
         assert codes
+        # the planted cells are the cells that changed, with the values typed and the true ones
+        for p in planted:  # an impossible cell is not among the clean values: it is empty (0)
+            assert broken[p.table][p.key] == p.typed and clean[p.table].get(p.key, 0) == p.true != p.typed
+        if all(p.single for p in planted):
+            changed = {(t, k) for t in broken for k in broken[t] if clean[t].get(k, 0) != broken[t][k]}
+            assert changed == {(p.table, p.key) for p in planted}
 
 
 def test_expected_codes_of_the_plan():
@@ -230,7 +236,7 @@ def test_expected_codes_of_the_plan():
                 "cross_table": {"CROSS_TOTAL_MISMATCH"}, "impossible_cell": {"IMPOSSIBLE_CELL"},
                 "text_number": {"VALUE_AS_TEXT"}, "moved_table": set()}
     for code, kind in sample.DEFECT_PLAN.items():
-        values, defect, codes = sample.sample_values(REGISTRY[code])
+        values, defect, codes, _ = sample.sample_values(REGISTRY[code])
         if kind == "percent_off":
             assert "PCT_SHARE" in codes and codes <= {"PCT_SHARE", "PCT_TOTAL"}
         elif defect.on_values:
@@ -239,7 +245,7 @@ def test_expected_codes_of_the_plan():
 
 def test_transposed_digit_swaps_two_digits_upward():
     clean = submission("RSUD")
-    broken, _ = sample.transposed_digit(clean)
+    broken, _, _ = sample.transposed_digit(clean)
     (key,) = [k for k in clean["golongan"] if clean["golongan"][k] != broken["golongan"][k]]
     old, new = str(clean["golongan"][key]), str(broken["golongan"][key])
     assert sorted(old) == sorted(new) and int(new) > int(old) and len(old) >= 2
@@ -248,7 +254,7 @@ def test_transposed_digit_swaps_two_digits_upward():
 def test_percent_off_is_clear_of_the_tolerance():
     for seed in range(6):
         clean = submission("DINKES", seed)
-        broken, codes = sample.percent_off(clean)
+        broken, codes, _ = sample.percent_off(clean)
         changed = [k for k in clean["pendidikan"] if clean["pendidikan"][k] != broken["pendidikan"][k]]
         assert len(changed) == 1 and abs(broken["pendidikan"][changed[0]] - clean["pendidikan"][changed[0]]) > 0.01
         leaves = [x for (lvl, s, m), x in broken["pendidikan"].items() if m == "pct" and lvl != "JML"]
@@ -273,7 +279,7 @@ def test_workbook_holds_the_defective_values():
     for code, kind in sample.DEFECT_PLAN.items():
         if not sample.DEFECTS[kind].on_values:
             continue
-        values, _, _ = sample.sample_values(REGISTRY[code])
+        values, _, _, _ = sample.sample_values(REGISTRY[code])
         wb = _reload(sample.sample_workbook(REGISTRY[code], "2022")[0])
         for tid, cells in values.items():
             for key, value in cells.items():
@@ -281,8 +287,10 @@ def test_workbook_holds_the_defective_values():
 
 
 def test_text_number_keeps_values():
-    values, _, _ = sample.sample_values(REGISTRY["DINDIKBUD"])
-    wb, codes = sample.sample_workbook(REGISTRY["DINDIKBUD"], "2022")
+    values, _, _, _ = sample.sample_values(REGISTRY["DINDIKBUD"])
+    wb, codes, planted = sample.sample_workbook(REGISTRY["DINDIKBUD"], "2022")
+    assert {(p.typed, p.true, p.single) for p in planted} == {
+        (t, int(t.replace(".", "")), False) for t in (p.typed for p in planted)}
     assert codes == {"VALUE_AS_TEXT"}
     wb = _reload(wb)
     texts = []
@@ -300,9 +308,9 @@ def test_text_number_keeps_values():
 
 def test_moved_table_is_the_same_grid_elsewhere():
     code = next(c for c, k in sample.DEFECT_PLAN.items() if k == "moved_table")
-    values, _, _ = sample.sample_values(REGISTRY[code])
-    wb, codes = sample.sample_workbook(REGISTRY[code], "2022")
-    assert codes == frozenset()
+    values, _, _, _ = sample.sample_values(REGISTRY[code])
+    wb, codes, planted = sample.sample_workbook(REGISTRY[code], "2022")
+    assert codes == frozenset() and planted == []
     wb = _reload(wb)
     tid, dr, dc = sample.MOVED_SHEET, sample.MOVED_ROWS, sample.MOVED_COLS
     for key, value in values[tid].items():
@@ -333,13 +341,16 @@ def test_write_sample_writes_every_opd(written):
     assert files == sorted(f"{c}.xlsx" for c in REGISTRY) and len(files) == 34
     assert json.loads((raw / "2022-manifest.json").read_text(encoding="utf-8")) == manifest
     assert set(manifest) == set(REGISTRY)
-    for code, codes in manifest.items():
-        assert codes == sorted(set(codes))
+    for code, entry in manifest.items():
+        assert entry["codes"] == sorted(set(entry["codes"])) and entry["defect"] == sample.DEFECT_PLAN.get(code)
         if code not in sample.DEFECT_PLAN:
-            assert codes == []
-    assert {c for codes in manifest.values() for c in codes} >= {
+            assert entry["codes"] == [] and entry["planted"] == []
+        for p in entry["planted"]:  # where it was planted, as the clerk sees it, with the true value
+            assert p["opd"] == code and p["sheet"] and p["address"] and p["typed"] != p["true"]
+            assert load_workbook(raw / "2022" / f"{code}.xlsx")[p["sheet"]][p["address"]].value == p["typed"]
+    assert {c for entry in manifest.values() for c in entry["codes"]} >= {
         "SUM_MISMATCH", "PCT_SHARE", "CROSS_TOTAL_MISMATCH", "IMPOSSIBLE_CELL", "VALUE_AS_TEXT"}
-    assert manifest[next(c for c, k in sample.DEFECT_PLAN.items() if k == "moved_table")] == []
+    assert manifest[next(c for c, k in sample.DEFECT_PLAN.items() if k == "moved_table")]["codes"] == []
     wb = load_workbook(raw / "2022" / "DINDIKBUD.xlsx")
     assert "Guru" in wb.sheetnames and "Guru" not in load_workbook(raw / "2022" / "BPBD.xlsx").sheetnames
 
