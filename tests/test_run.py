@@ -309,3 +309,24 @@ def test_a_run_killed_mid_way_leaves_the_previous_outputs_and_the_next_run_compl
     assert outcomes == ["published", "killed", "published"]
     releases = [p.name for p in (site.processed / ".releases").iterdir()]
     assert len(releases) <= 2 and not any(n.endswith(".tmp") for n in releases)
+
+
+def test_previous_published_period_is_evidence_for_the_next(site):
+    """A row of seven cells off by one is a tie on its own; the OPD's value of last period tells which."""
+    site.submit(Submission("DINKES", period="2021"), period="2021")
+    assert site.run(period="2021").exit_code == 0
+    before = Submission("DINKES").get("eselon", status="disiapkan", eselon="IV.A", sex="JML")
+    site.submit(Submission("DINKES").add("eselon", 1, status="disiapkan", eselon="IV.A", sex="JML"))
+    site.run()
+    catalog = Catalog(site.processed / "catalog.sqlite")
+    try:
+        (version,) = catalog.versions(PERIOD, "DINKES")
+    finally:
+        catalog.close()
+    (suspect,) = [f for f in version.findings if f.code == "CELL_SUSPECT"]
+    assert (suspect.cell["eselon"], suspect.actual, suspect.expected) == ("IV.A", before + 1, before)
+    assert suspect.params["certainty"] == "probable"
+    # the same file alone, with no earlier period, is an honest tie
+    alone = CliRunner().invoke(cli, ["validate", "--format", "json", str(site.raw / PERIOD / "DINKES.csv")])
+    (sub,) = json.loads(alone.output)["submissions"]
+    assert sub["corrections"][0]["type"] == "one_of"
