@@ -60,8 +60,8 @@ Evidence ranks the tied minimal sets, never the book order (:data:`EVIDENCE`, li
 printed percentages left inconsistent, plausibility rules failing after the change (the warning-level
 rules and the OPD's type from the registry: no post above its leader's echelon, one post at it), a
 recognised slip, the reference value of a cell (the OPD's previous published period, a staff list),
-and a prior that a hand-typed total slips more often than one count. The factors give each set a
-probability among the tied ones (:func:`posterior`); :func:`decide` names the best set alone
+and a prior that a hand-typed total slips more often than one count (which only orders a tie: see
+:data:`EVIDENCE`). The evidence gives each set a probability among the tied ones (:func:`posterior`); :func:`decide` names the best set alone
 (*probable*) only when it is more likely than all others together, else reports the tie
 (``CELL_CANDIDATE``: one of N, no value asserted). A single minimal set with forced values is
 *certain*. How the clerk reads this: :mod:`pipeline.corrections`.
@@ -625,18 +625,22 @@ class Candidate:
     kinds: dict  # Ref -> (kind or None, the other cell's Ref or None)
     percent_left: int  # printed percentages still inconsistent after the change
     implausible: int = 0  # plausibility rules (warnings, registry) failing after the change
-    score: float = 0.0  # log-likelihood of the set: the evidence, see :data:`EVIDENCE`
+    score: float = 0.0  # log-likelihood of the set from the evidence (:data:`EVIDENCE`), which decides
+    prior: float = 0.0  # log prior of the set (totals slip more often), which only orders a tie
     order: tuple = ()
 
     def key(self) -> tuple:
-        return (-round(self.score, 9), self.order)
+        return (-round(self.score, 9), -round(self.prior, 9), self.order)
 
 
 # The evidence that ranks tied minimal sets, as likelihood factors (a set's score is the sum of the logs
-# of the factors of its cells, plus those of the whole set). Calibrated with ``bench/quality.py``: see
-# the README ("Where is the error?") for the figures.
+# of the factors of its cells, plus those of the whole set). Calibrated with ``bench/quality.py``.
+# The prior that a hand-typed total slips more often than one count orders the cells of a tie (totals
+# first) but decides nothing: as evidence, every prior above 1 put a correct cell first in the
+# benchmark's rows of seven (prior 2: 1 of 136 one-cell slips; 4: 7; 8: 11), and a wrong suggestion
+# is worse than an honest tie.
 EVIDENCE = {
-    "total": 2.0,  # a hand-typed total slips more often than one count (prior per cell)
+    "total": 2.0,  # prior per total cell: orders a tie, never decides it
     "strong_slip": 20.0,  # a recognised slip (digits swapped, dropped, doubled, one off, L/P swapped, ...)
     "weak_slip": 1.0,  # one digit of a number of two or more digits mistyped: any small change is one, no evidence
     "percent_left": 0.01,  # per printed percentage the change leaves inconsistent
@@ -729,12 +733,12 @@ def implausible(values: dict, soft: list, opd, tables) -> int:
     return count
 
 
-def _score(cand: Candidate, totals: set, reference: dict) -> float:
+def _score(cand: Candidate, totals: set, reference: dict) -> tuple[float, float]:
+    """(evidence, prior) of a set, as sums of log factors."""
     e = EVIDENCE
     score = cand.percent_left * math.log(e["percent_left"]) + cand.implausible * math.log(e["implausible"])
+    prior = sum(math.log(e["total"]) for r in cand.cells if r in totals)
     for r in cand.cells:
-        if r in totals:
-            score += math.log(e["total"])
         kind = cand.kinds[r][0]
         if kind in STRONG:
             score += math.log(e["strong_slip"])
@@ -745,7 +749,7 @@ def _score(cand: Candidate, totals: set, reference: dict) -> float:
                 score += math.log(e["reference_match"])
             elif reference[r] == cand.original[r]:
                 score += math.log(e["reference_typed"])
-    return score
+    return score, prior
 
 
 def candidates(loc: Localization, system: System, values: dict, present, tables, opd=None,
@@ -765,7 +769,7 @@ def candidates(loc: Localization, system: System, values: dict, present, tables,
                          {system.names[i]: f for i, f in sol.forced.items()},
                          explain(cells, original, corrected, tables), _percent_left(corrected, present, tables),
                          implausible(corrected, soft, opd, tables), order=tuple(_order(r, tables) for r in cells))
-        cand.score = _score(cand, totals, reference or {})
+        cand.score, cand.prior = _score(cand, totals, reference or {})
         out.append(cand)
     return sorted(out, key=Candidate.key)
 
