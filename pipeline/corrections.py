@@ -30,6 +30,7 @@ CELL_CODES = frozenset({"IMPOSSIBLE_CELL", "VALUE_NOT_WHOLE", "VALUE_NOT_NUMBER"
                         "FORMULA_NO_VALUE"})
 LOCATED = frozenset({"CELL_SUSPECT", "CELL_CANDIDATE"})
 PERCENT_CODES = frozenset({"SUM_MISMATCH", "PCT_SHARE", "PCT_TOTAL"})
+GAVE_UP = frozenset({"LOCALIZE_TOO_MANY", "LOCALIZE_UNRESOLVED"})  # localisation's own word, first of the rules
 
 
 def rule_codes() -> frozenset[str]:
@@ -80,7 +81,7 @@ class Correction:
         if self.type == "one_of":
             return t["one_of"].format(n=f.params.get("options", len(self.cells)),
                                       more=t["more"] if f.params.get("capped") else "")
-        return t["rule_text"].format(message=f.message(lang))
+        return f.message(lang) if f.code in GAVE_UP else t["rule_text"].format(message=f.message(lang))
 
     def lines(self) -> list[tuple[Finding, object, bool]]:
         """One line per cell, for the reports' tables: (its finding, the value it should have or would
@@ -118,7 +119,7 @@ class Correction:
             count = count if single else t["one_of_sets"].format(n=f.params.get("options", len(options)),
                                                                  more=t["more"] if f.params.get("capped") else "")
             return f"{count[0].upper()}{count[1:]}: " + t["one_of_text"].format(cells=cells)
-        return t["rule_text"].format(message=f.message(lang))
+        return f.message(lang) if f.code in GAVE_UP else t["rule_text"].format(message=f.message(lang))
 
     def to_dict(self, lang: str = "id") -> dict:
         f = self.finding
@@ -193,6 +194,9 @@ def corrections(findings: list[Finding]) -> list[Correction]:
         repairs = [e for e in errors if e.rule in rules and (e.params.get("affected")
                                                               or any(_same_cell(e, c) for c in candidates))]
         items.append(Correction("one_of", "one_of", candidates, repairs))
+    for f in findings:  # localisation gave up: say so before the rules it could not explain
+        if f.code in GAVE_UP:
+            items.append(Correction("rule", None, [f], []))
     covered = {id(r) for c in items for r in c.repairs}
     codes = rule_codes()
     for e in errors:
@@ -201,7 +205,7 @@ def corrections(findings: list[Finding]) -> list[Correction]:
 
     def order(c: Correction):
         f = c.finding
-        rank = {"change": 0, "one_of": 1, "rule": 2}[c.type]
+        rank = {"change": 0, "one_of": 1, "rule": 2}[c.type] + (0 if f.code not in GAVE_UP else -0.5)
         sure = 0 if c.certainty == "certain" else 1
         return (rank, sure if c.type == "change" else 0, numbers.get(f.table, 99), f.sheet or "",
                 _row_col(f.address))

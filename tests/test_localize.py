@@ -119,6 +119,9 @@ def test_too_many_broken_rules_are_not_localised(big):
     result = big.check()
     (f,) = findings(result, "LOCALIZE_TOO_MANY")
     assert f.params["count"] > f.params["limit"] and not suspects(result)
+    items = corrections(result.findings)  # said first, then the broken rules as they are
+    assert items[0].finding is f and "Perbaiki dulu" in items[0].text("id")
+    assert all(c.type == "rule" for c in items) and len(items) == 1 + f.params["count"]
 
 
 def suspects(result):
