@@ -33,6 +33,8 @@ TEXT: dict[str, dict] = {
         "notes_sheet": "Keterangan",
         "book_title": "Profil Kepegawaian Kota Serang: Tabel Rekap Kepegawaian",
         "period": "Periode",
+        "release": "Status rilis",
+        "provisional": "SEMENTARA",
         "coverage": "Cakupan data",
         "source": "Sumber",
         "source_text": "Rekap kepegawaian OPD yang diterima BKPSDM. Jumlah, subtotal dan persentase dihitung "
@@ -46,6 +48,8 @@ TEXT: dict[str, dict] = {
         "notes_sheet": "Notes",
         "book_title": "Kota Serang staffing profile: recap tables",
         "period": "Period",
+        "release": "Release status",
+        "provisional": "PROVISIONAL (SEMENTARA)",
         "coverage": "Coverage",
         "source": "Source",
         "source_text": "Staffing recaps of the OPDs accepted by BKPSDM. Totals, subtotals and percentages are "
@@ -166,19 +170,26 @@ def book_frame(spec: TableSpec, values: dict, lang: str = "id") -> pd.DataFrame:
 
 
 # -- CSV -----------------------------------------------------------------------------------------------
-def book_csv_text(spec: TableSpec, values: dict, lang: str = "id") -> str:
+# The CSV dialects of the book-layout tables: "standard" (comma-separated, decimal point) for programs,
+# "excel-id" for an Indonesian-locale Excel, which splits on ";" and reads "68,04" as a number.
+CSV_DIALECTS = {"standard": {"delimiter": ",", "decimal": "."}, "excel-id": {"delimiter": ";", "decimal": ","}}
+
+
+def book_csv_text(spec: TableSpec, values: dict, lang: str = "id", dialect: str = "standard") -> str:
     """The CSV text of :func:`book_frame`: one header row (levels flattened), row labels first.
 
-    Counts print as whole numbers, percentages with the table's decimals (``68.04``), empty cells as
-    nothing; comma-separated with a dot as decimal mark, CRLF line ends.
+    Counts print as whole numbers, percentages with the table's decimals (``68.04``; ``68,04`` in the
+    ``excel-id`` dialect), empty cells as nothing; CRLF line ends. ``dialect`` (:data:`CSV_DIALECTS`)
+    sets the separator and the decimal mark.
     """
+    form = CSV_DIALECTS[dialect]
     frame = book_frame(spec, values, lang)
     decimals = int((spec.percent or {}).get("decimals", 2))
     index_names = list(frame.index.names)
     header = [n or "" for n in index_names] + [flat_label(c if isinstance(c, tuple) else (c,))
                                                for c in frame.columns]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=form["delimiter"], lineterminator="\r\n")
     writer.writerow(header)
     placements = spec.placements()
     percent_places = {(p.row, p.col_first) for k, p in placements.items() if spec.is_percent(k)}
@@ -189,18 +200,18 @@ def book_csv_text(spec: TableSpec, values: dict, lang: str = "id") -> str:
             if v is None or v is pd.NA:
                 cells.append("")
             elif (i, j) in percent_places:
-                cells.append(f"{float(v):.{decimals}f}")
+                cells.append(f"{float(v):.{decimals}f}".replace(".", form["decimal"]))
             elif float(v).is_integer():
                 cells.append(str(int(v)))
             else:
-                cells.append(repr(float(v)))
+                cells.append(repr(float(v)).replace(".", form["decimal"]))
         writer.writerow(labels + cells)
     return out.getvalue()
 
 
-def write_book_csv(path, spec: TableSpec, values: dict, lang: str = "id") -> Path:
+def write_book_csv(path, spec: TableSpec, values: dict, lang: str = "id", dialect: str = "standard") -> Path:
     """Write one table as CSV (UTF-8 with BOM, so Excel reads the encoding right), atomically."""
-    data = book_csv_text(spec, values, lang).encode("utf-8-sig")
+    data = book_csv_text(spec, values, lang, dialect).encode("utf-8-sig")
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
@@ -214,7 +225,8 @@ def period_stamp(period) -> datetime:
     return datetime(int(m.group(1)), month, 1)
 
 
-def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, lang: str) -> None:
+def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, lang: str,
+                 release: dict | None = None) -> None:
     text = TEXT[lang]
     ws.title = text["notes_sheet"]
     ws["A1"] = text["book_title"]
@@ -222,8 +234,11 @@ def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, la
     top = Alignment(vertical="top", wrap_text=True)
     row = 3
     lines = [line for line in str(coverage_note).splitlines()] or [""]
-    for label, items in ((text["period"], [str(period)]), (text["coverage"], lines),
-                         (text["source"], [text["source_text"]])):
+    rows = [(text["period"], [str(period)])]
+    if release:
+        from pipeline.release import release_text
+        rows.append((text["release"], [release_text(release, lang)]))
+    for label, items in (*rows, (text["coverage"], lines), (text["source"], [text["source_text"]])):
         ws.cell(row, 1, label).font = Font(bold=True)
         for item in items:
             cell = ws.cell(row, 2, item)
@@ -248,8 +263,11 @@ def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, la
     page_setup(ws)
 
 
-def build_book(city: Values, period: str, coverage_note: str, lang: str = "id") -> Workbook:
-    """The book workbook: a notes sheet, then one read-only sheet per table in book order."""
+def build_book(city: Values, period: str, coverage_note: str, lang: str = "id", release: dict | None = None) -> Workbook:
+    """The book workbook: a notes sheet, then one read-only sheet per table in book order.
+
+    ``release`` (:mod:`pipeline.release`): its status is on the notes sheet, and a provisional release
+    says SEMENTARA under every table's title."""
     _check_lang(lang)
     specs = load_tables()
     unknown = set(city) - set(specs)
@@ -257,8 +275,10 @@ def build_book(city: Values, period: str, coverage_note: str, lang: str = "id") 
         raise ValueError(f"unknown tables in values: {sorted(unknown)}")
     ordered = sorted(specs.values(), key=lambda s: s.number)
     wb = Workbook()
-    _notes_sheet(wb.active, ordered, period, coverage_note, lang)
+    _notes_sheet(wb.active, ordered, period, coverage_note, lang, release)
     subtitle = f"{TEXT[lang]['period']}: {period}"
+    if release and release.get("status") != "final":
+        subtitle += f" ({TEXT[lang]['provisional']})"
     for spec in ordered:
         ws = wb.create_sheet(spec.sheet)
         write_heading(ws, spec, subtitle, lang)
@@ -293,7 +313,8 @@ def save_reproducible(wb: Workbook, path, stamp: datetime = EPOCH) -> None:
             dst.writestr(info, data)
 
 
-def write_book_xlsx(path, city: Values, period: str, coverage_note: str, lang: str = "id") -> Path:
+def write_book_xlsx(path, city: Values, period: str, coverage_note: str, lang: str = "id",
+                    release: dict | None = None) -> Path:
     """Write the formatted book workbook (notes sheet + one sheet per table), atomically and reproducibly."""
-    wb = build_book(city, period, coverage_note, lang)
+    wb = build_book(city, period, coverage_note, lang, release)
     return atomic_write(path, lambda tmp: save_reproducible(wb, tmp, period_stamp(period)))

@@ -60,6 +60,18 @@ CREATE TABLE IF NOT EXISTS run_inputs (
     findings TEXT NOT NULL,
     PRIMARY KEY (run_id, file)
 );
+CREATE TABLE IF NOT EXISTS run_ignored (
+    run_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    file TEXT NOT NULL,
+    PRIMARY KEY (run_id, file)
+);
+CREATE TABLE IF NOT EXISTS run_gate (
+    run_id TEXT NOT NULL PRIMARY KEY,
+    period TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    outcomes TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS run_coverage (
     run_id TEXT NOT NULL,
     period TEXT NOT NULL,
@@ -183,6 +195,30 @@ class Catalog:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO run_coverage VALUES (?,?,?,?)",
                             (run_id, period, json.dumps(summary), frame.to_json(orient="records")))
+
+    def record_ignored(self, run_id: str, period: str, files: list[str]) -> None:
+        """Files in raw/PERIOD/ that are not submissions (listed on the dashboard, nothing else)."""
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO run_ignored VALUES (?,?,?)",
+                                [(run_id, period, f) for f in files])
+
+    def ignored(self, run_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT file FROM run_ignored WHERE run_id=? ORDER BY file", (run_id,))]
+
+    def record_gate(self, run_id: str, period: str, ok: bool, outcomes: list[dict]) -> None:
+        """The publish gate's result: each expectation with its outcome (for the gate page)."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO run_gate VALUES (?,?,?,?)",
+                            (run_id, period, int(ok), json.dumps(outcomes, ensure_ascii=False, default=str)))
+
+    def last_gate(self, period: str) -> dict | None:
+        """The latest gate result of a period: run id, time, ok and the expectations' outcomes."""
+        row = self.db.execute("SELECT g.*, r.started FROM run_gate g JOIN runs r ON r.id = g.run_id "
+                              "WHERE g.period=? ORDER BY r.started DESC LIMIT 1", (period,)).fetchone()
+        if row is None:
+            return None
+        return {"run_id": row["run_id"], "started": row["started"], "ok": bool(row["ok"]),
+                "outcomes": json.loads(row["outcomes"])}
 
     def last_coverage(self, period: str) -> tuple[list[dict], dict, str] | None:
         """The coverage rows and summary of the latest run of a period that got that far, and its id."""

@@ -1,7 +1,15 @@
-"""The ``rekap`` command: a thin layer over the library API (pipeline.validate, template, sample)."""
+"""The ``rekap`` command: a thin layer over the library API (pipeline.validate, template, run, ...).
+
+Every command takes ``--workspace`` (else ``$REKAP_HOME``, else the current folder: see
+:mod:`pipeline.workspace`), ``--lang``, ``--quiet``, ``--verbose`` and ``--version``. A usage error
+(a missing folder, a period without data) is one line in the language asked and exit status 2,
+before anything is written.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import sys
 from pathlib import Path
 
@@ -9,8 +17,41 @@ import click
 
 from pipeline.validate import normalize_period
 
-LANG = click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
-                    help="Language of messages: Indonesian (id) or English (en).")
+EXIT_USAGE = 2
+
+
+class UsageFailure(click.ClickException):
+    """A usage error said in one line, in the user's language; nothing has been written."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, lang: str, id: str, en: str):
+        super().__init__(en if lang == "en" else id)
+
+    def show(self, file=None):
+        click.echo(f"rekap: {self.format_message()}", err=True)
+
+
+class Ui:
+    """What a command prints besides its result: a progress bar on a terminal, details on request."""
+
+    def __init__(self, lang: str, quiet: bool, verbose: bool):
+        self.lang, self.quiet, self.verbose = lang, quiet, verbose
+
+    def progress(self, items, what: str):
+        """``items`` with a progress bar on stderr when it is a terminal and ``--quiet`` is not given."""
+        from tqdm import tqdm
+
+        return tqdm(items, desc=what, unit=" berkas" if self.lang == "id" else " files", leave=False,
+                    disable=self.quiet or not sys.stderr.isatty(), file=sys.stderr)
+
+    def result(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(text)
+
+    def detail(self, text: str) -> None:
+        if self.verbose:
+            click.echo(text, err=True)
 
 
 def _period(ctx, param, value):
@@ -22,44 +63,94 @@ def _period(ctx, param, value):
     return period
 
 
+def command(group, *args, **kwargs):
+    """A command of ``group`` with the options every command has; it is called with ``ws`` (the
+    workspace, activated) and ``ui`` instead of ``workspace``, ``quiet`` and ``verbose``."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(workspace, quiet, verbose, **kw):
+            from pipeline.workspace import WorkspaceError, find
+
+            lang = kw.get("lang", "id")
+            try:
+                ws = find(workspace).activate()
+            except WorkspaceError as err:
+                raise UsageFailure(lang, err.message("id"), err.message("en")) from None
+            return fn(ws=ws, ui=Ui(lang, quiet, verbose), **kw)
+
+        options = [
+            click.option("--workspace", "-w", type=click.Path(path_type=Path),
+                         help="The workspace folder (raw/, processed/, reports/, rekap.toml); "
+                              "default: $REKAP_HOME, else the current folder."),
+            click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+                         help="Language of messages: Indonesian (id) or English (en)."),
+            click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; the exit status says it."),
+            click.option("--verbose", "-v", is_flag=True, help="Say each step and each file on stderr."),
+            click.version_option(package_name="rekap"),
+        ]
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return group.command(*args, **kwargs)(wrapper)
+
+    return decorate
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rekap")
 def cli():
-    """rekap: validate and consolidate the staffing recaps of the OPDs of Kota Serang."""
+    """rekap: validate and consolidate the staffing recaps (rekap kepegawaian) of the OPDs."""
 
 
-@cli.command()
+@command(cli)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--period", callback=_period, help="Expected period; default: the folder name (raw/2022/...).")
-@LANG
-def validate(files, fmt, period, lang):
-    """Check submissions (xlsx workbooks, tidy CSV, or every file of a folder) and say what is wrong.
+def validate(ws, ui, files, fmt, period, lang):
+    """Check submissions (xlsx, xls, ods workbooks, tidy CSV, or every submission in a folder).
 
-    Exit status: 0 when no submission has errors, 1 when any has, 2 for a usage error.
+    In a folder, files that are not submissions (pdf, docx, txt, images, ...) are listed and left
+    alone. Exit status: 0 when no submission has errors, 1 when any has, 2 for a usage error (a
+    missing file or folder, or no submission at all).
 
     \b
     Example:
       rekap validate raw/2022/
       rekap validate --format json --lang en raw/2022/DINKES.xlsx
     """
+    from pipeline.read import scan
     from pipeline.render import to_json, to_text
     from pipeline.validate import validate_files
 
-    from pipeline.read import discover
-
-    paths = [p for f in files for p in (discover(f) if f.is_dir() else [f])]  # a folder: its submissions
-    results = validate_files(paths, period)
-    click.echo(to_json(results, lang) if fmt == "json" else to_text(results, lang))
+    paths, ignored = [], []
+    for f in files:
+        if f.is_dir():
+            found, skipped = scan(f)
+            paths += found
+            ignored += skipped
+        elif f.exists():
+            paths.append(f)
+        else:
+            raise UsageFailure(lang, f"berkas {f} tidak ada", f"file {f} does not exist")
+    for p in ignored:
+        ui.detail(("bukan kiriman, dilewati: " if lang == "id" else "not a submission, skipped: ") + str(p))
+    if not paths:
+        where = ", ".join(str(f) for f in files)
+        raise UsageFailure(lang, f"tidak ada kiriman (xlsx, xls, ods, csv) di {where}",
+                           f"no submission (xlsx, xls, ods, csv) in {where}")
+    results = []
+    for p in ui.progress(paths, "validate"):
+        ui.detail(str(p))
+        results += validate_files([p], period)
+    ui.result(to_json(results, lang) if fmt == "json" else to_text(results, lang))
     sys.exit(1 if any(r.status == "rejected" for r in results) else 0)
 
 
-@cli.command()
-@click.option("--opd", required=True, help="OPD code from the registry (schemas/registry.csv).")
+@command(cli)
+@click.option("--opd", required=True, help="OPD code from the registry (the workspace's registry.csv).")
 @click.option("--period", required=True, callback=_period, help="A year (2022) or year-month (2022-12).")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The .xlsx to write.")
-@LANG
-def template(opd, period, output, lang):
+def template(ws, ui, opd, period, output, lang):
     """Write the Excel template an OPD fills in.
 
     \b
@@ -73,17 +164,17 @@ def template(opd, period, output, lang):
     if opd.upper() not in registry:
         raise click.BadParameter(f"unknown OPD {opd!r}; known: {', '.join(registry)}", param_hint="--opd")
     write_template(output, registry[opd.upper()], period, lang=lang)
-    click.echo(f"{output}")
+    ui.result(f"{output}")
 
 
-@cli.command()
+@command(cli)
 @click.option("--period", required=True, callback=_period, help="A year (2022) or year-month (2022-12).")
-@click.option("--raw", "raw_dir", default="raw", show_default=True, type=click.Path(path_type=Path),
-              help="Where to write: RAW/PERIOD/<OPD>.xlsx. Existing files are never overwritten.")
+@click.option("--raw", "raw_dir", type=click.Path(path_type=Path),
+              help="Where to write: RAW/PERIOD/<OPD>.xlsx; default: the workspace's raw/. Existing files are "
+                   "never overwritten.")
 @click.option("--manifest", type=click.Path(path_type=Path), help="Write {OPD: [expected finding codes]} here.")
 @click.option("--seed", default=2022, show_default=True, help="Random seed (same seed, same data).")
-@LANG
-def sample(period, raw_dir, manifest, seed, lang):
+def sample(ws, ui, period, raw_dir, manifest, seed, lang):
     """Write a realistic sample period: one workbook per registry OPD, a few with known defects.
 
     \b
@@ -92,54 +183,179 @@ def sample(period, raw_dir, manifest, seed, lang):
     """
     from pipeline.sample import write_sample
 
+    raw_dir = raw_dir or ws.raw
     result = write_sample(raw_dir, period, seed=seed, manifest_path=manifest, lang=lang)
-    click.echo(f"{len(result)} OPD -> {raw_dir / period}")
+    ui.result(f"{len(result)} OPD -> {raw_dir / period}")
 
 
-@cli.command()
-@click.option("--period", required=True, callback=_period, help="A year (2022) or year-month (2022-12).")
-@click.option("--raw", "raw_dir", default="raw", show_default=True, type=click.Path(path_type=Path),
-              help="Submissions, in RAW/PERIOD/ (never modified).")
-@click.option("--processed", "processed_dir", default="processed", show_default=True, type=click.Path(path_type=Path),
-              help="Catalog, archive and published outputs (PROCESSED/PERIOD/).")
-@click.option("--reports", "reports_dir", default="reports", show_default=True, type=click.Path(path_type=Path),
-              help="Reports people read (PROCESSED's Data Docs of the publish gate go here too).")
-@click.option("--db", "db_url", help="SQLAlchemy URL to publish the tables to; default: the catalog's SQLite file.")
-@LANG
-def run(period, raw_dir, processed_dir, reports_dir, db_url, lang):
+@command(cli)
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--agency", default="BKPSDM Kota Serang", show_default=True,
+              help="The agency's name, used in the instructions sent to the OPDs.")
+def init(ws, ui, directory, agency, lang):
+    """Create a workspace: raw/, processed/, reports/, templates/, schemas/ (spec overrides), a copy
+    of the registry to edit, and rekap.toml (agency, registry, release policy, database URL).
+
+    \b
+    Example:
+      rekap init /srv/rekap --agency "BKPSDM Kota Serang"
+      export REKAP_HOME=/srv/rekap
+    """
+    from pipeline.workspace import WorkspaceError, init as init_workspace
+
+    try:
+        created = init_workspace(directory, agency)
+    except WorkspaceError as err:
+        raise UsageFailure(lang, err.message("id"), err.message("en")) from None
+    ui.result((f"Folder kerja dibuat: {created.root}\nUbah {created.config} dan {created.root / 'registry.csv'}, "
+               f"lalu: rekap period new <periode> --workspace {created.root}") if lang == "id" else
+              (f"Workspace created: {created.root}\nEdit {created.config} and {created.root / 'registry.csv'}, "
+               f"then: rekap period new <period> --workspace {created.root}"))
+
+
+@cli.group()
+def period():
+    """Periods of collection: `rekap period new 2023` starts one."""
+
+
+@command(period, "new")
+@click.argument("name", metavar="PERIOD", callback=_period)
+def period_new(ws, ui, name, lang):
+    """Start a collection period: create raw/PERIOD/ and write, into templates/PERIOD/, the template of
+    every OPD that must submit and the instructions to send with them (PETUNJUK.txt).
+
+    Existing templates are rewritten (they hold no data); raw/ is never touched beyond creating the
+    folder. `rekap run` without --period then runs this period, the latest in raw/.
+
+    \b
+    Example:
+      rekap period new 2023
+    """
+    from pipeline.period import new_period
+
+    out = new_period(ws, name, lang=lang, progress=lambda items: ui.progress(items, "template"))
+    ui.result((f"Periode {name}: kiriman masuk ke {out.raw}; {len(out.templates)} templat dan {out.letter.name} "
+               f"di {out.folder}") if lang == "id" else
+              (f"Period {name}: submissions go to {out.raw}; {len(out.templates)} templates and {out.letter.name} "
+               f"in {out.folder}"))
+
+
+def _latest_period(ws, raw_dir: Path, lang: str) -> str:
+    from pipeline.period import latest_period
+
+    found = latest_period(raw_dir)
+    if found is None:
+        raise UsageFailure(lang, f"tidak ada folder periode di {raw_dir} (buat dengan `rekap period new 2023`)",
+                           f"no period folder in {raw_dir} (create one with `rekap period new 2023`)")
+    return found
+
+
+@command(cli)
+@click.option("--period", callback=_period, help="A year (2022) or year-month (2022-12); default: the latest "
+                                                 "period folder in raw/.")
+@click.option("--raw", "raw_dir", type=click.Path(path_type=Path),
+              help="Submissions, in RAW/PERIOD/ (never modified); default: the workspace's raw/.")
+@click.option("--processed", "processed_dir", type=click.Path(path_type=Path),
+              help="Catalog, archive and published outputs (PROCESSED/PERIOD/); default: the workspace's processed/.")
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
+              help="Reports people read; default: the workspace's reports/.")
+@click.option("--db", "db_url", help="SQLAlchemy URL to publish the tables to; default: rekap.toml's database, "
+                                     "else the catalog's SQLite file.")
+@click.option("--final", is_flag=True, help="Publish this release as final even if the coverage the workspace "
+                                            "asks for is not reached (recorded with who and when).")
+@click.option("--by", "by", help="Who finalises (with --final); default: the login name.")
+def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang):
     """Validate, consolidate and publish one period; safe to run again and again (cron, systemd timer).
 
-    Exit status: 0 published (or nothing changed) and every submission accepted; 1 the same but some
-    submissions rejected; 2 usage error; 3 another run is under way; 4 the publish gate failed (nothing
+    Each release is provisional (sementara) until the coverage rekap.toml asks for is reached, or
+    the officer finalises it (--final, or later `rekap release --final`).
+
+    Exit status: 0 published (or nothing changed) and every current submission accepted; 1 the same
+    but some rejected; 2 usage error; 3 another run is under way; 4 the publish gate failed (nothing
     published); 5 the run failed (the previous outputs stand).
 
     \b
     Example:
-      rekap run --period 2022
+      rekap run
       rekap run --period 2022-12 --db postgresql+psycopg://rekap@localhost/rekap
     """
-    from pipeline.run import EXIT_LOCKED, RunLocked, run_period
-    from pipeline.render import run_summary
+    raw_dir = raw_dir or ws.raw
+    period = period or _latest_period(ws, raw_dir, lang)
+    if not (raw_dir / period).is_dir():
+        raise UsageFailure(lang, f"folder {raw_dir / period} tidak ada (buat dengan `rekap period new {period}`)",
+                           f"folder {raw_dir / period} does not exist (create it with `rekap period new {period}`)")
+    _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang)
 
+
+def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang):
+    import getpass
+
+    from pipeline.render import run_summary
+    from pipeline.run import EXIT_LOCKED, RunLocked, run_period
+
+    finalise = {"by": by or getpass.getuser()} if final else None
     try:
-        result = run_period(period, raw_dir, processed_dir, reports_dir, db_url, lang=lang)
+        result = run_period(period, raw_dir, processed_dir or ws.processed, reports_dir or ws.reports,
+                            db_url or ws.database, lang=lang, policy=ws.release, finalise=finalise,
+                            book_csv=ws.book_csv, progress=lambda items: ui.progress(items, period),
+                            echo=ui.detail if ui.verbose else None)
     except RunLocked as err:
-        click.echo(f"rekap run: another run is under way (lock {err}); nothing done.", err=True)
+        click.echo(f"rekap run: run lain sedang berjalan (kunci {err}); tidak ada yang dikerjakan." if lang == "id"
+                   else f"rekap run: another run is under way (lock {err}); nothing done.", err=True)
         sys.exit(EXIT_LOCKED)
-    click.echo(run_summary(result, lang))
+    from pipeline.release import release_line
+
+    # the summary speaks of the files that count: a superseded file is not the OPD's submission any more
+    ui.result(run_summary(dataclasses.replace(result, inputs=result.current), lang)
+              + release_line(result.release if result.outcome in ("published", "unchanged") else None, lang))
     sys.exit(result.exit_code)
 
 
-@cli.command()
-@click.option("--period", required=True, callback=_period, help="A year (2022) or year-month (2022-12).")
-@click.option("--processed", "processed_dir", default="processed", show_default=True, type=click.Path(path_type=Path))
-@click.option("--reports", "reports_dir", default="reports", show_default=True, type=click.Path(path_type=Path))
-@LANG
-def report(period, processed_dir, reports_dir, lang):
+@command(cli)
+@click.option("--period", callback=_period, help="Default: the latest period folder in raw/.")
+@click.option("--final", is_flag=True, required=True, help="Finalise the period's release.")
+@click.option("--by", "by", help="Who finalises; default: the login name.")
+def release(ws, ui, period, final, by, lang):
+    """Finalise a period's release: publish it again as final, recorded with who and when.
+
+    The same as `rekap run --final` (a run: new files in raw/PERIOD/ are taken in first).
+
+    \b
+    Example:
+      rekap release --final --period 2022 --by "Siti (BKPSDM)"
+    """
+    period = period or _latest_period(ws, ws.raw, lang)
+    if not (ws.raw / period).is_dir():
+        raise UsageFailure(lang, f"folder {ws.raw / period} tidak ada", f"folder {ws.raw / period} does not exist")
+    _run(ws, ui, period, ws.raw, None, None, None, True, by, lang)
+
+
+def _require_period_data(processed: Path, period: str, lang: str) -> None:
+    """A usage error unless the catalog has a finished run of ``period``."""
+    from pipeline.catalog import Catalog
+
+    path = processed / "catalog.sqlite"
+    if path.exists():
+        catalog = Catalog(path)
+        try:
+            if any(r["ended"] for r in catalog.runs(period, limit=50)):
+                return
+        finally:
+            catalog.close()
+    raise UsageFailure(lang, f"belum ada data periode {period} di {processed} (jalankan `rekap run --period {period}`)",
+                       f"no data for period {period} in {processed} (run `rekap run --period {period}` first)")
+
+
+@command(cli)
+@click.option("--period", callback=_period, help="Default: the latest period folder in raw/.")
+@click.option("--processed", "processed_dir", type=click.Path(path_type=Path))
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path))
+def report(ws, ui, period, processed_dir, reports_dir, lang):
     """Rebuild the reports of a period from the catalog, without re-validating anything.
 
-    Writes REPORTS/PERIOD/index.html (dashboard), opd/<OPD>.html and opd/<OPD>-umpan-balik.xlsx
-    (feedback for each OPD), profil.html and profil.pdf (the consolidated tables).
+    Writes REPORTS/PERIOD/index.html (dashboard), gerbang-mutu.html (the publish gate), opd/<OPD>.html
+    and opd/<OPD>-umpan-balik.xlsx (feedback for each OPD), profil.html and profil.pdf (the
+    consolidated tables).
 
     \b
     Example:
@@ -148,26 +364,39 @@ def report(period, processed_dir, reports_dir, lang):
     """
     from pipeline.report import build_reports
 
-    if not (processed_dir / "catalog.sqlite").exists():
-        raise click.UsageError(f"no catalog in {processed_dir}: run `rekap run --period {period}` first")
+    processed_dir, reports_dir = processed_dir or ws.processed, reports_dir or ws.reports
+    period = period or _latest_period(ws, ws.raw, lang)
+    _require_period_data(processed_dir, period, lang)
     written = build_reports(processed_dir, reports_dir, period, lang)
-    click.echo(f"{len(written)} -> {reports_dir / period}")
+    ui.result(f"{len(written)} -> {reports_dir / period}")
 
 
-@cli.command()
+@command(cli)
 @click.option("--period", callback=_period, help="Only this period; default: the latest period in the catalog.")
-@click.option("--processed", "processed_dir", default="processed", show_default=True, type=click.Path(path_type=Path))
-@LANG
-def status(period, processed_dir, lang):
-    """Show every registry OPD with its latest version, status and findings, and the last runs.
+@click.option("--processed", "processed_dir", type=click.Path(path_type=Path))
+def status(ws, ui, period, processed_dir, lang):
+    """Show every registry OPD with its status in the last run, its latest version and findings, the
+    release status, and the last runs (a run whose process is gone is shown as stopped).
 
     \b
     Example:
       rekap status --period 2022
     """
-    from pipeline.render import status_text
+    from pipeline.status import status_text
 
-    click.echo(status_text(processed_dir, period, lang))
+    from pipeline.catalog import Catalog
+
+    processed_dir = processed_dir or ws.processed
+    if period is None and (processed_dir / "catalog.sqlite").exists():
+        catalog = Catalog(processed_dir / "catalog.sqlite")
+        try:
+            period = (sorted({r["period"] for r in catalog.runs(limit=1000)}) or [None])[-1]
+        finally:
+            catalog.close()
+    if period is None:
+        raise UsageFailure(lang, f"belum ada run di {processed_dir}", f"no run yet in {processed_dir}")
+    _require_period_data(processed_dir, period, lang)
+    ui.result(status_text(processed_dir, period, lang))
 
 
 def main():

@@ -56,7 +56,7 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, cata
     rows = []
     estimated_missing, unknown_size = 0.0, []
     for code, opd in registry.items():
-        mine = [i for i in inputs if i.opd == code]
+        mine = [i for i in inputs if i.opd == code and not i.superseded]  # the current file (see run)
         current = mine[-1] if mine else None
         version = chosen.get(code)
         if version is None:

@@ -59,6 +59,9 @@ from pipeline.template import build_workbook, locate, page_setup
 
 AUTHOR = "rekap BKPSDM"
 FILE_SUFFIX = "-umpan-balik.xlsx"
+# Submissions whose marked copy is the template layout filled with their values (openpyxl cannot
+# edit their own file): tidy CSV, and .xls/.ods workbooks.
+VALUES_ONLY = ("csv", "xls", "ods")
 
 # Fill (cell background) and border colour per severity. The fills differ from the template's own
 # (grey D9D9D9, total yellow FFF2CC, percent blue DDEBF7, header blue BDD7EE); the border tells them apart.
@@ -209,7 +212,7 @@ def _source_workbook(report, opd, lang: str):
         except Exception:  # corrupt, encrypted, not really a workbook: nothing to copy
             return None
         return wb, lambda f: (f.sheet, f.address) if f.sheet and f.address else None
-    if opd.kind == "csv" and opd.values:
+    if opd.kind in VALUES_ONLY and opd.values:
         tables = load_tables()
         values = {t: {k: v for k, v in cells.items() if k in tables[t].placements()}
                   for t, cells in opd.values.items() if t in tables}
@@ -470,7 +473,7 @@ def build_feedback_workbook(report, opd, lang: str = "id"):
         ws = wb[sheet]
         if ws.sheet_state != "visible":
             ws.sheet_state = "visible"
-        if opd.kind == "csv" and ws[coordinate].value is None:
+        if opd.kind in VALUES_ONLY and ws[coordinate].value is None:
             _show_submitted(ws[coordinate], on_cell)
         _mark(ws, coordinate, on_cell, lang, items)
     _summary(wb, report, opd, [(f, target) for f, target in rows if f.code not in LOCATED], lang, items,

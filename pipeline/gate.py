@@ -51,6 +51,9 @@ class GateResult:
     warnings: list[str] = field(default_factory=list)  # the same for warning expectations
     docs_index: Path | None = None  # the Data Docs index.html, when it was built
     seconds: float = 0.0  # how long the gate took (GX import included)
+    # every expectation: check, type, title, severity, success, rows checked, rows failing, the first
+    # failing rows as text (observed values), error (for our own offline page, pipeline/gate_page.py)
+    outcomes: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,7 @@ class Outcome:
     rows: list[dict]  # the failing rows (their index columns)
     count: int  # how many rows failed
     error: str | None = None  # the expectation could not be evaluated
+    checked: int = 0  # how many rows the expectation looked at
 
 
 def _confront(found: list[Check], docs_dir: Path | None, period: str) -> tuple[list[Outcome], Path | None]:
@@ -333,7 +337,8 @@ def _confront(found: list[Check], docs_dir: Path | None, period: str) -> tuple[l
             res = r.result or {}
             rows = res.get("unexpected_index_list") or []
             outcomes.append(Outcome(check.name, e, bool(r.success), list(rows),
-                                    int(res.get("unexpected_count") or len(rows)), error))
+                                    int(res.get("unexpected_count") or len(rows)), error,
+                                    int(res.get("element_count") or len(check.frame))))
     if docs_dir is None:
         return outcomes, None
     context.build_data_docs(site_names=[SITE])
@@ -398,4 +403,7 @@ def run_gate(city: Values, period: str, docs_dir: Path | None,
         if o.success:
             continue
         (warned if o.expect.severity == "warning" and not o.error else failures).extend(_lines(o))
-    return GateResult(not failures, failures, warned, index, time.perf_counter() - start)
+    summary = [{"check": o.check, "type": o.expect.type, "title": o.expect.title, "severity": o.expect.severity,
+                "success": o.success, "checked": o.checked, "failed": o.count, "error": o.error,
+                "rows": [] if o.success else _lines(o)} for o in outcomes]
+    return GateResult(not failures, failures, warned, index, time.perf_counter() - start, summary)

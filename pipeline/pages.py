@@ -3,7 +3,7 @@
 Everything comes from a :class:`pipeline.report_data.PeriodReport`; nothing is re-validated. The pages
 open offline from the report folder (``reports/PERIOD/``): CSS is inlined, charts are inline SVG, and
 every link is relative and points at a file that exists when the page is written (the workbook, the
-feedback pages, ``profil.pdf``, ``gx/index.html``), except ``../index.html`` from a feedback page,
+feedback pages, ``profil.pdf``, ``gerbang-mutu.html``), except ``../index.html`` from a feedback page,
 which the same report run writes last.
 
 All user text is in the ``*_TEXT`` dicts below (Indonesian, and English with ``lang="en"``); the
@@ -27,6 +27,8 @@ from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.report_data import OpdReport, PeriodReport
 from pipeline.specs import TableSpec, load_tables
 from pipeline.feedback_workbook import FILE_SUFFIX
+from pipeline.gate_page import PAGE as GATE_PAGE
+from pipeline.release import release_text
 from pipeline.template import label_runs, table_heading
 
 SYMBOLS = {"accepted": "✓", "accepted_with_warnings": "⚠", "older_version": "↺", "rejected": "✗",
@@ -151,7 +153,13 @@ DASHBOARD_TEXT: dict[str, dict] = {
         "links": "Tautan",
         "profile_html": "Profil kepegawaian (HTML)",
         "profile_pdf": "Profil kepegawaian (PDF)",
-        "data_docs": "Laporan gerbang terbit (Data Docs)",
+        "gate_page": "Gerbang mutu",
+        "release": "Status rilis",
+        "release_final": "FINAL",
+        "release_provisional": "SEMENTARA",
+        "ignored": "Berkas yang bukan kiriman (dilewati)",
+        "ignored_note": "Berkas ini ada di folder kiriman tetapi bukan buku kerja atau CSV rekap; tidak diperiksa dan "
+                        "tidak memengaruhi status maupun kode keluar.",
         "summary": "Ringkasan status",
         "coverage": "Cakupan tabel kota",
         "not_published": "Tabel kota untuk periode ini belum diterbitkan.",
@@ -184,7 +192,13 @@ DASHBOARD_TEXT: dict[str, dict] = {
         "links": "Links",
         "profile_html": "Staffing profile (HTML)",
         "profile_pdf": "Staffing profile (PDF)",
-        "data_docs": "Publish gate report (Data Docs)",
+        "gate_page": "Publish gate",
+        "release": "Release status",
+        "release_final": "FINAL",
+        "release_provisional": "PROVISIONAL (SEMENTARA)",
+        "ignored": "Files that are not submissions (skipped)",
+        "ignored_note": "These files are in the submissions folder but are not recap workbooks or CSVs; they are "
+                        "not checked and affect no status and no exit code.",
         "summary": "Status summary",
         "coverage": "Coverage of the city tables",
         "not_published": "The city tables of this period are not published yet.",
@@ -221,6 +235,8 @@ PROFILE_TEXT: dict[str, dict] = {
         "source_text": BOOK_TEXT["id"]["source_text"],
         "blank_cells": "Sel berarsir: golongan/ruang atau jenjang yang tidak ada. Baris tebal: jumlah dan subjumlah.",
         "contents": "Daftar isi",
+        "provisional": "SEMENTARA",
+        "provisional_note": "Rilis sementara: belum semua OPD yang wajib mengirim masuk dalam tabel ini.",
         "sex": {"L": "Laki-laki", "P": "Perempuan"},
         "staff_axis": "Jumlah pegawai",
         "posts_axis": "Jumlah jabatan",
@@ -245,6 +261,8 @@ PROFILE_TEXT: dict[str, dict] = {
         "source_text": BOOK_TEXT["en"]["source_text"],
         "blank_cells": "Hatched cells: ranks or levels that do not exist. Bold rows: totals and subtotals.",
         "contents": "Contents",
+        "provisional": "SEMENTARA",
+        "provisional_note": "Provisional release (sementara): not every OPD that must submit is in these tables yet.",
         "sex": {"L": "Men", "P": "Women"},
         "staff_axis": "Number of staff",
         "posts_axis": "Number of posts",
@@ -443,8 +461,8 @@ def coverage_facts(summary: dict, lang: str = "id") -> list[dict]:
 def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[str] = (),
                    workbooks: Iterable[str] = (), links: Iterable[str] = ()) -> str:
     """The dashboard's HTML. ``pages`` and ``workbooks``: the OPD codes that have a feedback page and a
-    marked workbook under ``opd/``; ``links``: which of ``profil.html``, ``profil.pdf``, ``gx/index.html``
-    exist. Nothing else is linked."""
+    marked workbook under ``opd/``; ``links``: which of ``profil.html``, ``profil.pdf``, ``gerbang-mutu.html``
+    exist. Nothing else is linked (GX's own Data Docs in ``gx/`` load from the internet: not linked)."""
     check_lang(lang)
     text = DASHBOARD_TEXT[lang]
     pages, workbooks, links = set(pages), set(workbooks), set(links)
@@ -466,12 +484,17 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
              **{k: number(r.get(k), lang) for k in ("files", "validated", "accepted", "rejected")},
              "message": r.get("message") or ""} for r in report.runs]
     link_texts = {"profil.html": text["profile_html"], "profil.pdf": text["profile_pdf"],
-                  "gx/index.html": text["data_docs"]}
+                  GATE_PAGE: text["gate_page"]}
     nav = [{"href": href, "text": label} for href, label in link_texts.items() if href in links]
     summary = report.coverage or {}
     note = coverage_note(summary, lang) if summary else ""
+    release = None
+    if report.release:
+        final = report.release["status"] == "final"
+        release = {"final": final, "label": text["release_final" if final else "release_provisional"],
+                   "text": release_text(report.release, lang)}
     return render("dashboard.html", lang=lang, t=text, period=report.period, run_id=report.run_id, rows=rows,
-                  tiles=tiles, runs=runs, links=nav, coverage_note=note,
+                  tiles=tiles, runs=runs, links=nav, coverage_note=note, release=release, ignored=report.ignored,
                   coverage_facts=coverage_facts(summary, lang) if summary else [],
                   numeric_cols={0, 4, 5, 6, 7}, numeric_run_cols={4, 5, 6, 7, 8})
 
@@ -481,7 +504,7 @@ def write_dashboard(path, report: PeriodReport, lang: str = "id", *, workbooks: 
     the city tables, the recent runs, and links to the profile and the Data Docs.
 
     Links are made only to files that exist beside ``path`` (``opd/<OPD>.html``, ``profil.*``,
-    ``gx/index.html``); ``workbooks`` names the OPDs with a marked workbook (default: those whose
+    ``gerbang-mutu.html``); ``workbooks`` names the OPDs with a marked workbook (default: those whose
     ``opd/<OPD>-umpan-balik.xlsx`` exists).
     """
     path = Path(path)
@@ -489,7 +512,7 @@ def write_dashboard(path, report: PeriodReport, lang: str = "id", *, workbooks: 
     pages = {o.code for o in report.opds if (folder / "opd" / f"{o.code}.html").is_file()}
     if workbooks is None:
         workbooks = {o.code for o in report.opds if (folder / "opd" / workbook_name(o.code)).is_file()}
-    links = {name for name in ("profil.html", "profil.pdf", "gx/index.html") if (folder / name).is_file()}
+    links = {name for name in ("profil.html", "profil.pdf", GATE_PAGE) if (folder / name).is_file()}
     return atomic_write_text(path, dashboard_html(report, lang, pages=pages, workbooks=workbooks, links=links))
 
 
@@ -698,8 +721,10 @@ def profile_html(report: PeriodReport, lang: str = "id", *, pdf: str | None = "p
             table["charts"] = [figures[spec.id]]
         tables.append(table)
     note = coverage_note(report.coverage, lang) if report.coverage else ""
+    provisional = bool(report.release) and report.release.get("status") != "final"
     return render("profile.html", lang=lang, t=PROFILE_TEXT[lang], period=report.period, tables=tables,
-                  coverage_note=note, pdf=pdf)
+                  coverage_note=note, pdf=pdf, provisional=provisional,
+                  release_text=release_text(report.release, lang) if report.release else "")
 
 
 def write_pdf(path, html: str, base_url) -> Path:

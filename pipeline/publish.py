@@ -35,9 +35,24 @@ def current_manifest(processed: Path, period: str) -> dict | None:
         return None
 
 
+def integer_values(frame: pd.DataFrame, column: str = "value") -> pd.DataFrame:
+    """``frame`` with ``column`` as whole numbers (``Int64``): counts read ``16``, not ``16.0``, in a CSV
+    or SQL table. Only for columns of counts (the publish gate has checked they are whole)."""
+    return frame.assign(**{column: frame[column].round().astype("Int64")})
+
+
+def published_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """The long cell table as published (CSV, SQL): counts in ``value`` as whole numbers, the
+    percentages in ``pct`` (empty ``value``); ``long_cells`` keeps one float column for the parquet."""
+    return integer_values(cells.assign(value=cells["value"].where(~cells["percent"]),
+                                       pct=cells["value"].where(cells["percent"]).astype("Float64")))
+
+
 def write_release(folder: Path, period: str, city: Values, lineage: pd.DataFrame, coverage: pd.DataFrame,
-                  coverage_note: str, manifest: dict, lang: str = "id") -> list[str]:
-    """Every output of a period into ``folder`` (which must not exist yet); returns the file names."""
+                  coverage_note: str, manifest: dict, lang: str = "id", book_csv: str = "excel-id") -> list[str]:
+    """Every output of a period into ``folder`` (which must not exist yet); returns the file names.
+
+    ``book_csv``: the dialect of the book-layout tables (``tables/*.csv``), see :mod:`pipeline.book`."""
     from pipeline.book import write_book_csv, write_book_xlsx
 
     tmp = folder.with_name(folder.name + ".tmp")
@@ -45,12 +60,13 @@ def write_release(folder: Path, period: str, city: Values, lineage: pd.DataFrame
     (tmp / "tables").mkdir(parents=True)
     cells = long_cells(city, period)
     cells.to_parquet(tmp / "cells.parquet", index=False)
-    _csv(cells, tmp / "cells.csv")
-    _csv(lineage, tmp / "lineage.csv")
+    _csv(published_cells(cells), tmp / "cells.csv")
+    _csv(integer_values(lineage), tmp / "lineage.csv")
     _csv(coverage, tmp / "coverage.csv")
     for spec in load_tables().values():
-        write_book_csv(tmp / "tables" / f"{spec.number}-{spec.id}.csv", spec, city[spec.id], lang)
-    write_book_xlsx(tmp / f"profil-kepegawaian-{period}.xlsx", city, period, coverage_note, lang)
+        write_book_csv(tmp / "tables" / f"{spec.number}-{spec.id}.csv", spec, city[spec.id], lang, dialect=book_csv)
+    write_book_xlsx(tmp / f"profil-kepegawaian-{period}.xlsx", city, period, coverage_note, lang,
+                    release=manifest.get("release"))
     names = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
     manifest = {**manifest, "outputs": names + ["manifest.json"]}
     atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")

@@ -8,16 +8,26 @@ from pipeline.findings import Finding
 from pipeline.submission import Extract
 
 ZIP = b"PK\x03\x04"
+CFB = bytes.fromhex("D0CF11E0A1B11AE1")
 SKIP_PREFIXES = ("~$", ".")  # Excel's lock files and hidden files are not submissions
+# What a submission in a folder may be; anything else there (a cover letter, a scan, notes) is not.
+SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".tsv")
+
+
+def scan(folder) -> tuple[list[Path], list[Path]]:
+    """The submissions in a folder and the other files there (ignored: pdf, docx, txt, images, ...),
+    each in name order. Excel lock files and hidden files are neither."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [], []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(SKIP_PREFIXES))
+    return ([p for p in files if p.suffix.lower() in SUBMISSION_SUFFIXES],
+            [p for p in files if p.suffix.lower() not in SUBMISSION_SUFFIXES])
 
 
 def discover(folder) -> list[Path]:
-    """The submissions in a folder, in name order (Excel lock files and hidden files left out)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(SKIP_PREFIXES))
-CFB = bytes.fromhex("D0CF11E0A1B11AE1")
+    """The submissions in a folder, in name order (see :func:`scan`)."""
+    return scan(folder)[0]
 
 
 def read_submission(path) -> Extract:
@@ -28,7 +38,7 @@ def read_submission(path) -> Extract:
         return ex
     with open(path, "rb") as f:
         head = f.read(8)
-    if head.startswith(ZIP) or head.startswith(CFB) or path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+    if head.startswith(ZIP) or head.startswith(CFB) or path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
         from pipeline.read_xlsx import read_xlsx
         return read_xlsx(path)
     from pipeline.read_csv import read_csv

@@ -38,6 +38,7 @@ from pipeline.template import IDENTITY_LABELS, IDENTITY_SHEET, line_members
 RULE = "read"
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 SUB_LABEL_DEPTH = 3  # how many rows under a column group its sub-labels (L/P) may sit
 MAX_MERGE_FILL = 5000  # merged ranges larger than this are not copied cell by cell
 
@@ -86,14 +87,22 @@ def _grid(ws, ws_formulas) -> Grid:
             if cell.data_type == "f":
                 g.formulas[(r, c)] = f if isinstance(f, str) else getattr(f, "text", None) or str(f)
     for rng in ws.merged_cells.ranges:
-        top = (rng.min_row, rng.min_col)
-        g.bounds[top] = (rng.min_row, rng.min_col, rng.max_row, rng.max_col)
-        if (rng.max_row - rng.min_row + 1) * (rng.max_col - rng.min_col + 1) > MAX_MERGE_FILL:
-            continue
-        for r in range(rng.min_row, rng.max_row + 1):
-            for c in range(rng.min_col, rng.max_col + 1):
-                if (r, c) != top:
-                    g.origin[(r, c)] = top
+        _merge(g, rng.min_row, rng.min_col, rng.max_row, rng.max_col)
+    return _index_text(g)
+
+
+def _merge(g: Grid, min_row: int, min_col: int, max_row: int, max_col: int) -> None:
+    top = (min_row, min_col)
+    g.bounds[top] = (min_row, min_col, max_row, max_col)
+    if (max_row - min_row + 1) * (max_col - min_col + 1) > MAX_MERGE_FILL:
+        return
+    for r in range(min_row, max_row + 1):
+        for c in range(min_col, max_col + 1):
+            if (r, c) != top:
+                g.origin[(r, c)] = top
+
+
+def _index_text(g: Grid) -> Grid:
     rows: dict[int, list] = {}
     for (r, c), v in g.values.items():
         if isinstance(v, str) and v.strip():
@@ -104,6 +113,31 @@ def _grid(ws, ws_formulas) -> Grid:
             rows.setdefault(r, []).append((c, normalize(v)))
     g.text = {r: sorted(cells) for r, cells in rows.items()}
     return g
+
+
+def _calamine_grids(data: bytes) -> list[Grid]:
+    """The sheets of an .xls or .ods workbook (python-calamine): values and merged ranges.
+
+    Such files give cached values only (no formulas, no number formats): a formula's value is read as
+    its result. A whole number stored as a float (as .xls does) is read as an int, as from .xlsx.
+    """
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    grids = []
+    for meta in wb.sheets_metadata:
+        sheet = wb.get_sheet_by_name(meta.name)
+        g = Grid(meta.name, meta.visible != SheetVisibleEnum.Visible)
+        for r, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
+            for c, v in enumerate(row, start=1):
+                if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+                    v = int(v)
+                if v is not None and v != "":
+                    g.values[(r, c)] = v
+        for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
+            _merge(g, r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+        grids.append(_index_text(g))
+    return grids
 
 
 # -- what a label may look like ----------------------------------------------------------------------------
@@ -345,30 +379,34 @@ def _fail(ex: Extract, code: str, detail: str = "") -> Extract:
     return ex
 
 
-def _load(data: bytes, ex: Extract):
-    """Both views of the workbook (cached values, formulas), or None after adding a finding."""
+def _load(data: bytes, ex: Extract) -> list[Grid] | None:
+    """The workbook's sheets as grids, or None after adding a finding."""
     if not data:
         _fail(ex, "FILE_EMPTY")
         return None
     if data[:8] == CFB_MAGIC:
         if ENCRYPTION_INFO in data:
             _fail(ex, "FILE_ENCRYPTED")
-        else:
-            _fail(ex, "FILE_UNSUPPORTED", "xls")
-        return None
+            return None
+        ex.kind = "xls"
+        return _load_calamine(data, ex)
     if not data.startswith(b"PK"):
         _fail(ex, "FILE_UNSUPPORTED")
         return None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = set(z.namelist())
-            if not any(n.startswith("xl/workbook") for n in names):
+            if "mimetype" in names and z.read("mimetype").strip() == ODS_MIMETYPE:
+                ex.kind = "ods"
+            elif not any(n.startswith("xl/workbook") for n in names):
                 _fail(ex, "FILE_UNSUPPORTED", "zip")
                 return None
             bad = z.testzip()
             if bad:
                 _fail(ex, "FILE_CORRUPT", f"CRC {bad}")
                 return None
+        if ex.kind == "ods":
+            return _load_calamine(data, ex)
         with warnings.catch_warnings():  # openpyxl warns about extensions it drops (e.g. slicers)
             warnings.simplefilter("ignore")
             formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
@@ -381,7 +419,16 @@ def _load(data: bytes, ex: Extract):
     except Exception as e:  # noqa: BLE001 - any failure to parse bad input is a finding, not a crash
         _fail(ex, "FILE_CORRUPT", f"{type(e).__name__}: {e}"[:200])
         return None
-    return values, (formulas if has_formulas else None)
+    return [_grid(ws, formulas[ws.title] if has_formulas else None) for ws in values.worksheets]
+
+
+def _load_calamine(data: bytes, ex: Extract) -> list[Grid] | None:
+    try:
+        return _calamine_grids(data)
+    except Exception as e:  # noqa: BLE001 - a damaged or password-protected file is a finding
+        code = "FILE_ENCRYPTED" if "password" in str(e).lower() or "encrypt" in str(e).lower() else "FILE_CORRUPT"
+        _fail(ex, code, f"{type(e).__name__}: {e}"[:200])
+        return None
 
 
 def _plain(value):
@@ -485,7 +532,10 @@ def _broken_sums(spec: TableSpec, m: Match) -> int:
 
 
 def read_xlsx(path) -> Extract:
-    """Read a workbook into an :class:`Extract`. Never raises on bad input; problems become findings."""
+    """Read a workbook (.xlsx, .xlsm; .xls and .ods through python-calamine) into an :class:`Extract`.
+
+    Never raises on bad input; problems become findings. The extract's kind is the format found
+    in the bytes ("xlsx", "xls", "ods"), whatever the file's name."""
     path = Path(path)
     ex = Extract(file=str(path), kind="xlsx")
     try:
@@ -494,11 +544,9 @@ def read_xlsx(path) -> Extract:
         return _fail(ex, "FILE_NOT_FOUND")
     except OSError as e:
         return _fail(ex, "FILE_CORRUPT", str(e))
-    loaded = _load(data, ex)
-    if loaded is None:
+    grids = _load(data, ex)
+    if grids is None:
         return ex
-    values, formulas = loaded
-    grids = [_grid(ws, formulas[ws.title] if formulas is not None else None) for ws in values.worksheets]
     ex.identity = _identity(grids)
 
     specs = list(load_tables().values())

@@ -20,6 +20,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     leaves the rest, which depends only on the inputs, as it is — when it is all there.
     """
     from pipeline.feedback_workbook import feedback_path, write_feedback_workbook
+    from pipeline.gate_page import PAGE as GATE_PAGE, write_gate_page
     from pipeline.pages import write_dashboard, write_feedback_page, write_profile
 
     report: PeriodReport = load_period(processed, period, registry)
@@ -42,6 +43,8 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     if report.city is not None:
         write_profile(folder / "profil.html", folder / "profil.pdf", report, lang)
         written += [folder / "profil.html", folder / "profil.pdf"]
+    if report.gate is not None:
+        written.append(write_gate_page(folder / GATE_PAGE, period, report.gate, lang))
     write_dashboard(folder / "index.html", report, lang)
     written.append(folder / "index.html")
     return written

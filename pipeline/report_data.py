@@ -15,6 +15,7 @@ import pandas as pd
 from pipeline.catalog import Catalog
 from pipeline.consolidate import Values, parse_key_text
 from pipeline.findings import Finding
+from pipeline.publish import current_manifest
 from pipeline.specs import load_registry, load_tables
 
 
@@ -25,7 +26,7 @@ class OpdReport:
     status: str  # accepted, accepted_with_warnings, older_version, rejected, not_submitted (coverage.LABELS)
     file: str | None = None  # the latest submitted file, as named in raw/PERIOD/
     sha256: str | None = None  # its version
-    kind: str | None = None  # "xlsx" or "csv" (or "unknown" for an unreadable file)
+    kind: str | None = None  # "xlsx", "xls", "ods" or "csv" (or "unknown" for an unreadable file)
     archive: Path | None = None  # the archived copy of exactly that version
     findings: list[Finding] = field(default_factory=list)  # of the latest submission: validation + run
     used_sha256: str | None = None  # the version in the city tables (may be an older accepted one)
@@ -46,6 +47,9 @@ class PeriodReport:
     city: Values | None  # the published city tables (None before the first publication)
     runs: list[dict]  # the latest runs of the period, newest first
     published: Path | None  # processed/PERIOD, when published
+    release: dict | None = None  # the published release's status (pipeline.release), from its manifest
+    ignored: list[str] = field(default_factory=list)  # files of raw/PERIOD/ the last run did not take
+    gate: dict | None = None  # the latest publish gate result (catalog.last_gate)
 
 
 def load_period(processed, period: str, registry=None) -> PeriodReport:
@@ -56,9 +60,12 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
     try:
         last = catalog.last_coverage(period)
         runs = catalog.runs(period, limit=10)
+        finished = next((r for r in runs if r["ended"]), None)
+        ignored = catalog.ignored(finished["id"]) if finished else []
+        gate = catalog.last_gate(period)
         if last is None:
             return PeriodReport(period, None, [OpdReport(c, o.name, "not_submitted") for c, o in registry.items()],
-                                {}, None, runs, None)
+                                {}, None, runs, None, ignored=ignored, gate=gate)
         rows, summary, run_id = last
         inputs = {i["file"]: i for i in catalog.run_inputs(run_id)}
         opds = []
@@ -79,7 +86,9 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
         catalog.close()
     published = processed / period
     city = read_city(published / "cells.parquet") if (published / "cells.parquet").exists() else None
-    return PeriodReport(period, run_id, opds, summary, city, runs, published if city is not None else None)
+    manifest = current_manifest(processed, period) if city is not None else None
+    return PeriodReport(period, run_id, opds, summary, city, runs, published if city is not None else None,
+                        release=(manifest or {}).get("release"), ignored=ignored, gate=gate)
 
 
 def read_city(path: Path) -> Values:

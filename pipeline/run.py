@@ -5,9 +5,16 @@ before is taken from the catalog) -> rules across OPDs and periods -> choose one
 consolidate -> publish gate -> write a release and swap it in -> record the run. Nothing in ``raw/``
 is ever modified; every version is archived by its content hash.
 
-Policy for resubmissions: the version in ``raw/`` now is used when it is accepted. When it is
-rejected, the most recent earlier accepted version of the same OPD and period stays in use (and the
-run says so). Two files claiming one OPD are both set aside until one remains.
+Policy for resubmissions: the OPD of a file is the one it names (Identitas sheet, CSV column),
+whatever the file is called. Among the files in ``raw/PERIOD/`` naming one OPD, the one received
+last (catalog first-seen time, then modification time) is *current*; the others are *superseded*
+(a note on each, and on the current one). Only a genuine tie (two different files received in the
+same run with the same modification time) is DUPLICATE_SUBMISSION. The current file is used when it
+is accepted; when it is rejected, the most recent earlier accepted version of the same OPD and
+period stays in use (and the run says so). Files that are not submissions (pdf, docx, txt, ...) are
+listed as ignored and affect nothing.
+
+Every release is provisional (*sementara*) or *final* (:mod:`pipeline.release`).
 """
 
 from __future__ import annotations
@@ -31,9 +38,11 @@ from pipeline.consolidate import Source, consolidate, key_text, long_cells, pars
 from pipeline.coverage import coverage_frame, coverage_note, previous_staff, previous_values, staff
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
-from pipeline.read import discover
-from pipeline.publish import current_manifest, release_dir, swap_in, write_release
+from pipeline.read import scan
+from pipeline.release import release_frame, release_status
+from pipeline.publish import current_manifest, integer_values, published_cells, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
+from pipeline.workspace import ReleasePolicy
 from pipeline.validate import validate_files
 from pipeline.versions import checked_with, code_version, rules_version, sha256_file
 
@@ -58,6 +67,8 @@ class Input:
     version: Version
     findings: list[Finding] = field(default_factory=list)  # run-level findings (across OPDs, periods)
     used: bool = False
+    superseded: bool = False  # a later file of the same OPD is current
+    mtime: float = 0.0
 
     @property
     def opd(self) -> str | None:
@@ -86,20 +97,29 @@ class RunResult:
     gate_failures: list[str] = field(default_factory=list)
     log: Path | None = None
     dashboard: Path | None = None  # reports/PERIOD/index.html, once the reports are written
+    release: dict | None = None  # sementara or final, and why (pipeline.release)
+    ignored: list[str] = field(default_factory=list)  # files in raw/PERIOD/ that are not submissions
+
+    @property
+    def current(self) -> list[Input]:
+        """The inputs that count: every file but those a later file of the same OPD supersedes."""
+        return [i for i in self.inputs if not i.superseded]
 
 
 class RunLog:
     """A structured log: one JSON object a line, flushed as it goes, so a killed run leaves its trace."""
 
-    def __init__(self, path: Path, run_id: str):
+    def __init__(self, path: Path, run_id: str, echo=None):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.run_id = path, run_id
+        self.path, self.run_id, self.echo = path, run_id, echo
         self._f = open(path, "a", encoding="utf-8")
 
     def __call__(self, event: str, **fields) -> None:
         record = {"time": _now(), "run": self.run_id, "event": event, **fields}
         self._f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self._f.flush()
+        if self.echo is not None:  # --verbose: the same events, one short line each
+            self.echo(f"{event} " + " ".join(f"{k}={v}" for k, v in fields.items() if k != "traceback"))
 
     def close(self):
         self._f.close()
@@ -118,8 +138,14 @@ def _pause_point(name: str, log: RunLog) -> None:
 
 def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "processed",
                reports: Path | str = "reports", db_url: str | None = None, registry: dict[str, Opd] | None = None,
-               lang: str = "id") -> RunResult:
-    """Run one period. Raises :class:`RunLocked` when another run is under way."""
+               lang: str = "id", policy: ReleasePolicy = ReleasePolicy(), finalise: dict | None = None,
+               book_csv: str = "excel-id", progress=None, echo=None) -> RunResult:
+    """Run one period. Raises :class:`RunLocked` when another run is under way.
+
+    ``policy``: the coverage a final release needs; ``finalise`` (``{"by": name}``): publish as final
+    whatever the coverage, recorded with who and when. ``book_csv``: the dialect of the book-layout
+    CSVs. ``progress`` wraps the list of files (a progress bar); ``echo`` gets each log event as a line.
+    """
     raw, processed, reports = Path(raw), Path(processed), Path(reports)
     processed.mkdir(parents=True, exist_ok=True)
     lock = FileLock(processed / ".rekap.lock")
@@ -129,20 +155,23 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
         raise RunLocked(str(processed / ".rekap.lock")) from None
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
     catalog = Catalog(processed / "catalog.sqlite")
-    log = RunLog(processed / "logs" / period / f"run-{run_id}.jsonl", run_id)
+    log = RunLog(processed / "logs" / period / f"run-{run_id}.jsonl", run_id, echo)
     try:
-        catalog.start_run(run_id, period, _now())
+        started = _now()
+        catalog.start_run(run_id, period, started)
         log("start", period=period, raw=str(raw), code=code_version(), rules=rules_version())
+        options = {"policy": policy, "finalise": finalise, "book_csv": book_csv, "progress": progress or (lambda x: x),
+                   "started": started}
         try:
             result = _run(run_id, period, raw, processed, reports, db_url, registry or load_registry(), lang,
-                          catalog, log)
+                          catalog, log, **options)
         except Exception as err:  # a fault, not bad data: record it; the previous outputs stand
             log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
             result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=f"{type(err).__name__}: {err}")
         catalog.end_run(run_id, ended=_now(), outcome=result.outcome, exit_code=result.exit_code,
                         files=len(result.inputs), validated=result.validated,
-                        accepted=sum(i.status == "accepted" for i in result.inputs),
-                        rejected=sum(i.status == "rejected" for i in result.inputs),
+                        accepted=sum(i.status == "accepted" for i in result.current),
+                        rejected=sum(i.status == "rejected" for i in result.current),
                         published=int(result.outcome == "published"), message=result.message)
         if result.outcome != "failed":
             _reports(result, processed, reports, registry, lang, catalog, log)
@@ -155,15 +184,17 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
         lock.release()
 
 
-def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log) -> RunResult:
+def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log, *,
+         policy: ReleasePolicy, finalise: dict | None, book_csv: str, progress, started: str) -> RunResult:
     tables = load_tables()
-    files = discover(raw / period)
-    log("discovered", files=len(files))
+    files, ignored = scan(raw / period)
+    log("discovered", files=len(files), ignored=[p.name for p in ignored])
+    catalog.record_ignored(run_id, period, [p.name for p in ignored])
     inputs, validated = [], 0
-    for path in files:
-        version, fresh = _version(path, period, processed, registry, catalog)
+    for path in progress(files):
+        version, fresh = _version(path, period, processed, registry, catalog, started)
         validated += fresh
-        inputs.append(Input(path, version))
+        inputs.append(Input(path, version, mtime=path.stat().st_mtime_ns))
         log("input", file=path.name, sha256=version.sha256, opd=version.opd, status=version.status,
             validated=fresh)
     _pause_point("validated", log)
@@ -173,11 +204,12 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     for i in inputs:
         if i.findings:
             log("run_findings", file=i.file.name, codes=sorted({f.code for f in i.findings}))
-    rejected = any(i.status == "rejected" for i in inputs)
+    result = RunResult(run_id, period, "", EXIT_OK, inputs, validated=validated, ignored=[p.name for p in ignored])
+    if any(i.status == "rejected" for i in result.current):
+        result.exit_code = EXIT_REJECTED
     catalog.record_inputs(run_id, period, [
         {"file": i.file.name, "sha256": i.version.sha256, "opd": i.opd, "status": i.status,
          "used": i.used, "findings": i.findings} for i in inputs])
-    result = RunResult(run_id, period, "", EXIT_REJECTED if rejected else EXIT_OK, inputs, validated=validated)
     if not chosen:
         result.outcome, result.exit_code = "empty", EXIT_FAILED
         return result
@@ -188,19 +220,22 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     result.coverage, result.coverage_summary = coverage, summary
     catalog.record_coverage(run_id, period, coverage, summary)
     url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
+    previous = current_manifest(processed, period)
+    release = release_status(summary, registry, policy, used, previous, finalise, _now())
+    result.release = release
     manifest = {
         "period": period,
         "database": _safe_url(url),
         "inputs": [{"file": i.file.name, "opd": i.opd, "sha256": i.version.sha256, "status": i.status,
-                    "used": i.used} for i in inputs],
+                    "used": i.used, "superseded": i.superseded} for i in inputs],
         "used": used,
         "older_versions_used": sorted(o for o, v in chosen.items() if not any(i.used and i.opd == o for i in inputs)),
         "coverage": summary,
+        "release": release,
         "code_version": code_version(),
         "rules_version": rules_version(),
     }
     fingerprint = _fingerprint(manifest)
-    previous = current_manifest(processed, period)
     if previous and previous.get("fingerprint") == fingerprint:
         result.outcome = "unchanged"
         log("unchanged", fingerprint=fingerprint)
@@ -211,6 +246,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     gate = run_gate(city, period, reports / period / "gx")
     log("gate", ok=gate.ok, failures=gate.failures)
+    catalog.record_gate(run_id, period, gate.ok, gate.outcomes)
     if not gate.ok:
         result.outcome, result.exit_code, result.gate_failures = "gate_failed", EXIT_GATE, gate.failures
 
@@ -220,15 +256,17 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     release = release_dir(processed, period, run_id)
     note = coverage_note(summary, lang)
     manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed"}
-    outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang)
+    outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
     log("written", release=release.name, outputs=len(outputs))
     _pause_point("written", log)
 
     from pipeline.database import publish_frames
 
     try:
-        publish_frames(url, period, {"rekap_cells": long_cells(city, period), "rekap_lineage": lineage.assign(
-            period=period), "rekap_coverage": coverage})
+        publish_frames(url, period, {
+            "rekap_cells": published_cells(long_cells(city, period)).assign(release=manifest["release"]["status"]),
+            "rekap_lineage": integer_values(lineage.assign(period=period)), "rekap_coverage": coverage,
+            "rekap_release": release_frame(period, run_id, manifest["release"])})
     except Exception:
         shutil.rmtree(release, ignore_errors=True)
         raise
@@ -269,10 +307,14 @@ def _fingerprint(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
 
 
-def _version(path: Path, period: str, processed: Path, registry, catalog: Catalog) -> tuple[Version, bool]:
-    """The catalog's version of a file, validating it only if this code and these rules have not yet."""
+def _version(path: Path, period: str, processed: Path, registry, catalog: Catalog, received: str
+             ) -> tuple[Version, bool]:
+    """The catalog's version of a file, validating it only if this code and these rules have not yet.
+
+    A version first seen in this run is received at ``received`` (the run's start), so files that
+    arrive together share one first-seen time and their modification times tell them apart."""
     sha = sha256_file(path)
-    now = _now()
+    now = received
     known = catalog.version(sha, period)
     if known is not None and known.checked_with == checked_with():
         catalog.touch(sha, period, path.name, now)
@@ -302,21 +344,18 @@ def _values(version: Version, tables) -> dict:
 
 
 def _choose(inputs: list[Input], period: str, registry, catalog: Catalog) -> dict[str, Version]:
-    """One version per OPD: the current accepted file, else the latest earlier accepted version."""
+    """One version per OPD: the current file if accepted, else the latest earlier accepted version."""
     by_opd: dict[str, list[Input]] = {}
     for i in inputs:
         if i.opd:
             by_opd.setdefault(i.opd, []).append(i)
     for opd, claims in by_opd.items():
         if len(claims) > 1:
-            names = ", ".join(c.file.name for c in claims)
-            for c in claims:
-                c.findings.append(Finding("DUPLICATE_SUBMISSION", "run:one_file_per_opd", params={
-                    "opd": opd, "count": len(claims), "detail": names}))
+            _supersede(opd, claims)
     while True:
         chosen: dict[str, Version] = {}
         for opd in registry:
-            current = [i for i in by_opd.get(opd, []) if i.status == "accepted"]
+            current = [i for i in by_opd.get(opd, []) if i.status == "accepted" and not i.superseded]
             if current:
                 chosen[opd] = current[0].version
                 continue
@@ -331,7 +370,7 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog) -> dic
         detail = ", ".join(f"{opd} {_eselon_ii_a(v):g}" for opd, v in sorted(contributors.items()))
         flagged = False
         for i in inputs:
-            if i.opd in contributors and i.status == "accepted":
+            if i.opd in contributors and i.status == "accepted" and not i.superseded:
                 i.findings.append(Finding("ESELON_II_A_CITY", "run:eselon_ii_a", "eselon",
                                           {"status": "terisi", "eselon": "II.A", "sex": "JML"},
                                           actual=total, expected=1, params={"detail": detail}))
@@ -340,12 +379,43 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog) -> dic
             chosen = {o: v for o, v in chosen.items() if o not in contributors}
             break
     for i in inputs:
-        i.used = i.opd in chosen and chosen[i.opd].sha256 == i.version.sha256 and i.status == "accepted"
-        if i.status == "rejected" and i.opd in chosen and not i.used and \
+        i.used = i.opd in chosen and chosen[i.opd].sha256 == i.version.sha256 and i.status == "accepted" \
+            and not i.superseded
+        if i.status == "rejected" and not i.superseded and i.opd in chosen and \
                 not any(j.used and j.opd == i.opd for j in inputs):
             i.findings.append(Finding("OLDER_VERSION_USED", "run:resubmission", params={
                 "opd": i.opd, "detail": f"{chosen[i.opd].file}, {chosen[i.opd].sha256[:12]}"}))
     return chosen
+
+
+def _received(i: Input) -> tuple[str, float]:
+    return i.version.first_seen, i.mtime
+
+
+def _supersede(opd: str, claims: list[Input]) -> None:
+    """Of several files naming one OPD, the one received last is current; the others are superseded.
+
+    Files received in the same run with the same modification time (and different contents) are a
+    genuine tie: DUPLICATE_SUBMISSION on each, and none of them is used."""
+    latest = max(_received(c) for c in claims)
+    newest = [c for c in claims if _received(c) == latest]
+    if len({c.version.sha256 for c in newest}) > 1:
+        names = ", ".join(c.file.name for c in newest)
+        for c in newest:
+            c.findings.append(Finding("DUPLICATE_SUBMISSION", "run:one_file_per_opd", params={
+                "opd": opd, "count": len(newest), "detail": names}))
+        current = None
+    else:
+        current = newest[0]
+    older = [c for c in claims if c is not current and not (current is None and c in newest)]
+    for c in older:
+        c.superseded = True
+        if current is not None:
+            c.findings.append(Finding("SUBMISSION_SUPERSEDED", "run:one_file_per_opd", params={
+                "opd": opd, "detail": current.file.name}))
+    if current is not None and older:
+        current.findings.append(Finding("SUBMISSION_REPLACES", "run:one_file_per_opd", params={
+            "opd": opd, "detail": ", ".join(c.file.name for c in sorted(older, key=_received))}))
 
 
 def _eselon_ii_a(version: Version) -> float:

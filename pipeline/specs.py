@@ -17,7 +17,14 @@ from pathlib import Path
 
 import yaml
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+# The shipped specs: inside the installed package (a wheel maps the repository's schemas/ to
+# pipeline/schemas/), or the repository's top-level schemas/ when run from the source tree.
+_PACKAGE = Path(__file__).resolve().parent
+SCHEMAS = _PACKAGE / "schemas" if (_PACKAGE / "schemas" / "dimensions.yaml").is_file() else _PACKAGE.parent / "schemas"
+
+# A workspace may override any spec file (see :mod:`pipeline.workspace`): a file of the same relative
+# name in its specs folder is used instead of the shipped one; its own registry may live anywhere.
+_overrides: dict[str, Path | None] = {"folder": None, "registry": None}
 
 Key = tuple[str, ...]
 
@@ -294,21 +301,58 @@ def build_table(raw: dict, dimensions: dict) -> TableSpec:
     return spec
 
 
+def use_specs(folder: Path | None = None, registry: Path | None = None) -> None:
+    """Use the spec files in ``folder`` instead of the shipped ones, and ``registry`` as the registry.
+
+    ``None`` goes back to the shipped file. Every loader's cache is cleared.
+    """
+    _overrides["folder"] = Path(folder).resolve() if folder else None
+    _overrides["registry"] = Path(registry).resolve() if registry else None
+    for loader in (load_tables, load_registry, load_rules, spec_files):
+        loader.cache_clear()
+
+
+def spec_file(name: str) -> Path:
+    """The file in force for a spec's relative name (``rules.yaml``, ``tables/3-golongan.yaml``)."""
+    if name == "registry.csv" and _overrides["registry"] is not None:
+        return _overrides["registry"]
+    folder = _overrides["folder"]
+    if folder is not None and (folder / name).is_file():
+        return folder / name
+    return SCHEMAS / name
+
+
 @cache
-def load_tables(root: Path = SCHEMAS) -> dict[str, TableSpec]:
-    """All table specs under ``schemas/tables``, by id, in book order."""
-    dimensions = yaml.safe_load((root / "dimensions.yaml").read_text(encoding="utf-8"))
-    specs = [build_table(yaml.safe_load(p.read_text(encoding="utf-8")), dimensions)
-             for p in sorted((root / "tables").glob("*.yaml"))]
+def spec_files() -> dict[str, Path]:
+    """Every spec file in force, by relative name: the shipped ones, each possibly overridden, and
+    any table a workspace adds."""
+    names = {p.relative_to(SCHEMAS).as_posix() for p in SCHEMAS.rglob("*") if p.is_file()}
+    if _overrides["folder"] is not None:
+        names |= {p.relative_to(_overrides["folder"]).as_posix() for p in _overrides["folder"].glob("tables/*.yaml")}
+    names.add("registry.csv")
+    return {n: spec_file(n) for n in sorted(names) if "__pycache__" not in n and not n.endswith(".py")}
+
+
+@cache
+def load_tables(root: Path | None = None) -> dict[str, TableSpec]:
+    """All table specs (``tables/*.yaml`` of ``root``, default: the specs in force), by id, in book order."""
+    if root is None:
+        dimensions_file = spec_file("dimensions.yaml")
+        table_files = [p for n, p in spec_files().items() if n.startswith("tables/") and n.endswith(".yaml")]
+    else:
+        dimensions_file, table_files = root / "dimensions.yaml", sorted((root / "tables").glob("*.yaml"))
+    dimensions = yaml.safe_load(dimensions_file.read_text(encoding="utf-8"))
+    specs = [build_table(yaml.safe_load(p.read_text(encoding="utf-8")), dimensions) for p in table_files]
     return {s.id: s for s in sorted(specs, key=lambda s: s.number)}
 
 
 @cache
-def load_registry(path: Path = SCHEMAS / "registry.csv") -> dict[str, Opd]:
-    with open(path, newline="", encoding="utf-8") as f:
+def load_registry(path: Path | None = None) -> dict[str, Opd]:
+    """The OPD registry (``registry.csv``: code, name, type, leader), default: the one in force."""
+    with open(path or spec_file("registry.csv"), newline="", encoding="utf-8") as f:
         return {r["code"]: Opd(r["code"], r["name"], r["type"], r["leader"]) for r in csv.DictReader(f)}
 
 
 @cache
-def load_rules(path: Path = SCHEMAS / "rules.yaml") -> tuple[dict, ...]:
-    return tuple(yaml.safe_load(path.read_text(encoding="utf-8"))["rules"])
+def load_rules(path: Path | None = None) -> tuple[dict, ...]:
+    return tuple(yaml.safe_load((path or spec_file("rules.yaml")).read_text(encoding="utf-8"))["rules"])

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.specs import SCHEMAS
+from pipeline.specs import spec_files
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -23,9 +23,13 @@ def _digest(root: Path, pattern: str) -> str:
     return h.hexdigest()[:12]
 
 
-@cache
 def rules_version() -> str:
-    return _digest(SCHEMAS, "*")
+    """A hash of every spec file in force (the shipped ones and a workspace's overrides)."""
+    h = hashlib.sha256()
+    for name, path in spec_files().items():
+        h.update(name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
 
 
 @cache

@@ -471,9 +471,31 @@ def test_encrypted_workbook(tmp_path):
     _only(read_xlsx(tmp_path / "a.xlsx"), "FILE_ENCRYPTED")
 
 
-def test_legacy_xls(tmp_path):
+def test_damaged_xls(tmp_path):
     (tmp_path / "a.xls").write_bytes(_cfb("Root Entry", "Workbook"))
-    _only(read_xlsx(tmp_path / "a.xls"), "FILE_UNSUPPORTED")
+    _only(read_xlsx(tmp_path / "a.xls"), "FILE_CORRUPT")
+
+
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_xls_and_ods_read_like_xlsx(tmp_path, fmt):
+    """A real .xls (xlwt) or .ods (odfpy) copy of a filled template gives the same cells and the same
+    findings as the .xlsx, cell addresses included; the extract says which format it was."""
+    from spreadsheets import to_ods, to_xls
+    from pipeline.validate import validate_file
+
+    wb = build_workbook(DINDIKBUD, "2022", VALUES)
+    wb.save(tmp_path / "DINDIKBUD.xlsx")
+    (to_xls if fmt == "xls" else to_ods)(wb, tmp_path / f"DINDIKBUD.{fmt}")
+    ex = read_xlsx(tmp_path / f"DINDIKBUD.{fmt}")
+    assert ex.kind == fmt and ex.identity["opd"] == "DINDIKBUD"
+    assert read_values(ex) == read_values(read_xlsx(tmp_path / "DINDIKBUD.xlsx")) == expected()
+
+    def found(path):
+        return sorted((f.code, f.table, str(f.cell), f.sheet, f.address, f.actual, f.expected)
+                      for f in validate_file(path, "2022").findings)
+
+    assert found(tmp_path / f"DINDIKBUD.{fmt}") == found(tmp_path / "DINDIKBUD.xlsx")
+    assert any(code == "SUM_MISMATCH" for code, *_ in found(tmp_path / "DINDIKBUD.xlsx"))  # random values
 
 
 def test_reads_fast(tmp_path):

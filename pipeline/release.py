@@ -1,0 +1,92 @@
+"""Release status: every published release is provisional (*sementara*) or *final*.
+
+A release is final when the coverage the workspace asks for is reached (``rekap.toml``
+``[release] required_share``, default 1.0: the data of every OPD that must submit is in the city
+tables), or when the officer finalises it (``rekap run --final`` / ``rekap release --final``), which
+is recorded with who and when. An officer's finalisation holds for the data it was given: a later
+run with the same versions keeps it (and is "unchanged"); a run whose data changed is provisional
+again until the coverage is reached or the officer finalises once more.
+
+The status goes into ``manifest.json`` (``release``), the SQL tables (``rekap_release``, and a
+``release`` column of ``rekap_cells``), the published workbook, the dashboard, and as a
+"SEMENTARA" mark on the profile.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.workspace import ReleasePolicy
+
+PROVISIONAL, FINAL = "sementara", "final"
+
+WORDS = {
+    "id": {PROVISIONAL: "SEMENTARA", FINAL: "FINAL", "coverage": "cakupan terpenuhi",
+           "officer": "difinalkan oleh {by} pada {at}", "count": "{included} dari {required} OPD wajib dalam tabel kota",
+           "needs": "final bila {needed} OPD wajib masuk, atau dengan `rekap release --final`",
+           "missing": "belum masuk: {missing}", "head": "Status rilis"},
+    "en": {PROVISIONAL: "PROVISIONAL (sementara)", FINAL: "FINAL", "coverage": "coverage reached",
+           "officer": "finalised by {by} at {at}", "count": "{included} of {required} required OPDs in the city tables",
+           "needs": "final once {needed} required OPDs are in, or with `rekap release --final`",
+           "missing": "not yet in: {missing}", "head": "Release status"},
+}
+
+
+def needed(policy: ReleasePolicy, required: int) -> int:
+    """How many of the ``required`` OPDs must be in the city tables for a final release."""
+    import math
+
+    return math.ceil(policy.required_share * required - 1e-9)
+
+
+def release_status(summary: dict, registry, policy: ReleasePolicy, used: dict[str, str], previous: dict | None,
+                   finalise: dict | None, now: str) -> dict:
+    """The status of the release a run would publish (see the module's docstring).
+
+    ``used``: OPD -> sha256 of the versions in the city tables; ``previous``: the published manifest;
+    ``finalise``: ``{"by": name}`` when the officer finalises now."""
+    required = policy.required(registry)
+    included = [c for c in required if c in used]
+    status = {"required": len(required), "included": len(included), "needed": needed(policy, len(required)),
+              "missing": sorted(set(required) - set(included)), "finalised_by": None, "finalised_at": None}
+    earlier = (previous or {}).get("release") or {}
+    if earlier.get("reason") == "officer" and (previous or {}).get("used") == used:
+        return {**status, "status": FINAL, "reason": "officer", "finalised_by": earlier.get("finalised_by"),
+                "finalised_at": earlier.get("finalised_at")}
+    if len(included) >= status["needed"]:
+        return {**status, "status": FINAL, "reason": "coverage"}
+    if finalise:
+        return {**status, "status": FINAL, "reason": "officer", "finalised_by": finalise.get("by") or "?",
+                "finalised_at": now}
+    return {**status, "status": PROVISIONAL, "reason": None}
+
+
+def release_text(release: dict | None, lang: str = "id") -> str:
+    """One line: the status and why (``SEMENTARA: 3 dari 34 OPD wajib ...; final bila ...``)."""
+    w = WORDS[lang]
+    if not release:
+        return "-"
+    parts = [w["count"].format(**release)]
+    if release["status"] == FINAL:
+        parts.append(w["officer"].format(by=release["finalised_by"], at=str(release["finalised_at"])[:19])
+                     if release.get("reason") == "officer" else w["coverage"])
+    else:
+        parts.append(w["needs"].format(needed=release["needed"]))
+    if release.get("missing"):
+        shown = release["missing"][:10]
+        parts.append(w["missing"].format(missing=", ".join(shown) + (", ..." if len(release["missing"]) > 10 else "")))
+    return f"{w[release['status']]}: " + "; ".join(parts)
+
+
+def release_line(release: dict | None, lang: str = "id") -> str:
+    """The run summary's closing line about the release ("" when nothing was to be released)."""
+    return f"\n{WORDS[lang]['head']}: {release_text(release, lang)}" if release else ""
+
+
+def release_frame(period: str, run_id: str, release: dict) -> pd.DataFrame:
+    """The ``rekap_release`` SQL table's row for a published release."""
+    return pd.DataFrame([{
+        "period": period, "run_id": run_id, "status": release["status"], "reason": release.get("reason") or "",
+        "finalised_by": release.get("finalised_by") or "", "finalised_at": release.get("finalised_at") or "",
+        "opds_required": int(release["required"]), "opds_included": int(release["included"]),
+        "missing": ", ".join(release.get("missing") or [])}])

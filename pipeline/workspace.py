@@ -1,0 +1,186 @@
+"""The workspace: one agency's folders and settings, kept outside the installed tool.
+
+A workspace is a folder with ``raw/`` (submissions, one folder per period), ``processed/`` (catalog,
+archive, published releases), ``reports/`` (what people read), ``templates/`` (what is sent to the
+OPDs) and an optional ``rekap.toml``:
+
+.. code-block:: toml
+
+    agency = "BKPSDM Kota Serang"      # named in the instructions sent with the templates
+    registry = "registry.csv"          # the OPD registry; default: the one shipped with rekap
+    specs = "schemas"                  # a file here overrides the shipped spec of the same name
+    database = ""                      # SQLAlchemy URL for the published tables; "": the catalog's SQLite
+
+    [release]
+    required_share = 1.0               # share of the OPDs that must submit needed for a final release
+    exempt = []                        # OPD codes that need not submit
+
+    [output]
+    book_csv = "excel-id"              # tables/*.csv: "excel-id" (; and decimal comma) or "standard"
+
+The workspace is found by ``--workspace``, else ``REKAP_HOME``, else the current folder. A folder
+without ``rekap.toml`` is a workspace with the defaults, so a source checkout (``make run``) is its
+own workspace.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.files import atomic_write_text
+
+CONFIG = "rekap.toml"
+ENV = "REKAP_HOME"
+BOOK_CSV_DIALECTS = ("excel-id", "standard")
+
+
+class WorkspaceError(ValueError):
+    """A workspace that cannot be used: the message says why, in the user's language."""
+
+    def __init__(self, message: dict[str, str]):
+        super().__init__(message["en"])
+        self.text = message
+
+    def message(self, lang: str = "id") -> str:
+        return self.text.get(lang, self.text["en"])
+
+
+@dataclass(frozen=True)
+class ReleasePolicy:
+    required_share: float = 1.0  # of the OPDs that must submit, the share whose data must be in the tables
+    exempt: tuple[str, ...] = ()  # OPD codes that need not submit
+
+    def required(self, registry) -> list[str]:
+        """The registry OPDs that must submit."""
+        return [code for code in registry if code not in self.exempt]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    agency: str = "BKPSDM Kota Serang"
+    registry: Path | None = None  # None: the shipped registry (or the specs folder's registry.csv)
+    specs: Path | None = None  # a folder whose files override the shipped specs
+    database: str | None = None
+    release: ReleasePolicy = field(default_factory=ReleasePolicy)
+    book_csv: str = "excel-id"
+    config: Path | None = None  # the rekap.toml read, if any
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "processed"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "templates"
+
+    def activate(self) -> Workspace:
+        """Make this workspace's registry and spec overrides the ones in force for this process."""
+        from pipeline.specs import use_specs
+
+        use_specs(self.specs, self.registry)
+        return self
+
+
+def find(explicit: Path | str | None = None) -> Workspace:
+    """The workspace: ``explicit`` (``--workspace``), else ``$REKAP_HOME``, else the current folder."""
+    chosen = explicit or os.environ.get(ENV) or "."
+    root = Path(chosen).expanduser()
+    if not root.is_dir():
+        raise WorkspaceError({"id": f"folder kerja {root} tidak ada (buat dengan `rekap init {root}`)",
+                              "en": f"workspace {root} does not exist (create it with `rekap init {root}`)"})
+    return load(root)
+
+
+def load(root: Path) -> Workspace:
+    root = Path(root).resolve()
+    path = root / CONFIG
+    if not path.is_file():
+        specs = root / "schemas"
+        return Workspace(root, specs=specs if specs.is_dir() else None)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise WorkspaceError({"id": f"{path} tidak bisa dibaca: {err}", "en": f"{path} cannot be read: {err}"})
+    release = data.get("release", {})
+    output = data.get("output", {})
+    book_csv = output.get("book_csv", "excel-id")
+    share = release.get("required_share", 1.0)
+    if book_csv not in BOOK_CSV_DIALECTS or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise WorkspaceError({
+            "id": f"{path}: output.book_csv harus salah satu dari {', '.join(BOOK_CSV_DIALECTS)} dan "
+                  f"release.required_share antara 0 dan 1",
+            "en": f"{path}: output.book_csv must be one of {', '.join(BOOK_CSV_DIALECTS)} and "
+                  f"release.required_share between 0 and 1"})
+
+    def folder_or_file(key: str) -> Path | None:
+        value = data.get(key)
+        if not value:
+            return None
+        target = (root / value).resolve()
+        if not target.exists():
+            raise WorkspaceError({"id": f"{path}: {key} = {value!r} tidak ada", "en": f"{path}: {key} = {value!r} "
+                                                                                     f"does not exist"})
+        return target
+
+    return Workspace(
+        root, agency=str(data.get("agency") or Workspace.agency), registry=folder_or_file("registry"),
+        specs=folder_or_file("specs"), database=data.get("database") or None,
+        release=ReleasePolicy(float(share), tuple(str(c).upper() for c in release.get("exempt", ()))),
+        book_csv=book_csv, config=path)
+
+
+CONFIG_TEXT = '''# rekap workspace settings (see the README, "Running rekap for an agency").
+agency = "{agency}"
+
+# The OPD registry: code, name, type, leader. Edit it as the city changes.
+registry = "registry.csv"
+
+# A file in this folder overrides the shipped spec of the same name (dimensions.yaml, rules.yaml,
+# tables/<n>-<table>.yaml); leave it empty to use the shipped specs.
+specs = "schemas"
+
+# Where the city tables are published besides the files: an SQLAlchemy URL, e.g.
+# "postgresql+psycopg://rekap@localhost/rekap". Empty: the catalog's SQLite file (processed/catalog.sqlite).
+database = ""
+
+[release]
+# A release is final when the data of this share of the OPDs that must submit is in the city tables
+# (1.0: all of them); otherwise it is provisional (sementara) until `rekap release --final`.
+required_share = 1.0
+# OPD codes that need not submit (they get no template and do not count for a final release).
+exempt = []
+
+[output]
+# The book-layout tables (processed/PERIOD/tables/*.csv): "excel-id" opens right in an Indonesian
+# Excel (; separator, decimal comma, UTF-8 BOM); "standard" is comma-separated with a decimal point.
+book_csv = "excel-id"
+'''
+
+
+def init(root: Path | str, agency: str = Workspace.agency) -> Workspace:
+    """Create a workspace in ``root``: its folders, ``rekap.toml``, a copy of the registry to edit,
+    and an empty ``schemas/`` for spec overrides. An existing ``rekap.toml`` is never overwritten."""
+    from pipeline.specs import SCHEMAS
+
+    root = Path(root).expanduser()
+    if (root / CONFIG).exists():
+        raise WorkspaceError({"id": f"{root / CONFIG} sudah ada; tidak ada yang diubah",
+                              "en": f"{root / CONFIG} already exists; nothing changed"})
+    for name in ("raw", "processed", "reports", "templates", "schemas"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    if not (root / "registry.csv").exists():
+        atomic_write_text(root / "registry.csv", (SCHEMAS / "registry.csv").read_text(encoding="utf-8"))
+    atomic_write_text(root / CONFIG, CONFIG_TEXT.format(agency=agency.replace('"', "'")))
+    return load(root)
