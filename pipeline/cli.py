@@ -109,9 +109,9 @@ def cli():
 def validate(ws, ui, files, fmt, period, lang):
     """Check submissions (xlsx, xls, ods workbooks, tidy CSV, or every submission in a folder).
 
-    In a folder, files that are not submissions (pdf, docx, txt, images, ...) are listed and left
-    alone. Exit status: 0 when no submission has errors, 1 when any has, 2 for a usage error (a
-    missing file or folder, or no submission at all).
+    In a folder, files that are not submissions (pdf, docx, txt, images, ...) are left alone
+    (--verbose lists them). Exit status: 0 when no submission has errors, 1 when any has, 2 for a
+    usage error (no submission at all).
 
     \b
     Example:
@@ -128,10 +128,8 @@ def validate(ws, ui, files, fmt, period, lang):
             found, skipped = scan(f)
             paths += found
             ignored += skipped
-        elif f.exists():
-            paths.append(f)
         else:
-            raise UsageFailure(lang, f"berkas {f} tidak ada", f"file {f} does not exist")
+            paths.append(f)  # a missing file is a finding (FILE_NOT_FOUND) like any unreadable one
     for p in ignored:
         ui.detail(("bukan kiriman, dilewati: " if lang == "id" else "not a submission, skipped: ") + str(p))
     if not paths:
@@ -215,7 +213,12 @@ def init(ws, ui, directory, agency, lang):
 
 @cli.group()
 def period():
-    """Periods of collection: `rekap period new 2023` starts one."""
+    """Periods of collection.
+
+    \b
+    Example:
+      rekap period new 2023
+    """
 
 
 @command(period, "new")

@@ -76,18 +76,16 @@ RUN_WORDS = {
            "empty": "TIDAK ADA YANG DITERBITKAN", "failed": "GAGAL",
            "head": "Run {run} periode {period}: {outcome} ({files} berkas, {validated} diperiksa ulang, "
                    "{accepted} diterima, {rejected} ditolak)",
-           "rejected": "Ditolak:", "gate": "Gerbang mutu:", "log": "Log:", "none": "(belum ada run)",
+           "rejected": "Ditolak:", "gate": "Gerbang mutu:", "log": "Log:",
            "details": "Rincian temuan per sel: {folder}/<OPD>.html dan <OPD>-umpan-balik.xlsx",
-           "dashboard": "Dasbor:",
-           "status_head": "Periode {period}: status setiap OPD", "runs": "Run terakhir:"},
+           "dashboard": "Dasbor:"},
     "en": {"published": "PUBLISHED", "unchanged": "UNCHANGED", "gate_failed": "PUBLISH GATE FAILED",
            "empty": "NOTHING PUBLISHED", "failed": "FAILED",
            "head": "Run {run} period {period}: {outcome} ({files} files, {validated} validated, "
                    "{accepted} accepted, {rejected} rejected)",
-           "rejected": "Rejected:", "gate": "Publish gate:", "log": "Log:", "none": "(no run yet)",
+           "rejected": "Rejected:", "gate": "Publish gate:", "log": "Log:",
            "details": "Cell-by-cell findings: {folder}/<OPD>.html and <OPD>-umpan-balik.xlsx",
-           "dashboard": "Dashboard:",
-           "status_head": "Period {period}: status of every OPD", "runs": "Last runs:"},
+           "dashboard": "Dashboard:"},
 }
 
 
@@ -123,41 +121,3 @@ def run_summary(result, lang: str = "id") -> str:
         lines.append(f"{w['log']} {result.log}")
     return "\n".join(lines)
 
-
-def status_text(processed, period: str | None, lang: str = "id") -> str:
-    from pathlib import Path
-
-    from pipeline.catalog import Catalog
-    from pipeline.specs import load_registry
-
-    w = RUN_WORDS[lang]
-    path = Path(processed) / "catalog.sqlite"
-    if not path.exists():
-        return w["none"]
-    catalog = Catalog(path)
-    try:
-        period = period or (catalog.periods() or [None])[-1]
-        if period is None:
-            return w["none"]
-        inputs = {i["opd"]: i for i in catalog.last_run_inputs(period)}
-        used = catalog.used_versions(period)
-        lines = [w["status_head"].format(period=period)]
-        for code in load_registry():
-            versions = catalog.versions(period, code)
-            if not versions:
-                lines.append(f"  {code:<20} -")
-                continue
-            v = versions[-1]
-            c = v.counts
-            run_input = inputs.get(code)
-            state = run_input["status"] if run_input else v.status
-            note = "" if used.get(code) in (None, v.sha256) else f" (used: {used[code][:12]})"
-            lines.append(f"  {code:<20} {v.sha256[:12]}  {state:<9} E{c['error']} W{c['warning']} "
-                         f"i{c['info']}  {v.file}  {v.last_seen[:19]}{note}")
-        lines.append(w["runs"])
-        for r in catalog.runs(period, limit=5):
-            lines.append(f"  {r['id']}  {r['started'][:19]}  {r['outcome']:<12} exit={r['exit_code']} "
-                         f"files={r['files']} validated={r['validated']} rejected={r['rejected']}")
-        return "\n".join(lines)
-    finally:
-        catalog.close()

@@ -306,10 +306,24 @@ def use_specs(folder: Path | None = None, registry: Path | None = None) -> None:
 
     ``None`` goes back to the shipped file. Every loader's cache is cleared.
     """
-    _overrides["folder"] = Path(folder).resolve() if folder else None
+    before = spec_files()
+    folder = Path(folder).resolve() if folder else None
+    _overrides["folder"] = None if folder == SCHEMAS.resolve() else folder
     _overrides["registry"] = Path(registry).resolve() if registry else None
-    for loader in (load_tables, load_registry, load_rules, spec_files):
-        loader.cache_clear()
+    spec_files.cache_clear()
+    after = spec_files()
+    changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+    # only the loaders whose files changed: specs are compared by identity, so keep them when unchanged
+    if any(n == "dimensions.yaml" or n.startswith("tables/") for n in changed):
+        load_tables.cache_clear()
+    if "registry.csv" in changed:
+        load_registry.cache_clear()
+    if "rules.yaml" in changed:
+        load_rules.cache_clear()
+    if changed - {"registry.csv"}:
+        from pipeline.rules.cross import cross_rules  # compiled from the tables and rules
+
+        cross_rules.cache_clear()
 
 
 def spec_file(name: str) -> Path:

@@ -31,6 +31,7 @@ from pipeline.findings import SUGGESTING_CODES
 from pipeline.pages import (FEEDBACK_TEXT, profile_html, suggestion, workbook_name,
                             write_dashboard, write_feedback_page, write_profile)
 from pipeline.report_data import load_period
+from pipeline.gate_page import PAGE as GATE_PAGE, write_gate_page
 from pipeline.run import run_period
 from pipeline.sample import write_sample
 from pipeline.specs import load_registry, load_tables
@@ -90,6 +91,7 @@ def site(tmp_path_factory):
         else:  # the same code prints the PDF; only the HTML is checked in English (saves ~2 s)
             (folder / "profil.html").write_text(profile_html(report, lang, pdf=None), encoding="utf-8")
         timings[f"profile_{lang}"] = time.perf_counter() - start
+        write_gate_page(folder / GATE_PAGE, PERIOD, report.gate, lang)
         write_dashboard(folder / "index.html", report, lang)
     print(f"\ntimings: {', '.join(f'{k} {v:.1f} s' for k, v in timings.items())}")
     shots = root / "shots"
@@ -199,7 +201,7 @@ def test_every_page_loads_cleanly_and_links_resolve(browser, site):
     """Every Indonesian page (the English ones share the templates; test_english_pages opens four)."""
     folder = site["folders"]["id"]
     pages = sorted(p for p in folder.rglob("*.html") if "gx" not in p.relative_to(folder).parts)
-    assert len(pages) == len(site["report"].opds) + 2
+    assert len(pages) == len(site["report"].opds) + 3  # + dashboard, profile, gate page
     problems = {}
     tab = browser.new_page()
     try:
@@ -247,8 +249,33 @@ def test_dashboard_lists_every_opd_with_its_status(visit, site):
     text = page.text()
     assert "Tabel ini mencakup" in text and f"{site['report'].coverage['opds_used']} dari 34" in text
     assert page.page.locator("table#runs tbody tr").count() == 2
-    for href in ("profil.html", "profil.pdf", "gx/index.html"):
+    for href in ("profil.html", "profil.pdf", "gerbang-mutu.html"):
         assert page.page.locator(f'nav a[href="{href}"]').count() == 1, href
+    assert page.page.locator('a[href^="gx/"]').count() == 0  # GX's Data Docs load from CDNs: not linked
+    release = page.page.locator("#release")
+    assert release.get_attribute("data-status") == "sementara" and "SEMENTARA" in release.inner_text()
+
+
+def test_gate_page_is_offline_and_indonesian(visit, site):
+    """Our own page of the publish gate's result: every expectation, pass or fail, observed values."""
+    gate = site["report"].gate
+    assert gate is not None and gate["ok"]
+    page = visit("gerbang-mutu.html")
+    assert not page.problems  # no external request, no console error
+    assert "LULUS" in page.text("#gate-result")
+    rows = page.page.locator("table#expectations tbody tr")
+    assert rows.count() == len(gate["outcomes"]) > 10
+    text = page.text()
+    assert "setiap total sama dengan jumlah rinciannya" in text and "menghalangi" in text
+    for i, outcome in enumerate(gate["outcomes"]):
+        assert rows.nth(i).get_attribute("data-result") == ("ok" if outcome["success"] else "fail")
+
+
+def test_provisional_release_is_marked_on_the_profile(visit, site):
+    page = visit("profil.html")
+    mark = page.page.locator("#provisional-mark")
+    assert mark.count() == 1 and mark.is_visible() and mark.inner_text().strip() == "SEMENTARA"
+    assert "SEMENTARA" in page.text("#release")
 
 
 # -- feedback pages ---------------------------------------------------------------------------------------
@@ -329,7 +356,8 @@ def test_english_pages(visit, site):
     assert page.page.get_attribute("html", "lang") == "en"
     assert "These tables cover" in page.text()
     assert LABELS["en"]["rejected"] in page.page.locator('tr[data-opd="BPKAD"]').inner_text()
-    assert page.page.locator('nav a[href="gx/index.html"]').count() == 0  # no Data Docs in that folder
+    assert page.page.locator('nav a[href="gerbang-mutu.html"]').count() == 1
+    assert "Publish gate" in visit("gerbang-mutu.html", lang="en").text()
     feedback = visit("opd/BPKAD.html", lang="en")
     text = feedback.text()
     assert "Suggested correction" in text and "Expected" in text and "but its parts add up to" in text
