@@ -25,11 +25,6 @@ def scan(folder) -> tuple[list[Path], list[Path]]:
             [p for p in files if p.suffix.lower() not in SUBMISSION_SUFFIXES])
 
 
-def discover(folder) -> list[Path]:
-    """The submissions in a folder, in name order (see :func:`scan`)."""
-    return scan(folder)[0]
-
-
 def read_submission(path) -> Extract:
     path = Path(path)
     if not path.is_file():

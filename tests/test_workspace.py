@@ -1,4 +1,5 @@
-"""A collection month as the data officer lives it, with the ``rekap`` command on real files in a
+"""The workspace (``rekap init``, ``rekap.toml``, registry and spec overrides, how it is found) and a
+collection month as the data officer lives it, with the ``rekap`` command on real files in a
 temporary workspace: new period -> templates -> partial run (sementara) -> resubmissions under other
 names -> final. Also: files that are not submissions, usage errors, status, output formats.
 
@@ -391,4 +392,55 @@ def test_progress_bar_on_a_terminal_only(monkeypatch):
         err = Terminal() if tty else io.StringIO()
         monkeypatch.setattr("sys.stderr", err)
         assert list(Ui("id", quiet, False).progress(range(3), "2023")) == [0, 1, 2]
-        assert ("3/3" in err.getvalue()) == shown, (tty, quiet, err.getvalue())
+        assert ("/3 [" in err.getvalue()) == shown, (tty, quiet, err.getvalue())
+
+
+# -- the workspace -------------------------------------------------------------------------------------
+def test_init_writes_a_workspace_found_by_option_env_and_cwd(tmp_path, monkeypatch):
+    root = tmp_path / "kerja"
+    result = rekap("init", root, "--agency", "BKPSDM Kota Contoh")
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in root.iterdir()} == {"raw", "processed", "reports", "templates", "schemas", "registry.csv",
+                                                "rekap.toml"}
+    config = (root / "rekap.toml").read_text(encoding="utf-8")
+    assert 'agency = "BKPSDM Kota Contoh"' in config and "required_share = 1.0" in config and "database" in config
+    # the agency's own registry, outside the installed tool: an OPD the shipped registry does not have
+    with open(root / "registry.csv", "a", encoding="utf-8") as f:
+        f.write("DISBARU,Dinas Baru,dinas,III.A\n")
+    args = ("template", "--opd", "DISBARU", "--period", "2023", "-o")
+    assert rekap(*args, tmp_path / "a.xlsx").exit_code == 2  # the source tree's workspace: no such OPD
+    assert rekap(*args, tmp_path / "b.xlsx", "--workspace", root).exit_code == 0
+    assert rekap(*args, tmp_path / "c.xlsx", env={"REKAP_HOME": str(root)}).exit_code == 0
+    monkeypatch.chdir(root)
+    assert rekap(*args, tmp_path / "d.xlsx").exit_code == 0
+    assert (tmp_path / "d.xlsx").is_file() and not (tmp_path / "a.xlsx").exists()
+
+
+def test_workspace_overrides_a_rule_file(tmp_path):
+    """The workspace's schemas/rules.yaml replaces the shipped one (here: no cross-table rule at all), and a
+    version validated under the shipped rules is validated again under the workspace's."""
+    root = tmp_path / "kerja"
+    rekap("init", root)
+    sub = Submission("DINKES", "2023").add("pendidikan", 1, pendidikan="S1", sex="L", measure="count") \
+        .recompute("pendidikan")  # education total 35 against 34 by golongan
+    path = sub.write_csv(tmp_path / "DINKES.csv")
+    shipped = rekap("validate", path, "--period", "2023", "--format", "json")
+    assert shipped.exit_code == 1 and "CROSS_TOTAL_MISMATCH" in shipped.output
+    (root / "schemas" / "rules.yaml").write_text("rules: []\n", encoding="utf-8")
+    own = rekap("validate", path, "--period", "2023", "--format", "json", "--workspace", root)
+    assert own.exit_code == 0 and "CROSS_TOTAL_MISMATCH" not in own.output, own.output
+    from pipeline.versions import rules_version
+
+    overridden = rules_version()
+    use_specs()
+    assert rules_version() != overridden
+
+
+def test_a_broken_rekap_toml_is_a_usage_error(tmp_path):
+    root = tmp_path / "kerja"
+    rekap("init", root)
+    (root / "rekap.toml").write_text('agency = "x"\n[output]\nbook_csv = "tab"\n', encoding="utf-8")
+    result = rekap("status", "--workspace", root)
+    assert result.exit_code == 2 and "book_csv" in result.output
+    (root / "rekap.toml").write_text("agency = [", encoding="utf-8")
+    assert rekap("status", "--workspace", root).exit_code == 2
