@@ -296,7 +296,12 @@ def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by,
     from pipeline.render import run_summary
     from pipeline.run import EXIT_LOCKED, RunLocked, run_period
 
-    finalise = {"by": by or getpass.getuser()} if final else None
+    if final and not by:
+        try:
+            by = getpass.getuser()
+        except (OSError, KeyError):  # no login name (a bare container): say so rather than guess
+            by = "?"
+    finalise = {"by": by} if final else None
     try:
         result = run_period(period, raw_dir, processed_dir or ws.processed, reports_dir or ws.reports,
                             db_url or ws.database, lang=lang, policy=ws.release, finalise=finalise,
