@@ -22,6 +22,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.xml.functions import tostring
 
 from pipeline.files import atomic_write
+from pipeline.safe import cell_text, neutral
 from pipeline.specs import GridLine, Key, TableSpec, load_tables
 from pipeline.template import (TEXT as TEMPLATE_TEXT, corner_label, line_members, page_setup, print_label,
                                write_grid, write_heading)
@@ -190,7 +191,7 @@ def book_csv_text(spec: TableSpec, values: dict, lang: str = "id", dialect: str 
                                                for c in frame.columns]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=form["delimiter"], lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([neutral(h) for h in header])
     placements = spec.placements()
     percent_places = {(p.row, p.col_first) for k, p in placements.items() if spec.is_percent(k)}
     for i, (label, row) in enumerate(zip(frame.index, frame.itertuples(index=False, name=None))):
@@ -205,7 +206,7 @@ def book_csv_text(spec: TableSpec, values: dict, lang: str = "id", dialect: str 
                 cells.append(str(int(v)))
             else:
                 cells.append(repr(float(v)).replace(".", form["decimal"]))
-        writer.writerow(labels + cells)
+        writer.writerow([neutral(x) for x in labels] + cells)
     return out.getvalue()
 
 
@@ -241,7 +242,7 @@ def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, la
     for label, items in (*rows, (text["coverage"], lines), (text["source"], [text["source_text"]])):
         ws.cell(row, 1, label).font = Font(bold=True)
         for item in items:
-            cell = ws.cell(row, 2, item)
+            cell = ws.cell(row, 2, cell_text(item))
             cell.number_format = "@"  # period "2022" stays text
             cell.alignment = top
             row += 1

@@ -79,6 +79,12 @@ CREATE TABLE IF NOT EXISTS run_coverage (
     frame TEXT NOT NULL,
     PRIMARY KEY (run_id)
 );
+CREATE TABLE IF NOT EXISTS run_notes (
+    run_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    findings TEXT NOT NULL,
+    PRIMARY KEY (run_id)
+);
 CREATE TABLE IF NOT EXISTS lineage (
     run_id TEXT NOT NULL,
     period TEXT NOT NULL,
@@ -110,14 +116,37 @@ class Version:
         return {s: sum(f.severity == s for f in self.findings) for s in ("error", "warning", "info")}
 
 
+class CatalogDamaged(Exception):
+    """The catalog file is not a sound SQLite database: ``rekap repair`` rebuilds it."""
+
+    def __init__(self, path, detail: str):
+        super().__init__(f"{path}: {detail}")
+        self.path, self.detail = Path(path), detail
+
+
 class Catalog:
+    """Opening checks the file (``PRAGMA quick_check``): a damaged catalog raises :class:`CatalogDamaged`
+    before anything is read or written."""
+
     def __init__(self, path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
+        try:
+            check = self.db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise CatalogDamaged(self.path, check)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as err:
+            self.db.close()
+            if isinstance(err, sqlite3.OperationalError) and not _damage(err):
+                raise  # a locked, read-only or full disk is said as such, not as a damaged catalog
+            raise CatalogDamaged(self.path, str(err)) from err
+        except CatalogDamaged:
+            self.db.close()
+            raise
 
     def close(self):
         self.db.close()
@@ -186,6 +215,15 @@ class Catalog:
                 [(run_id, period, i["file"], i["sha256"], i["opd"], i["status"], int(i["used"]),
                   json.dumps([f.to_record() for f in i["findings"]], ensure_ascii=False)) for i in inputs])
 
+    def record_notes(self, run_id: str, period: str, notes: list[Finding]) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO run_notes VALUES (?,?,?)",
+                            (run_id, period, json.dumps([f.to_record() for f in notes], ensure_ascii=False)))
+
+    def run_notes(self, run_id: str) -> list[Finding]:
+        row = self.db.execute("SELECT findings FROM run_notes WHERE run_id=?", (run_id,)).fetchone()
+        return [Finding.from_record(f) for f in json.loads(row[0])] if row else []
+
     def record_lineage(self, run_id: str, period: str, outputs: list[str], used: dict[str, str]) -> None:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO lineage VALUES (?,?,?,?,?)",
@@ -243,6 +281,11 @@ class Catalog:
         run = self.db.execute("SELECT id FROM runs WHERE period=? AND ended IS NOT NULL ORDER BY started DESC "
                               "LIMIT 1", (period,)).fetchone()
         return self.run_inputs(run["id"]) if run else []
+
+
+def _damage(err: sqlite3.OperationalError) -> bool:
+    text = str(err)
+    return not any(w in text for w in ("locked", "readonly", "read-only", "disk I/O", "full", "unable to open"))
 
 
 def _version(row) -> Version:

@@ -267,7 +267,9 @@ def _latest_period(ws, raw_dir: Path, lang: str) -> str:
 @click.option("--final", is_flag=True, help="Publish this release as final even if the coverage the workspace "
                                             "asks for is not reached (recorded with who and when).")
 @click.option("--by", "by", help="Who finalises (with --final); default: the login name.")
-def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang):
+@click.option("--keep-withdrawn", is_flag=True,
+              help="Keep an OPD whose file left RAW/PERIOD/ in the city tables (its last accepted version).")
+def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, keep_withdrawn, lang):
     """Validate, consolidate and publish one period; safe to run again and again (cron, systemd timer).
 
     Each release is provisional (sementara) until the coverage rekap.toml asks for is reached, or
@@ -287,14 +289,14 @@ def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, 
     if not (raw_dir / period).is_dir():
         raise UsageFailure(lang, f"folder {raw_dir / period} tidak ada (buat dengan `rekap period new {period}`)",
                            f"folder {raw_dir / period} does not exist (create it with `rekap period new {period}`)")
-    _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang)
+    _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn)
 
 
-def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang):
+def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn=False):
     import getpass
 
     from pipeline.render import run_summary
-    from pipeline.run import EXIT_LOCKED, RunLocked, run_period
+    from pipeline.run import EXIT_FAILED, EXIT_LOCKED, RunLocked, fault_message, run_period
 
     if final and not by:
         try:
@@ -306,11 +308,14 @@ def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by,
         result = run_period(period, raw_dir, processed_dir or ws.processed, reports_dir or ws.reports,
                             db_url or ws.database, lang=lang, policy=ws.release, finalise=finalise,
                             book_csv=ws.book_csv, progress=lambda items: ui.progress(items, period),
-                            echo=ui.detail if ui.verbose else None)
+                            echo=ui.detail if ui.verbose else None, keep_withdrawn=keep_withdrawn)
     except RunLocked as err:
         click.echo(f"rekap run: run lain sedang berjalan (kunci {err}); tidak ada yang dikerjakan." if lang == "id"
                    else f"rekap run: another run is under way (lock {err}); nothing done.", err=True)
         sys.exit(EXIT_LOCKED)
+    except Exception as err:  # noqa: BLE001 - a scheduler gets one line and exit 5; the traceback is in the log
+        click.echo(f"rekap run: {fault_message(err, lang)}", err=True)
+        sys.exit(EXIT_FAILED)
     from pipeline.release import release_line
 
     # the summary speaks of the files that count: a superseded file is not the OPD's submission any more
@@ -352,6 +357,38 @@ def _require_period_data(processed: Path, period: str, lang: str) -> None:
             catalog.close()
     raise UsageFailure(lang, f"belum ada data periode {period} di {processed} (jalankan `rekap run --period {period}`)",
                        f"no data for period {period} in {processed} (run `rekap run --period {period}` first)")
+
+
+@command(cli)
+@click.option("--processed", "processed_dir", type=click.Path(path_type=Path),
+              help="Default: the workspace's processed/.")
+def repair(ws, ui, processed_dir, lang):
+    """Rebuild a damaged catalog (PROCESSED/catalog.sqlite) from the archive and the published releases.
+
+    The damaged file is kept as catalog.sqlite.damaged-<time>; every archived version is validated
+    again; each period's published release is recorded as a run. Exit 0 when done, 3 when a run is under way.
+
+    \b
+    Example:
+      rekap repair --processed processed
+    """
+    from pipeline.repair import repair as rebuild
+    from pipeline.run import EXIT_LOCKED, RunLocked
+
+    try:
+        done = rebuild(processed_dir or ws.processed)
+    except RunLocked as err:
+        click.echo(f"rekap repair: run lain sedang berjalan (kunci {err}); tidak ada yang dikerjakan." if lang == "id"
+                   else f"rekap repair: a run is under way (lock {err}); nothing done.", err=True)
+        sys.exit(EXIT_LOCKED)
+    if done.moved_to:
+        ui.result(f"katalog yang rusak disimpan sebagai {done.moved_to}" if lang == "id"
+                  else f"damaged catalog kept as {done.moved_to}")
+    periods = ", ".join(done.periods) or "-"
+    ui.result(f"{done.versions} versi dipulihkan; rilis dicatat untuk: {periods}" if lang == "id"
+              else f"{done.versions} versions restored; releases recorded for: {periods}")
+    for missing in done.missing:
+        click.echo(f"tidak ada salinan arsip: {missing}" if lang == "id" else f"no archived copy: {missing}", err=True)
 
 
 @command(cli)

@@ -7,10 +7,10 @@ import pandas as pd
 LABELS = {
     "id": {"accepted": "diterima", "accepted_with_warnings": "diterima dengan peringatan",
            "older_version": "memakai versi lama yang diterima", "rejected": "ditolak",
-           "not_submitted": "belum mengirim"},
+           "withdrawn": "berkas ditarik", "not_submitted": "belum mengirim"},
     "en": {"accepted": "accepted", "accepted_with_warnings": "accepted with warnings",
            "older_version": "using an older accepted version", "rejected": "rejected",
-           "not_submitted": "not submitted"},
+           "withdrawn": "file withdrawn", "not_submitted": "not submitted"},
 }
 
 
@@ -52,7 +52,8 @@ def previous_values(opd: str | None, period: str, catalog) -> dict:
             for k, v in cells.items() if v is not None}
 
 
-def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, catalog) -> tuple[pd.DataFrame, dict]:
+def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, catalog,
+                   withdrawn: set[str] = frozenset()) -> tuple[pd.DataFrame, dict]:
     rows = []
     estimated_missing, unknown_size = 0.0, []
     for code, opd in registry.items():
@@ -60,7 +61,7 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, cata
         current = mine[-1] if mine else None
         version = chosen.get(code)
         if version is None:
-            status = "rejected" if current else "not_submitted"
+            status = "rejected" if current else "withdrawn" if code in withdrawn else "not_submitted"
             estimate = previous_staff(code, period, catalog)  # what is missing, as last published
             if estimate is None:
                 unknown_size.append(code)

@@ -27,8 +27,11 @@ Decisions:
   finding points at shows what was sent (the finding's ``actual``), so the clerk sees what to remove.
 * A hidden sheet holding a marked cell is made visible, so that its link works.
 * A comment the OPD had put on a marked cell is kept under ours.
-* openpyxl does not keep images or charts, and drops formulas' cached values: the copy asks Excel to
-  recalculate on opening (``fullCalcOnLoad``). The raw file and the archive are only read.
+* The copy holds values only (:func:`pipeline.safe.inert_copy`): each formula is replaced by the value
+  Excel saved for it (what was checked), every submitted text is neutralised against formula injection,
+  external links, data connections, macros and external hyperlinks are dropped, and nothing asks to
+  recalculate on opening. openpyxl does not keep images or charts. The raw file and the archive are
+  only read; an archive beyond the reading limits (:mod:`pipeline.limits`) is never loaded.
 * Nothing to copy -> no workbook: an unreadable submission (kind "unknown", a corrupt or encrypted
   workbook, a CSV with no readable cell) or none at all returns None; the caller reports it otherwise.
 * The suggestion is read from ``finding.suggestion`` or ``finding.params["suggestion"]``: a number, a
@@ -54,6 +57,8 @@ from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, rol
 from pipeline.coverage import LABELS as STATUS_LABELS
 from pipeline.files import atomic_write
 from pipeline.findings import SEVERITIES, Finding, describe_cell, fmt
+from pipeline.limits import check_xlsx
+from pipeline.safe import cell_text, inert_copy, plain_text
 from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.template import build_workbook, locate, page_setup
 
@@ -204,13 +209,19 @@ def _source_workbook(report, opd, lang: str):
     The locator maps a finding to (sheet title, A1) or None.
     """
     if opd.kind == "xlsx" and opd.archive is not None and Path(opd.archive).is_file():
+        if check_xlsx(opd.archive) is not None:  # beyond the limits: never parsed
+            return None
         data = Path(opd.archive).read_bytes()  # read once; the archive is never opened for writing
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
+                wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True, keep_links=False)
+                formulas = any(c.data_type == "f" for ws in wb.worksheets for c in ws._cells.values())
+                cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_links=False) \
+                    if formulas else wb
         except Exception:  # corrupt, encrypted, not really a workbook: nothing to copy
             return None
+        inert_copy(wb, cached)
         return wb, lambda f: (f.sheet, f.address) if f.sheet and f.address else None
     if opd.kind in VALUES_ONLY and opd.values:
         tables = load_tables()
@@ -258,7 +269,7 @@ def _show_submitted(cell, findings: list[Finding]) -> None:
     what was sent, which is the ``actual`` of a finding on that one cell."""
     sent = next((f.actual for f in findings if isinstance(f.actual, (int, float, str)) and f.actual != ""), None)
     if sent is not None:
-        cell.value = sent
+        cell.value = cell_text(sent)
 
 
 def _worst(findings: list[Finding], items) -> str:
@@ -294,7 +305,7 @@ def _mark(ws, coordinate: str, findings: list[Finding], lang: str, items=()) -> 
     if cell.comment is not None and cell.comment.author != AUTHOR:
         text += f"\n\n{TEXT[lang]['earlier_comment']}\n{cell.comment.text}"
     lines = sum(1 + len(line) // 60 for line in text.splitlines())
-    cell.comment = Comment(text, AUTHOR, height=min(600, 20 + 15 * lines), width=360)
+    cell.comment = Comment(plain_text(text), AUTHOR, height=min(600, 20 + 15 * lines), width=360)
 
 
 # -- the summary sheet --------------------------------------------------------------------------------------
@@ -340,7 +351,7 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
     for label, value in facts:
         ws.cell(r, 1, label).font = _BOLD
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
-        ws.cell(r, 4, value).font = _BOLD if label == t["status"] else Font()
+        ws.cell(r, 4, cell_text(value)).font = _BOLD if label == t["status"] else Font()
         r += 1
     _note(ws, r, t["next"].get(opd.status, ""))
     r += 2
@@ -379,7 +390,7 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
                   fmt(f.actual, lang) if f.actual is not None else "",
                   affected_text(f, lang) if affected else suggestion_text(f, lang)]
         for c, value in enumerate(values, start=1):
-            cell = ws.cell(row, c, value)
+            cell = ws.cell(row, c, cell_text(value))  # submitted text (a file name, a value) stays text
             cell.alignment = _WRAP
         ws.row_dimensions[row].height = 15 * max(_lines(str(v), w) for v, w in zip(values, WIDTHS))
         ws.cell(row, 2).fill = PatternFill("solid", fgColor=FILLS[role(f, items)])
@@ -414,7 +425,7 @@ def _corrections_table(ws, r: int, items, lang: str, place) -> int:
                       typed(x.actual, lang) if x.actual is not None else "", expected,
                       why if j == 0 else "", repairs if j == 0 else ""]
             for c, value in enumerate(values, start=1):
-                ws.cell(r, c, value).alignment = _WRAP
+                ws.cell(r, c, cell_text(value)).alignment = _WRAP  # a sheet name or a value sent stays text
             ws.cell(r, 1).fill = PatternFill("solid", fgColor=FILLS[role(x, items)])
             ws.row_dimensions[r].height = 15 * max(_lines(str(v), w) for v, w in zip(values, WIDTHS))
             if target:
@@ -482,7 +493,6 @@ def build_feedback_workbook(report, opd, lang: str = "id"):
         ws.sheet_view.tabSelected = False
     wb.active = 0
     wb.worksheets[0].sheet_view.tabSelected = True
-    wb.calculation.fullCalcOnLoad = True
     return wb
 
 

@@ -19,6 +19,9 @@ SEVERITIES = ("error", "warning", "info")
 # the error may as well be in a part, so that is no suggestion)
 SUGGESTING_CODES = frozenset({"PCT_SHARE", "IMPOSSIBLE_CELL", "VALUE_NOT_WHOLE", "PERIOD_MISMATCH", "CELL_SUSPECT"})
 LANGS = ("id", "en")
+# codes whose ``detail`` is technical (an exception's text, a limit's name): in the JSON, never in a message
+TECHNICAL_DETAIL = frozenset({"FILE_CORRUPT", "FILE_UNSUPPORTED", "FILE_NOT_FOUND", "FILE_TOO_LARGE", "INTERNAL_ERROR",
+                              "REPORT_FAILED"})
 
 
 @cache
@@ -119,6 +122,7 @@ class Finding:
             "cell": self.cell, "sheet": self.sheet, "address": self.address,
             "expected": _plain(self.expected), "actual": _plain(self.actual), "message": self.message(lang),
             "suggestion": self.suggestion(lang),
+            **({"detail": self.params["detail"]} if self.code in TECHNICAL_DETAIL and "detail" in self.params else {}),
         }
 
 

@@ -29,7 +29,9 @@ class Parsed:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"[\s\u00a0\u202f]", "", text)
+    """Without spaces, and without the one leading ``'`` that neutralised text carries (pipeline.safe)."""
+    text = re.sub(r"[\s\u00a0\u202f]", "", text)
+    return text[1:] if text.startswith("'") else text
 
 
 def parse_count(raw) -> Parsed:

@@ -32,7 +32,7 @@ from pipeline.release import release_text
 from pipeline.template import label_runs, table_heading
 
 SYMBOLS = {"accepted": "✓", "accepted_with_warnings": "⚠", "older_version": "↺", "rejected": "✗",
-           "not_submitted": "–"}
+           "withdrawn": "⊘", "not_submitted": "–"}
 
 # Codes whose ``expected`` is the value the cell should hold (a suggested correction). Elsewhere
 # ``expected`` is what the rule computed (SUM_MISMATCH: the sum of the parts; the error may be in a
@@ -59,6 +59,8 @@ FEEDBACK_TEXT: dict[str, dict] = {
                              "berkasnya ke BKPSDM.",
             "rejected": "Rekap Anda ditolak karena {error} kesalahan, sehingga belum masuk tabel kota. Perbaiki "
                         "sel-sel di bawah, lalu kirim ulang berkasnya ke BKPSDM.",
+            "withdrawn": "Berkas rekap OPD ini untuk periode {period} tidak ada lagi di folder kiriman BKPSDM. "
+                         "Bila ini keliru, kirim ulang berkasnya.",
             "not_submitted": "BKPSDM belum menerima rekap kepegawaian OPD ini untuk periode {period}. Silakan isi "
                              "templat rekap dan kirimkan ke BKPSDM.",
         },
@@ -108,6 +110,8 @@ FEEDBACK_TEXT: dict[str, dict] = {
                              "BKPSDM again.",
             "rejected": "Your recap was rejected because of {error} errors, so it is not in the city tables yet. "
                         "Correct the cells below and send the file to BKPSDM again.",
+            "withdrawn": "This OPD's recap file for period {period} is no longer in BKPSDM's submissions folder. "
+                         "If this is a mistake, send the file again.",
             "not_submitted": "BKPSDM has not received a staffing recap from this OPD for period {period}. Please "
                              "fill in the recap template and send it to BKPSDM.",
         },
@@ -181,6 +185,7 @@ DASHBOARD_TEXT: dict[str, dict] = {
                      "empty": "tidak ada yang diterima", "failed": "gagal", "killed": "terhenti",
                      "running": "sedang berjalan"},
         "no_runs": "Belum ada pemeriksaan untuk periode ini.",
+        "notes": "Catatan pemeriksaan terakhir",
         "footer": "Dibuat oleh rekap. Waktu dalam WIB (UTC+7).",
     },
     "en": {
@@ -219,6 +224,7 @@ DASHBOARD_TEXT: dict[str, dict] = {
         "outcomes": {"published": "published", "unchanged": "unchanged", "gate_failed": "publish gate failed",
                      "empty": "nothing accepted", "failed": "failed", "killed": "killed", "running": "running"},
         "no_runs": "No run for this period yet.",
+        "notes": "Notes from the latest run",
         "footer": "Made by rekap. Times in WIB (UTC+7).",
     },
 }
@@ -495,6 +501,7 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
                    "text": release_text(report.release, lang)}
     return render("dashboard.html", lang=lang, t=text, period=report.period, run_id=report.run_id, rows=rows,
                   tiles=tiles, runs=runs, links=nav, coverage_note=note, release=release, ignored=report.ignored,
+                  notes=[n.message(lang) for n in report.notes],
                   coverage_facts=coverage_facts(summary, lang) if summary else [],
                   numeric_cols={0, 4, 5, 6, 7}, numeric_run_cols={4, 5, 6, 7, 8})
 

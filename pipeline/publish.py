@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline.consolidate import Values, long_cells
 from pipeline.files import atomic_write, atomic_write_text
+from pipeline.safe import neutral_frame
 from pipeline.specs import load_tables
 
 RELEASES = ".releases"
@@ -76,6 +77,8 @@ def write_release(folder: Path, period: str, city: Values, lineage: pd.DataFrame
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
+    """A CSV whose text is neutral: a file name or a code can never arrive as a formula."""
+    frame = neutral_frame(frame)
     atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from pipeline.findings import Finding
@@ -16,13 +17,50 @@ SUBMISSION_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".tsv")
 
 def scan(folder) -> tuple[list[Path], list[Path]]:
     """The submissions in a folder and the other files there (ignored: pdf, docx, txt, images, ...),
-    each in name order. Excel lock files and hidden files are neither."""
+    each in name order. Excel lock files and hidden files are neither. Only regular files: a symbolic
+    link, a FIFO, a folder or a device is never followed nor read (:func:`skipped_entries` names them)."""
     folder = Path(folder)
     if not folder.is_dir():
         return [], []
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(SKIP_PREFIXES))
+    files = sorted(p for p in folder.iterdir() if _kind(p) is None and not p.name.startswith(SKIP_PREFIXES))
     return ([p for p in files if p.suffix.lower() in SUBMISSION_SUFFIXES],
             [p for p in files if p.suffix.lower() not in SUBMISSION_SUFFIXES])
+
+
+ENTRY_KINDS = {
+    "symlink": {"id": "tautan simbolik (symlink)", "en": "a symbolic link"},
+    "folder": {"id": "folder", "en": "a folder"},
+    "fifo": {"id": "pipa (FIFO)", "en": "a pipe (FIFO)"},
+    "other": {"id": "berkas khusus sistem", "en": "a special system file"},
+}
+
+
+def _kind(path: Path) -> str | None:
+    """None for a regular file; else what the entry is (never following a link)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return "other"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "fifo" if stat.S_ISFIFO(mode) else "other"
+
+
+def skipped_entries(folder) -> list[Finding]:
+    """An ``ENTRY_SKIPPED`` note for each entry of ``folder`` that is not a regular file (hidden ones aside)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    out = []
+    for p in sorted(folder.iterdir()):
+        kind = _kind(p)
+        if kind is not None and not p.name.startswith(SKIP_PREFIXES):
+            out.append(Finding("ENTRY_SKIPPED", "file:discover", params={"name": p.name, "kind": ENTRY_KINDS[kind]}))
+    return out
 
 
 def read_submission(path) -> Extract:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pipeline.findings import Finding
 from pipeline.labels import normalize
+from pipeline.limits import LIMITS, check_csv, too_large
 from pipeline.specs import TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
 
@@ -52,39 +53,46 @@ def _member_lookup(spec: TableSpec) -> dict[str, dict[str, str]]:
     return out
 
 
-def read_csv(path) -> Extract:
-    path = Path(path)
-    ex = Extract(file=str(path), kind="csv")
-    data = path.read_bytes()
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's "Unicode text"), else Windows-1252.
+
+    Text with NUL bytes and no UTF-16 BOM is not a CSV: UnicodeDecodeError."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data:
+        raise UnicodeDecodeError("utf-8", data[:1], 0, 1, "NUL bytes: binary data, not text")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError as err:
-            ex.findings.append(Finding("FILE_CORRUPT", "file:read", params={"file": path.name, "detail": str(err)}))
-            return ex
-    if not text.strip():
-        ex.findings.append(Finding("FILE_EMPTY", "file:read", params={"file": path.name}))
-        return ex
-    try:
-        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [normalize(h).lower().replace(" ", "_") for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        ex.findings.append(Finding("CSV_HEADER", "csv:header", params={"detail": ", ".join(missing)}))
-        return ex
-    tables = load_tables()
-    lookups = {t: _member_lookup(s) for t, s in tables.items()}
-    seen: dict[tuple, int] = {}
+        return data.decode("cp1252")
+
+
+def normalize_period(text: str) -> str | None:
+    from pipeline.validate import normalize_period as normal  # validate reads through this module
+
+    return normal(text)
+
+
+def _mixed_identity(rows: dict[str, set], ex: Extract) -> None:
+    """One file is one OPD for one period: lines naming several are an error (the first one is not
+    simply taken)."""
+    words = {"opd": {"id": "kode OPD", "en": "OPD code"}, "period": {"id": "periode", "en": "period"}}
+    for name, seen in rows.items():
+        if len(seen) > 1:
+            ex.findings.append(Finding("CSV_MIXED_IDENTITY", "csv:identity", params={
+                "field": words[name], "detail": ", ".join(sorted(seen))}))
+
+
+def _rows(reader, tables, lookups, named: dict, seen: dict, ex: Extract) -> None:
+    """Every line of the CSV into ``ex``: cells, identity, what each line names."""
     for line, row in enumerate(reader, start=2):
         for name in IDENTITY_FIELDS:
             if row.get(name) and name not in ex.identity:
                 ex.identity[name] = row[name].strip()
+        for name, names in named.items():
+            if (row.get(name) or "").strip():
+                text = row[name].strip()
+                names.add(text.upper() if name == "opd" else normalize_period(text) or text)
         table = normalize(row.get("table")).lower()
         spec = tables.get(table)
         if spec is None:
@@ -109,6 +117,48 @@ def read_csv(path) -> Extract:
         seen[(table, key)] = line
         ex.tables.add(table)
         ex.cells.append(RawCell(table, key, row.get("value"), None, None))
+
+
+def read_csv(path) -> Extract:
+    path = Path(path)
+    ex = Extract(file=str(path), kind="csv")
+    beyond = check_csv(path)  # limits before parsing
+    if beyond is not None:
+        ex.findings.append(beyond)
+        return ex
+    data = path.read_bytes()
+    try:
+        text = _decode(data)
+    except UnicodeDecodeError as err:
+        ex.findings.append(Finding("FILE_CORRUPT", "file:read", params={"file": path.name, "detail": str(err)}))
+        return ex
+    if not text.strip():
+        ex.findings.append(Finding("FILE_EMPTY", "file:read", params={"file": path.name}))
+        return ex
+    try:
+        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = [normalize(h).lower().replace(" ", "_") for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        ex.findings.append(Finding("CSV_HEADER", "csv:header", params={"detail": ", ".join(missing)}))
+        return ex
+    tables = load_tables()
+    lookups = {t: _member_lookup(s) for t, s in tables.items()}
+    seen: dict[tuple, int] = {}
+    named: dict[str, set] = {"opd": set(), "period": set()}
+    csv.field_size_limit(LIMITS["csv_line_length"].value)  # a quoted field over many lines is bounded too
+    try:
+        _rows(reader, tables, lookups, named, seen, ex)
+    except csv.Error as err:
+        ex.findings.append(too_large(str(path), "csv_line_length", LIMITS["csv_line_length"].value + 1)
+                           if "field larger" in str(err) else
+                           Finding("FILE_CORRUPT", "file:read", params={"file": path.name, "detail": str(err)}))
+        return ex
+    _mixed_identity(named, ex)
     for table in sorted(ex.tables):
         spec = tables[table]
         for key in spec.cells:

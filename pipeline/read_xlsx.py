@@ -31,6 +31,7 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.findings import Finding
 from pipeline.labels import normalize, variants
+from pipeline.limits import check_xlsx
 from pipeline.specs import GridLine, TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
 from pipeline.template import IDENTITY_LABELS, IDENTITY_SHEET, line_members
@@ -539,6 +540,10 @@ def read_xlsx(path) -> Extract:
     path = Path(path)
     ex = Extract(file=str(path), kind="xlsx")
     try:
+        beyond = check_xlsx(path)  # limits before parsing: a file beyond one is never handed to openpyxl
+        if beyond is not None:
+            ex.findings.append(beyond)
+            return ex
         data = path.read_bytes()
     except FileNotFoundError:
         return _fail(ex, "FILE_NOT_FOUND")

@@ -95,6 +95,8 @@ def _codes(findings, severity="error") -> str:
 
 def run_summary(result, lang: str = "id") -> str:
     w = RUN_WORDS[lang]
+    if result.outcome == "failed":  # one line for the scheduler's mail; the traceback is in the log
+        return f"rekap run: {w['failed']}: {result.message} ({w['log']} {result.log})"
     lines = [w["head"].format(run=result.run_id, period=result.period, outcome=w[result.outcome],
                               files=len(result.inputs), validated=result.validated,
                               accepted=sum(i.status == "accepted" for i in result.inputs),

@@ -7,6 +7,7 @@ the run's), the coverage of the city tables, the published city tables and the r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,8 @@ class PeriodReport:
     release: dict | None = None  # the published release's status (pipeline.release), from its manifest
     ignored: list[str] = field(default_factory=list)  # files of raw/PERIOD/ the last run did not take
     gate: dict | None = None  # the latest publish gate result (catalog.last_gate)
+    notes: list[Finding] = field(default_factory=list)  # the run's notes on no OPD (skipped folder entries)
+    fingerprint: str | None = None  # of the published release: what the reports were made from
 
 
 def load_period(processed, period: str, registry=None) -> PeriodReport:
@@ -68,6 +71,11 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
                                 {}, None, runs, None, ignored=ignored, gate=gate)
         rows, summary, run_id = last
         inputs = {i["file"]: i for i in catalog.run_inputs(run_id)}
+        notes = catalog.run_notes(run_id)
+        on_opd = {}
+        for note in notes:
+            if note.params.get("opd") in registry:
+                on_opd.setdefault(note.params["opd"], []).append(note)
         opds = []
         for row in rows:
             name = row["name"] or (registry[row["opd"]].name if row["opd"] in registry else "")
@@ -81,6 +89,7 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
                 report.findings = version.findings + run_input["findings"]
                 report.values = {t: {parse_key_text(tables[t], k): v for k, v in cells.items()}
                                  for t, cells in version.values.items()}
+            report.findings = report.findings + on_opd.get(row["opd"], [])
             opds.append(report)
     finally:
         catalog.close()
@@ -88,7 +97,9 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
     city = read_city(published / "cells.parquet") if (published / "cells.parquet").exists() else None
     manifest = current_manifest(processed, period) if city is not None else None
     return PeriodReport(period, run_id, opds, summary, city, runs, published if city is not None else None,
-                        release=(manifest or {}).get("release"), ignored=ignored, gate=gate)
+                        release=(manifest or {}).get("release"), ignored=ignored, gate=gate,
+                        notes=[n for n in notes if n.params.get("opd") not in registry],
+                        fingerprint=(manifest or {}).get("fingerprint"))
 
 
 def read_city(path: Path) -> Values:

@@ -22,8 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import errno
+import re
 import secrets
 import shutil
+import signal
+import stat
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -38,8 +42,9 @@ from pipeline.consolidate import Source, consolidate, key_text, long_cells, pars
 from pipeline.coverage import coverage_frame, coverage_note, previous_staff, previous_values, staff
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
-from pipeline.read import scan
+from pipeline.read import scan, skipped_entries
 from pipeline.release import release_frame, release_status
+from pipeline.repair import write_archive_note
 from pipeline.publish import current_manifest, integer_values, published_cells, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.workspace import ReleasePolicy
@@ -55,6 +60,11 @@ EXIT_GATE = 4  # the publish gate failed: nothing was published
 EXIT_FAILED = 5  # the run failed (an unexpected fault, or nothing to publish); the previous outputs stand
 
 HEADCOUNT_CHANGE = 0.15  # relative change against the previous period that earns a warning
+# Withdrawal policy (README): a withdrawn OPD leaves the city tables, unless ``--keep-withdrawn``.
+WITHDRAWN_LEFT = {"id": "Datanya tidak lagi dimasukkan dalam tabel kota; kirim berkas baru bila ini keliru.",
+                  "en": "Its data is no longer in the city tables; send a new file if this is a mistake."}
+WITHDRAWN_KEPT = {"id": "Versi terakhir yang diterima tetap dipakai dalam tabel kota (--keep-withdrawn).",
+                  "en": "Its last accepted version stays in the city tables (--keep-withdrawn)."}
 
 
 class RunLocked(Exception):
@@ -116,13 +126,21 @@ class RunLog:
 
     def __call__(self, event: str, **fields) -> None:
         record = {"time": _now(), "run": self.run_id, "event": event, **fields}
-        self._f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._f.flush()
+        try:
+            self._f.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            self._f.flush()
+        except OSError:  # a full or read-only disk: the run's own outcome says so, the log cannot
+            pass
         if self.echo is not None:  # --verbose: the same events, one short line each
             self.echo(f"{event} " + " ".join(f"{k}={v}" for k, v in fields.items() if k != "traceback"))
+        if os.environ.get("REKAP_KILL_AFTER") == event:  # test hook: SIGKILL right after this event
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def close(self):
-        self._f.close()
+        try:
+            self._f.close()
+        except OSError:
+            pass
 
 
 def _now() -> str:
@@ -139,12 +157,15 @@ def _pause_point(name: str, log: RunLog) -> None:
 def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "processed",
                reports: Path | str = "reports", db_url: str | None = None, registry: dict[str, Opd] | None = None,
                lang: str = "id", policy: ReleasePolicy = ReleasePolicy(), finalise: dict | None = None,
-               book_csv: str = "excel-id", progress=None, echo=None) -> RunResult:
-    """Run one period. Raises :class:`RunLocked` when another run is under way.
+               book_csv: str = "excel-id", progress=None, echo=None, keep_withdrawn: bool = False) -> RunResult:
+    """Run one period. Raises :class:`RunLocked` when another run is under way, and any fault that
+    prevents the run from recording itself (a read-only or full disk, a damaged catalog: see
+    :func:`fault_message`); every other fault is the run's ``failed`` outcome.
 
     ``policy``: the coverage a final release needs; ``finalise`` (``{"by": name}``): publish as final
     whatever the coverage, recorded with who and when. ``book_csv``: the dialect of the book-layout
     CSVs. ``progress`` wraps the list of files (a progress bar); ``echo`` gets each log event as a line.
+    ``keep_withdrawn``: an OPD whose file left ``raw/PERIOD/`` stays in the city tables.
     """
     raw, processed, reports = Path(raw), Path(processed), Path(reports)
     processed.mkdir(parents=True, exist_ok=True)
@@ -154,20 +175,29 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
     except Timeout:
         raise RunLocked(str(processed / ".rekap.lock")) from None
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-    catalog = Catalog(processed / "catalog.sqlite")
-    log = RunLog(processed / "logs" / period / f"run-{run_id}.jsonl", run_id, echo)
+    catalog = None
+    try:
+        log = RunLog(processed / "logs" / period / f"run-{run_id}.jsonl", run_id, echo)
+    except BaseException:
+        lock.release()
+        raise
     try:
         started = _now()
-        catalog.start_run(run_id, period, started)
+        try:
+            catalog = Catalog(processed / "catalog.sqlite")  # a damaged one is detected here: nothing touched
+            catalog.start_run(run_id, period, started)
+        except Exception as err:
+            log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
+            raise
         log("start", period=period, raw=str(raw), code=code_version(), rules=rules_version())
         options = {"policy": policy, "finalise": finalise, "book_csv": book_csv, "progress": progress or (lambda x: x),
                    "started": started}
         try:
             result = _run(run_id, period, raw, processed, reports, db_url, registry or load_registry(), lang,
-                          catalog, log, **options)
+                          catalog, log, keep_withdrawn=keep_withdrawn, **options)
         except Exception as err:  # a fault, not bad data: record it; the previous outputs stand
             log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
-            result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=f"{type(err).__name__}: {err}")
+            result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=fault_message(err, lang))
         catalog.end_run(run_id, ended=_now(), outcome=result.outcome, exit_code=result.exit_code,
                         files=len(result.inputs), validated=result.validated,
                         accepted=sum(i.status == "accepted" for i in result.current),
@@ -180,26 +210,74 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
         return result
     finally:
         log.close()
-        catalog.close()
+        if catalog is not None:
+            catalog.close()
         lock.release()
 
 
+FAULTS = {  # what a fault means for the person reading the scheduler's mail, by kind
+    "read_only": {"id": "folder {where} hanya-baca (read-only): tidak ada yang dapat ditulis",
+                  "en": "the folder {where} is read-only: nothing can be written"},
+    "full": {"id": "disk penuh: {where} tidak dapat ditulis", "en": "the disk is full: {where} cannot be written"},
+    "permission": {"id": "tidak ada izin menulis ke {where}", "en": "no permission to write to {where}"},
+    "catalog": {"id": "katalog {where} rusak; jalankan `rekap repair` untuk membangunnya kembali",
+                "en": "the catalog {where} is damaged; run `rekap repair` to rebuild it"},
+    "other": {"id": "kesalahan tak terduga ({what}); rinciannya ada di log run",
+              "en": "an unexpected fault ({what}); the details are in the run log"},
+}
+
+
+def fault_message(err: BaseException, lang: str = "id") -> str:
+    """One line, in the reader's language, saying what stopped the run (no traceback: that is in the log)."""
+    import sqlite3
+
+    from pipeline.catalog import CatalogDamaged
+
+    where = getattr(err, "filename", None) or ""
+    if isinstance(err, CatalogDamaged):
+        kind, where = "catalog", str(err.path)
+    elif isinstance(err, OSError) and err.errno == errno.EROFS:
+        kind = "read_only"
+    elif isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        kind = "full"
+    elif isinstance(err, PermissionError):
+        kind = "permission"
+    elif isinstance(err, sqlite3.OperationalError) and re.search(r"full|disk I/O", str(err)):
+        kind, where = "full", "catalog.sqlite"
+    elif isinstance(err, sqlite3.OperationalError) and "readonly" in str(err):
+        kind, where = "read_only", "catalog.sqlite"
+    else:
+        kind = "other"
+    return FAULTS[kind][lang].format(where=where or "processed/", what=type(err).__name__)
+
+
 def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log, *,
-         policy: ReleasePolicy, finalise: dict | None, book_csv: str, progress, started: str) -> RunResult:
+         policy: ReleasePolicy, finalise: dict | None, book_csv: str, progress, started: str,
+         keep_withdrawn: bool = False) -> RunResult:
     tables = load_tables()
     files, ignored = scan(raw / period)
-    log("discovered", files=len(files), ignored=[p.name for p in ignored])
+    notes = skipped_entries(raw / period)  # links, pipes, folders: named on the dashboard, never read
+    log("discovered", files=len(files), ignored=[p.name for p in ignored], skipped=[n.params["name"] for n in notes])
     catalog.record_ignored(run_id, period, [p.name for p in ignored])
     inputs, validated = [], 0
     for path in progress(files):
-        version, fresh = _version(path, period, processed, registry, catalog, started)
+        try:
+            version, fresh = _version(path, period, processed, registry, catalog, started)
+        except OSError as err:
+            if _disk_fault(err):
+                raise
+            version, fresh = _unreadable(path, period, err), False  # vanished, unreadable: that file only
         validated += fresh
-        inputs.append(Input(path, version, mtime=path.stat().st_mtime_ns))
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:  # gone since it was listed
+            mtime = 0
+        inputs.append(Input(path, version, mtime=mtime))
         log("input", file=path.name, sha256=version.sha256, opd=version.opd, status=version.status,
             validated=fresh)
     _pause_point("validated", log)
 
-    chosen = _choose(inputs, period, registry, catalog)
+    chosen = _choose(inputs, period, registry, catalog, notes, keep_withdrawn)
     _cross_period(inputs, chosen, period, catalog)
     for i in inputs:
         if i.findings:
@@ -210,13 +288,17 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     catalog.record_inputs(run_id, period, [
         {"file": i.file.name, "sha256": i.version.sha256, "opd": i.opd, "status": i.status,
          "used": i.used, "findings": i.findings} for i in inputs])
+    catalog.record_notes(run_id, period, notes)
+    for note in notes:
+        log("note", code=note.code, params=note.params)
     if not chosen:
         result.outcome, result.exit_code = "empty", EXIT_FAILED
         return result
 
     used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
     city, lineage = consolidate([Source(opd, v.sha256, _values(v, tables)) for opd, v in chosen.items()], tables)
-    coverage, summary = coverage_frame(period, registry, inputs, chosen, catalog)
+    coverage, summary = coverage_frame(period, registry, inputs, chosen, catalog,
+                                       withdrawn={n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"})
     result.coverage, result.coverage_summary = coverage, summary
     catalog.record_coverage(run_id, period, coverage, summary)
     url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
@@ -280,17 +362,18 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
 
 def _reports(result: RunResult, processed, reports, registry, lang, catalog: Catalog, log) -> None:
-    """Rebuild the reports people read; a fault here is the run's failure, the published data stands."""
+    """Rebuild the reports people read. One OPD's report failing is recorded on it (build_reports); a
+    fault beyond that is the run's failure, the published data stands and the next run tries again."""
     from pipeline.report import build_reports
 
     try:
         written = build_reports(processed, reports, result.period, lang, registry,
-                                dashboard_only=result.outcome == "unchanged")
+                                dashboard_only=result.outcome == "unchanged", log=log)
         result.dashboard = Path(reports) / result.period / "index.html"
         log("reports", files=len(written))
     except Exception as err:
-        result.exit_code, result.message = EXIT_FAILED, f"reports failed: {type(err).__name__}: {err}"
-        log("reports_failed", error=result.message, traceback=traceback.format_exc())
+        result.exit_code, result.message = EXIT_FAILED, fault_message(err, lang)
+        log("reports_failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
         catalog.end_run(result.run_id, exit_code=result.exit_code, message=result.message)
 
 
@@ -313,6 +396,8 @@ def _version(path: Path, period: str, processed: Path, registry, catalog: Catalo
 
     A version first seen in this run is received at ``received`` (the run's start), so files that
     arrive together share one first-seen time and their modification times tell them apart."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):  # replaced by a link or a pipe since discovery
+        raise FileNotFoundError(errno.ENOENT, "not a regular file any more", str(path))
     sha = sha256_file(path)
     now = received
     known = catalog.version(sha, period)
@@ -320,22 +405,43 @@ def _version(path: Path, period: str, processed: Path, registry, catalog: Catalo
         catalog.touch(sha, period, path.name, now)
         known.file, known.last_seen = path.name, now
         return known, False
-    archive = processed / "archive" / sha[:2] / f"{sha}{path.suffix.lower()}"
+    suffix = path.suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,5}", path.suffix.lower()) else ""
+    archive = processed / "archive" / sha[:2] / f"{sha}{suffix}"
     if not archive.exists():
         atomic_write(archive, lambda tmp: shutil.copyfile(path, tmp))
+    first_seen = known.first_seen if known else now
+    write_archive_note(archive, sha, period, path.name, first_seen)
     result = validate_files([path], period, registry,
                             reference=lambda opd: previous_values(opd, period, catalog))[0]
+    version = version_of(result, sha, period, path.name, archive.relative_to(processed).as_posix(), first_seen, now)
+    catalog.save_version(version)
+    return version, True
+
+
+def version_of(result, sha: str, period: str, file: str, archive: str, first_seen: str, now: str) -> Version:
+    """The catalog's record of one validation result (its findings and its cell values as numbers)."""
     values: dict[str, dict[str, float]] = {}
     if result.staged is not None:
         tables = load_tables()
         for ref, value in result.staged.values.items():
             values.setdefault(ref.table, {})[key_text(tables[ref.table], ref.key)] = \
                 None if value != value else float(value)
-    version = Version(sha, period, result.opd, path.name, result.extract.kind,
-                      archive.relative_to(processed).as_posix(), known.first_seen if known else now, now,
-                      result.status, checked_with(), result.findings, values)
-    catalog.save_version(version)
-    return version, True
+    return Version(sha, period, result.opd, file, result.extract.kind, archive, first_seen, now,
+                   result.status, checked_with(), result.findings, values)
+
+
+def _disk_fault(err: OSError) -> bool:
+    """A fault of the disk the run writes to (not of one input): it stops the run."""
+    return err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def _unreadable(path: Path, period: str, err: OSError) -> Version:
+    """A file that vanished or cannot be read between discovery and reading: a finding on that file only."""
+    now = _now()
+    code = "FILE_NOT_FOUND" if isinstance(err, FileNotFoundError) else "FILE_CORRUPT"
+    finding = Finding(code, "file:read", params={"file": path.name, "detail": f"{type(err).__name__}: {err}"})
+    sha = "unread-" + hashlib.sha256(path.name.encode("utf-8", "replace")).hexdigest()[:16]
+    return Version(sha, period, None, path.name, "unknown", None, now, now, "rejected", checked_with(), [finding], {})
 
 
 def _values(version: Version, tables) -> dict:
@@ -343,8 +449,14 @@ def _values(version: Version, tables) -> dict:
             for t, cells in version.values.items()}
 
 
-def _choose(inputs: list[Input], period: str, registry, catalog: Catalog) -> dict[str, Version]:
-    """One version per OPD: the current file if accepted, else the latest earlier accepted version."""
+def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes: list[Finding] | None = None,
+            keep_withdrawn: bool = False) -> dict[str, Version]:
+    """One version per OPD: the current accepted file, else the latest earlier accepted version.
+
+    An OPD with no file in ``raw/PERIOD/`` now whose earlier version was accepted has withdrawn it: a
+    ``SUBMISSION_WITHDRAWN`` note (in ``notes``) and, unless ``keep_withdrawn``, out of the city tables.
+    """
+    notes = [] if notes is None else notes
     by_opd: dict[str, list[Input]] = {}
     for i in inputs:
         if i.opd:
@@ -352,12 +464,23 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog) -> dic
     for opd, claims in by_opd.items():
         if len(claims) > 1:
             _supersede(opd, claims)
+    withdrawn = set()
+    for opd in registry:
+        earlier = [v for v in catalog.versions(period, opd) if v.status == "accepted"]
+        if opd not in by_opd and earlier:
+            withdrawn.add(opd)
+            effect = WITHDRAWN_KEPT if keep_withdrawn else WITHDRAWN_LEFT
+            notes.append(Finding("SUBMISSION_WITHDRAWN", "run:withdrawal", params={
+                "opd": opd, "file": earlier[-1].file, "sha256": earlier[-1].sha256, "effect": effect,
+                "kept": keep_withdrawn}))
     while True:
         chosen: dict[str, Version] = {}
         for opd in registry:
             current = [i for i in by_opd.get(opd, []) if i.status == "accepted" and not i.superseded]
             if current:
                 chosen[opd] = current[0].version
+                continue
+            if opd in withdrawn and not keep_withdrawn:
                 continue
             earlier = [v for v in catalog.versions(period, opd) if v.status == "accepted"
                        and not any(i.version.sha256 == v.sha256 and i.status == "rejected" for i in inputs)]

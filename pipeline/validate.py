@@ -62,9 +62,11 @@ def check_identity(extract: Extract, path: Path, expected_period: str | None,
     if opd is None:
         findings.append(Finding("IDENTITY_MISSING", "identity:opd", params={"field": "Kode OPD"}))
         opd = stem if stem in registry else None
-    elif opd not in registry:
-        findings.append(Finding("OPD_UNKNOWN", "identity:opd", actual=opd,
+    elif opd not in registry:  # a code not in the registry names nothing: no OPD, no files of its own
+        shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in opd)
+        findings.append(Finding("OPD_UNKNOWN", "identity:opd", actual=shown[:40] + ("..." if len(shown) > 40 else ""),
                                 expected=", ".join(list(registry)[:3]) + ", ..."))
+        opd = None
     elif stem in registry and stem != opd:
         findings.append(Finding("OPD_MISMATCH", "identity:opd", actual=opd, expected=stem))
     raw_period = extract.identity.get("period")
@@ -181,6 +183,6 @@ def validate_files(paths, expected_period: str | None = None, registry: dict[str
             results.append(validate_file(p, expected_period, registry, reference))
         except Exception as err:  # a bug, not bad data: record it and go on
             finding = Finding("INTERNAL_ERROR", "internal", params={
-                "file": str(p), "detail": f"{type(err).__name__}: {err}"})
+                "file": Path(p).name, "detail": f"{type(err).__name__}: {err}"})
             results.append(Result(str(p), None, None, [finding], Extract(str(p), "unknown")))
     return results

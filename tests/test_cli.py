@@ -166,7 +166,8 @@ def test_a_fault_in_the_tool_is_a_finding_and_the_other_files_are_still_checked(
     result = run("validate", "--format", "json", broken, fine, "--period", "2022")
     assert result.exit_code == 1
     first, second = json.loads(result.output)["submissions"]
-    assert [f["code"] for f in first["findings"]] == ["INTERNAL_ERROR"] and "boom" in first["findings"][0]["message"]
+    assert [f["code"] for f in first["findings"]] == ["INTERNAL_ERROR"]
+    assert "boom" in first["findings"][0]["detail"] and "boom" not in first["findings"][0]["message"]
     assert second["status"] == "accepted"
 
 

@@ -1,0 +1,239 @@
+"""Resource limits, checked before a submission is parsed: a file beyond them is one finding, never a parse.
+
+A workbook (.xlsx) is a zip of XML parts. :func:`check_xlsx` reads only the zip's directory and then
+streams every XML part once through expat, counting as it goes (nothing is built in memory, a merged
+range's area is arithmetic, a long text is measured, not kept), and stops at the first limit passed.
+The sizes the zip's directory declares bound what is inflated: Python's zipfile never returns more
+than an entry's declared size (a lying entry fails its CRC), so those sizes are checked first.
+:func:`check_csv` looks at the size, the number of lines and the longest line.
+
+The limits are far above any real recap (the template's workbook is about 40 KB with some 3,000 cells)
+and low enough that every input within them is read in seconds and well under 1 GiB. They are
+documented in the README ("Limits"); a file beyond one gets ``FILE_TOO_LARGE`` with the limit and
+the figure found.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.parsers import expat
+
+from pipeline.findings import Finding
+
+RULE = "file:limits"
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    value: int
+    id: str  # what is measured, in the clerk's words
+    en: str
+
+
+LIMITS = {limit.name: limit for limit in (
+    Limit("file_bytes", 10 * MiB, "ukuran berkas (byte)", "file size (bytes)"),
+    Limit("zip_entries", 2_000, "jumlah bagian di dalam berkas", "number of parts inside the file"),
+    Limit("unpacked_bytes", 50 * MiB, "ukuran isi berkas setelah dibuka (byte)", "size of the file's content once unpacked (bytes)"),
+    Limit("ratio", 200, "perbandingan isi terbuka terhadap berkas (kali)", "unpacked to packed size (times)"),
+    Limit("sheets", 50, "jumlah lembar kerja", "number of sheets"),
+    Limit("cells", 200_000, "jumlah sel berisi", "number of filled cells"),
+    Limit("rows", 10_000, "nomor baris terakhir yang terpakai", "last row used"),
+    Limit("columns", 500, "nomor kolom terakhir yang terpakai", "last column used"),
+    Limit("merged_ranges", 2_000, "jumlah sel gabungan (merge)", "number of merged ranges"),
+    Limit("merged_area", 100_000, "luas semua sel gabungan (sel)", "area of all merged ranges (cells)"),
+    Limit("shared_strings", 100_000, "jumlah teks berbeda", "number of distinct texts"),
+    Limit("text_length", 32_767, "panjang satu teks (karakter)", "length of one text (characters)"),
+    Limit("csv_bytes", 5 * MiB, "ukuran berkas (byte)", "file size (bytes)"),
+    Limit("csv_lines", 20_000, "jumlah baris", "number of lines"),
+    Limit("csv_line_length", 4_000, "panjang satu baris (karakter)", "length of one line (characters)"),
+)}
+RATIO_FROM = 1 * MiB  # the ratio is judged only on parts that unpack to more than this
+CHUNK = 64 * 1024
+
+
+class _Over(Exception):
+    def __init__(self, name: str, actual: int):
+        self.name, self.actual = name, actual
+
+
+class _Unsafe(Exception):
+    """XML that no workbook needs and that only serves tricks (a DTD, entities)."""
+
+
+def too_large(file: str, name: str, actual: int) -> Finding:
+    limit = LIMITS[name]
+    return Finding("FILE_TOO_LARGE", RULE, actual=actual, expected=limit.value, params={
+        "file": Path(file).name, "what": {"id": limit.id, "en": limit.en}, "limit": limit.value,
+        "detail": f"{name}: {actual} > {limit.value}"})
+
+
+def corrupt(file: str, detail: str) -> Finding:
+    return Finding("FILE_CORRUPT", RULE, params={"file": Path(file).name, "detail": detail})
+
+
+def _check(name: str, actual: int) -> None:
+    if actual > LIMITS[name].value:
+        raise _Over(name, actual)
+
+
+# -- CSV ------------------------------------------------------------------------------------------------------
+def check_csv(path, size: int | None = None) -> Finding | None:
+    """``FILE_TOO_LARGE`` when a CSV is too big, too long or has a line too long; else None."""
+    path = Path(path)
+    size = path.stat().st_size if size is None else size
+    if size > LIMITS["csv_bytes"].value:
+        return too_large(str(path), "csv_bytes", size)
+    lines, longest = 0, 0
+    with open(path, "rb") as f:
+        for line in f:  # at most csv_bytes in all
+            lines += 1
+            longest = max(longest, len(line))
+    if lines > LIMITS["csv_lines"].value:
+        return too_large(str(path), "csv_lines", lines)
+    if longest > LIMITS["csv_line_length"].value:
+        return too_large(str(path), "csv_line_length", longest)
+    return None
+
+
+# -- workbooks ------------------------------------------------------------------------------------------------
+_CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _ref(text: str | None) -> tuple[int, int] | None:
+    m = _CELL_REF.match(text or "")
+    return (int(m.group(2)), _column_number(m.group(1))) if m else None
+
+
+class _Part:
+    """The counts of one XML part, updated by expat's callbacks."""
+
+    def __init__(self, totals: dict):
+        self.totals = totals
+        self.max_row = self.max_col = 0
+        self.row = 0  # the current row (a <c> without r= follows its neighbour)
+        self.col = 0
+        self.text = 0  # the length of the current text run
+        self.string = 0  # the length of the current shared string (<si>, possibly in several runs)
+
+    def start(self, name: str, attrs: dict) -> None:
+        name = name.rsplit(":", 1)[-1]
+        self.text = 0
+        if name == "row":
+            r = attrs.get("r")
+            self.row = int(r) if r and r.isdigit() else self.row + 1
+            self.col = 0
+            self._used(self.row, 0)
+        elif name == "c":
+            self.totals["cells"] += 1
+            _check("cells", self.totals["cells"])
+            ref = _ref(attrs.get("r"))
+            if ref:
+                self.row, self.col = ref
+            else:
+                self.col += 1
+            self._used(self.row, self.col)
+        elif name == "mergeCell":
+            ref = (attrs.get("ref") or "").split(":")
+            a, b = _ref(ref[0]), _ref(ref[-1])
+            self.totals["merged_ranges"] += 1
+            _check("merged_ranges", self.totals["merged_ranges"])
+            if a and b:
+                area = (abs(b[0] - a[0]) + 1) * (abs(b[1] - a[1]) + 1)  # arithmetic, never materialised
+                self.totals["merged_area"] += area
+                _check("merged_area", self.totals["merged_area"])
+                self._used(max(a[0], b[0]), max(a[1], b[1]))
+        elif name == "si":
+            self.totals["shared_strings"] += 1
+            _check("shared_strings", self.totals["shared_strings"])
+            self.string = 0
+        elif name == "sheet":
+            self.totals["sheets"] += 1
+            _check("sheets", self.totals["sheets"])
+
+    def end(self, name: str) -> None:
+        self.text = 0
+
+    def chars(self, data: str) -> None:
+        self.text += len(data)
+        self.string += len(data)
+        _check("text_length", max(self.text, self.string))
+
+    def _used(self, row: int, col: int) -> None:
+        if row > self.max_row:
+            self.max_row = row
+            _check("rows", row)
+        if col > self.max_col:
+            self.max_col = col
+            _check("columns", col)
+
+
+def _refuse(*_args):
+    raise _Unsafe()
+
+
+def _scan(z: zipfile.ZipFile, info: zipfile.ZipInfo, totals: dict) -> None:
+    """Stream one part through expat if it is XML (whatever its name); other parts are only counted."""
+    part = _Part(totals)
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = part.start
+    parser.EndElementHandler = part.end
+    parser.CharacterDataHandler = part.chars
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    with z.open(info) as stream:  # zipfile never inflates more than the declared size (checked before)
+        chunk = stream.read(CHUNK)
+        if not chunk.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            return  # an image, a printer setting, a macro project: not XML, never parsed here
+        while chunk:
+            parser.Parse(chunk, False)
+            chunk = stream.read(CHUNK)
+        parser.Parse(b"", True)
+
+
+def check_xlsx(path, size: int | None = None) -> Finding | None:
+    """``FILE_TOO_LARGE`` (or ``FILE_CORRUPT`` for XML no workbook holds) when a workbook is beyond a
+    limit; None when it is within every limit, or is not a zip at all (the reader says what it is)."""
+    path = Path(path)
+    size = path.stat().st_size if size is None else size
+    if size > LIMITS["file_bytes"].value:
+        return too_large(str(path), "file_bytes", size)
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            if len(infos) > LIMITS["zip_entries"].value:
+                return too_large(str(path), "zip_entries", len(infos))
+            declared = sum(i.file_size for i in infos)
+            if declared > LIMITS["unpacked_bytes"].value:
+                return too_large(str(path), "unpacked_bytes", declared)
+            for info in infos:
+                if info.file_size > RATIO_FROM:
+                    _check("ratio", info.file_size // max(1, info.compress_size))
+            totals = dict.fromkeys(("cells", "merged_ranges", "merged_area", "shared_strings", "sheets"), 0)
+            for info in infos:
+                if not info.is_dir():
+                    _scan(z, info, totals)
+    except _Over as over:
+        return too_large(str(path), over.name, over.actual)
+    except _Unsafe:
+        return corrupt(str(path), "XML with a DTD or entities")
+    except expat.ExpatError as err:
+        return corrupt(str(path), f"XML: {err}")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError,
+            ValueError) as err:  # not a zip, or one the reader will call corrupt (encrypted, bad CRC, method)
+        if isinstance(err, (zipfile.BadZipFile,)) and not zipfile.is_zipfile(path):
+            return None
+        return corrupt(str(path), f"{type(err).__name__}: {err}"[:200])
+    return None

@@ -1,0 +1,80 @@
+"""No live content out: text that came from a submission is made inert in every spreadsheet and CSV written.
+
+* :func:`neutral` applies the OWASP rule against formula (CSV) injection: a text starting with
+  ``= + - @``, a tab or a carriage return gets a leading ``'``, so no spreadsheet program takes it for a
+  formula (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``). Numbers are left alone. Every CSV writer
+  passes its frame through :func:`neutral_frame`; every cell the tool fills with submitted text goes
+  through :func:`cell_text`, which also drops the characters XML cannot hold (a NUL would make the
+  whole workbook unwritable).
+* :func:`inert_copy` makes the copy of an OPD's own workbook (the marked feedback workbook) hold
+  values only: every formula is replaced by the value Excel saved for it (a formula without one shows
+  its text, neutralised), every text is neutralised, external links, data connections, macros,
+  external hyperlinks and user-defined names are dropped, and nothing asks to recalculate on opening.
+
+The numbers reader (:mod:`pipeline.numbers`) ignores one leading ``'``, so a marked copy sent back
+reads the same.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.rich_text import CellRichText
+
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(value):
+    """``value`` with a leading ``'`` when it is a text a spreadsheet could read as a formula."""
+    if isinstance(value, str) and value.startswith(DANGEROUS):
+        return "'" + value
+    return value
+
+
+def cell_text(value):
+    """A value to put in a workbook cell: neutral, and without characters XML cannot hold."""
+    if isinstance(value, str):
+        return neutral(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+    return value
+
+
+def plain_text(text: str) -> str:
+    """Text for a comment or a sheet title: only the characters XML can hold."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+
+
+def neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text columns are neutral (numbers untouched)."""
+    out = frame.copy()
+    for column in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])):
+            out[column] = out[column].map(cell_text)
+    return out
+
+
+def inert_copy(wb, cached) -> None:
+    """Make ``wb`` (an OPD's workbook loaded with formulas) hold values only; ``cached`` is the same
+    file loaded with ``data_only=True`` (the values Excel saved). See the module doc."""
+    for ws in wb.worksheets:
+        values = cached[ws.title] if ws.title in cached.sheetnames else None
+        for (r, c), cell in list(ws._cells.items()):
+            if cell.data_type == "f":
+                saved = values._cells.get((r, c)).value if values is not None and (r, c) in values._cells else None
+                text = cell.value if isinstance(cell.value, str) else getattr(cell.value, "text", None)
+                cell.value = cell_text(saved if saved is not None else text or "")
+            elif isinstance(cell.value, CellRichText):
+                if str(cell.value).startswith(DANGEROUS) or ILLEGAL_CHARACTERS_RE.search(str(cell.value)):
+                    cell.value = cell_text(str(cell.value))
+            elif isinstance(cell.value, str):
+                cell.value = cell_text(cell.value)
+        for cell in list(ws._cells.values()):  # links within the workbook stay, links out go
+            if getattr(cell, "hyperlink", None) is not None and cell.hyperlink.target:
+                cell.hyperlink = None
+        for name in [n for n in ws.defined_names if not n.startswith("_xlnm")]:
+            del ws.defined_names[name]
+    wb._external_links = []
+    for name in list(wb.defined_names):
+        if not name.startswith("_xlnm"):
+            del wb.defined_names[name]
+    wb.vba_archive = None
+    wb.calculation.fullCalcOnLoad = False
