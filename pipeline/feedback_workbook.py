@@ -493,6 +493,7 @@ def build_feedback_workbook(report, opd, lang: str = "id"):
         ws.sheet_view.tabSelected = False
     wb.active = 0
     wb.worksheets[0].sheet_view.tabSelected = True
+    wb.calculation.fullCalcOnLoad = False  # nothing to recalculate: the copy holds values only
     return wb
 
 

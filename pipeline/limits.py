@@ -126,6 +126,7 @@ class _Part:
         self.col = 0
         self.text = 0  # the length of the current text run
         self.string = 0  # the length of the current shared string (<si>, possibly in several runs)
+        self.in_string = False
 
     def start(self, name: str, attrs: dict) -> None:
         name = name.rsplit(":", 1)[-1]
@@ -157,18 +158,22 @@ class _Part:
         elif name == "si":
             self.totals["shared_strings"] += 1
             _check("shared_strings", self.totals["shared_strings"])
-            self.string = 0
+            self.string, self.in_string = 0, True
         elif name == "sheet":
             self.totals["sheets"] += 1
             _check("sheets", self.totals["sheets"])
 
     def end(self, name: str) -> None:
         self.text = 0
+        if name.rsplit(":", 1)[-1] == "si":
+            self.in_string = False
 
     def chars(self, data: str) -> None:
         self.text += len(data)
-        self.string += len(data)
-        _check("text_length", max(self.text, self.string))
+        _check("text_length", self.text)
+        if self.in_string:
+            self.string += len(data)
+            _check("text_length", self.string)
 
     def _used(self, row: int, col: int) -> None:
         if row > self.max_row:

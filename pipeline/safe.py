@@ -2,7 +2,8 @@
 
 * :func:`neutral` applies the OWASP rule against formula (CSV) injection: a text starting with
   ``= + - @``, a tab or a carriage return gets a leading ``'``, so no spreadsheet program takes it for a
-  formula (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``). Numbers are left alone. Every CSV writer
+  formula (``=HYPERLINK(...)``, ``=cmd|' /C calc'!A0``). Numbers, and texts that are plain numbers
+  or a lone dash, are left alone. Every CSV writer
   passes its frame through :func:`neutral_frame`; every cell the tool fills with submitted text goes
   through :func:`cell_text`, which also drops the characters XML cannot hold (a NUL would make the
   whole workbook unwritable).
@@ -17,6 +18,8 @@ reads the same.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.rich_text import CellRichText
@@ -24,9 +27,13 @@ from openpyxl.cell.rich_text import CellRichText
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
+_INERT = re.compile(r"[-+]?[\d.,\s%]*")  # a plain number ("-5", "1.009") or a lone dash: no formula in it
+
+
 def neutral(value):
-    """``value`` with a leading ``'`` when it is a text a spreadsheet could read as a formula."""
-    if isinstance(value, str) and value.startswith(DANGEROUS):
+    """``value`` with a leading ``'`` when it is a text a spreadsheet could read as a formula (a plain
+    number such as ``-5`` or a lone ``-`` is left as it is: there is nothing in it to run)."""
+    if isinstance(value, str) and value.startswith(DANGEROUS) and not _INERT.fullmatch(value):
         return "'" + value
     return value
 
