@@ -261,7 +261,8 @@ class Catalog:
     def last_coverage(self, period: str) -> tuple[list[dict], dict, str] | None:
         """The coverage rows and summary of the latest run of a period that got that far, and its id."""
         row = self.db.execute(
-            "SELECT c.* FROM run_coverage c JOIN runs r ON r.id = c.run_id WHERE c.period=? AND r.ended IS NOT NULL "
+            "SELECT c.* FROM run_coverage c JOIN runs r ON r.id = c.run_id WHERE c.period=? "
+            "AND r.outcome NOT IN ('running', 'killed') "
             "ORDER BY r.started DESC LIMIT 1", (period,)).fetchone()
         if row is None:
             return None

@@ -409,10 +409,17 @@ def report(ws, ui, period, processed_dir, reports_dir, lang):
     """
     from pipeline.report import build_reports
 
+    from pipeline.catalog import CatalogDamaged
+    from pipeline.run import EXIT_FAILED, fault_message
+
     processed_dir, reports_dir = processed_dir or ws.processed, reports_dir or ws.reports
     period = period or _latest_period(ws, ws.raw, lang)
-    _require_period_data(processed_dir, period, lang)
-    written = build_reports(processed_dir, reports_dir, period, lang)
+    try:
+        _require_period_data(processed_dir, period, lang)
+        written = build_reports(processed_dir, reports_dir, period, lang)
+    except (CatalogDamaged, OSError) as err:
+        click.echo(f"rekap report: {fault_message(err, lang)}", err=True)
+        sys.exit(EXIT_FAILED)
     ui.result(f"{len(written)} -> {reports_dir / period}")
 
 

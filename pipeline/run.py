@@ -198,13 +198,14 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
         except Exception as err:  # a fault, not bad data: record it; the previous outputs stand
             log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
             result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=fault_message(err, lang))
-        catalog.end_run(run_id, ended=_now(), outcome=result.outcome, exit_code=result.exit_code,
+        catalog.end_run(run_id, outcome=result.outcome, exit_code=result.exit_code,
                         files=len(result.inputs), validated=result.validated,
                         accepted=sum(i.status == "accepted" for i in result.current),
                         rejected=sum(i.status == "rejected" for i in result.current),
                         published=int(result.outcome == "published"), message=result.message)
         if result.outcome != "failed":
             _reports(result, processed, reports, registry, lang, catalog, log)
+        catalog.end_run(run_id, ended=_now())  # only now: a run killed while writing reports is "killed"
         log("end", outcome=result.outcome, exit_code=result.exit_code, message=result.message)
         result.log = log.path
         return result

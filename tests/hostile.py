@@ -134,25 +134,23 @@ def zip_bomb(megabytes: int) -> bytes:
     return out.getvalue()
 
 
+def _claim_size(buf: bytearray, signature: bytes, target: bytes, name_length: int, name: int, size: int) -> None:
+    """Make the zip record (``signature``) of ``target`` claim an uncompressed size of 100 bytes."""
+    at = buf.find(signature)
+    while at >= 0:
+        n = struct.unpack_from("<H", buf, at + name_length)[0]
+        if bytes(buf[at + name:at + name + n]) == target:
+            struct.pack_into("<I", buf, at + size, 100)
+            return
+        at = buf.find(signature, at + 4)
+
+
 def lying_size() -> bytes:
     """An extra part whose directory entries claim 100 bytes while it inflates to 20 MB."""
     data = _rezip(good_workbook(), add={"xl/bomb.xml": b"<a>" + b"A" * (20 << 20) + b"</a>"})
     buf = bytearray(data)
-    name = b"xl/bomb.xml"
-    local = buf.find(b"PK\x03\x04" + b"\x14\x00")  # walk the local headers to the bomb's
-    while local >= 0:
-        n = struct.unpack_from("<H", buf, local + 26)[0]
-        if bytes(buf[local + 30:local + 30 + n]) == name:
-            struct.pack_into("<I", buf, local + 22, 100)
-            break
-        local = buf.find(b"PK\x03\x04", local + 4)
-    central = buf.find(b"PK\x01\x02")
-    while central >= 0:
-        n = struct.unpack_from("<H", buf, central + 28)[0]
-        if bytes(buf[central + 46:central + 46 + n]) == name:
-            struct.pack_into("<I", buf, central + 24, 100)
-            break
-        central = buf.find(b"PK\x01\x02", central + 4)
+    _claim_size(buf, b"PK\x03\x04", b"xl/bomb.xml", name_length=26, name=30, size=22)  # local header
+    _claim_size(buf, b"PK\x01\x02", b"xl/bomb.xml", name_length=28, name=46, size=24)  # central directory
     return bytes(buf)
 
 
