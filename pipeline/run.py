@@ -28,7 +28,6 @@ import secrets
 import shutil
 import signal
 import stat
-import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -145,13 +144,6 @@ class RunLog:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _pause_point(name: str, log: RunLog) -> None:
-    """Test hook: REKAP_PAUSE_AT=<name> holds the run here, so a test can kill it mid-way."""
-    if os.environ.get("REKAP_PAUSE_AT") == name:
-        log("paused", at=name)
-        time.sleep(3600)
 
 
 def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "processed",
@@ -276,7 +268,6 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         inputs.append(Input(path, version, mtime=mtime))
         log("input", file=path.name, sha256=version.sha256, opd=version.opd, status=version.status,
             validated=fresh)
-    _pause_point("validated", log)
 
     chosen = _choose(inputs, period, registry, catalog, notes, keep_withdrawn)
     _cross_period(inputs, chosen, period, catalog)
@@ -334,14 +325,12 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         result.outcome, result.exit_code, result.gate_failures = "gate_failed", EXIT_GATE, gate.failures
 
         return result
-    _pause_point("gate", log)
 
     release = release_dir(processed, period, run_id)
     note = coverage_note(summary, lang)
     manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed"}
     outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
     log("written", release=release.name, outputs=len(outputs))
-    _pause_point("written", log)
 
     from pipeline.database import publish_frames
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +17,6 @@ from conftest import Submission
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent
 PERIOD = "2022"
 
 
@@ -282,39 +277,6 @@ def test_status_shows_every_opd_and_the_last_runs(site):
     assert any(l.split()[:2] == ["DINSOS", "ditolak"] for l in lines)
     assert any(l.split()[:3] == ["SETDA", "belum", "mengirim"] for l in lines)
     assert any("diterbitkan" in l for l in lines)
-
-
-def _cli(site, *args, env=None):
-    return subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=site.root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def test_a_run_killed_mid_way_leaves_the_previous_outputs_and_the_next_run_completes(site):
-    site.submit(Submission("DINKES"))
-    args = ["run", "--period", PERIOD]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    first = _cli(site, *args, env=env)
-    assert first.wait(120) == 0, first.stderr.read()
-    before = site.published()
-    site.submit(Submission("DINSOS"))
-    victim = _cli(site, *args, env={**env, "REKAP_PAUSE_AT": "written"})
-    logs = site.processed / "logs" / PERIOD
-    deadline = time.monotonic() + 120
-    while not any('"paused"' in p.read_text() for p in logs.glob("run-*.jsonl")):
-        assert time.monotonic() < deadline and victim.poll() is None, victim.stderr.read()
-        time.sleep(0.2)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
-    assert site.published() == before  # the new release was written but never swapped in
-    again = _cli(site, *args, env=env)
-    assert again.wait(120) == 0, again.stderr.read()
-    assert set(site.manifest()["used"]) == {"DINKES", "DINSOS"}
-    catalog = Catalog(site.processed / "catalog.sqlite")
-    outcomes = [r["outcome"] for r in catalog.runs(PERIOD)]
-    catalog.close()
-    assert outcomes == ["published", "killed", "published"]
-    releases = [p.name for p in (site.processed / ".releases").iterdir()]
-    assert len(releases) <= 2 and not any(n.endswith(".tmp") for n in releases)
 
 
 def test_previous_published_period_is_evidence_for_the_next(site):
