@@ -18,7 +18,8 @@ setup: $(BIN)/rekap
 
 # rekap run exits 1 when a submission is rejected: the sample has some on purpose.
 run: setup
-	$(BIN)/rekap sample --period $(PERIOD) --raw raw --manifest raw/$(PERIOD)-manifest.json
+	$(BIN)/rekap sample --period $(PERIOD) --raw raw --manifest raw/$(PERIOD)-manifest.json \
+	  --staff --staff-manifest raw/$(PERIOD)-staff-manifest.json
 	$(BIN)/rekap run --period $(PERIOD); status=$$?; [ $$status -le 1 ] || exit $$status
 
 test: setup
@@ -28,6 +29,7 @@ bench: setup
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/staff.py
 
 docs: setup
 	$(BIN)/python -m pipeline.docs

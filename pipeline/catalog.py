@@ -85,6 +85,17 @@ CREATE TABLE IF NOT EXISTS run_notes (
     findings TEXT NOT NULL,
     PRIMARY KEY (run_id)
 );
+CREATE TABLE IF NOT EXISTS run_staff (
+    run_id TEXT NOT NULL,
+    period TEXT NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    status TEXT NOT NULL,
+    opds TEXT NOT NULL,
+    people TEXT,
+    findings TEXT NOT NULL,
+    PRIMARY KEY (run_id, file)
+);
 CREATE TABLE IF NOT EXISTS lineage (
     run_id TEXT NOT NULL,
     period TEXT NOT NULL,
@@ -223,6 +234,19 @@ class Catalog:
     def run_notes(self, run_id: str) -> list[Finding]:
         row = self.db.execute("SELECT findings FROM run_notes WHERE run_id=?", (run_id,)).fetchone()
         return [Finding.from_record(f) for f in json.loads(row[0])] if row else []
+
+    def record_staff(self, run_id: str, period: str, lists: list[dict]) -> None:
+        """The staff lists a run read: status, OPDs, the owner-only people file, findings (NIPs masked)."""
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO run_staff VALUES (?,?,?,?,?,?,?,?)",
+                [(run_id, period, s["file"], s["sha256"], s["status"], json.dumps(s["opds"]), s["people"],
+                  json.dumps([f.to_record() for f in s["findings"]], ensure_ascii=False)) for s in lists])
+
+    def run_staff(self, run_id: str) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM run_staff WHERE run_id=? ORDER BY file", (run_id,))
+        return [{**dict(r), "opds": json.loads(r["opds"]),
+                 "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]} for r in rows]
 
     def record_lineage(self, run_id: str, period: str, outputs: list[str], used: dict[str, str]) -> None:
         with self.db:

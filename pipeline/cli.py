@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.validate import normalize_period
+from pipeline.validate import normalize_period, period_of_path
 
 EXIT_USAGE = 2
 
@@ -136,12 +136,26 @@ def validate(ws, ui, files, fmt, period, lang):
         where = ", ".join(str(f) for f in files)
         raise UsageFailure(lang, f"tidak ada kiriman (xlsx, xls, ods, csv) di {where}",
                            f"no submission (xlsx, xls, ods, csv) in {where}")
+    # staff lists (recognised by content) are checked as lists, not as recaps
+    from pipeline.staff_run import check_lists, is_staff_list, staff_text
+
+    lists = [p for p in paths if p.is_file() and is_staff_list(p)]
+    list_period = period or (period_of_path(lists[0]) if lists else None)
+    if lists and list_period is None:
+        raise UsageFailure(lang, "daftar pegawai perlu periode yang digambarkannya: beri --period",
+                           "staff lists need the period they describe: give --period")
     results = []
-    for p in ui.progress(paths, "validate"):
+    for p in ui.progress([p for p in paths if p not in lists], "validate"):
         ui.detail(str(p))
         results += validate_files([p], period)
     ui.result(to_json(results, lang) if fmt == "json" else to_text(results, lang))
-    sys.exit(1 if any(r.status == "rejected" for r in results) else 0)
+    checked = []
+    if lists:
+        from pipeline.specs import load_registry
+
+        checked = check_lists(lists, list_period, load_registry())
+        ui.result(staff_text(checked, lang, fmt))
+    sys.exit(1 if any(r.status == "rejected" for r in [*results, *checked]) else 0)
 
 
 @command(cli)
@@ -172,18 +186,60 @@ def template(ws, ui, opd, period, output, lang):
                    "never overwritten.")
 @click.option("--manifest", type=click.Path(path_type=Path), help="Write {OPD: [expected finding codes]} here.")
 @click.option("--seed", default=2022, show_default=True, help="Random seed (same seed, same data).")
-def sample(ws, ui, period, raw_dir, manifest, seed, lang):
+@click.option("--staff", is_flag=True, help="Also write staff lists (one row per employee) for a few OPDs, with "
+              "planted row defects and one recap that differs from its list.")
+@click.option("--staff-manifest", type=click.Path(path_type=Path),
+              help="With --staff: write the staff lists' planted defects here (JSON).")
+def sample(ws, ui, period, raw_dir, manifest, seed, staff, staff_manifest, lang):
     """Write a realistic sample period: one workbook per registry OPD, a few with known defects.
 
     \b
     Example:
       rekap sample --period 2022 --raw raw --manifest raw/2022-manifest.json
+      rekap sample --period 2022 --staff --staff-manifest raw/2022-staff-manifest.json
     """
     from pipeline.sample import write_sample
 
     raw_dir = raw_dir or ws.raw
     result = write_sample(raw_dir, period, seed=seed, manifest_path=manifest, lang=lang)
     ui.result(f"{len(result)} OPD -> {raw_dir / period}")
+
+    if staff:
+        from pipeline.sample_staff import write_staff_sample
+
+        lists = write_staff_sample(raw_dir / period, period, seed, staff_manifest)
+        ui.result(f"{len(lists['lists'])} staff list(s) -> {raw_dir / period}")
+
+
+@cli.group()
+def staff():
+    """Staff lists: one row per employee (a SIASN export or an OPD's own list).
+
+    \b
+    Example:
+      rekap staff check --period 2022 raw/2022/daftar-pegawai.xlsx
+    """
+
+
+@command(staff, "check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--period", required=True, callback=_period, help="The period the list describes (2022, 2022-12).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def staff_check(ws, ui, files, period, fmt, lang):
+    """Check staff lists row by row and show the recap counts derived from them (NIPs masked).
+
+    Exit status: 0 when no list has errors, 1 when any has, 2 for a usage error.
+
+    \b
+    Example:
+      rekap staff check --period 2022 raw/2022/daftar-pegawai.xlsx
+    """
+    from pipeline.specs import load_registry
+    from pipeline.staff_run import check_lists, staff_text
+
+    lists = check_lists(files, period, load_registry())
+    ui.result(staff_text(lists, lang, fmt))
+    sys.exit(1 if any(s.status == "rejected" for s in lists) else 0)
 
 
 @command(cli)
@@ -269,7 +325,11 @@ def _latest_period(ws, raw_dir: Path, lang: str) -> str:
 @click.option("--by", "by", help="Who finalises (with --final); default: the login name.")
 @click.option("--keep-withdrawn", is_flag=True,
               help="Keep an OPD whose file left RAW/PERIOD/ in the city tables (its last accepted version).")
-def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, keep_withdrawn, lang):
+@click.option("--staff-policy", type=click.Choice(["reconcile", "recap-first", "list-first"]),
+              help="How staff lists in RAW/PERIOD/ are used: reconcile (a recap that differs from its list is "
+              "rejected), recap-first (the recap is used, a difference is a warning), list-first (counts come from "
+              "the list, posts available from the recap); default: rekap.toml's [staff] policy, else reconcile.")
+def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, keep_withdrawn, staff_policy, lang):
     """Validate, consolidate and publish one period; safe to run again and again (cron, systemd timer).
 
     Each release is provisional (sementara) until the coverage rekap.toml asks for is reached, or
@@ -289,10 +349,11 @@ def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, 
     if not (raw_dir / period).is_dir():
         raise UsageFailure(lang, f"folder {raw_dir / period} tidak ada (buat dengan `rekap period new {period}`)",
                            f"folder {raw_dir / period} does not exist (create it with `rekap period new {period}`)")
-    _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn)
+    _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn, staff_policy)
 
 
-def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn=False):
+def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn=False,
+         staff_policy="reconcile"):
     import getpass
 
     from pipeline.render import run_summary
@@ -308,7 +369,8 @@ def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by,
         result = run_period(period, raw_dir, processed_dir or ws.processed, reports_dir or ws.reports,
                             db_url or ws.database, lang=lang, policy=ws.release, finalise=finalise,
                             book_csv=ws.book_csv, progress=lambda items: ui.progress(items, period),
-                            echo=ui.detail if ui.verbose else None, keep_withdrawn=keep_withdrawn)
+                            echo=ui.detail if ui.verbose else None, keep_withdrawn=keep_withdrawn,
+                            staff_policy=staff_policy or ws.staff_policy)
     except RunLocked as err:
         click.echo(f"rekap run: run lain sedang berjalan (kunci {err}); tidak ada yang dikerjakan." if lang == "id"
                    else f"rekap run: another run is under way (lock {err}); nothing done.", err=True)

@@ -24,6 +24,7 @@ class Source:
     opd: str
     sha256: str
     values: Values  # table id -> {key: value}, as staged (inner cells are what counts)
+    kind: str = "recap"  # where the numbers came from: "recap" (what the OPD typed) or "list" (a staff list)
 
 
 def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = None) -> tuple[Values, pd.DataFrame]:
@@ -33,7 +34,7 @@ def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = Non
     rows = []
     for table, spec in tables.items():
         inner = {k: 0.0 for k in inner_cells(spec)}
-        for src in sorted(sources, key=lambda s: s.opd):
+        for src in sorted(sources, key=lambda s: (s.opd, s.kind)):
             cells = src.values.get(table)
             if not cells:
                 continue
@@ -42,9 +43,9 @@ def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = Non
                 inner[key] += value
                 if value:
                     rows.append({"table": table, "key": key_text(spec, key), "opd": src.opd,
-                                 "sha256": src.sha256, "value": value})
+                                 "sha256": src.sha256, "source": src.kind, "value": value})
         city[table] = complete(spec, inner)
-    lineage = pd.DataFrame(rows, columns=["table", "key", "opd", "sha256", "value"])
+    lineage = pd.DataFrame(rows, columns=["table", "key", "opd", "sha256", "source", "value"])
     return city, lineage
 
 

@@ -67,6 +67,8 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, cata
                 unknown_size.append(code)
             else:
                 estimated_missing += estimate[1]
+        elif current is None and version.kind == "staff":  # counted from a staff list alone (pipeline.staff_run)
+            status = "accepted_with_warnings"
         elif current is not None and current.used:
             status = "accepted_with_warnings" if any(f.severity == "warning" for f in current.all_findings) \
                 else "accepted"

@@ -489,6 +489,11 @@ def build_feedback_workbook(report, opd, lang: str = "id"):
         _mark(ws, coordinate, on_cell, lang, items)
     _summary(wb, report, opd, [(f, target) for f, target in rows if f.code not in LOCATED], lang, items,
              lambda f: _resolve(wb, locator(f)))
+    if getattr(opd, "staff_lists", None) is not None:  # staff lists: the OPD's own employees (personal data)
+        from pipeline.staff_report import add_staff_sheet, mark_personal
+
+        add_staff_sheet(wb, opd.staff_lists, lang)
+        mark_personal(wb, opd.staff_lists, lang)
     for ws in wb.worksheets:
         ws.sheet_view.tabSelected = False
     wb.active = 0
@@ -505,4 +510,5 @@ def write_feedback_workbook(path, report, opd, lang: str = "id") -> Path | None:
     wb = build_feedback_workbook(report, opd, lang)
     if wb is None:
         return None
-    return atomic_write(Path(path), wb.save)
+    staff = getattr(_find_opd(report, opd), "staff_lists", None)
+    return atomic_write(Path(path), wb.save, 0o600 if staff is not None and staff.personal else None)

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Callable
 
 
-def atomic_write(path, write: Callable[[str], None]) -> Path:
+def atomic_write(path, write: Callable[[str], None], mode: int | None = None) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
     The rename is atomic on one file system; if ``write`` fails, ``path`` is left as it was.
+    ``mode`` (e.g. 0o600 for a file holding personal data) overrides the usual readable-by-all mode.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -19,7 +20,8 @@ def atomic_write(path, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs are for others to read
+        # mkstemp makes it private; outputs are for others to read unless ``mode`` says otherwise
+        os.chmod(tmp, (0o666 & ~_umask()) if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -33,5 +35,5 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_text(path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+def atomic_write_text(path, text: str, mode: int | None = None) -> Path:
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), mode)

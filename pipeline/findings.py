@@ -17,7 +17,8 @@ from pipeline.specs import SCHEMAS, load_tables
 SEVERITIES = ("error", "warning", "info")
 # codes whose ``expected`` is the value the cell should hold (for a sum, it is the sum of the parts:
 # the error may as well be in a part, so that is no suggestion)
-SUGGESTING_CODES = frozenset({"PCT_SHARE", "IMPOSSIBLE_CELL", "VALUE_NOT_WHOLE", "PERIOD_MISMATCH", "CELL_SUSPECT"})
+SUGGESTING_CODES = frozenset({"PCT_SHARE", "IMPOSSIBLE_CELL", "VALUE_NOT_WHOLE", "PERIOD_MISMATCH", "CELL_SUSPECT",
+                              "STAFF_RECAP_DIFF"})
 LANGS = ("id", "en")
 # codes whose ``detail`` is technical (an exception's text, a limit's name): in the JSON, never in a message
 TECHNICAL_DETAIL = frozenset({"FILE_CORRUPT", "FILE_UNSUPPORTED", "FILE_NOT_FOUND", "FILE_TOO_LARGE", "INTERNAL_ERROR",

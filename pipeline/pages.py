@@ -410,12 +410,14 @@ def explanation(opd: OpdReport, period: str, lang: str = "id") -> str:
 
 def feedback_html(report: PeriodReport, opd: OpdReport, lang: str = "id", workbook: str | None = None) -> str:
     check_lang(lang)
+    from pipeline.staff_report import view_rows  # the staff-list section (personal data: this OPD's own page)
+
     return render("feedback.html", lang=lang, t=FEEDBACK_TEXT[lang], period=report.period, run_id=report.run_id,
                   opd=opd, counts=opd.counts, symbol=SYMBOLS.get(opd.status, "?"),
                   status_label=STATUS_LABELS[lang].get(opd.status, opd.status),
                   explain=explanation(opd, report.period, lang), groups=finding_groups(opd.findings, lang),
                   corrections=correction_rows(opd.findings, lang),
-                  workbook=workbook)
+                  workbook=workbook, staff=view_rows(opd.staff_lists, lang) if opd.staff_lists else None)
 
 
 def workbook_name(code: str) -> str:
@@ -433,7 +435,8 @@ def write_feedback_page(path, report: PeriodReport, opd: OpdReport, lang: str = 
     name = workbook_name(opd.code)
     if workbook is None:
         workbook = (path.parent / name).is_file()
-    return atomic_write_text(path, feedback_html(report, opd, lang, quote(name) if workbook else None))
+    private = 0o600 if opd.staff_lists is not None and opd.staff_lists.personal else None  # personal data: owner only
+    return atomic_write_text(path, feedback_html(report, opd, lang, quote(name) if workbook else None), private)
 
 
 # -- dashboard -----------------------------------------------------------------------------------------

@@ -114,6 +114,9 @@ def run_summary(result, lang: str = "id") -> str:
         lines += [f"  {i.opd or '?':<20} {i.file.name:<28} {_codes(i.all_findings)}" for i in bad]
         if result.dashboard:
             lines.append("  " + w["details"].format(folder=result.dashboard.parent / "opd"))
+    from pipeline.staff_run import summary_lines  # staff lists: read, reconciled, used
+
+    lines += summary_lines(result, lang)
     if result.gate_failures:
         lines.append(w["gate"])
         lines += [f"  {f}" for f in result.gate_failures]

@@ -33,6 +33,7 @@ class OpdReport:
     used_sha256: str | None = None  # the version in the city tables (may be an older accepted one)
     staff: int | None = None
     values: Values = field(default_factory=dict)  # the latest submission's cells as read (None: unreadable)
+    staff_lists: object | None = None  # pipeline.staff_report.StaffView: staff lists holding this OPD's rows
 
     @property
     def counts(self) -> dict[str, int]:
@@ -91,6 +92,12 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
                                  for t, cells in version.values.items()}
             report.findings = report.findings + on_opd.get(row["opd"], [])
             opds.append(report)
+        # staff lists: their part of each OPD's own feedback (personal data: the OPD's own page only)
+        from pipeline.staff_report import staff_view
+
+        staff_records = catalog.run_staff(run_id)
+        for report in opds:
+            report.staff_lists = staff_view(processed, staff_records, report.code, report.findings)
     finally:
         catalog.close()
     published = processed / period

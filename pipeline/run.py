@@ -37,7 +37,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from pipeline.catalog import Catalog, Version
-from pipeline.consolidate import Source, consolidate, key_text, long_cells, parse_key_text
+from pipeline.consolidate import consolidate, key_text, long_cells, parse_key_text
 from pipeline.coverage import coverage_frame, coverage_note, previous_staff, previous_values, staff
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
@@ -106,6 +106,10 @@ class RunResult:
     gate_failures: list[str] = field(default_factory=list)
     log: Path | None = None
     dashboard: Path | None = None  # reports/PERIOD/index.html, once the reports are written
+    staff: list = field(default_factory=list)  # staff lists read (pipeline.staff_run.StaffInput)
+    staff_policy: str = "reconcile"
+    reconciled: dict = field(default_factory=dict)  # OPD -> recap cells differing from its list
+    from_lists: dict = field(default_factory=dict)  # OPD -> where its list-derived counts came from
     release: dict | None = None  # sementara or final, and why (pipeline.release)
     ignored: list[str] = field(default_factory=list)  # files in raw/PERIOD/ that are not submissions
 
@@ -149,7 +153,8 @@ def _now() -> str:
 def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "processed",
                reports: Path | str = "reports", db_url: str | None = None, registry: dict[str, Opd] | None = None,
                lang: str = "id", policy: ReleasePolicy = ReleasePolicy(), finalise: dict | None = None,
-               book_csv: str = "excel-id", progress=None, echo=None, keep_withdrawn: bool = False) -> RunResult:
+               book_csv: str = "excel-id", progress=None, echo=None, keep_withdrawn: bool = False,
+               staff_policy: str = "reconcile") -> RunResult:
     """Run one period. Raises :class:`RunLocked` when another run is under way, and any fault that
     prevents the run from recording itself (a read-only or full disk, a damaged catalog: see
     :func:`fault_message`); every other fault is the run's ``failed`` outcome.
@@ -158,6 +163,7 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
     whatever the coverage, recorded with who and when. ``book_csv``: the dialect of the book-layout
     CSVs. ``progress`` wraps the list of files (a progress bar); ``echo`` gets each log event as a line.
     ``keep_withdrawn``: an OPD whose file left ``raw/PERIOD/`` stays in the city tables.
+    ``staff_policy`` says how staff lists in ``raw/PERIOD/`` are used (:mod:`pipeline.staff_run`).
     """
     raw, processed, reports = Path(raw), Path(processed), Path(reports)
     processed.mkdir(parents=True, exist_ok=True)
@@ -186,7 +192,7 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
                    "started": started}
         try:
             result = _run(run_id, period, raw, processed, reports, db_url, registry or load_registry(), lang,
-                          catalog, log, keep_withdrawn=keep_withdrawn, **options)
+                          catalog, log, keep_withdrawn=keep_withdrawn, staff_policy=staff_policy, **options)
         except Exception as err:  # a fault, not bad data: record it; the previous outputs stand
             log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
             result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=fault_message(err, lang))
@@ -246,16 +252,26 @@ def fault_message(err: BaseException, lang: str = "id") -> str:
 
 def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log, *,
          policy: ReleasePolicy, finalise: dict | None, book_csv: str, progress, started: str,
-         keep_withdrawn: bool = False) -> RunResult:
+         keep_withdrawn: bool = False, staff_policy: str = "reconcile") -> RunResult:
+    from pipeline import staff_run  # staff lists: recognised by content, checked, reconciled, used by policy
+
     tables = load_tables()
     files, ignored = scan(raw / period)
     notes = skipped_entries(raw / period)  # links, pipes, folders: named on the dashboard, never read
     log("discovered", files=len(files), ignored=[p.name for p in ignored], skipped=[n.params["name"] for n in notes])
     catalog.record_ignored(run_id, period, [p.name for p in ignored])
+    # -- staff lists ----------------------------------------------------------------------------------------
+    staff_files = [p for p in files if staff_run.is_staff_list(p)]
+    files = [p for p in files if p not in staff_files]
+    lists = staff_run.check_lists(staff_files, period, registry)
+    staff_run.archive_lists(lists, processed)
+    for s in lists:
+        log("staff_list", file=s.file.name, sha256=s.sha256, opds=s.opds, status=s.status)
+    # ------------------------------------------------------------------------------------------------------
     inputs, validated = [], 0
     for path in progress(files):
         try:
-            version, fresh = _version(path, period, processed, registry, catalog, started)
+            version, fresh = _version(path, period, processed, registry, catalog, started, lists)
         except OSError as err:
             if _disk_fault(err):
                 raise
@@ -269,7 +285,9 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         log("input", file=path.name, sha256=version.sha256, opd=version.opd, status=version.status,
             validated=fresh)
 
+    reconciled = staff_run.reconcile_inputs(lists, inputs, staff_policy, processed)
     chosen = _choose(inputs, period, registry, catalog, notes, keep_withdrawn)
+    origins = staff_run.apply_policy(lists, chosen, inputs, staff_policy, period)
     _cross_period(inputs, chosen, period, catalog)
     for i in inputs:
         if i.findings:
@@ -283,12 +301,16 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     catalog.record_notes(run_id, period, notes)
     for note in notes:
         log("note", code=note.code, params=note.params)
+    catalog.record_staff(run_id, period, [
+        {"file": s.file.name, "sha256": s.sha256, "status": s.status, "opds": s.opds, "people": s.people,
+         "findings": s.findings} for s in lists])
+    result.staff, result.staff_policy, result.reconciled, result.from_lists = lists, staff_policy, reconciled, origins
     if not chosen:
         result.outcome, result.exit_code = "empty", EXIT_FAILED
         return result
 
     used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
-    city, lineage = consolidate([Source(opd, v.sha256, _values(v, tables)) for opd, v in chosen.items()], tables)
+    city, lineage = consolidate(staff_run.sources(chosen, origins, lambda v: _values(v, tables)), tables)
     coverage, summary = coverage_frame(period, registry, inputs, chosen, catalog,
                                        withdrawn={n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"})
     result.coverage, result.coverage_summary = coverage, summary
@@ -306,6 +328,9 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         "older_versions_used": sorted(o for o, v in chosen.items() if not any(i.used and i.opd == o for i in inputs)),
         "coverage": summary,
         "release": release,
+        "staff_policy": staff_policy,
+        "staff_lists": [{"file": s.file.name, "sha256": s.sha256, "status": s.status, "opds": s.opds} for s in lists],
+        "from_lists": origins,  # OPD -> the list its counts came from, and the cells kept from its recap
         "code_version": code_version(),
         "rules_version": rules_version(),
     }
@@ -380,18 +405,25 @@ def _fingerprint(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
 
 
-def _version(path: Path, period: str, processed: Path, registry, catalog: Catalog, received: str
-             ) -> tuple[Version, bool]:
+def _version(path: Path, period: str, processed: Path, registry, catalog: Catalog, received: str,
+             lists: list | None = None) -> tuple[Version, bool]:
     """The catalog's version of a file, validating it only if this code and these rules have not yet.
 
     A version first seen in this run is received at ``received`` (the run's start), so files that
-    arrive together share one first-seen time and their modification times tell them apart."""
+    arrive together share one first-seen time and their modification times tell them apart.
+    ``lists`` (staff lists, :mod:`pipeline.staff_run`): an OPD's usable list gives error localisation
+    the true count of each cell, taken over the previous period's value; which list it was is part of
+    the cache key, so a new list re-validates the recap.
+    """
+    from pipeline import staff_run
+
+    lists = lists or []
     if not stat.S_ISREG(os.lstat(path).st_mode):  # replaced by a link or a pipe since discovery
         raise FileNotFoundError(errno.ENOENT, "not a regular file any more", str(path))
     sha = sha256_file(path)
     now = received
     known = catalog.version(sha, period)
-    if known is not None and known.checked_with == checked_with():
+    if known is not None and known.checked_with == checked_with() + staff_run.evidence_tag(lists, known.opd):
         catalog.touch(sha, period, path.name, now)
         known.file, known.last_seen = path.name, now
         return known, False
@@ -401,15 +433,18 @@ def _version(path: Path, period: str, processed: Path, registry, catalog: Catalo
         atomic_write(archive, lambda tmp: shutil.copyfile(path, tmp))
     first_seen = known.first_seen if known else now
     write_archive_note(archive, sha, period, path.name, first_seen)
-    result = validate_files([path], period, registry,
-                            reference=lambda opd: previous_values(opd, period, catalog))[0]
-    version = version_of(result, sha, period, path.name, archive.relative_to(processed).as_posix(), first_seen, now)
+    result = validate_files([path], period, registry, reference=lambda opd: {
+        **previous_values(opd, period, catalog), **staff_run.reference_for(lists, opd)})[0]
+    version = version_of(result, sha, period, path.name, archive.relative_to(processed).as_posix(), first_seen, now,
+                         checked_with() + staff_run.evidence_tag(lists, result.opd))
     catalog.save_version(version)
     return version, True
 
 
-def version_of(result, sha: str, period: str, file: str, archive: str, first_seen: str, now: str) -> Version:
-    """The catalog's record of one validation result (its findings and its cell values as numbers)."""
+def version_of(result, sha: str, period: str, file: str, archive: str, first_seen: str, now: str,
+               checked: str | None = None) -> Version:
+    """The catalog's record of one validation result (its findings and its cell values as numbers);
+    ``checked``: what it was checked with (default: this code and these rules)."""
     values: dict[str, dict[str, float]] = {}
     if result.staged is not None:
         tables = load_tables()
@@ -417,7 +452,7 @@ def version_of(result, sha: str, period: str, file: str, archive: str, first_see
             values.setdefault(ref.table, {})[key_text(tables[ref.table], ref.key)] = \
                 None if value != value else float(value)
     return Version(sha, period, result.opd, file, result.extract.kind, archive, first_seen, now,
-                   result.status, checked_with(), result.findings, values)
+                   result.status, checked or checked_with(), result.findings, values)
 
 
 def _disk_fault(err: OSError) -> bool:

@@ -237,6 +237,7 @@ class Opd:
     name: str
     type: str
     leader: str
+    aliases: tuple[str, ...] = ()  # other names of the unit in staff lists (registry column `aliases`, `;`-separated)
 
 
 def _member(raw) -> Member:
@@ -362,9 +363,12 @@ def load_tables(root: Path | None = None) -> dict[str, TableSpec]:
 
 @cache
 def load_registry(path: Path | None = None) -> dict[str, Opd]:
-    """The OPD registry (``registry.csv``: code, name, type, leader), default: the one in force."""
+    """The OPD registry (``registry.csv``: code, name, type, leader, aliases separated by ``;``), default:
+    the one in force."""
     with open(path or spec_file("registry.csv"), newline="", encoding="utf-8") as f:
-        return {r["code"]: Opd(r["code"], r["name"], r["type"], r["leader"]) for r in csv.DictReader(f)}
+        return {r["code"]: Opd(r["code"], r["name"], r["type"], r["leader"],
+                               tuple(a.strip() for a in (r.get("aliases") or "").split(";") if a.strip()))
+                for r in csv.DictReader(f)}
 
 
 @cache

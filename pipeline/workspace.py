@@ -18,6 +18,9 @@ OPDs) and an optional ``rekap.toml``:
     [output]
     book_csv = "excel-id"              # tables/*.csv: "excel-id" (; and decimal comma) or "standard"
 
+    [staff]
+    policy = "reconcile"               # staff lists in raw/PERIOD/: reconcile, recap-first or list-first
+
 The workspace is found by ``--workspace``, else ``REKAP_HOME``, else the current folder. A folder
 without ``rekap.toml`` is a workspace with the defaults, so a source checkout (``make run``) is its
 own workspace.
@@ -35,6 +38,7 @@ from pipeline.files import atomic_write_text
 CONFIG = "rekap.toml"
 ENV = "REKAP_HOME"
 BOOK_CSV_DIALECTS = ("excel-id", "standard")
+STAFF_POLICIES = ("reconcile", "recap-first", "list-first")
 
 
 class WorkspaceError(ValueError):
@@ -67,6 +71,7 @@ class Workspace:
     database: str | None = None
     release: ReleasePolicy = field(default_factory=ReleasePolicy)
     book_csv: str = "excel-id"
+    staff_policy: str = "reconcile"  # how staff lists in raw/PERIOD/ are used (pipeline.staff_run)
     config: Path | None = None  # the rekap.toml read, if any
 
     @property
@@ -117,6 +122,10 @@ def load(root: Path) -> Workspace:
     output = data.get("output", {})
     book_csv = output.get("book_csv", "excel-id")
     share = release.get("required_share", 1.0)
+    staff_policy = data.get("staff", {}).get("policy", "reconcile")
+    if staff_policy not in STAFF_POLICIES:
+        raise WorkspaceError({"id": f"{path}: staff.policy harus salah satu dari {', '.join(STAFF_POLICIES)}",
+                              "en": f"{path}: staff.policy must be one of {', '.join(STAFF_POLICIES)}"})
     if book_csv not in BOOK_CSV_DIALECTS or not isinstance(share, (int, float)) or not 0 <= share <= 1:
         raise WorkspaceError({
             "id": f"{path}: output.book_csv harus salah satu dari {', '.join(BOOK_CSV_DIALECTS)} dan "
@@ -138,7 +147,7 @@ def load(root: Path) -> Workspace:
         root, agency=str(data.get("agency") or Workspace.agency), registry=folder_or_file("registry"),
         specs=folder_or_file("specs"), database=data.get("database") or None,
         release=ReleasePolicy(float(share), tuple(str(c).upper() for c in release.get("exempt", ()))),
-        book_csv=book_csv, config=path)
+        book_csv=book_csv, staff_policy=staff_policy, config=path)
 
 
 CONFIG_TEXT = '''# rekap workspace settings (see the README, "Running rekap for an agency").
@@ -166,6 +175,12 @@ exempt = []
 # The book-layout tables (processed/PERIOD/tables/*.csv): "excel-id" opens right in an Indonesian
 # Excel (; separator, decimal comma, UTF-8 BOM); "standard" is comma-separated with a decimal point.
 book_csv = "excel-id"
+
+[staff]
+# Staff lists (one row per employee) in raw/PERIOD/: "reconcile" (a recap that differs from its list is
+# rejected), "recap-first" (the recap is used, a difference is a warning) or "list-first" (the counts
+# come from the list, the posts available from the recap). `rekap run --staff-policy` overrides it.
+policy = "reconcile"
 '''
 
 

@@ -1,0 +1,288 @@
+"""Staff lists in ``rekap run``: recognised in ``raw/PERIOD/`` by content, checked, reconciled with the
+recaps, and used for the city tables by the staff policy.
+
+Policies (``rekap run --staff-policy``):
+
+- ``reconcile`` (default): the recap is used; a recap cell that differs from the OPD's list is an
+  error, so the recap is rejected until the two agree;
+- ``recap-first``: the recap is used; a difference is a warning;
+- ``list-first``: the counts come from the list wherever the OPD has a usable one; posts available
+  (which no list can give) come from the OPD's recap; a difference is a warning.
+
+Under ``recap-first`` and ``list-first`` an OPD with a usable list and no accepted recap is counted
+from its list (its echelon table left out: posts available are unknown). A list is usable for an OPD when none of that
+OPD's rows has an error. The lineage says per cell whether it came from a list or a recap.
+
+Personal data: archived lists and the people file (``processed/staff/<sha256>.parquet``: row, NIP,
+name and codes, for the OPD's own page) are written owner-only; findings hold masked NIPs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.catalog import Version
+from pipeline.consolidate import Source, key_text, parse_key_text
+from pipeline.findings import Finding
+from pipeline.specs import Key, Opd, load_tables
+from pipeline.staff import (PRIVATE, copy_private, is_staff_list, map_rows, read_staff, row_findings,  # noqa: F401
+                            write_people)
+from pipeline.staff_checks import check_rows, duplicate_findings
+from pipeline.staff_recap import derive, from_list, reconcile
+
+POLICIES = ("reconcile", "recap-first", "list-first")
+DEFAULT_POLICY = "reconcile"
+Values = dict[str, dict[Key, float]]
+
+
+@dataclass
+class StaffInput:
+    file: Path
+    sha256: str
+    rows: pl.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    derived: dict[str, Values] = field(default_factory=dict)  # OPD -> table -> key -> value
+    people: str | None = None  # the people file, relative to processed/
+
+    @property
+    def opds(self) -> list[str]:
+        return sorted(self.derived)
+
+    def findings_for(self, opd: str | None) -> list[Finding]:
+        """The findings on this OPD's rows, and those on the whole list."""
+        return [f for f in self.findings if f.params.get("opd") in (opd, None)]
+
+    def usable(self, opd: str) -> bool:
+        return opd in self.derived and not any(f.severity == "error" for f in self.findings_for(opd))
+
+    @property
+    def status(self) -> str:
+        return "rejected" if any(f.severity == "error" for f in self.findings) else "accepted"
+
+
+def check_list(path, period: str, registry: dict[str, Opd]) -> StaffInput:
+    """Read, map, check and count one list (without the city-wide duplicate check)."""
+    from pipeline.versions import sha256_file
+
+    path = Path(path)
+    found = read_staff(path)
+    out = StaffInput(path, sha256_file(path), found.rows, list(found.findings))
+    if found.rows.height and not any(f.code == "STAFF_COLUMN_MISSING" for f in found.findings):
+        mapped, findings = map_rows(found, registry)
+        checked, more = check_rows(mapped, period, str(path), registry)
+        derived, outside = derive(checked)
+        out.rows, out.derived = checked, derived
+        out.findings += findings + more
+        for table in sorted({t for t, _, _ in outside}):
+            rows = {r for t, r, _ in outside if t == table}
+            out.findings += row_findings(checked.filter(pl.col("row").is_in(sorted(rows))), "STAFF_CELL_NONE",
+                                         "staff:cells", path.name, lambda r, t=table: {"table": t})
+    return out
+
+
+def _check_safely(path, period: str, registry: dict[str, Opd]) -> StaffInput:
+    """A fault while checking one list is a finding on it, never a stop for the others."""
+    from pipeline.versions import sha256_file
+
+    try:
+        return check_list(path, period, registry)
+    except Exception as err:  # a bug, not bad data: record it and go on
+        out = StaffInput(Path(path), sha256_file(path), pl.DataFrame({"row": []}, schema={"row": pl.Int64}))
+        out.findings.append(Finding("INTERNAL_ERROR", "internal", params={
+            "file": Path(path).name, "detail": f"{type(err).__name__}: {err}"}))
+        return out
+
+
+def check_lists(paths, period: str, registry: dict[str, Opd]) -> list[StaffInput]:
+    """Every list, then NIPs given twice within or across them (city-wide)."""
+    lists = [_check_safely(p, period, registry) for p in paths]
+    dup = duplicate_findings([(str(s.file), s.rows) for s in lists if "nip" in s.rows.columns])
+    for s in lists:
+        s.findings += [f for f in dup if f.params.get("file") == s.file.name]
+    return lists
+
+
+def archive_lists(lists: list[StaffInput], processed: Path) -> None:
+    """The archived copy and the people file of each list, owner-only."""
+    folder = processed / "staff"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    for s in lists:
+        archive = processed / "archive" / s.sha256[:2] / f"{s.sha256}{s.file.suffix.lower()}"
+        if not archive.exists():
+            copy_private(s.file, archive)
+        if "nip" in s.rows.columns and "ok" in s.rows.columns:
+            write_people(folder / f"{s.sha256}.parquet", s.rows)
+            s.people = f"staff/{s.sha256}.parquet"
+
+
+def reference_for(lists: list[StaffInput], opd: str | None) -> dict:
+    """``{Ref: value}``: the counts an OPD's usable list gives, evidence for error localisation."""
+    from pipeline.rules.linear import Ref
+
+    for s in lists:
+        if opd and s.usable(opd):
+            return {Ref(t, k): v for t, cells in s.derived[opd].items() for k, v in cells.items()}
+    return {}
+
+
+def evidence_tag(lists: list[StaffInput], opd: str | None) -> str:
+    """The list a recap's localisation took as evidence, for the validation cache key ("" for none)."""
+    for s in lists:
+        if opd and s.usable(opd):
+            return f"+staff:{s.sha256[:12]}"
+    return ""
+
+
+def _recap_values(version: Version) -> Values:
+    tables = load_tables()
+    return {t: {parse_key_text(tables[t], k): (float("nan") if v is None else v) for k, v in cells.items()}
+            for t, cells in version.values.items() if t in tables}
+
+
+def _sources(archive: Path) -> dict:
+    """(table, key) -> (sheet, A1) of an archived recap, read again for its cell addresses."""
+    from pipeline.read import read_submission
+
+    try:
+        extract = read_submission(archive)
+    except Exception:
+        return {}
+    return {(c.table, c.key): (c.sheet, c.address) for c in extract.cells if c.sheet}
+
+
+def reconcile_inputs(lists: list[StaffInput], inputs, policy: str, processed: Path) -> dict[str, int]:
+    """A finding on every recap cell that differs from the OPD's usable list (error under
+    ``reconcile``, warning otherwise), added to the recap's run findings. Returns, for every OPD
+    whose recap was compared with a list, the number of differing cells."""
+    severity = "error" if policy == "reconcile" else "warning"
+    compared: dict[str, int] = {}
+    for i in inputs:
+        for s in lists:
+            if i.opd and s.usable(i.opd) and i.version.values:
+                archive = processed / i.version.archive if i.version.archive else None
+                sources = _sources(archive) if archive and archive.is_file() else {}
+                found = reconcile(_recap_values(i.version), s.derived[i.opd], severity, sources)
+                i.findings += found
+                compared[i.opd] = compared.get(i.opd, 0) + len(found)
+    return compared
+
+
+def apply_policy(lists: list[StaffInput], chosen: dict[str, Version], inputs, policy: str,
+                 period: str) -> dict[str, dict]:
+    """Replace ``chosen`` versions by list-derived ones where the policy says so; returns the origins
+    ``{OPD: {"list": file, "list_sha256", "recap_sha256" (or None), "recap_cells": [...]}}``."""
+    tables = load_tables()
+    origins: dict[str, dict] = {}
+    if policy == "reconcile":  # lists check the recaps; the recaps alone make the tables
+        return origins
+    for s in lists:
+        for opd in s.opds:
+            if not s.usable(opd) or opd in origins:
+                continue
+            recap = chosen.get(opd)
+            if recap is not None and policy != "list-first":
+                continue
+            values = {t: {key_text(tables[t], k): v for k, v in cells.items()} for t, cells in s.derived[opd].items()}
+            kept = []
+            if recap is not None:  # cells no list can give stay from the recap
+                for t, cells in recap.values.items():
+                    for k, v in cells.items():
+                        if t in tables and not from_list(tables[t], parse_key_text(tables[t], k)):
+                            values.setdefault(t, {})[k] = v
+                            kept.append(f"{t}:{k}")
+            else:
+                values.pop("eselon", None)
+            chosen[opd] = Version(s.sha256, period, opd, s.file.name, "staff", None, "", "", "accepted", "", [],
+                                  values)
+            origins[opd] = {"list": s.file.name, "list_sha256": s.sha256,
+                            "recap_sha256": recap.sha256 if recap else None, "recap_cells": sorted(kept)}
+            current = [i for i in inputs if i.opd == opd]
+            for i in current:
+                if recap is not None and i.version.sha256 == recap.sha256:
+                    i.used = True
+                detail = {"id": "jabatan disiapkan dari rekap." if recap else "tanpa rekap.",
+                          "en": "posts available from the recap." if recap else "no recap."}
+                i.findings.append(Finding("STAFF_SOURCE", "staff:policy", params={
+                    "file": s.file.name, "opd": opd, "policy": policy, "detail": detail}))
+            if recap is None:
+                s.findings.append(Finding("STAFF_POSTS_MISSING", "staff:policy", "eselon", params={"opd": opd}))
+    return origins
+
+
+def sources(chosen: dict[str, Version], origins: dict[str, dict], values_of) -> list[Source]:
+    """What consolidation sums: per OPD its recap, or its list's cells and the recap's remaining cells."""
+    tables = load_tables()
+    out = []
+    for opd, v in chosen.items():
+        values = values_of(v)
+        origin = origins.get(opd)
+        if origin is None:
+            out.append(Source(opd, v.sha256, values))
+            continue
+        listed = {t: {k: x for k, x in cells.items() if from_list(tables[t], k)} for t, cells in values.items()}
+        out.append(Source(opd, origin["list_sha256"], listed, kind="list"))
+        if origin["recap_sha256"]:
+            rest = {t: {k: x for k, x in cells.items() if not from_list(tables[t], k)} for t, cells in values.items()}
+            out.append(Source(opd, origin["recap_sha256"], {t: c for t, c in rest.items() if c}, kind="recap"))
+    return out
+
+
+def private(path) -> bool:
+    return (os.stat(path).st_mode & 0o777) == PRIVATE
+
+
+def staff_text(lists: list[StaffInput], lang: str = "id", fmt: str = "text") -> str:
+    """What ``rekap staff check`` prints: each list's findings (NIPs masked) and the PNS & CPNS it counts
+    per OPD; ``fmt="json"`` gives the same as data."""
+    import json
+
+    from pipeline.coverage import STAFF_CELL
+
+    tables = load_tables()
+    if fmt == "json":
+        return json.dumps({"lists": [{
+            "file": str(s.file), "status": s.status, "rows": s.rows.height,
+            "opds": {o: {t: {key_text(tables[t], k): v for k, v in cells.items()} for t, cells in s.derived[o].items()}
+                     for o in s.opds},
+            "findings": [f.to_dict(lang) for f in s.findings]} for s in lists]}, ensure_ascii=False, indent=2)
+    words = {"id": ("baris", "ditolak", "diterima", "PNS & CPNS"), "en": ("rows", "rejected", "accepted", "PNS & CPNS")}
+    w = words[lang]
+    out = []
+    for s in lists:
+        out.append(f"{s.file}: {s.rows.height} {w[0]}, {w[1] if s.status == 'rejected' else w[2]}")
+        for o in s.opds:
+            total = s.derived[o].get("golongan", {}).get(parse_key_text(tables["golongan"], STAFF_CELL), 0)
+            out.append(f"  {o}: {int(total)} {w[3]}")
+        for f in s.findings:
+            out.append(f"  [{f.severity}] {f.code}: {f.message(lang)}")
+    return "\n".join(out)
+
+
+SUMMARY = {
+    "id": {"lists": "Daftar pegawai ({policy}):", "accepted": "diterima", "rejected": "ditolak",
+           "same": "rekap {opd} sama dengan daftar", "differs": "rekap {opd} berbeda dengan daftar pada {n} sel",
+           "from_list": "dihitung dari daftar: {opds}"},
+    "en": {"lists": "Staff lists ({policy}):", "accepted": "accepted", "rejected": "rejected",
+           "same": "the recap of {opd} agrees with the list", "differs": "the recap of {opd} differs from the list "
+           "in {n} cells", "from_list": "counted from the list: {opds}"},
+}
+
+
+def summary_lines(result, lang: str = "id") -> list[str]:
+    """The run summary's lines on staff lists: each list, each reconciliation, the OPDs counted from a list."""
+    if not getattr(result, "staff", None):
+        return []
+    w = SUMMARY[lang]
+    lines = [w["lists"].format(policy=result.staff_policy)]
+    for s in result.staff:
+        lines.append(f"  {s.file.name:<28} {w[s.status]} ({', '.join(s.opds) or '-'})")
+    for opd, n in sorted(result.reconciled.items()):
+        lines.append("  " + (w["differs"].format(opd=opd, n=n) if n else w["same"].format(opd=opd)))
+    if result.from_lists:
+        lines.append("  " + w["from_list"].format(opds=", ".join(sorted(result.from_lists))))
+    return lines
