@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from pipeline.text import DEFAULT, LANGUAGES
 from pipeline.validate import normalize_period, period_of_path
 
 EXIT_USAGE = 2
@@ -83,7 +84,7 @@ def command(group, *args, **kwargs):
             click.option("--workspace", "-w", type=click.Path(path_type=Path),
                          help="The workspace folder (raw/, processed/, reports/, rekap.toml); "
                               "default: $REKAP_HOME, else the current folder."),
-            click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+            click.option("--lang", type=click.Choice(LANGUAGES), default=DEFAULT, show_default=True,
                          help="Language of messages: Indonesian (id) or English (en)."),
             click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; the exit status says it."),
             click.option("--verbose", "-v", is_flag=True, help="Say each step and each file on stderr."),

@@ -1,7 +1,8 @@
 """The one finding model: every problem, from an unreadable file to a rank warning, is a Finding.
 
-A finding is language-neutral (a code from ``schemas/findings.yaml`` plus parameters); its message is
-rendered in Indonesian or English from that one catalogue when it is shown.
+A finding is language-neutral: a code from ``schemas/findings.yaml`` (which gives its severity) plus
+structured parameters. Its title and message are rendered when it is shown, in the language asked
+for, from the text catalogue (``schemas/text.yaml``, section ``findings``; see :mod:`pipeline.text`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from pipeline import text
 from pipeline.specs import SCHEMAS, load_tables
 
 SEVERITIES = ("error", "warning", "info")
@@ -19,7 +21,6 @@ SEVERITIES = ("error", "warning", "info")
 # the error may as well be in a part, so that is no suggestion)
 SUGGESTING_CODES = frozenset({"PCT_SHARE", "IMPOSSIBLE_CELL", "VALUE_NOT_WHOLE", "PERIOD_MISMATCH", "CELL_SUSPECT",
                               "STAFF_RECAP_DIFF"})
-LANGS = ("id", "en")
 # codes whose ``detail`` is technical (an exception's text, a limit's name): in the JSON, never in a message
 TECHNICAL_DETAIL = frozenset({"FILE_CORRUPT", "FILE_UNSUPPORTED", "FILE_NOT_FOUND", "FILE_TOO_LARGE", "INTERNAL_ERROR",
                               "REPORT_FAILED"})
@@ -54,14 +55,14 @@ class Finding:
                        self.actual, self.params, self.severity)
 
     def title(self, lang: str = "id") -> str:
-        return catalogue()[self.code]["title"][lang]
+        return text.say(f"findings.{self.code}.title", lang)
 
     def message(self, lang: str = "id") -> str:
         """The message in ``lang`` from the catalogue: the entry's ``message``, or the one of its
         ``variants`` that ``params["certainty"]`` names; each of its ``parts`` (an optional fragment) is
         filled in where the parameter of the same name is set, and left out where it is not."""
-        entry = catalogue()[self.code]
-        template = entry.get("variants", {}).get(self.params.get("certainty"), entry["message"])[lang]
+        entry = text.entry(f"findings.{self.code}")
+        template = text.pick(entry.get("variants", {}).get(self.params.get("certainty"), entry["message"]), lang)
         spec = load_tables().get(self.table) if self.table else None
         where = ""
         if self.cell is not None and spec is not None:
@@ -70,21 +71,21 @@ class Finding:
             where = f"{where} [{self.sheet}!{self.address}]" if where else f"{self.sheet}!{self.address}"
         values = {
             "where": where or "-",
-            "table": spec.title[lang] if spec else (self.table or "-"),
+            "table": text.label(spec.title, lang) if spec else (self.table or "-"),
             "actual": fmt(self.actual, lang),
             "expected": fmt(self.expected, lang),
             "rule": self.rule,
             "sheet": self.sheet or "-",
         }
         tables = load_tables()
-        values.update({k: tables[v].title[lang] if k.endswith("table") and v in tables else fmt(v, lang)
+        values.update({k: text.label(tables[v].title, lang) if k.endswith("table") and v in tables else fmt(v, lang)
                        for k, v in self.params.items()
-                       if not isinstance(v, list) and not (isinstance(v, dict) and not set(v) <= set(LANGS))})
+                       if not isinstance(v, list) and not (isinstance(v, dict) and not _in_languages(v))})
         values["slip"] = f" ({words})" if (words := self.slip(lang)) else ""
         for name, fragment in entry.get("parts", {}).items():
             given = self.params.get(name)
-            values[name] = fragment[lang].format_map(_Default(values)) if given not in (None, False, 0, "", []) else ""
-        return template.format_map(_Default(values))
+            values[name] = text.fill(text.pick(fragment, lang), values) if given not in (None, False, 0, "", []) else ""
+        return text.fill(template, values)
 
     def slip(self, lang: str = "id") -> str | None:
         """The recognised slip of a located cell in words (``dua angka tertukar``), or None."""
@@ -134,9 +135,9 @@ def _plain(value):
     return value
 
 
-class _Default(dict):
-    def __missing__(self, key):
-        return "{" + key + "}"
+def _in_languages(value: dict) -> bool:
+    """A ``{lang: text}`` parameter, as findings stored by rekap 0.1 carry (read back from old catalogs)."""
+    return bool(value) and set(value) <= set(text.languages())
 
 
 def place_text(place: dict, lang: str) -> str:
@@ -159,40 +160,26 @@ def describe_cell(spec, cell: dict, lang: str) -> str:
         labels = []
         for code in (value if isinstance(value, list) else [value]):
             try:
-                labels.append(dim.member(code).label.get(lang, code))
+                labels.append(text.label(dim.member(code).label, lang) or code)
             except KeyError:
                 labels.append(str(code))
-        text = "/".join(labels)
-        parts.append(f"{dim.label.get(lang, name)} {text}" if dim.show == "name" else text)
+        joined = "/".join(labels)
+        parts.append(f"{text.label(dim.label, lang) or name} {joined}" if dim.show == "name" else joined)
     return "(" + ", ".join(parts) + ")" if parts else ""
 
 
 def fmt(value: Any, lang: str = "id") -> str:
-    """A number as people write it: ``1.009`` and ``68,04`` in Indonesian, ``1,009`` and ``68.04`` in English."""
-    if isinstance(value, dict) and set(value) <= set(LANGS) and value:
-        return str(value.get(lang, next(iter(value.values()))))
-    if isinstance(value, bool) or value is None:
-        return "-" if value is None else str(value)
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        value = int(value)
-    if isinstance(value, int):
-        text = f"{value:,}"
-        return text.replace(",", ".") if lang == "id" else text
-    if isinstance(value, float):
-        text = f"{value:,.2f}" if abs(value - round(value, 2)) < 1e-9 else f"{value:,.4f}".rstrip("0")
-        if lang == "id":
-            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-        return text
-    if isinstance(value, (list, tuple)):
-        return ", ".join(fmt(v, lang) for v in value)
-    return str(value)
+    """A parameter as people read it: numbers with the language's marks (:func:`pipeline.text.number`)."""
+    if isinstance(value, dict) and _in_languages(value):
+        return text.label(value, lang)
+    return text.number(value, lang)
 
 
 def catalogue_markdown() -> str:
     """The finding catalogue as the README's table (``make docs`` writes it there)."""
     rows = ["| code | severity | what it means |", "|---|---|---|"]
-    rows += [f"| `{code}` | {e['severity']} | {e['title']['en']} ({e['title']['id']}) |"
-             for code, e in catalogue().items()]
+    rows += [f"| `{code}` | {e['severity']} | {text.say(f'findings.{code}.title', 'en')} "
+             f"({text.say(f'findings.{code}.title', 'id')}) |" for code, e in catalogue().items()]
     return "\n".join(rows) + "\n"
 
 

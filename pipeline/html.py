@@ -15,13 +15,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from pipeline.findings import fmt
+from pipeline.text import LANGUAGES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LANGS = ("id", "en")
 
 
 def check_lang(lang: str) -> None:
-    if lang not in LANGS:
+    if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
 
 

@@ -1,0 +1,140 @@
+"""The words rekap shows a person, in each language it speaks: one catalogue, one way to render it.
+
+Every user-facing string lives in ``schemas/text.yaml`` (a workspace may add to it or reword it with a
+``text.yaml`` of its own in its specs folder, merged over the shipped one). A leaf holds one string
+per language; :func:`say` renders a dotted key with parameters in a language, :func:`words` a whole
+section, :func:`number` a number with the language's marks, and :func:`label` a spec's own labels
+(table titles, member names), which a spec may give in fewer languages than the catalogue.
+
+Code, findings and the catalog hold keys and structured parameters only; text is made here, when it
+is shown.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.specs import SCHEMAS, spec_file
+
+DEFAULT = "id"
+
+
+def _merge(base: dict, over: dict) -> dict:
+    merged = dict(base)
+    for key, value in over.items():
+        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+@cache
+def _load(path: Path) -> dict:
+    shipped = yaml.safe_load((SCHEMAS / "text.yaml").read_text(encoding="utf-8"))
+    if path != SCHEMAS / "text.yaml":
+        shipped = _merge(shipped, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return shipped
+
+
+def catalogue() -> dict:
+    """The text catalogue in force (shipped, with the workspace's own merged over it)."""
+    return _load(spec_file("text.yaml"))
+
+
+def languages() -> tuple[str, ...]:
+    """The languages of the catalogue in force, the default first."""
+    return tuple(catalogue()["languages"])
+
+
+LANGUAGES: tuple[str, ...] = tuple(_load(SCHEMAS / "text.yaml")["languages"])  # the shipped ones (CLI choices)
+
+
+class _Keep(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def entry(key: str) -> Any:
+    """The raw node under a dotted key (a leaf ``{lang: text}`` or a section)."""
+    node: Any = catalogue()
+    for part in key.split("."):
+        try:
+            node = node[part]
+        except (KeyError, TypeError):
+            raise KeyError(f"no text {key!r} in schemas/text.yaml") from None
+    return node
+
+
+def pick(leaf: dict, lang: str) -> str:
+    """A leaf's string in ``lang``, or in the default language where the leaf lacks it."""
+    return leaf[lang] if lang in leaf else leaf[DEFAULT]
+
+
+def fill(template: str, params: dict) -> str:
+    """``template`` with ``{name}`` filled from ``params``; unknown names stay as written."""
+    return template.format_map(_Keep(params)) if params else template
+
+
+def say(key: str, lang: str = DEFAULT, /, **params) -> str:
+    """The text at ``key`` in ``lang`` with ``params`` filled in (``say("cli.done", "en", n=3)``)."""
+    return fill(pick(entry(key), lang), params)
+
+
+def words(key: str, lang: str = DEFAULT) -> dict:
+    """A section's leaves in one language, by name (nested sections stay nested)."""
+    def render(node):
+        if _is_leaf(node):
+            return pick(node, lang)
+        return {name: render(child) for name, child in node.items()}
+    return render(entry(key))
+
+
+def _is_leaf(node) -> bool:
+    return isinstance(node, dict) and DEFAULT in node and all(isinstance(v, str) for v in node.values())
+
+
+def label(mapping: dict | str | None, lang: str = DEFAULT) -> str:
+    """A spec's own label (``{id: ..., en: ...}``) in ``lang``, falling back to the default language."""
+    if mapping is None:
+        return ""
+    if isinstance(mapping, str):
+        return mapping
+    return mapping.get(lang) or mapping.get(DEFAULT) or next(iter(mapping.values()), "")
+
+
+def number(value: Any, lang: str = DEFAULT) -> str:
+    """A number as people write it in ``lang``: ``1.009`` and ``68,04`` in Indonesian, ``1,009`` and
+    ``68.04`` in English (two decimals, or up to four where a value has more); lists joined; text as is."""
+    if isinstance(value, bool) or value is None:
+        return "-" if value is None else str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    if isinstance(value, (int, float)):
+        marks = catalogue()["languages"].get(lang) or catalogue()["languages"][DEFAULT]
+        if isinstance(value, int):
+            text = f"{value:,}"
+        else:
+            text = f"{value:,.2f}" if abs(value - round(value, 2)) < 1e-9 else f"{value:,.4f}".rstrip("0")
+        return text.replace(",", "\0").replace(".", marks["decimal"]).replace("\0", marks["thousands"])
+    if isinstance(value, (list, tuple)):
+        return ", ".join(number(v, lang) for v in value)
+    return str(value)
+
+
+def leaves(node: Any | None = None, prefix: str = "") -> dict[str, dict]:
+    """Every leaf of the catalogue (or of ``node``), by dotted key."""
+    node = catalogue() if node is None else node
+    found = {}
+    for name, child in node.items():
+        if prefix == "" and name == "languages":
+            continue
+        key = f"{prefix}{name}"
+        if _is_leaf(child):
+            found[key] = child
+        elif isinstance(child, dict):
+            found.update(leaves(child, key + "."))
+        else:
+            found[key] = child  # not a leaf nor a section: tests/test_text.py names it
+    return found
