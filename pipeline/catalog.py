@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.findings import Finding
+from pipeline.values import Values, decode, encode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (
@@ -120,7 +121,7 @@ class Version:
     status: str
     checked_with: str
     findings: list[Finding]
-    values: dict[str, dict[str, float]]  # table -> key text -> value
+    values: Values  # the version's cells as staged (None: not readable); stored as key texts
 
     @property
     def counts(self) -> dict[str, int]:
@@ -178,7 +179,7 @@ class Catalog:
                 "findings=excluded.findings, cell_values=excluded.cell_values",
                 (v.sha256, v.period, v.opd, v.file, v.kind, v.archive, v.first_seen, v.last_seen, v.status,
                  v.checked_with, c["error"], c["warning"], c["info"],
-                 json.dumps([f.to_record() for f in v.findings], ensure_ascii=False), json.dumps(v.values)))
+                 json.dumps([f.to_record() for f in v.findings], ensure_ascii=False), json.dumps(encode(v.values))))
 
     def touch(self, sha256: str, period: str, file: str, when: str) -> None:
         with self.db:
@@ -316,4 +317,4 @@ def _damage(err: sqlite3.OperationalError) -> bool:
 def _version(row) -> Version:
     return Version(row["sha256"], row["period"], row["opd"], row["file"], row["kind"], row["archive"],
                    row["first_seen"], row["last_seen"], row["status"], row["checked_with"],
-                   [Finding.from_record(f) for f in json.loads(row["findings"])], json.loads(row["cell_values"]))
+                   [Finding.from_record(f) for f in json.loads(row["findings"])], decode(json.loads(row["cell_values"])))

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline.complete import complete, inner_cells
-from pipeline.specs import Key, TableSpec, load_tables
-
-Values = dict[str, dict[Key, float]]
+from pipeline.specs import TableSpec, load_tables
+from pipeline.values import Values, key_text
 
 
 @dataclass(frozen=True)
@@ -47,32 +46,3 @@ def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = Non
         city[table] = complete(spec, inner)
     lineage = pd.DataFrame(rows, columns=["table", "key", "opd", "sha256", "source", "value"])
     return city, lineage
-
-
-def key_text(spec: TableSpec, key: Key) -> str:
-    """A cell's key as stable text: ``ruang=A|gol=I|sex=L``."""
-    return "|".join(f"{n}={m}" for n, m in zip(spec.dim_names, key))
-
-
-def parse_key_text(spec: TableSpec, text: str) -> Key:
-    return spec.key(dict(part.split("=", 1) for part in text.split("|")))
-
-
-def long_cells(values: Values, period: str, tables: dict[str, TableSpec] | None = None) -> pd.DataFrame:
-    """The long cell table: one row per cell with its dimensions as columns (empty where a table lacks one)."""
-    tables = tables or load_tables()
-    dims: list[str] = []
-    for spec in tables.values():
-        dims += [d for d in spec.dim_names if d not in dims]
-    rows = []
-    for table, cells in values.items():
-        spec = tables[table]
-        for key in spec.cells:
-            if key not in cells:
-                continue
-            d = spec.key_dict(key)
-            rows.append({"period": period, "table": table, "key": key_text(spec, key),
-                         **{n: d.get(n) for n in dims},
-                         "is_total": not spec.is_leaf(key), "percent": spec.is_percent(key),
-                         "value": float(cells[key])})
-    return pd.DataFrame(rows, columns=["period", "table", "key", *dims, "is_total", "percent", "value"])

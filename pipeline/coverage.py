@@ -18,8 +18,11 @@ STAFF_CELL = "ruang=JML|gol=JML|sex=JML"  # golongan's grand total: every PNS & 
 
 
 def staff(values: dict) -> float:
-    """The headcount (PNS & CPNS) of a version's stored values."""
-    return float(values.get("golongan", {}).get(STAFF_CELL) or 0)
+    """The headcount (PNS & CPNS) of a version's values."""
+    from pipeline.specs import load_tables
+    from pipeline.values import parse_key
+
+    return float(values.get("golongan", {}).get(parse_key(load_tables()["golongan"], STAFF_CELL)) or 0)
 
 
 def previous_version(opd: str, period: str, catalog):
@@ -40,16 +43,10 @@ def previous_staff(opd: str, period: str, catalog) -> tuple[str, float] | None:
 def previous_values(opd: str | None, period: str, catalog) -> dict:
     """``{Ref: value}`` of the OPD's latest earlier published version: evidence for error localisation
     (a cell that holds last period's value is probably right)."""
-    from pipeline.rules.linear import Ref
-    from pipeline.specs import load_tables
-    from pipeline.consolidate import parse_key_text
+    from pipeline.values import refs
 
     found = previous_version(opd, period, catalog) if opd else None
-    if found is None:
-        return {}
-    tables = load_tables()
-    return {Ref(t, parse_key_text(tables[t], k)): v for t, cells in found[1].values.items() if t in tables
-            for k, v in cells.items() if v is not None}
+    return refs(found[1].values) if found else {}
 
 
 def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, catalog,

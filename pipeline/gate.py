@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.complete import share_terms
-from pipeline.consolidate import Values, key_text
+from pipeline.values import Values, key_text
 from pipeline.findings import catalogue
 from pipeline.rules.cross import cross_rules
 from pipeline.rules.linear import EPS, LinearRule, Ref

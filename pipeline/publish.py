@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.consolidate import Values, long_cells
+from pipeline.values import Values, long_cells
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.safe import neutral_frame
 from pipeline.specs import load_tables

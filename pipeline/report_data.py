@@ -7,17 +7,16 @@ the run's), the coverage of the city tables, the published city tables and the r
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from pipeline.catalog import Catalog
-from pipeline.consolidate import Values, parse_key_text
+from pipeline.values import Values, from_long_cells
 from pipeline.findings import Finding
 from pipeline.publish import current_manifest
-from pipeline.specs import load_registry, load_tables
+from pipeline.specs import load_registry
 
 
 @dataclass
@@ -59,7 +58,6 @@ class PeriodReport:
 def load_period(processed, period: str, registry=None) -> PeriodReport:
     processed = Path(processed)
     registry = registry or load_registry()
-    tables = load_tables()
     catalog = Catalog(processed / "catalog.sqlite")
     try:
         last = catalog.last_coverage(period)
@@ -88,8 +86,7 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
                 report.sha256, report.kind = version.sha256, version.kind
                 report.archive = processed / version.archive if version.archive else None
                 report.findings = version.findings + run_input["findings"]
-                report.values = {t: {parse_key_text(tables[t], k): v for k, v in cells.items()}
-                                 for t, cells in version.values.items()}
+                report.values = version.values
             report.findings = report.findings + on_opd.get(row["opd"], [])
             opds.append(report)
         # staff lists: their part of each OPD's own feedback (personal data: the OPD's own page only)
@@ -110,9 +107,5 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
 
 
 def read_city(path: Path) -> Values:
-    tables = load_tables()
-    cells = pd.read_parquet(path)
-    city: Values = {t: {} for t in tables}
-    for table, key, value in zip(cells["table"], cells["key"], cells["value"]):
-        city[table][parse_key_text(tables[table], key)] = float(value)
-    return city
+    """The published city tables (``cells.parquet``)."""
+    return from_long_cells(pd.read_parquet(path))

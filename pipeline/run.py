@@ -37,7 +37,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from pipeline.catalog import Catalog, Version
-from pipeline.consolidate import consolidate, key_text, long_cells, parse_key_text
+from pipeline.consolidate import consolidate
 from pipeline.coverage import coverage_frame, coverage_note, previous_staff, previous_values, staff
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
@@ -46,6 +46,7 @@ from pipeline.release import release_frame, release_status
 from pipeline.repair import write_archive_note
 from pipeline.publish import current_manifest, integer_values, published_cells, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
+from pipeline.values import Values, from_refs, long_cells
 from pipeline.workspace import ReleasePolicy
 from pipeline.validate import validate_files
 from pipeline.versions import checked_with, code_version, rules_version, sha256_file
@@ -310,7 +311,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         return result
 
     used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
-    city, lineage = consolidate(staff_run.sources(chosen, origins, lambda v: _values(v, tables)), tables)
+    city, lineage = consolidate(staff_run.sources(chosen, origins, _values), tables)
     coverage, summary = coverage_frame(period, registry, inputs, chosen, catalog,
                                        withdrawn={n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"})
     result.coverage, result.coverage_summary = coverage, summary
@@ -445,12 +446,7 @@ def version_of(result, sha: str, period: str, file: str, archive: str, first_see
                checked: str | None = None) -> Version:
     """The catalog's record of one validation result (its findings and its cell values as numbers);
     ``checked``: what it was checked with (default: this code and these rules)."""
-    values: dict[str, dict[str, float]] = {}
-    if result.staged is not None:
-        tables = load_tables()
-        for ref, value in result.staged.values.items():
-            values.setdefault(ref.table, {})[key_text(tables[ref.table], ref.key)] = \
-                None if value != value else float(value)
+    values = from_refs(result.staged.values) if result.staged is not None else {}
     return Version(sha, period, result.opd, file, result.extract.kind, archive, first_seen, now,
                    result.status, checked or checked_with(), result.findings, values)
 
@@ -469,9 +465,10 @@ def _unreadable(path: Path, period: str, err: OSError) -> Version:
     return Version(sha, period, None, path.name, "unknown", None, now, now, "rejected", checked_with(), [finding], {})
 
 
-def _values(version: Version, tables) -> dict:
-    return {t: {parse_key_text(tables[t], k): (v or 0.0) for k, v in cells.items()}
-            for t, cells in version.values.items()}
+def _values(version: Version) -> Values:
+    """What consolidation sums of a version: its values, an unreadable cell as 0 (an accepted version has
+    none)."""
+    return {t: {k: (v or 0.0) for k, v in cells.items()} for t, cells in version.values.items()}
 
 
 def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes: list[Finding] | None = None,
@@ -568,7 +565,8 @@ def _supersede(opd: str, claims: list[Input]) -> None:
 
 def _eselon_ii_a(version: Version) -> float:
     eselon = version.values.get("eselon", {})
-    return float(eselon.get("status=terisi|eselon=II.A|sex=JML") or 0)
+    key = load_tables()["eselon"].key({"status": "terisi", "eselon": "II.A", "sex": "JML"})
+    return float(eselon.get(key) or 0)
 
 
 def _cross_period(inputs: list[Input], chosen: dict[str, Version], period: str, catalog: Catalog) -> None:

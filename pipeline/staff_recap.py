@@ -18,8 +18,8 @@ from pipeline.complete import complete, inner_cells
 from pipeline.findings import Finding
 from pipeline.specs import Key, TableSpec, load_tables
 from pipeline.staff import staff_spec
+from pipeline.values import Values
 
-Values = dict[str, dict[Key, float]]
 PCT_TOLERANCE = 0.005 + 1e-9
 
 

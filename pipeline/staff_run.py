@@ -26,17 +26,17 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.catalog import Version
-from pipeline.consolidate import Source, key_text, parse_key_text
+from pipeline.consolidate import Source
 from pipeline.findings import Finding
-from pipeline.specs import Key, Opd, load_tables
+from pipeline.specs import Opd, load_tables
 from pipeline.staff import (PRIVATE, copy_private, is_staff_list, map_rows, read_staff, row_findings,  # noqa: F401
                             write_people)
 from pipeline.staff_checks import check_rows, duplicate_findings
 from pipeline.staff_recap import derive, from_list, reconcile
+from pipeline.values import Values, key_text, parse_key, refs
 
 POLICIES = ("reconcile", "recap-first", "list-first")
 DEFAULT_POLICY = "reconcile"
-Values = dict[str, dict[Key, float]]
 
 
 @dataclass
@@ -122,11 +122,9 @@ def archive_lists(lists: list[StaffInput], processed: Path) -> None:
 
 def reference_for(lists: list[StaffInput], opd: str | None) -> dict:
     """``{Ref: value}``: the counts an OPD's usable list gives, evidence for error localisation."""
-    from pipeline.rules.linear import Ref
-
     for s in lists:
         if opd and s.usable(opd):
-            return {Ref(t, k): v for t, cells in s.derived[opd].items() for k, v in cells.items()}
+            return refs(s.derived[opd])
     return {}
 
 
@@ -139,9 +137,7 @@ def evidence_tag(lists: list[StaffInput], opd: str | None) -> str:
 
 
 def _recap_values(version: Version) -> Values:
-    tables = load_tables()
-    return {t: {parse_key_text(tables[t], k): (float("nan") if v is None else v) for k, v in cells.items()}
-            for t, cells in version.values.items() if t in tables}
+    return {t: {k: (float("nan") if v is None else v) for k, v in cells.items()} for t, cells in version.values.items()}
 
 
 def _sources(archive: Path) -> dict:
@@ -187,14 +183,14 @@ def apply_policy(lists: list[StaffInput], chosen: dict[str, Version], inputs, po
             recap = chosen.get(opd)
             if recap is not None and policy != "list-first":
                 continue
-            values = {t: {key_text(tables[t], k): v for k, v in cells.items()} for t, cells in s.derived[opd].items()}
+            values = {t: dict(cells) for t, cells in s.derived[opd].items()}
             kept = []
             if recap is not None:  # cells no list can give stay from the recap
                 for t, cells in recap.values.items():
                     for k, v in cells.items():
-                        if t in tables and not from_list(tables[t], parse_key_text(tables[t], k)):
+                        if not from_list(tables[t], k):
                             values.setdefault(t, {})[k] = v
-                            kept.append(f"{t}:{k}")
+                            kept.append(f"{t}:{key_text(tables[t], k)}")
             else:
                 values.pop("eselon", None)
             chosen[opd] = Version(s.sha256, period, opd, s.file.name, "staff", None, "", "", "accepted", "", [],
@@ -256,7 +252,7 @@ def staff_text(lists: list[StaffInput], lang: str = "id", fmt: str = "text") -> 
     for s in lists:
         out.append(f"{s.file}: {s.rows.height} {w[0]}, {w[1] if s.status == 'rejected' else w[2]}")
         for o in s.opds:
-            total = s.derived[o].get("golongan", {}).get(parse_key_text(tables["golongan"], STAFF_CELL), 0)
+            total = s.derived[o].get("golongan", {}).get(parse_key(tables["golongan"], STAFF_CELL), 0)
             out.append(f"  {o}: {int(total)} {w[3]}")
         for f in s.findings:
             out.append(f"  [{f.severity}] {f.code}: {f.message(lang)}")

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from conftest import consistent_values
 from pipeline import database
-from pipeline.consolidate import Source, consolidate, long_cells
+from pipeline.consolidate import Source, consolidate
+from pipeline.values import long_cells
 from pipeline.database import DatabaseError, publish_frames, read_frame
 
 

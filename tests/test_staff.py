@@ -284,23 +284,22 @@ def test_validate_checks_a_staff_list_in_a_folder_as_a_list(tmp_path):
 
 def test_policies_decide_which_opds_are_counted_from_their_list(tmp_path):
     from pipeline.catalog import Version
-    from pipeline.consolidate import key_text, parse_key_text
+    from pipeline.values import key_text
     from pipeline.staff_run import apply_policy, check_list, sources
 
     staff = check_list(write_list(tmp_path / "l.csv", [row()]), "2022", REGISTRY)
     es = TABLES["eselon"]
-    posts = key_text(es, es.key({"status": "disiapkan", "eselon": "IV.A", "sex": "JML"}))
+    posts = es.key({"status": "disiapkan", "eselon": "IV.A", "sex": "JML"})
     recap = Version("r" * 64, "2022", "DINSOS", "DINSOS.xlsx", "xlsx", None, "", "", "accepted", "", [],
                     {"eselon": {posts: 4.0}, "golongan": {}})
     assert apply_policy([staff], {"DINSOS": recap}, [], "reconcile", "2022") == {}
     chosen = {"DINSOS": recap}
     assert apply_policy([staff], chosen, [], "recap-first", "2022") == {} and chosen["DINSOS"] is recap
     origins = apply_policy([staff], chosen, [], "list-first", "2022")
-    assert origins["DINSOS"]["recap_cells"] == [f"eselon:{posts}"] and chosen["DINSOS"].kind == "staff"
-    parts = sources(chosen, origins, lambda v: {t: {parse_key_text(TABLES[t], k): x for k, x in c.items()}
-                                                for t, c in v.values.items()})
+    assert origins["DINSOS"]["recap_cells"] == [f"eselon:{key_text(es, posts)}"] and chosen["DINSOS"].kind == "staff"
+    parts = sources(chosen, origins, lambda v: v.values)
     assert [(s.kind, s.sha256) for s in parts] == [("list", staff.sha256), ("recap", "r" * 64)]
-    assert parts[1].values == {"eselon": {parse_key_text(es, posts): 4.0}}
+    assert parts[1].values == {"eselon": {posts: 4.0}}
     alone: dict = {}  # no recap at all: counted from the list, without the echelon table
     origins = apply_policy([staff], alone, [], "recap-first", "2022")
     assert origins["DINSOS"]["recap_sha256"] is None and "eselon" not in alone["DINSOS"].values
