@@ -23,11 +23,10 @@ from openpyxl.xml.functions import tostring
 
 from pipeline.files import atomic_write
 from pipeline.safe import cell_text, neutral
-from pipeline.specs import GridLine, Key, TableSpec, load_tables
-from pipeline.template import (TEXT as TEMPLATE_TEXT, corner_label, line_members, page_setup, print_label,
-                               write_grid, write_heading)
-
-Values = dict[str, dict[Key, float]]
+from pipeline.layout import layout, table_name
+from pipeline.specs import Key, TableSpec, load_tables
+from pipeline.template import TEXT as TEMPLATE_TEXT, page_setup, write_grid, write_heading
+from pipeline.values import Values
 
 TEXT: dict[str, dict] = {
     "id": {
@@ -96,35 +95,6 @@ def _book_values(spec: TableSpec, values: dict) -> dict[Key, object]:
 
 
 # -- the frame -----------------------------------------------------------------------------------------
-def _labels(spec: TableSpec, lines: tuple[GridLine, ...], lang: str) -> list[tuple[str, ...]]:
-    """Each line's printed labels, padded with "" to the deepest level (``("TOTAL", "")``)."""
-    depth = max(len(line.label) for line in lines)
-    return [tuple(print_label(spec, line, lvl, lang) for lvl in range(len(line.label)))
-            + ("",) * (depth - len(line.label)) for line in lines]
-
-
-def _row_level_names(spec: TableSpec, lang: str) -> list[str]:
-    """A name for each row-label level: the dimensions its labels name; the last level takes the rest."""
-    depth = max(len(line.label) for line in spec.rows)
-    if depth == 1:
-        return [corner_label(spec, lang)]
-    row_dims = [n for n in spec.dim_names if all(n in line.key for line in spec.rows)]
-    names, used = [], set()
-    for lvl in range(depth - 1):
-        named = {m_dim for line in spec.rows if len(line.label) == depth
-                 for m_dim in _named_dims(spec, line, lvl)} - used
-        dims = [n for n in row_dims if n in named]
-        used.update(dims)
-        names.append(" / ".join(spec.dim(n).label[lang] for n in dims))
-    names.append(" / ".join(spec.dim(n).label[lang] for n in row_dims if n not in used))
-    return names
-
-
-def _named_dims(spec: TableSpec, line: GridLine, level: int) -> set[str]:
-    members = line_members(spec, line, level)
-    return {name for name, code in line.key.items() if any(m is spec.dim(name).member(code) for m in members)}
-
-
 def flat_label(parts: tuple[str, ...]) -> str:
     """A header's levels as one readable name: ``("GOL I", "L")`` -> ``GOL I L``, ``("TOTAL", "")`` -> ``TOTAL``."""
     return " ".join(p for p in parts if p)
@@ -155,8 +125,9 @@ def book_frame(spec: TableSpec, values: dict, lang: str = "id") -> pd.DataFrame:
         p = placements[key]
         grid[p.row][p.col_first] = value
 
-    rows, cols = _labels(spec, spec.rows, lang), _labels(spec, spec.columns, lang)
-    names = _row_level_names(spec, lang)
+    lay = layout(spec)
+    rows, cols = lay.labels("rows", lang), lay.labels("columns", lang)
+    names = lay.level_names(lang)
     index = (pd.Index([r[0] for r in rows], name=names[0], dtype=object) if len(names) == 1
              else pd.MultiIndex.from_tuples(rows, names=names))
     columns = (pd.Index([c[0] for c in cols], dtype=object) if len(cols[0]) == 1
@@ -253,7 +224,7 @@ def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, la
         ws.cell(row, col, label).font = Font(bold=True)
     for spec in specs:
         row += 1
-        ws.cell(row, 1, f"{TEMPLATE_TEXT[lang]['table_prefix']} {spec.number}")
+        ws.cell(row, 1, table_name(spec, lang))
         ws.cell(row, 2, spec.title[lang])
         link = ws.cell(row, 3, spec.sheet)
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{spec.sheet}'!A1", display=spec.sheet)

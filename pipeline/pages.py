@@ -24,12 +24,12 @@ from pipeline.files import atomic_write, atomic_write_text
 from pipeline.corrections import LOCATED, affected_text, corrections, role, typed
 from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.html import check_lang, number, percent, pyplot, render, svg
+from pipeline.layout import layout, table_heading
 from pipeline.report_data import OpdReport, PeriodReport
 from pipeline.specs import TableSpec, load_tables
 from pipeline.feedback_workbook import FILE_SUFFIX
 from pipeline.gate_page import PAGE as GATE_PAGE
 from pipeline.release import release_text
-from pipeline.template import label_runs, table_heading
 
 SYMBOLS = {"accepted": "✓", "accepted_with_warnings": "⚠", "older_version": "↺", "rejected": "✗",
            "withdrawn": "⊘", "not_submitted": "–"}
@@ -539,45 +539,29 @@ def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
     group, a one-level label over all levels.
     """
     frame = book_frame(spec, values, lang)
-    cols = [c if isinstance(c, tuple) else (c,) for c in frame.columns]
-    rows = [r if isinstance(r, tuple) else (r,) for r in frame.index]
-    col_depth, row_depth = len(cols[0]), len(rows[0])
-    corner = [_cell(name or "", rowspan=col_depth) for name in frame.index.names]
-    header = [corner]
-    header += [[] for _ in range(col_depth - 1)]
-    outer = [c[0] if col_depth > 1 and c[1] else f"\0{j}" for j, c in enumerate(cols)]
-    for first, last in label_runs(outer):
-        if col_depth == 1 or not cols[first][1]:
-            header[0].append(_cell(cols[first][0], rowspan=col_depth))
-            continue
-        header[0].append(_cell(cols[first][0], colspan=last - first + 1))
-        for j in range(first, last + 1):
-            header[1].append(_cell(cols[j][1]))
-
-    placements = spec.placements()
-    starts = {(p.row, p.col_first): (key, p) for key, p in placements.items()}
-    covered = {(p.row, c) for p in placements.values() for c in range(p.col_first + 1, p.col_last + 1)}
-    outer_rows = [r[0] if row_depth > 1 and r[1] else f"\0{i}" for i, r in enumerate(rows)]
-    row_spans = {first: last - first + 1 for first, last in label_runs(outer_rows)}
-    in_group = {i for first, last in label_runs(outer_rows) for i in range(first + 1, last + 1)}
+    lay = layout(spec)
+    rows = lay.labels("rows", lang)
+    header: list[list[dict]] = [[_cell(name, rowspan=lay.column_levels) for name in lay.level_names(lang)]]
+    header += [[] for _ in range(lay.column_levels - 1)]
+    for span in lay.header:
+        header[span.level].append(_cell(span.label.printed(lang), colspan=span.last - span.first + 1,
+                                        rowspan=span.last_level - span.level + 1))
+    labels_at: dict[int, list[dict]] = {}
+    for span in lay.row_labels:
+        outer = span.last_level < lay.row_levels - 1
+        labels_at.setdefault(span.first, []).append(_cell(span.label.printed(lang), colspan=span.last_level - span.level + 1,
+                                                          rowspan=span.last - span.first + 1, group=outer))
     decimals = int((spec.percent or {}).get("decimals", 2))
     body = []
-    for i, label in enumerate(rows):
-        labels = []
-        if row_depth == 1 or not label[1]:
-            labels.append(_cell(label[0], colspan=row_depth, group=False))
-        else:
-            if i not in in_group:
-                labels.append(_cell(label[0], rowspan=row_spans[i], group=True))
-            labels.append(_cell(label[1], group=False))
-        cells, total = [], False
-        for j in range(len(cols)):
-            if (i, j) in covered:
+    for i in range(len(rows)):
+        cells = []
+        for j in range(len(lay.columns)):
+            if (i, j) in lay.covered:
                 continue
-            if (i, j) not in starts:
+            if (i, j) not in lay.starts:
                 cells.append(_cell("", cls=""))
                 continue
-            key, p = starts[(i, j)]
+            key, p = lay.starts[(i, j)]
             span = p.col_last - p.col_first + 1
             if spec.is_impossible(key):
                 cells.append(_cell("", span, cls="impossible"))
@@ -586,15 +570,14 @@ def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
             is_total = not spec.is_leaf(key)
             text = percent(value, lang, decimals) if spec.is_percent(key) else number(value, lang)
             cells.append(_cell(text, span, cls="total" if is_total else ""))
-        row_is_total = all(not spec.is_leaf(key) for key, p in placements.items() if p.row == i)
-        total = row_is_total and any(p.row == i for p in placements.values())
-        body.append({"labels": labels, "cells": cells, "total": total})
+        body.append({"labels": labels_at.get(i, []), "cells": cells, "total": i in lay.total_rows})
+    row_depth = lay.row_levels
     # Label columns as wide as their longest label; the value columns share the rest equally.
     widths = [max(len(str(r[level])) for r in rows if r[level] and (level or row_depth == 1 or r[1]))
               for level in range(row_depth)]
-    widths = [max(w, len(str(n or "")) // 2, 6) + 2 for w, n in zip(widths, frame.index.names)]
+    widths = [max(w, len(n) // 2, 6) + 2 for w, n in zip(widths, lay.level_names(lang))]
     return {"id": spec.id, "anchor": f"tabel-{spec.number}", "heading": table_heading(spec, lang),
-            "label_widths": widths, "columns": len(cols), "width": min(100, 30 + 8 * len(cols)),
+            "label_widths": widths, "columns": len(lay.columns), "width": min(100, 30 + 8 * len(lay.columns)),
             "header": header, "body": body, "charts": []}
 
 

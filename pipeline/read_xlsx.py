@@ -31,10 +31,10 @@ from openpyxl.utils import get_column_letter
 
 from pipeline.findings import Finding
 from pipeline.labels import normalize, variants
+from pipeline.layout import IDENTITY_SHEET, Label, identity_accepts, layout
 from pipeline.limits import check_xlsx
 from pipeline.specs import GridLine, TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
-from pipeline.template import IDENTITY_LABELS, IDENTITY_SHEET, line_members
 
 RULE = "read"
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -160,13 +160,15 @@ class Accept:
         return 0
 
 
-def _accept(spec: TableSpec, line: GridLine, level: int) -> Accept:
+def _accept(labels: tuple[Label, ...], line: GridLine, level: int) -> Accept:
+    """The forms of one label: the spec's text, and the members it names (and, at the line's last level,
+    the line's aliases)."""
     others = []
-    for m in line_members(spec, line, level):
+    for m in labels[level].members:
         others += [m.code, *m.label.values(), *m.aliases]
-    if level == len(line.label) - 1:
+    if level == len(labels) - 1:
         others += line.aliases
-    return Accept(variants(line.label[level]), variants(*others))
+    return Accept(variants(labels[level].text), variants(*others))
 
 
 def _union(accepts) -> Accept:
@@ -200,29 +202,25 @@ def _align(accepts: list, items: list, weight=None) -> list:
     return out
 
 
-# -- one table's layout, from the spec ----------------------------------------------------------------------
+# -- what to look for: one table's labels, from its layout (pipeline.layout) --------------------------------
 @dataclass
-class Layout:
+class Wanted:
     spec: TableSpec
     groups: list  # [(outer Accept, [column indices], [sub Accept per column] or None)]
     rows: list  # [(inner Accept, outer Accept or None)]
     headerish: int  # how many group labels make a row look like this table's header
 
 
-def layout(spec: TableSpec) -> Layout:
-    groups: list = []
-    for j, col in enumerate(spec.columns):
-        two = len(col.label) > 1
-        if two and groups and groups[-1][2] is not None and spec.columns[groups[-1][1][0]].label[0] == col.label[0]:
-            groups[-1][1].append(j)
-            groups[-1][2].append(_accept(spec, col, 1))
-            continue
-        groups.append([None, [j], [_accept(spec, col, 1)] if two else None])
-    for g in groups:
-        g[0] = _union(_accept(spec, spec.columns[j], 0) for j in g[1])
-    rows = [(_accept(spec, r, len(r.label) - 1), _accept(spec, r, 0) if len(r.label) > 1 else None)
-            for r in spec.rows]
-    return Layout(spec, [tuple(g) for g in groups], rows, min(2, len(groups)))
+def wanted(spec: TableSpec) -> Wanted:
+    lay = layout(spec)
+    groups = []
+    for outer, subs in lay.groups():
+        members = list(range(outer.first, outer.last + 1))
+        groups.append((_union(_accept(lay.columns[j], spec.columns[j], 0) for j in members), members,
+                       [_accept(lay.columns[j], spec.columns[j], 1) for j in members] if subs is not None else None))
+    rows = [(_accept(labels, line, len(labels) - 1), _accept(labels, line, 0) if len(labels) > 1 else None)
+            for labels, line in zip(lay.rows, spec.rows)]
+    return Wanted(spec, groups, rows, min(2, len(groups)))
 
 
 @dataclass
@@ -237,18 +235,18 @@ class Match:
     n_rows: int
 
 
-def _header_rows(grid: Grid, lay: Layout) -> list[int]:
+def _header_rows(grid: Grid, lay: Wanted) -> list[int]:
     """Rows holding at least one of the table's column-group labels."""
     return [r for r, cells in grid.text.items()
             if any(g[0].weight(t) for _, t in cells for g in lay.groups)]
 
 
-def _is_headerish(cells, lay: Layout) -> bool:
+def _is_headerish(cells, lay: Wanted) -> bool:
     hits = {k for k, g in enumerate(lay.groups) for _, t in cells if g[0].weight(t)}
     return len(hits) >= lay.headerish
 
 
-def _boundaries(grid: Grid, layouts: list[Layout], titles: dict) -> set[int]:
+def _boundaries(grid: Grid, layouts: list[Wanted], titles: dict) -> set[int]:
     """Rows that start another table (or another copy): a table title or a header-like row."""
     out = set(titles.get(grid.title, ()))
     for r, cells in grid.text.items():
@@ -257,7 +255,7 @@ def _boundaries(grid: Grid, layouts: list[Layout], titles: dict) -> set[int]:
     return out
 
 
-def _columns(grid: Grid, lay: Layout, header: int) -> tuple[list, list, int, int]:
+def _columns(grid: Grid, lay: Wanted, header: int) -> tuple[list, list, int, int]:
     """Sheet columns of each grid column under a candidate header row.
 
     Returns (columns per grid column or None, labels not found, last header row, header score).
@@ -312,7 +310,7 @@ def _columns(grid: Grid, lay: Layout, header: int) -> tuple[list, list, int, int
     return cols, missing, band_end, score
 
 
-def _rows(grid: Grid, lay: Layout, first: int, end: int, data_col: int) -> tuple[list, int]:
+def _rows(grid: Grid, lay: Wanted, first: int, end: int, data_col: int) -> tuple[list, int]:
     """Sheet row of each grid row, looking at rows ``first`` to ``end`` (excluded); and the row score.
 
     A row's label is its last text left of the data; an outer label (``Pertama``) seen there, on this
@@ -344,7 +342,7 @@ def _rows(grid: Grid, lay: Layout, first: int, end: int, data_col: int) -> tuple
     return [sheet_rows[p] if p is not None else None for p in picks], score
 
 
-def _try(grid: Grid, lay: Layout, header: int, boundaries: set[int]) -> Match | None:
+def _try(grid: Grid, lay: Wanted, header: int, boundaries: set[int]) -> Match | None:
     """The table read with ``header`` as its (top) column-header row; rows end at the next boundary."""
     cols, missing, band_end, col_score = _columns(grid, lay, header)
     got = [c for cs in cols if cs for c in cs]
@@ -441,8 +439,7 @@ def _plain(value):
 
 
 def _identity(grids: list[Grid]) -> dict[str, str]:
-    accepts = {f: variants(IDENTITY_LABELS[f]["id"], IDENTITY_LABELS[f]["en"], *IDENTITY_LABELS[f]["aliases"])
-               for f in IDENTITY_FIELDS}
+    accepts = {f: identity_accepts(f) for f in IDENTITY_FIELDS}
     named = [g for g in grids if normalize(g.title) in {normalize(IDENTITY_SHEET), "IDENTITY"}]
     out: dict[str, str] = {}
     for g in named or grids:
@@ -555,7 +552,7 @@ def read_xlsx(path) -> Extract:
     ex.identity = _identity(grids)
 
     specs = list(load_tables().values())
-    layouts = [layout(s) for s in specs]
+    layouts = [wanted(s) for s in specs]
     titles = _titles(grids, specs)
     bounds = {g.title: _boundaries(g, layouts, titles) for g in grids}
     opd = ex.identity.get("opd", "").strip().upper()

@@ -15,8 +15,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline.files import atomic_write
-from pipeline.labels import matches, variants
-from pipeline.specs import GridLine, Key, Member, Opd, TableSpec, load_tables
+from pipeline.layout import IDENTITY_FIRST_ROW, IDENTITY_SHEET, identity_label, layout, table_heading
+from pipeline.specs import Key, Opd, TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS
 
 # -- layout: where things sit on a table sheet (1-based rows and columns) -----------------------------
@@ -25,32 +25,7 @@ NOTE_ROW = 2
 ORIGIN_ROW = 4  # first column-header row of the grid
 ORIGIN_COL = 1  # first row-label column of the grid
 
-IDENTITY_SHEET = "Identitas"
-IDENTITY_FIRST_ROW = 3  # identity fields: label in column A, value in column B
-
-# -- all template text, id and en ----------------------------------------------------------------------
-# Identity labels are also what the reader looks for (with the aliases), so keep them here, keyed by
-# IDENTITY_FIELDS.
-IDENTITY_LABELS: dict[str, dict] = {
-    "opd": {"id": "Kode OPD", "en": "OPD code",
-            "aliases": ("KODE", "KODE UNIT", "KODE UNIT KERJA", "KODE PERANGKAT DAERAH")},
-    "opd_name": {"id": "Nama OPD", "en": "OPD name",
-                 "aliases": ("NAMA UNIT KERJA", "UNIT KERJA", "NAMA PERANGKAT DAERAH", "PERANGKAT DAERAH",
-                             "OPD", "NAMA INSTANSI", "INSTANSI")},
-    "period": {"id": "Periode", "en": "Period",
-               "aliases": ("PERIODE (TAHUN ATAU TAHUN-BULAN)", "PERIOD (YEAR OR YEAR-MONTH)", "TAHUN",
-                           "TAHUN ANGGARAN", "TA", "PERIODE DATA", "BULAN/TAHUN")},
-    "officer": {"id": "Nama petugas pengisi", "en": "Name of the officer",
-                "aliases": ("NAMA PETUGAS", "PETUGAS", "NAMA PENGISI", "PENGISI", "PETUGAS PENGISI",
-                            "NAMA OPERATOR", "OPERATOR", "OFFICER")},
-    "contact": {"id": "Kontak (telepon/e-mail)", "en": "Contact (phone/e-mail)",
-                "aliases": ("KONTAK", "TELEPON", "TELEPON/E-MAIL", "NO HP", "NO. HP", "NO TELP", "HP/E-MAIL",
-                            "E-MAIL", "EMAIL", "CONTACT")},
-    "date": {"id": "Tanggal pengisian", "en": "Date of filling",
-             "aliases": ("TANGGAL", "TGL PENGISIAN", "TANGGAL ISI", "DATE")},
-}
-assert tuple(IDENTITY_LABELS) == IDENTITY_FIELDS
-
+# -- all template text, id and en (the identity labels are the layout's: pipeline.layout) -----------------
 TEXT: dict[str, dict] = {
     "id": {
         "identity_title": "Identitas Pengirim Data Rekap Kepegawaian",
@@ -65,7 +40,6 @@ TEXT: dict[str, dict] = {
             "6. Jangan mengubah judul, label baris/kolom, urutan, atau nama lembar; jangan menambah atau menghapus baris dan kolom.",
             "7. Simpan sebagai .xlsx (tanpa kata sandi) lalu kirim ke BKPSDM.",
         ],
-        "table_prefix": "Tabel",
         "note_default": "Isi jumlah pegawai pada setiap sel; baris dan kolom jumlah diisi sendiri dan diperiksa.",
     },
     "en": {
@@ -81,7 +55,6 @@ TEXT: dict[str, dict] = {
             "6. Do not change titles, row/column labels, their order or the sheet names; do not insert or delete rows or columns.",
             "7. Save as .xlsx (without a password) and send it to BKPSDM.",
         ],
-        "table_prefix": "Table",
         "note_default": "Type the headcount in each cell; total rows and columns are typed too, and checked.",
     },
 }
@@ -98,46 +71,11 @@ _LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 _UNLOCKED = Protection(locked=False)
 
 
-# -- labels ---------------------------------------------------------------------------------------------
-def line_members(spec: TableSpec, line: GridLine, level: int) -> list[Member]:
-    """The dimension members that the printed label ``line.label[level]`` names (may be none).
-
-    ``GOL I`` names gol I, ``Jumlah`` in a cpns row names ruang JML, ``II/a`` names no single member.
-    A line whose key has one dimension always names that member.
-    """
-    text = line.label[level]
-    found = []
-    for name, code in line.key.items():
-        member = spec.dim(name).member(code)
-        if matches(text, variants(member.code, *member.label.values(), *member.aliases)):
-            found.append(member)
-    if not found and len(line.key) == 1 and len(line.label) == 1:
-        name, code = next(iter(line.key.items()))
-        found.append(spec.dim(name).member(code))
-    return found
-
-
-def print_label(spec: TableSpec, line: GridLine, level: int, lang: str) -> str:
-    """The label printed for one level of a row or column: the spec's, translated where a member says how."""
-    text = line.label[level]
-    if lang == "id":
-        return text
-    members = line_members(spec, line, level)
-    return members[0].label.get(lang, text) if members else text
-
-
-def table_heading(spec: TableSpec, lang: str) -> str:
-    return f"{TEXT[lang]['table_prefix']} {spec.number}. {spec.title[lang]}"
-
-
 # -- grid geometry ----------------------------------------------------------------------------------------
-def _levels(lines) -> int:
-    return max(len(line.label) for line in lines)
-
-
 def grid_origin(spec: TableSpec) -> tuple[int, int]:
     """Sheet row and column of the grid's first data cell (row 0, column 0 of the placements)."""
-    return ORIGIN_ROW + _levels(spec.columns), ORIGIN_COL + _levels(spec.rows)
+    lay = layout(spec)
+    return ORIGIN_ROW + lay.column_levels, ORIGIN_COL + lay.row_levels
 
 
 def locate(spec: TableSpec, key: Key) -> tuple[str, str]:
@@ -145,17 +83,6 @@ def locate(spec: TableSpec, key: Key) -> tuple[str, str]:
     p = spec.placements()[key]
     row0, col0 = grid_origin(spec)
     return spec.sheet, f"{get_column_letter(col0 + p.col_first)}{row0 + p.row}"
-
-
-def label_runs(labels: list[str]) -> list[tuple[int, int]]:
-    """Runs of equal consecutive labels, as (first, last) index pairs."""
-    runs: list[tuple[int, int]] = []
-    for i, text in enumerate(labels):
-        if runs and labels[runs[-1][0]] == text:
-            runs[-1] = (runs[-1][0], i)
-        else:
-            runs.append((i, i))
-    return runs
 
 
 # -- building ----------------------------------------------------------------------------------------------
@@ -187,7 +114,7 @@ def _identity_sheet(ws, opd: Opd, period: str, lang: str) -> None:
     prefilled = {"opd": opd.code, "opd_name": opd.name, "period": str(period)}
     for i, name in enumerate(IDENTITY_FIELDS):
         row = IDENTITY_FIRST_ROW + i
-        _put(ws, row, 1, IDENTITY_LABELS[name][lang], fill=_HEADER, align=_LEFT, bold=True)
+        _put(ws, row, 1, identity_label(name, lang), fill=_HEADER, align=_LEFT, bold=True)
         cell = _put(ws, row, 2, prefilled.get(name), align=_LEFT)
         cell.number_format = "@"  # period "2022" stays text
         if name not in prefilled:
@@ -234,39 +161,21 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
     read-only print (the book): no validation, no input colours, totals in bold, counts with thousands
     separators; impossible cells and empty grid places print blank. Values are written as given.
     """
-    row_levels = _levels(spec.rows)
+    lay = layout(spec)
     row0, col0 = grid_origin(spec)
     last_col = col0 + len(spec.columns) - 1
 
     # Corner: the row dimensions' names, over the row-label columns and all header rows.
-    _put(ws, ORIGIN_ROW, ORIGIN_COL, corner_label(spec, lang), fill=_HEADER, bold=True,
-         last_row=row0 - 1, last_col=col0 - 1)
-
+    _put(ws, ORIGIN_ROW, ORIGIN_COL, lay.corner(lang), fill=_HEADER, bold=True, last_row=row0 - 1, last_col=col0 - 1)
     # Column headers: an outer label merged over its sub-columns, a one-level label over all header rows.
-    outer = [print_label(spec, c, 0, lang) if len(c.label) > 1 else f"\0{i}" for i, c in enumerate(spec.columns)]
-    for first, last in label_runs(outer):
-        line = spec.columns[first]
-        if len(line.label) == 1:
-            _put(ws, ORIGIN_ROW, col0 + first, print_label(spec, line, 0, lang), fill=_HEADER, bold=True,
-                 last_row=row0 - 1)
-            continue
-        _put(ws, ORIGIN_ROW, col0 + first, outer[first], fill=_HEADER, bold=True, last_col=col0 + last)
-        for j in range(first, last + 1):
-            _put(ws, ORIGIN_ROW + 1, col0 + j, print_label(spec, spec.columns[j], 1, lang), fill=_HEADER,
-                 bold=True, last_row=row0 - 1)
-
+    for span in lay.header:
+        _put(ws, ORIGIN_ROW + span.level, col0 + span.first, span.label.printed(lang), fill=_HEADER, bold=True,
+             last_row=ORIGIN_ROW + span.last_level, last_col=col0 + span.last)
     # Row labels: an outer label merged down its group, a one-level label across all label columns.
-    outer = [print_label(spec, r, 0, lang) if len(r.label) > 1 else f"\0{i}" for i, r in enumerate(spec.rows)]
-    for first, last in label_runs(outer):
-        line = spec.rows[first]
-        if len(line.label) == 1:
-            _put(ws, row0 + first, ORIGIN_COL, print_label(spec, line, 0, lang), align=_LEFT, bold=True,
-                 last_col=col0 - 1)
-            continue
-        _put(ws, row0 + first, ORIGIN_COL, outer[first], bold=True, last_row=row0 + last)
-        for i in range(first, last + 1):
-            _put(ws, row0 + i, ORIGIN_COL + 1, print_label(spec, spec.rows[i], 1, lang), align=_LEFT,
-                 last_col=col0 - 1)
+    for span in lay.row_labels:
+        _put(ws, row0 + span.first, ORIGIN_COL + span.level, span.label.printed(lang),
+             align=_LEFT if span.last_level == lay.row_levels - 1 else _CENTER, bold=span.level == 0,
+             last_row=row0 + span.last, last_col=ORIGIN_COL + span.last_level)
 
     # Data cells. In the form, grid places that hold no cell, and impossible cells, are grey and locked.
     if form:
@@ -277,11 +186,8 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
         ws.add_data_validation(counts)
         ws.add_data_validation(percents)
     empty_fill = _GREY if form else None
-    placements = spec.placements()
-    taken = set()
-    for key, p in placements.items():
+    for key, p in spec.placements().items():
         row, first, last = row0 + p.row, col0 + p.col_first, col0 + p.col_last
-        taken.update((p.row, c) for c in range(p.col_first, p.col_last + 1))
         if spec.is_impossible(key):
             _put(ws, row, first, values.get(key) if form else None, fill=empty_fill, last_col=last)
             continue
@@ -293,29 +199,19 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
         if form:
             cell.protection = _UNLOCKED
             (percents if percent else counts).add(cell.coordinate)
-    for r in range(len(spec.rows)):
-        for c in range(len(spec.columns)):
-            if (r, c) not in taken:
-                _put(ws, row0 + r, col0 + c, None, fill=empty_fill)
+    for r, c in lay.empty:
+        _put(ws, row0 + r, col0 + c, None, fill=empty_fill)
 
     for c in range(ORIGIN_COL, col0):
-        ws.column_dimensions[get_column_letter(c)].width = 16 if c < col0 - 1 or row_levels == 1 else 12
-    if row_levels == 1:
-        widest = max(len(print_label(spec, r, 0, lang)) for r in spec.rows)
+        ws.column_dimensions[get_column_letter(c)].width = 16 if c < col0 - 1 or lay.row_levels == 1 else 12
+    if lay.row_levels == 1:
+        widest = max(len(line[0].printed(lang)) for line in lay.rows)
         ws.column_dimensions[get_column_letter(ORIGIN_COL)].width = max(14, min(40, widest + 4))
-    for c in range(col0, last_col + 1):
-        widest = max(len(print_label(spec, spec.columns[c - col0], lvl, lang))
-                     for lvl in range(len(spec.columns[c - col0].label)))
-        single = len(spec.columns[c - col0].label) == 1
-        ws.column_dimensions[get_column_letter(c)].width = max(9, min(22, widest + 3)) if single else 9
+    for c, line in enumerate(lay.columns, start=col0):
+        widest = max(len(label.printed(lang)) for label in line)
+        ws.column_dimensions[get_column_letter(c)].width = max(9, min(22, widest + 3)) if len(line) == 1 else 9
     ws.freeze_panes = ws.cell(row0, col0)
     ws.print_title_rows = f"{ORIGIN_ROW}:{row0 - 1}"
-
-
-def corner_label(spec: TableSpec, lang: str) -> str:
-    """The text over the row labels: the names of the dimensions every row names (``Ruang``)."""
-    row_dims = [n for n in spec.dim_names if all(n in line.key for line in spec.rows)]
-    return " / ".join(spec.dim(n).label[lang] for n in row_dims)
 
 
 def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:

@@ -18,7 +18,8 @@ from pipeline.book import (EPOCH, book_frame, book_value, build_book, flat_label
                            write_book_xlsx)
 from pipeline.complete import inner_cells
 from pipeline.specs import load_tables
-from pipeline.template import grid_origin, locate, table_heading
+from pipeline.layout import table_heading
+from pipeline.template import grid_origin, locate
 
 SPECS = load_tables()
 VALUES = consistent_values()

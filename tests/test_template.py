@@ -10,7 +10,8 @@ from pipeline import read_xlsx as reader
 from pipeline import template
 from pipeline.specs import SCHEMAS, build_table, load_registry, load_tables
 from pipeline.submission import IDENTITY_FIELDS
-from pipeline.template import (IDENTITY_LABELS, TEXT, build_workbook, grid_origin, locate, table_heading,
+from pipeline.layout import IDENTITY_LABELS, table_heading
+from pipeline.template import (TEXT, build_workbook, grid_origin, locate,
                                write_template)
 
 SPECS = load_tables()
