@@ -1,9 +1,12 @@
 """Publish the city-wide tables like the printed *Profil Kepegawaian* book: a frame, a CSV, a workbook.
 
-The layout is the template's (:mod:`pipeline.template`): the same grid, headers and labels, here
-printed read-only (totals bold, counts with thousands separators, impossible cells blank). Outputs
-are written atomically and are byte-identical for the same inputs, so a no-change re-run of the
-pipeline leaves published files untouched.
+The layout is every table's one layout (:mod:`pipeline.layout`: labels, row levels, header spans):
+the frame takes its labels and row-level names from it, and the workbook is painted by the template's
+grid writer (:func:`pipeline.template.write_grid`), here read-only (totals bold, counts with thousands
+separators, impossible cells blank). This module owns the values as printed (:func:`book_value`), the
+CSV dialects and the reproducible workbook save. Its words are the ``book`` section of
+``schemas/text.yaml``. Outputs are written atomically and are byte-identical for the same inputs, so a
+no-change re-run of the pipeline leaves published files untouched.
 """
 
 from __future__ import annotations
@@ -25,48 +28,15 @@ from pipeline.files import atomic_write
 from pipeline.safe import cell_text, neutral
 from pipeline.layout import layout, table_name
 from pipeline.specs import Key, TableSpec, load_tables
-from pipeline.template import TEXT as TEMPLATE_TEXT, page_setup, write_grid, write_heading
+from pipeline.template import page_setup, write_grid, write_heading
+from pipeline.text import LANGUAGES, label, words
 from pipeline.values import Values
-
-TEXT: dict[str, dict] = {
-    "id": {
-        "notes_sheet": "Keterangan",
-        "book_title": "Profil Kepegawaian Kota Serang: Tabel Rekap Kepegawaian",
-        "period": "Periode",
-        "release": "Status rilis",
-        "provisional": "SEMENTARA",
-        "coverage": "Cakupan data",
-        "source": "Sumber",
-        "source_text": "Rekap kepegawaian OPD yang diterima BKPSDM. Jumlah, subtotal dan persentase dihitung "
-                       "ulang dari rinciannya.",
-        "tables": "Daftar tabel",
-        "number": "No.",
-        "title": "Judul",
-        "sheet": "Lembar",
-    },
-    "en": {
-        "notes_sheet": "Notes",
-        "book_title": "Kota Serang staffing profile: recap tables",
-        "period": "Period",
-        "release": "Release status",
-        "provisional": "PROVISIONAL (SEMENTARA)",
-        "coverage": "Coverage",
-        "source": "Source",
-        "source_text": "Staffing recaps of the OPDs accepted by BKPSDM. Totals, subtotals and percentages are "
-                       "recomputed from their parts.",
-        "tables": "Tables",
-        "number": "No.",
-        "title": "Title",
-        "sheet": "Sheet",
-    },
-}
-assert TEXT.keys() == TEMPLATE_TEXT.keys() and all(TEXT[k].keys() == TEXT["id"].keys() for k in TEXT)
 
 EPOCH = datetime(1980, 1, 1)  # the earliest time a zip entry can carry
 
 
 def _check_lang(lang: str) -> None:
-    if lang not in TEXT:
+    if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
 
 
@@ -199,7 +169,7 @@ def period_stamp(period) -> datetime:
 
 def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, lang: str,
                  release: dict | None = None) -> None:
-    text = TEXT[lang]
+    text = words("book", lang)
     ws.title = text["notes_sheet"]
     ws["A1"] = text["book_title"]
     ws["A1"].font = Font(bold=True, size=13)
@@ -210,8 +180,8 @@ def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, la
     if release:
         from pipeline.release import release_text
         rows.append((text["release"], [release_text(release, lang)]))
-    for label, items in (*rows, (text["coverage"], lines), (text["source"], [text["source_text"]])):
-        ws.cell(row, 1, label).font = Font(bold=True)
+    for name, items in (*rows, (text["coverage"], lines), (text["source"], [text["source_text"]])):
+        ws.cell(row, 1, name).font = Font(bold=True)
         for item in items:
             cell = ws.cell(row, 2, cell_text(item))
             cell.number_format = "@"  # period "2022" stays text
@@ -220,12 +190,12 @@ def _notes_sheet(ws, specs: list[TableSpec], period: str, coverage_note: str, la
     row += 1
     ws.cell(row, 1, text["tables"]).font = Font(bold=True)
     row += 1
-    for col, label in enumerate((text["number"], text["title"], text["sheet"]), start=1):
-        ws.cell(row, col, label).font = Font(bold=True)
+    for col, name in enumerate((text["number"], text["title"], text["sheet"]), start=1):
+        ws.cell(row, col, name).font = Font(bold=True)
     for spec in specs:
         row += 1
         ws.cell(row, 1, table_name(spec, lang))
-        ws.cell(row, 2, spec.title[lang])
+        ws.cell(row, 2, label(spec.title, lang))
         link = ws.cell(row, 3, spec.sheet)
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{spec.sheet}'!A1", display=spec.sheet)
         link.style = "Hyperlink"
@@ -248,9 +218,10 @@ def build_book(city: Values, period: str, coverage_note: str, lang: str = "id", 
     ordered = sorted(specs.values(), key=lambda s: s.number)
     wb = Workbook()
     _notes_sheet(wb.active, ordered, period, coverage_note, lang, release)
-    subtitle = f"{TEXT[lang]['period']}: {period}"
+    text = words("book", lang)
+    subtitle = f"{text['period']}: {period}"
     if release and release.get("status") != "final":
-        subtitle += f" ({TEXT[lang]['provisional']})"
+        subtitle += f" ({text['provisional']})"
     for spec in ordered:
         ws = wb.create_sheet(spec.sheet)
         write_heading(ws, spec, subtitle, lang)
@@ -259,7 +230,7 @@ def build_book(city: Values, period: str, coverage_note: str, lang: str = "id", 
     stamp = period_stamp(period)
     wb.properties.created = wb.properties.modified = stamp
     wb.properties.creator = wb.properties.lastModifiedBy = "rekap"
-    wb.properties.title = f"{TEXT[lang]['book_title']} ({period})"
+    wb.properties.title = f"{text['book_title']} ({period})"
     return wb
 
 

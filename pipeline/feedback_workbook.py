@@ -61,6 +61,7 @@ from pipeline.limits import check_xlsx
 from pipeline.safe import cell_text, inert_copy, plain_text
 from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.template import build_workbook, locate, page_setup
+from pipeline.text import LANGUAGES, label, say, words
 
 AUTHOR = "rekap BKPSDM"
 FILE_SUFFIX = "-umpan-balik.xlsx"
@@ -74,104 +75,6 @@ VALUES_ONLY = ("csv", "xls", "ods")
 # "change this cell".
 FILLS = {"change": "FF8B8B", "check": "F8CBAD", "affected": "D9D2E9", "warning": "FFE699", "info": "9BC2E6"}
 BORDERS = {"change": "C00000", "check": "C55A11", "affected": "7030A0", "warning": "BF8F00", "info": "2F75B5"}
-
-# -- all user text, id and en ------------------------------------------------------------------------------
-TEXT: dict[str, dict] = {
-    "id": {
-        "sheet": "Umpan Balik",
-        "title": "Umpan balik BKPSDM atas rekap kepegawaian",
-        "opd": "Perangkat daerah",
-        "period": "Periode data",
-        "file": "Berkas yang diperiksa",
-        "version": "Versi (sha256)",
-        "run": "Run pemeriksaan",
-        "status": "Status",
-        "counts": "Jumlah temuan",
-        "count_words": "{error} kesalahan, {warning} peringatan, {info} catatan",
-        "next": {
-            "rejected": "Ubah sel berwarna merah ke nilai pada kolom 'Seharusnya' di daftar perbaikan, periksa sel "
-                        "berwarna jingga dengan data sumber, jangan ubah sel berwarna ungu, lalu kirim ulang berkas "
-                        "ke BKPSDM.",
-            "older_version": "Versi terakhir ditolak; tabel kota memakai versi lama yang diterima. "
-                             "Ubah sel berwarna merah, periksa sel jingga, jangan ubah sel ungu, lalu kirim ulang berkas.",
-            "accepted_with_warnings": "Berkas diterima. Periksa sel berwarna kuning jingga; "
-                                      "bila datanya memang keliru, kirim ulang berkas yang sudah diperbaiki.",
-            "accepted": "Berkas diterima.",
-            "not_submitted": "Belum ada berkas.",
-        },
-        "legend": "Arti warna",
-        "legend_rows": {
-            "change": "merah: ubah sel ini ke nilai yang disarankan (lihat daftar perbaikan)",
-            "check": "jingga: salah satu sel berwarna ini salah, atau sel yang salah belum dapat ditunjuk; "
-                     "periksa dengan data sumber",
-            "affected": "ungu: terdampak, jangan diubah; jumlah ini akan cocok setelah sel merah diperbaiki",
-            "warning": "kuning: peringatan, mohon diperiksa; berkas tetap diterima",
-            "info": "biru: catatan, untuk diketahui",
-        },
-        "corrections": "Daftar perbaikan (lakukan ini dulu)",
-        "chead": ["No", "Letak", "Tertulis", "Seharusnya", "Keterangan", "Memperbaiki"],
-        "all_findings": "Semua temuan",
-        "how": "Setiap sel bermasalah pada lembar berikutnya diberi warna dan komentar. "
-               "Klik kolom 'Letak' untuk menuju selnya. Temuan tanpa tautan tidak merujuk satu sel.",
-        "head": ["No", "Tingkat", "Kode", "Tabel", "Letak", "Pesan", "Seharusnya", "Tertulis", "Saran"],
-        "severity": {"error": "kesalahan", "warning": "peringatan", "info": "catatan"},
-        "none": "Tidak ada temuan. Terima kasih.",
-        "whole_table": "seluruh tabel",
-        "whole_file": "seluruh berkas",
-        "expected": "Seharusnya",
-        "actual": "Tertulis",
-        "suggestion": "Saran",
-        "earlier_comment": "Komentar sebelumnya:",
-        "uncertain": "kemungkinan",
-    },
-    "en": {
-        "sheet": "Feedback",
-        "title": "BKPSDM feedback on the staffing recap",
-        "opd": "Government unit",
-        "period": "Reporting period",
-        "file": "File checked",
-        "version": "Version (sha256)",
-        "run": "Validation run",
-        "status": "Status",
-        "counts": "Findings",
-        "count_words": "errors: {error}, warnings: {warning}, notes: {info}",
-        "next": {
-            "rejected": "Change the red cells to the value in the 'Should be' column of the corrections, check the "
-                        "orange cells against the source data, leave the purple cells as they are, then send the "
-                        "file to BKPSDM again.",
-            "older_version": "The latest version was rejected; the city tables use an older accepted one. "
-                             "Change the red cells, check the orange ones, leave the purple ones, then send the file again.",
-            "accepted_with_warnings": "The file is accepted. Please check the amber cells; "
-                                      "if the data is indeed wrong, send a corrected file.",
-            "accepted": "The file is accepted.",
-            "not_submitted": "No file yet.",
-        },
-        "legend": "Colours",
-        "legend_rows": {
-            "change": "red: change this cell to the suggested value (see the corrections)",
-            "check": "orange: one of the cells in this colour is wrong, or the wrong cell cannot be told; "
-                     "check against the source data",
-            "affected": "purple: affected, do not change; this total adds up once the red cells are corrected",
-            "warning": "yellow: warning, please check; the file is still accepted",
-            "info": "blue: note, for your information",
-        },
-        "corrections": "Corrections (do these first)",
-        "chead": ["No", "Where", "Reads", "Should be", "Why", "Repairs"],
-        "all_findings": "All findings",
-        "how": "Every cell with a problem on the following sheets is coloured and has a comment. "
-               "Click the 'Where' column to go to the cell. Findings without a link do not refer to one cell.",
-        "head": ["No", "Severity", "Code", "Table", "Where", "Message", "Expected", "Actual", "Suggestion"],
-        "severity": {"error": "error", "warning": "warning", "info": "note"},
-        "none": "No findings. Thank you.",
-        "whole_table": "whole table",
-        "whole_file": "whole file",
-        "expected": "Expected",
-        "actual": "Actual",
-        "suggestion": "Suggestion",
-        "earlier_comment": "Earlier comment:",
-        "uncertain": "probably",
-    },
-}
 
 # -- summary sheet layout -----------------------------------------------------------------------------------
 HEAD_ROW_OFFSET = 2  # blank rows between the "how" line and the findings' header row
@@ -195,7 +98,7 @@ def suggestion_text(finding: Finding, lang: str = "id") -> str:
     if found is None:
         return ""
     text = typed(found["value"], lang)
-    return text if found["certain"] else f"{text} ({TEXT[lang]['uncertain']})"
+    return text if found["certain"] else say("feedback_workbook.uncertain", lang, value=text)
 
 
 # -- the workbook to mark ---------------------------------------------------------------------------------
@@ -279,7 +182,7 @@ def _worst(findings: list[Finding], items) -> str:
 def comment_text(findings: list[Finding], lang: str, items=()) -> str:
     """One comment for one cell: every finding on it, the cell to change first. An affected total gets no
     value to write: it is to be left as it is."""
-    t = TEXT[lang]
+    t = words("feedback_workbook", lang)
     parts = []
     for f in sorted(findings, key=lambda f: (ROLES.index(role(f, items)), SEVERITIES.index(f.severity))):
         lines = [f"[{t['severity'][f.severity].upper()}] {f.title(lang)}", f.message(lang)]
@@ -303,7 +206,7 @@ def _mark(ws, coordinate: str, findings: list[Finding], lang: str, items=()) -> 
     cell.protection = Protection(locked=False, hidden=cell.protection.hidden)
     text = comment_text(findings, lang, items)
     if cell.comment is not None and cell.comment.author != AUTHOR:
-        text += f"\n\n{TEXT[lang]['earlier_comment']}\n{cell.comment.text}"
+        text += f"\n\n{say('feedback_workbook.earlier_comment', lang)}\n{cell.comment.text}"
     lines = sum(1 + len(line) // 60 for line in text.splitlines())
     cell.comment = Comment(plain_text(text), AUTHOR, height=min(600, 20 + 15 * lines), width=360)
 
@@ -314,7 +217,7 @@ def _sheet_ref(sheet: str, coordinate: str) -> str:
 
 
 def _where_text(f: Finding, lang: str) -> str:
-    t = TEXT[lang]
+    t = words("feedback_workbook", lang)
     spec = load_tables().get(f.table) if f.table else None
     if f.sheet and f.address:
         return f"{f.sheet}!{f.address}"
@@ -333,7 +236,7 @@ def _unique_title(wb, title: str) -> str:
 
 def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]], lang: str, items=(),
              place=None):
-    t = TEXT[lang]
+    t = words("feedback_workbook", lang)
     ws = wb.create_sheet(_unique_title(wb, t["sheet"]), 0)
     ws["A1"] = t["title"]
     ws["A1"].font = Font(bold=True, size=13)
@@ -348,10 +251,10 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
         (t["counts"], t["count_words"].format(**counts)),
     ]
     r = 3
-    for label, value in facts:
-        ws.cell(r, 1, label).font = _BOLD
+    for name, value in facts:
+        ws.cell(r, 1, name).font = _BOLD
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
-        ws.cell(r, 4, cell_text(value)).font = _BOLD if label == t["status"] else Font()
+        ws.cell(r, 4, cell_text(value)).font = _BOLD if name == t["status"] else Font()
         r += 1
     _note(ws, r, t["next"].get(opd.status, ""))
     r += 2
@@ -370,7 +273,7 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
         r += 1
         ws.cell(r, 1, t["all_findings"]).font = _BOLD
     head = r + HEAD_ROW_OFFSET
-    for c, text in enumerate(t["head"], start=1):
+    for c, text in enumerate(t["head"].values(), start=1):
         cell = ws.cell(head, c, text)
         cell.font, cell.fill = _BOLD, _HEAD_FILL
     for c, width in enumerate(WIDTHS, start=1):
@@ -383,7 +286,7 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
         spec = tables.get(f.table) if f.table else None
         affected = role(f, items) == "affected"  # a correct total: its arithmetic, never a value to write
         values = [i, t["severity"][f.severity], f.code,
-                  f"{spec.number}. {spec.title[lang]}" if spec else (f.table or "-"),
+                  f"{spec.number}. {label(spec.title, lang)}" if spec else (f.table or "-"),
                   f"{target[0]}!{target[1]}" if target else _where_text(f, lang),
                   f.message(lang),
                   fmt(f.expected, lang) if f.expected is not None and not affected else "",
@@ -397,7 +300,7 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
         if target:
             where = ws.cell(row, 5)
             where.hyperlink = Hyperlink(ref=where.coordinate, location=_sheet_ref(*target),
-                                        tooltip=t["head"][4])
+                                        tooltip=t["head"]["where"])
             where.font = _LINK_FONT
     ws.freeze_panes = ws.cell(head + 1, 1)
     page_setup(ws)
@@ -408,10 +311,10 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
 def _corrections_table(ws, r: int, items, lang: str, place) -> int:
     """The corrections (:mod:`pipeline.corrections`) from row ``r``: one row per cell to change, with a
     link to it; returns the next free row."""
-    t = TEXT[lang]
+    t = words("feedback_workbook", lang)
     ws.cell(r, 1, t["corrections"]).font = Font(bold=True, size=12)
     r += 1
-    for c, text in enumerate(t["chead"], start=1):
+    for c, text in enumerate(t["chead"].values(), start=1):
         cell = ws.cell(r, c, text)
         cell.font, cell.fill = _BOLD, _HEAD_FILL
     for i, item in enumerate(items, start=1):
@@ -430,7 +333,7 @@ def _corrections_table(ws, r: int, items, lang: str, place) -> int:
             ws.row_dimensions[r].height = 15 * max(_lines(str(v), w) for v, w in zip(values, WIDTHS))
             if target:
                 link = ws.cell(r, 2)
-                link.hyperlink = Hyperlink(ref=link.coordinate, location=_sheet_ref(*target), tooltip=t["chead"][1])
+                link.hyperlink = Hyperlink(ref=link.coordinate, location=_sheet_ref(*target), tooltip=t["chead"]["where"])
                 link.font = _LINK_FONT
     return r + 1
 
@@ -460,7 +363,7 @@ def _find_opd(report, opd):
 
 def build_feedback_workbook(report, opd, lang: str = "id"):
     """The feedback workbook in memory (see the module doc), or None when there is nothing to copy."""
-    if lang not in TEXT:
+    if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
     opd = _find_opd(report, opd)
     source = _source_workbook(report, opd, lang)

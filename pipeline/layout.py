@@ -13,12 +13,14 @@ one or two levels of labels, outermost first. From that this module derives, onc
 * the **grid places**: which cell starts at each (row, column) place, which places a merged cell
   covers, and which places hold no cell;
 * the **identity block** of a submission (its fields, the sheet it sits on, the labels a reader
-  accepts for each field).
+  accepts for each field: the printed one in every language, and other spellings).
+
+Its words (a table's name, the identity labels) are the ``layout`` section of ``schemas/text.yaml``.
 
 The template (:mod:`pipeline.template`), the book (:mod:`pipeline.book`: frame, CSV, workbook), the
 profile pages (:mod:`pipeline.pages`) and the feedback workbook only paint this layout; the workbook
 reader (:mod:`pipeline.read_xlsx`) looks for its labels. Nothing here depends on a writer or a reader:
-only on the specs (and label matching, :mod:`pipeline.labels`).
+only on the specs, label matching (:mod:`pipeline.labels`) and the text catalogue (:mod:`pipeline.text`).
 """
 
 from __future__ import annotations
@@ -29,58 +31,49 @@ from dataclasses import dataclass
 from pipeline.labels import matches, variants
 from pipeline.specs import GridLine, Key, Member, Placement, TableSpec
 from pipeline.submission import IDENTITY_FIELDS
+from pipeline.text import DEFAULT, label, languages, say
 
 # -- the identity block -----------------------------------------------------------------------------------
 IDENTITY_SHEET = "Identitas"
 IDENTITY_FIRST_ROW = 3  # identity fields: label in column A, value in column B
 
-# The labels of the identity fields as printed (id/en), and other spellings a reader accepts, keyed by
-# IDENTITY_FIELDS.
-IDENTITY_LABELS: dict[str, dict] = {
-    "opd": {"id": "Kode OPD", "en": "OPD code",
-            "aliases": ("KODE", "KODE UNIT", "KODE UNIT KERJA", "KODE PERANGKAT DAERAH")},
-    "opd_name": {"id": "Nama OPD", "en": "OPD name",
-                 "aliases": ("NAMA UNIT KERJA", "UNIT KERJA", "NAMA PERANGKAT DAERAH", "PERANGKAT DAERAH",
-                             "OPD", "NAMA INSTANSI", "INSTANSI")},
-    "period": {"id": "Periode", "en": "Period",
-               "aliases": ("PERIODE (TAHUN ATAU TAHUN-BULAN)", "PERIOD (YEAR OR YEAR-MONTH)", "TAHUN",
-                           "TAHUN ANGGARAN", "TA", "PERIODE DATA", "BULAN/TAHUN")},
-    "officer": {"id": "Nama petugas pengisi", "en": "Name of the officer",
-                "aliases": ("NAMA PETUGAS", "PETUGAS", "NAMA PENGISI", "PENGISI", "PETUGAS PENGISI",
-                            "NAMA OPERATOR", "OPERATOR", "OFFICER")},
-    "contact": {"id": "Kontak (telepon/e-mail)", "en": "Contact (phone/e-mail)",
-                "aliases": ("KONTAK", "TELEPON", "TELEPON/E-MAIL", "NO HP", "NO. HP", "NO TELP", "HP/E-MAIL",
-                            "E-MAIL", "EMAIL", "CONTACT")},
-    "date": {"id": "Tanggal pengisian", "en": "Date of filling",
-             "aliases": ("TANGGAL", "TGL PENGISIAN", "TANGGAL ISI", "DATE")},
+# The identity fields' printed labels are in schemas/text.yaml (layout.identity); these are other spellings
+# a reader accepts for each field, keyed by IDENTITY_FIELDS.
+IDENTITY_ALIASES: dict[str, tuple[str, ...]] = {
+    "opd": ("KODE", "KODE UNIT", "KODE UNIT KERJA", "KODE PERANGKAT DAERAH"),
+    "opd_name": ("NAMA UNIT KERJA", "UNIT KERJA", "NAMA PERANGKAT DAERAH", "PERANGKAT DAERAH", "OPD",
+                 "NAMA INSTANSI", "INSTANSI"),
+    "period": ("PERIODE (TAHUN ATAU TAHUN-BULAN)", "PERIOD (YEAR OR YEAR-MONTH)", "TAHUN", "TAHUN ANGGARAN", "TA",
+               "PERIODE DATA", "BULAN/TAHUN"),
+    "officer": ("NAMA PETUGAS", "PETUGAS", "NAMA PENGISI", "PENGISI", "PETUGAS PENGISI", "NAMA OPERATOR",
+                "OPERATOR", "OFFICER"),
+    "contact": ("KONTAK", "TELEPON", "TELEPON/E-MAIL", "NO HP", "NO. HP", "NO TELP", "HP/E-MAIL", "E-MAIL", "EMAIL",
+                "CONTACT"),
+    "date": ("TANGGAL", "TGL PENGISIAN", "TANGGAL ISI", "DATE"),
 }
-assert tuple(IDENTITY_LABELS) == IDENTITY_FIELDS
+assert tuple(IDENTITY_ALIASES) == IDENTITY_FIELDS
 
 
 def identity_label(field: str, lang: str) -> str:
     """The printed label of an identity field (``Kode OPD``)."""
-    return IDENTITY_LABELS[field][lang]
+    return say(f"layout.identity.{field}", lang)
 
 
 def identity_accepts(field: str) -> frozenset[str]:
     """Every normalised form a reader accepts as the label of an identity field: its printed label in each
-    language and its other spellings."""
-    entry = IDENTITY_LABELS[field]
-    return variants(*(v for k, v in entry.items() if k != "aliases"), *entry["aliases"])
+    language of the catalogue, and its other spellings."""
+    return variants(*(identity_label(field, lang) for lang in languages()), *IDENTITY_ALIASES[field])
 
 
 # -- the table's title ------------------------------------------------------------------------------------
-TEXT = {"id": {"table": "Tabel {number}"}, "en": {"table": "Table {number}"}}
-
-
 def table_name(spec: TableSpec, lang: str) -> str:
     """``Tabel 2``."""
-    return TEXT[lang]["table"].format(number=spec.number)
+    return say("layout.table", lang, number=spec.number)
 
 
 def table_heading(spec: TableSpec, lang: str) -> str:
     """``Tabel 2. Jumlah PNS & CPNS menurut Golongan/Ruang``."""
-    return f"{table_name(spec, lang)}. {spec.title[lang]}"
+    return f"{table_name(spec, lang)}. {label(spec.title, lang)}"
 
 
 # -- lines and their labels -------------------------------------------------------------------------------
@@ -112,7 +105,7 @@ class Label:
 
     def printed(self, lang: str) -> str:
         """The label as printed in ``lang``: the spec's own text, translated where a member says how."""
-        if lang == "id" or not self.members:
+        if lang == DEFAULT or not self.members:
             return self.text
         return self.members[0].label.get(lang, self.text)
 
@@ -183,7 +176,7 @@ class TableLayout:
         return [self._dims_text(dims, lang) for dims in self.level_dims]
 
     def _dims_text(self, dims, lang: str) -> str:
-        return " / ".join(self.spec.dim(n).label[lang] for n in dims)
+        return " / ".join(label(self.spec.dim(n).label, lang) for n in dims)
 
     def labels(self, axis: str, lang: str) -> list[tuple[str, ...]]:
         """Each row's (``axis="rows"``) or column's printed labels, padded with "" to the band's depth."""

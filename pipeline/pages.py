@@ -6,9 +6,11 @@ every link is relative and points at a file that exists when the page is written
 feedback pages, ``profil.pdf``, ``gerbang-mutu.html``), except ``../index.html`` from a feedback page,
 which the same report run writes last.
 
-All user text is in the ``*_TEXT`` dicts below (Indonesian, and English with ``lang="en"``); the
-templates in ``templates/`` hold structure only. Status words come from :data:`pipeline.coverage.LABELS`,
-finding messages from the finding catalogue, table titles and labels from the table specs.
+All user text is in the ``pages`` section of ``schemas/text.yaml`` (``feedback``, ``dashboard``,
+``profile``); the templates in ``templates/`` hold structure only. Status words come from
+:data:`pipeline.coverage.LABELS`, finding messages from the finding catalogue, table titles and labels
+from the table specs. The profile's tables paint each table's layout (:mod:`pipeline.layout`: header and
+row-label spans, grid places) with the book's values (:func:`pipeline.book.book_frame`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.book import TEXT as BOOK_TEXT, book_frame
+from pipeline.book import book_frame
 from pipeline.coverage import LABELS as STATUS_LABELS, coverage_note
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.corrections import LOCATED, affected_text, corrections, role, typed
@@ -26,6 +28,7 @@ from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.layout import layout, table_heading
 from pipeline.report_data import OpdReport, PeriodReport
+from pipeline.text import label, say, words
 from pipeline.specs import TableSpec, load_tables
 from pipeline.feedback_workbook import FILE_SUFFIX
 from pipeline.gate_page import PAGE as GATE_PAGE
@@ -42,250 +45,17 @@ PERCENT_CODES = frozenset({"PCT_SHARE", "PCT_TOTAL", "PCT_RANGE"})
 WORKBOOK_SUFFIX = FILE_SUFFIX  # the marked workbook beside each page (pipeline.feedback_workbook)
 WIB = timezone(timedelta(hours=7), "WIB")
 
-FEEDBACK_TEXT: dict[str, dict] = {
-    "id": {
-        "title": "Umpan balik rekap kepegawaian",
-        "kicker": "BKPSDM Kota Serang · Umpan balik rekap kepegawaian",
-        "period": "Periode",
-        "status": "Status",
-        "explain": {
-            "clean": "Terima kasih, rekap Anda diterima tanpa temuan.",
-            "accepted": "Terima kasih, rekap Anda diterima. Ada {info} catatan di bawah untuk diketahui; "
-                        "tidak perlu tindakan.",
-            "accepted_with_warnings": "Rekap Anda diterima dengan {warning} peringatan. Periksa angka yang "
-                                      "ditandai di bawah; bila angkanya memang benar, tidak perlu tindakan.",
-            "older_version": "Berkas terbaru Anda ditolak karena {error} kesalahan. Tabel kota sementara memakai "
-                             "versi lama Anda yang sudah diterima. Perbaiki kesalahan di bawah, lalu kirim ulang "
-                             "berkasnya ke BKPSDM.",
-            "rejected": "Rekap Anda ditolak karena {error} kesalahan, sehingga belum masuk tabel kota. Perbaiki "
-                        "sel-sel di bawah, lalu kirim ulang berkasnya ke BKPSDM.",
-            "withdrawn": "Berkas rekap OPD ini untuk periode {period} tidak ada lagi di folder kiriman BKPSDM. "
-                         "Bila ini keliru, kirim ulang berkasnya.",
-            "not_submitted": "BKPSDM belum menerima rekap kepegawaian OPD ini untuk periode {period}. Silakan isi "
-                             "templat rekap dan kirimkan ke BKPSDM.",
-        },
-        "file": "Berkas",
-        "version": "Versi (sha256)",
-        "staff": "Pegawai dalam tabel kota",
-        "counts": "Temuan",
-        "run": "Pemeriksaan",
-        "workbook": "Unduh buku kerja bertanda (xlsx)",
-        "workbook_hint": "Buku kerja bertanda adalah salinan berkas Anda dengan sel yang bermasalah ditandai dan "
-                         "diberi komentar.",
-        "back": "Kembali ke dasbor",
-        "findings": "Semua temuan",
-        "corrections": "Perbaikan: ubah sel-sel ini",
-        "corrections_hint": "Lakukan perbaikan ini lebih dulu. Pasti: hanya perubahan ini yang membuat semua aturan "
-                            "terpenuhi. Kemungkinan: penjelasan yang paling cocok dengan data. Salah satu dari beberapa "
-                            "sel: data tidak dapat menunjukkan sel mana, periksa semuanya dengan data sumber. Sel yang "
-                            "ditandai terdampak jangan diubah: jumlahnya akan cocok setelah perbaikan ini.",
-        "ccol": {"no": "No", "where": "Letak", "actual": "Tertulis", "expected": "Seharusnya", "why": "Keterangan",
-                 "repairs": "Memperbaiki"},
-        "affected": "Terdampak",
-        "file_level": "Umum (berkas, identitas, antartabel)",
-        "uncertain": "{value} (mungkin)",
-        "other_table": "Tabel {table}",
-        "severity": {"error": "Kesalahan", "warning": "Peringatan", "info": "Catatan"},
-        "col": {"severity": "Tingkat", "where": "Letak", "what": "Masalah", "expected": "Seharusnya",
-                "actual": "Tertulis", "suggestion": "Saran perbaikan"},
-        "columns_hint": "Letak: lembar!sel pada berkas Excel Anda. Seharusnya: nilai menurut aturan (untuk jumlah: "
-                        "jumlah rinciannya; kesalahannya bisa juga ada pada rincian). Saran perbaikan: nilai yang "
-                        "sebaiknya diisikan, bila dapat diketahui.",
-        "whole_file": "seluruh berkas",
-        "footer": "Dibuat oleh rekap untuk BKPSDM Kota Serang.",
-    },
-    "en": {
-        "title": "Staffing recap feedback",
-        "kicker": "BKPSDM Kota Serang · Staffing recap feedback",
-        "period": "Period",
-        "status": "Status",
-        "explain": {
-            "clean": "Thank you, your recap was accepted without findings.",
-            "accepted": "Thank you, your recap was accepted. There are {info} notes below for your information; "
-                        "no action is needed.",
-            "accepted_with_warnings": "Your recap was accepted with {warning} warnings. Check the numbers marked "
-                                      "below; if they are right, no action is needed.",
-            "older_version": "Your latest file was rejected because of {error} errors. The city tables use your "
-                             "earlier accepted version for now. Correct the errors below and send the file to "
-                             "BKPSDM again.",
-            "rejected": "Your recap was rejected because of {error} errors, so it is not in the city tables yet. "
-                        "Correct the cells below and send the file to BKPSDM again.",
-            "withdrawn": "This OPD's recap file for period {period} is no longer in BKPSDM's submissions folder. "
-                         "If this is a mistake, send the file again.",
-            "not_submitted": "BKPSDM has not received a staffing recap from this OPD for period {period}. Please "
-                             "fill in the recap template and send it to BKPSDM.",
-        },
-        "file": "File",
-        "version": "Version (sha256)",
-        "staff": "Staff in the city tables",
-        "counts": "Findings",
-        "run": "Check",
-        "workbook": "Download the marked workbook (xlsx)",
-        "workbook_hint": "The marked workbook is a copy of your file with the problem cells highlighted and "
-                         "commented.",
-        "back": "Back to the dashboard",
-        "findings": "All findings",
-        "corrections": "Corrections: change these cells",
-        "corrections_hint": "Make these corrections first. Certain: only this change makes every rule hold. "
-                            "Probably: the explanation that fits the data best. One of several cells: the data cannot "
-                            "tell which; check them all against the source. Cells marked affected must not be "
-                            "changed: they add up once these corrections are made.",
-        "ccol": {"no": "No", "where": "Where", "actual": "Reads", "expected": "Should be", "why": "Why",
-                 "repairs": "Repairs"},
-        "affected": "Affected",
-        "file_level": "General (file, identity, across tables)",
-        "uncertain": "{value} (probably)",
-        "other_table": "Table {table}",
-        "severity": {"error": "Error", "warning": "Warning", "info": "Note"},
-        "col": {"severity": "Severity", "where": "Where", "what": "What is wrong", "expected": "Expected",
-                "actual": "Actual", "suggestion": "Suggested correction"},
-        "columns_hint": "Where: sheet!cell in your Excel file. Expected: the value the rule computes (for a total: "
-                        "the sum of its parts; the error may also be in a part). Suggested correction: the value "
-                        "to enter, when it can be known.",
-        "whole_file": "whole file",
-        "footer": "Made by rekap for BKPSDM Kota Serang.",
-    },
-}
+def _feedback_text(lang: str) -> dict:
+    return words("pages.feedback", lang)
 
-DASHBOARD_TEXT: dict[str, dict] = {
-    "id": {
-        "title": "Dasbor rekap kepegawaian",
-        "kicker": "BKPSDM Kota Serang · Bidang Pengadaan, Pemberhentian dan Informasi",
-        "heading": "Rekap kepegawaian OPD",
-        "period": "Periode",
-        "last_run": "Pemeriksaan terakhir",
-        "links": "Tautan",
-        "profile_html": "Profil kepegawaian (HTML)",
-        "profile_pdf": "Profil kepegawaian (PDF)",
-        "gate_page": "Gerbang mutu",
-        "release": "Status rilis",
-        "release_final": "FINAL",
-        "release_provisional": "SEMENTARA",
-        "ignored": "Berkas yang bukan kiriman (dilewati)",
-        "ignored_note": "Berkas ini ada di folder kiriman tetapi bukan buku kerja atau CSV rekap; tidak diperiksa dan "
-                        "tidak memengaruhi status maupun kode keluar.",
-        "summary": "Ringkasan status",
-        "coverage": "Cakupan tabel kota",
-        "not_published": "Tabel kota untuk periode ini belum diterbitkan.",
-        "opds_used": "OPD dalam tabel kota",
-        "staff_used": "Pegawai dalam tabel kota",
-        "staff_share": "Perkiraan porsi pegawai",
-        "staff_missing": "Perkiraan pegawai OPD yang belum masuk",
-        "of": "dari",
-        "unknown": "tidak diketahui",
-        "opds": "OPD",
-        "opd_cols": ["No.", "Kode", "Nama OPD (berkas)", "Status", "Kesalahan", "Peringatan", "Catatan",
-                     "Pegawai", "Umpan balik", "Buku kerja bertanda"],
-        "page_link": "halaman",
-        "workbook_link": "xlsx",
-        "runs": "Pemeriksaan terakhir",
-        "run_cols": ["Pemeriksaan", "Mulai", "Selesai", "Hasil", "Kode keluar", "Berkas", "Diperiksa",
-                     "Diterima", "Ditolak", "Keterangan"],
-        "outcomes": {"published": "diterbitkan", "unchanged": "tidak berubah", "gate_failed": "gagal gerbang terbit",
-                     "empty": "tidak ada yang diterima", "failed": "gagal", "killed": "terhenti",
-                     "running": "sedang berjalan"},
-        "no_runs": "Belum ada pemeriksaan untuk periode ini.",
-        "notes": "Catatan pemeriksaan terakhir",
-        "footer": "Dibuat oleh rekap. Waktu dalam WIB (UTC+7).",
-    },
-    "en": {
-        "title": "Staffing recap dashboard",
-        "kicker": "BKPSDM Kota Serang · Procurement, Dismissal and Information Division",
-        "heading": "OPD staffing recaps",
-        "period": "Period",
-        "last_run": "Latest run",
-        "links": "Links",
-        "profile_html": "Staffing profile (HTML)",
-        "profile_pdf": "Staffing profile (PDF)",
-        "gate_page": "Publish gate",
-        "release": "Release status",
-        "release_final": "FINAL",
-        "release_provisional": "PROVISIONAL (SEMENTARA)",
-        "ignored": "Files that are not submissions (skipped)",
-        "ignored_note": "These files are in the submissions folder but are not recap workbooks or CSVs; they are "
-                        "not checked and affect no status and no exit code.",
-        "summary": "Status summary",
-        "coverage": "Coverage of the city tables",
-        "not_published": "The city tables of this period are not published yet.",
-        "opds_used": "OPDs in the city tables",
-        "staff_used": "Staff in the city tables",
-        "staff_share": "Estimated share of staff",
-        "staff_missing": "Estimated staff of OPDs not included",
-        "of": "of",
-        "unknown": "unknown",
-        "opds": "OPDs",
-        "opd_cols": ["No.", "Code", "OPD name (file)", "Status", "Errors", "Warnings", "Notes", "Staff",
-                     "Feedback", "Marked workbook"],
-        "page_link": "page",
-        "workbook_link": "xlsx",
-        "runs": "Recent runs",
-        "run_cols": ["Run", "Started", "Ended", "Outcome", "Exit code", "Files", "Validated", "Accepted",
-                     "Rejected", "Message"],
-        "outcomes": {"published": "published", "unchanged": "unchanged", "gate_failed": "publish gate failed",
-                     "empty": "nothing accepted", "failed": "failed", "killed": "killed", "running": "running"},
-        "no_runs": "No run for this period yet.",
-        "notes": "Notes from the latest run",
-        "footer": "Made by rekap. Times in WIB (UTC+7).",
-    },
-}
 
-PROFILE_TEXT: dict[str, dict] = {
-    "id": {
-        "title": "Profil Kepegawaian Kota Serang",
-        "kicker": "BKPSDM Kota Serang · Tabel Rekap Kepegawaian",
-        "period": "Periode",
-        "back": "Dasbor",
-        "pdf": "Unduh PDF",
-        "coverage": "Cakupan data",
-        "source": "Sumber",
-        "source_text": BOOK_TEXT["id"]["source_text"],
-        "blank_cells": "Sel berarsir: golongan/ruang atau jenjang yang tidak ada. Baris tebal: jumlah dan subjumlah.",
-        "contents": "Daftar isi",
-        "provisional": "SEMENTARA",
-        "provisional_note": "Rilis sementara: belum semua OPD yang wajib mengirim masuk dalam tabel ini.",
-        "sex": {"L": "Laki-laki", "P": "Perempuan"},
-        "staff_axis": "Jumlah pegawai",
-        "posts_axis": "Jumlah jabatan",
-        "filled": "Terisi",
-        "available": "Disiapkan",
-        "chart_golongan": "Gambar 2. PNS & CPNS menurut golongan dan jenis kelamin",
-        "chart_pendidikan": "Gambar 3. ASN menurut tingkat pendidikan dan jenis kelamin",
-        "chart_eselon": "Gambar 1. Jabatan struktural terisi dan disiapkan per eselon",
-        "chart_fungsional": "Gambar 4. Pengawas, penilik, guru dan pamong menurut jenjang dan jenis kelamin "
-                            "(skala tiap jabatan berbeda)",
-        "footer": "Dibuat oleh rekap untuk BKPSDM Kota Serang. Jumlah, subjumlah dan persentase dihitung ulang "
-                  "dari rinciannya.",
-    },
-    "en": {
-        "title": "Kota Serang Staffing Profile",
-        "kicker": "BKPSDM Kota Serang · Staffing recap tables",
-        "period": "Period",
-        "back": "Dashboard",
-        "pdf": "Download PDF",
-        "coverage": "Coverage",
-        "source": "Source",
-        "source_text": BOOK_TEXT["en"]["source_text"],
-        "blank_cells": "Hatched cells: ranks or levels that do not exist. Bold rows: totals and subtotals.",
-        "contents": "Contents",
-        "provisional": "SEMENTARA",
-        "provisional_note": "Provisional release (sementara): not every OPD that must submit is in these tables yet.",
-        "sex": {"L": "Men", "P": "Women"},
-        "staff_axis": "Number of staff",
-        "posts_axis": "Number of posts",
-        "filled": "Filled",
-        "available": "Available",
-        "chart_golongan": "Figure 2. PNS & CPNS by rank group and sex",
-        "chart_pendidikan": "Figure 3. ASN by education level and sex",
-        "chart_eselon": "Figure 1. Structural posts filled and available by echelon",
-        "chart_fungsional": "Figure 4. Supervisors, inspectors, teachers and tutors by level and sex "
-                            "(each post on its own scale)",
-        "footer": "Made by rekap for BKPSDM Kota Serang. Totals, subtotals and percentages are recomputed from "
-                  "their parts.",
-    },
-}
+def _dashboard_text(lang: str) -> dict:
+    t = words("pages.dashboard", lang)
+    return {**t, "opd_cols": list(t["opd_cols"].values()), "run_cols": list(t["run_cols"].values())}
 
-for _text in (FEEDBACK_TEXT, DASHBOARD_TEXT, PROFILE_TEXT):
-    assert _text["en"].keys() == _text["id"].keys()
+
+def _profile_text(lang: str) -> dict:
+    return {**words("pages.profile", lang), "source_text": say("book.source_text", lang)}
 
 
 # -- feedback page -------------------------------------------------------------------------------------
@@ -296,7 +66,7 @@ def suggestion(finding: Finding, lang: str = "id") -> str:
     if found is None:
         return ""
     text = _typed(finding, found["value"], lang)
-    return text if found["certain"] else FEEDBACK_TEXT[lang]["uncertain"].format(value=text)
+    return text if found["certain"] else say("pages.feedback.uncertain", lang, value=text)
 
 
 def _is_percent(finding: Finding) -> bool:
@@ -323,13 +93,13 @@ def where(finding: Finding, lang: str = "id") -> str:
     """Where a finding is: ``Golongan!J9`` in the workbook, else the cell in words, else the sheet or file."""
     if finding.sheet and finding.address:
         return f"{finding.sheet}!{finding.address}"
-    words = cell_words(finding, lang)
-    if words:
-        return words
+    in_words = cell_words(finding, lang)
+    if in_words:
+        return in_words
     spec = load_tables().get(finding.table) if finding.table else None
     if finding.sheet:
         return finding.sheet
-    return spec.sheet if spec is not None else FEEDBACK_TEXT[lang]["whole_file"]
+    return spec.sheet if spec is not None else say("pages.feedback.whole_file", lang)
 
 
 def cell_words(finding: Finding, lang: str = "id") -> str:
@@ -342,12 +112,12 @@ def cell_words(finding: Finding, lang: str = "id") -> str:
 
 def finding_row(finding: Finding, lang: str = "id", items=None) -> dict:
     place = where(finding, lang)
-    words = cell_words(finding, lang)
+    in_words = cell_words(finding, lang)
     shown = role(finding, items or [])
     affected = shown == "affected"
     return {"code": finding.code, "severity": finding.severity, "role": shown, "where": place,
             "address": bool(finding.sheet and finding.address),
-            "where_words": words if words != place else "",
+            "where_words": in_words if in_words != place else "",
             "title": finding.title(lang),
             "message": finding.message(lang) + (f" ({affected_text(finding, lang)})" if affected else ""),
             "expected": "" if affected else _value_text(finding, finding.expected, lang),
@@ -381,7 +151,7 @@ def finding_groups(findings: list[Finding], lang: str = "id") -> list[dict]:
     tables = load_tables()
     order = {None: -1, **{t: i for i, t in enumerate(tables)}}
     rank = {"error": 0, "warning": 1, "info": 2}
-    text = FEEDBACK_TEXT[lang]
+    text = _feedback_text(lang)
     items = corrections(findings)
     findings = [f for f in findings if f.code not in LOCATED]
     groups = []
@@ -399,7 +169,7 @@ def finding_groups(findings: list[Finding], lang: str = "id") -> list[dict]:
 
 
 def explanation(opd: OpdReport, period: str, lang: str = "id") -> str:
-    explain = FEEDBACK_TEXT[lang]["explain"]
+    explain = _feedback_text(lang)["explain"]
     counts = opd.counts
     if opd.status == "accepted":
         template = explain["accepted"] if opd.findings else explain["clean"]
@@ -412,7 +182,7 @@ def feedback_html(report: PeriodReport, opd: OpdReport, lang: str = "id", workbo
     check_lang(lang)
     from pipeline.staff_report import view_rows  # the staff-list section (personal data: this OPD's own page)
 
-    return render("feedback.html", lang=lang, t=FEEDBACK_TEXT[lang], period=report.period, run_id=report.run_id,
+    return render("feedback.html", lang=lang, t=_feedback_text(lang), period=report.period, run_id=report.run_id,
                   opd=opd, counts=opd.counts, symbol=SYMBOLS.get(opd.status, "?"),
                   status_label=STATUS_LABELS[lang].get(opd.status, opd.status),
                   explain=explanation(opd, report.period, lang), groups=finding_groups(opd.findings, lang),
@@ -453,7 +223,7 @@ def _time(stamp) -> str:
 
 
 def coverage_facts(summary: dict, lang: str = "id") -> list[dict]:
-    text = DASHBOARD_TEXT[lang]
+    text = _dashboard_text(lang)
     share = summary.get("staff_share")
     facts = [
         {"label": text["opds_used"],
@@ -473,7 +243,7 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
     marked workbook under ``opd/``; ``links``: which of ``profil.html``, ``profil.pdf``, ``gerbang-mutu.html``
     exist. Nothing else is linked (GX's own Data Docs in ``gx/`` load from the internet: not linked)."""
     check_lang(lang)
-    text = DASHBOARD_TEXT[lang]
+    text = _dashboard_text(lang)
     pages, workbooks, links = set(pages), set(workbooks), set(links)
     rows = []
     for opd in report.opds:
@@ -549,8 +319,9 @@ def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
     labels_at: dict[int, list[dict]] = {}
     for span in lay.row_labels:
         outer = span.last_level < lay.row_levels - 1
-        labels_at.setdefault(span.first, []).append(_cell(span.label.printed(lang), colspan=span.last_level - span.level + 1,
-                                                          rowspan=span.last - span.first + 1, group=outer))
+        labels_at.setdefault(span.first, []).append(_cell(span.label.printed(lang), group=outer,
+                                                          colspan=span.last_level - span.level + 1,
+                                                          rowspan=span.last - span.first + 1))
     decimals = int((spec.percent or {}).get("decimals", 2))
     body = []
     for i in range(len(rows)):
@@ -562,14 +333,14 @@ def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
                 cells.append(_cell("", cls=""))
                 continue
             key, p = lay.starts[(i, j)]
-            span = p.col_last - p.col_first + 1
+            width = p.col_last - p.col_first + 1
             if spec.is_impossible(key):
-                cells.append(_cell("", span, cls="impossible"))
+                cells.append(_cell("", width, cls="impossible"))
                 continue
             value = frame.iat[i, j]
             is_total = not spec.is_leaf(key)
             text = percent(value, lang, decimals) if spec.is_percent(key) else number(value, lang)
-            cells.append(_cell(text, span, cls="total" if is_total else ""))
+            cells.append(_cell(text, width, cls="total" if is_total else ""))
         body.append({"labels": labels_at.get(i, []), "cells": cells, "total": i in lay.total_rows})
     row_depth = lay.row_levels
     # Label columns as wide as their longest label; the value columns share the rest equally.
@@ -616,7 +387,7 @@ def charts(city: dict, lang: str = "id") -> dict[str, dict]:
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    text = PROFILE_TEXT[lang]
+    text = _profile_text(lang)
     tables = load_tables()
     out = {}
 
@@ -629,7 +400,7 @@ def charts(city: dict, lang: str = "id") -> dict[str, dict]:
         bars = ax.bar([i + (k - 0.5) * 0.38 for i in x], heights, 0.38, label=text["sex"][sex],
                       color=SEX_COLOURS[sex])
         _bar_labels(ax, [bars], lang)
-    ax.set_xticks(list(x), [g.label[lang] for g in groups])
+    ax.set_xticks(list(x), [label(g.label, lang) for g in groups])
     ax.set_ylabel(text["staff_axis"])
     _axis_numbers(ax.yaxis, lang)
     ax.legend(frameon=False)
@@ -647,7 +418,7 @@ def charts(city: dict, lang: str = "id") -> dict[str, dict]:
         left = [a + b for a, b in zip(left, widths)]
     for i, total in enumerate(left):
         ax.text(total, i, " " + number(int(total), lang), va="center", fontsize=7.5)
-    ax.set_yticks(range(len(levels)), [m.label[lang] for m in levels])
+    ax.set_yticks(range(len(levels)), [label(m.label, lang) for m in levels])
     ax.set_xlabel(text["staff_axis"])
     _axis_numbers(ax.xaxis, lang)
     ax.set_xlim(0, max(left + [1]) * 1.12)
@@ -666,7 +437,7 @@ def charts(city: dict, lang: str = "id") -> dict[str, dict]:
         bars = ax.bar([i + (k - 0.5) * 0.38 for i in x], heights, 0.38, color=colour,
                       label=text["filled" if status == "terisi" else "available"])
         _bar_labels(ax, [bars], lang)
-    ax.set_xticks(list(x), [e.label[lang] for e in levels])
+    ax.set_xticks(list(x), [label(e.label, lang) for e in levels])
     ax.set_ylabel(text["posts_axis"])
     _axis_numbers(ax.yaxis, lang)
     ax.legend(frameon=False)
@@ -686,13 +457,13 @@ def charts(city: dict, lang: str = "id") -> dict[str, dict]:
             left = [a + b for a, b in zip(left, widths)]
         for i, total in enumerate(left):
             ax.text(total, i, " " + number(int(total), lang), va="center", fontsize=7)
-        ax.set_title(post.label[lang], fontsize=8.5)
+        ax.set_title(label(post.label, lang), fontsize=8.5)
         ax.set_xlim(0, max(left + [1]) * 1.35)
         _axis_numbers(ax.xaxis, lang)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", color="#e3e6ea")
-    axes[0].set_yticks(range(len(levels)), [j.label[lang] for j in levels])
+    axes[0].set_yticks(range(len(levels)), [label(j.label, lang) for j in levels])
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, frameon=False, fontsize=7.5, loc="upper right", ncol=2)
     fig.supxlabel(text["staff_axis"], fontsize=8.5)
@@ -715,7 +486,7 @@ def profile_html(report: PeriodReport, lang: str = "id", *, pdf: str | None = "p
         tables.append(table)
     note = coverage_note(report.coverage, lang) if report.coverage else ""
     provisional = bool(report.release) and report.release.get("status") != "final"
-    return render("profile.html", lang=lang, t=PROFILE_TEXT[lang], period=report.period, tables=tables,
+    return render("profile.html", lang=lang, t=_profile_text(lang), period=report.period, tables=tables,
                   coverage_note=note, pdf=pdf, provisional=provisional,
                   release_text=release_text(report.release, lang) if report.release else "")
 

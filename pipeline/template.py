@@ -1,8 +1,12 @@
 """The Excel template an OPD fills in: an Identitas sheet, then one sheet per table, laid out like the book.
 
-Everything is driven by the table specs (rows, columns, labels): a new spec gets a sheet with no code
-change. The reader (:mod:`pipeline.read_xlsx`) finds the tables by their labels, so it also reads
-workbooks this module did not build; :func:`locate` gives the exact address of a cell in one it did.
+This module paints; what it paints is the table's layout (:mod:`pipeline.layout`: labels, header and
+row-label spans, the corner, empty grid places, the identity block), so a new spec gets a sheet with no
+code change. It owns where the grid sits on a sheet (:func:`grid_origin`, :func:`locate`), the styles
+(fills, borders, protection, data validation) and :func:`write_grid`, which the book workbook
+(:mod:`pipeline.book`) uses too. Its words are the ``template`` section of ``schemas/text.yaml``. The
+reader (:mod:`pipeline.read_xlsx`) finds the tables by their labels, so it also reads workbooks this
+module did not build; :func:`locate` gives the exact address of a cell in one it did.
 """
 
 from __future__ import annotations
@@ -18,46 +22,13 @@ from pipeline.files import atomic_write
 from pipeline.layout import IDENTITY_FIRST_ROW, IDENTITY_SHEET, identity_label, layout, table_heading
 from pipeline.specs import Key, Opd, TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS
+from pipeline.text import LANGUAGES, words
 
 # -- layout: where things sit on a table sheet (1-based rows and columns) -----------------------------
 TITLE_ROW = 1
 NOTE_ROW = 2
 ORIGIN_ROW = 4  # first column-header row of the grid
 ORIGIN_COL = 1  # first row-label column of the grid
-
-# -- all template text, id and en (the identity labels are the layout's: pipeline.layout) -----------------
-TEXT: dict[str, dict] = {
-    "id": {
-        "identity_title": "Identitas Pengirim Data Rekap Kepegawaian",
-        "identity_hint": "Isi kolom B. Kode OPD, nama OPD dan periode sudah diisi oleh BKPSDM.",
-        "instructions_title": "Petunjuk pengisian",
-        "instructions": [
-            "1. Isi setiap tabel pada lembarnya masing-masing; hanya sel putih dan sel berwarna yang dapat diisi.",
-            "2. Tulis bilangan bulat (tanpa titik ribuan, tanpa desimal). Sel kosong atau berisi tanda - dibaca sebagai 0.",
-            "3. Baris/kolom Jumlah dan TOTAL (sel kuning) diisi sendiri oleh OPD, bukan dihitung otomatis; BKPSDM memeriksa bahwa jumlahnya sama dengan rinciannya.",
-            "4. Kolom % diisi persentase (0-100, dua desimal), yaitu bagian setiap baris dari jumlah seluruhnya.",
-            "5. Sel abu-abu tidak ada (mis. golongan I/e) dan harus dibiarkan kosong.",
-            "6. Jangan mengubah judul, label baris/kolom, urutan, atau nama lembar; jangan menambah atau menghapus baris dan kolom.",
-            "7. Simpan sebagai .xlsx (tanpa kata sandi) lalu kirim ke BKPSDM.",
-        ],
-        "note_default": "Isi jumlah pegawai pada setiap sel; baris dan kolom jumlah diisi sendiri dan diperiksa.",
-    },
-    "en": {
-        "identity_title": "Identity of the staffing recap sender",
-        "identity_hint": "Fill in column B. The OPD code, OPD name and period are filled in by BKPSDM.",
-        "instructions_title": "How to fill in this workbook",
-        "instructions": [
-            "1. Fill in each table on its own sheet; only the white and coloured cells can be edited.",
-            "2. Write whole numbers (no thousands separators, no decimals). An empty cell or a dash (-) reads as 0.",
-            "3. The Jumlah and TOTAL rows/columns (yellow cells) are typed by the OPD, not computed; BKPSDM checks that they equal the sum of their parts.",
-            "4. The % column holds percentages (0-100, two decimals): each row's share of the grand total.",
-            "5. Grey cells do not exist (e.g. rank I/e) and must stay empty.",
-            "6. Do not change titles, row/column labels, their order or the sheet names; do not insert or delete rows or columns.",
-            "7. Save as .xlsx (without a password) and send it to BKPSDM.",
-        ],
-        "note_default": "Type the headcount in each cell; total rows and columns are typed too, and checked.",
-    },
-}
 
 # -- styles ---------------------------------------------------------------------------------------------
 _GREY = PatternFill("solid", fgColor="D9D9D9")
@@ -107,7 +78,7 @@ def _put(ws, row: int, col: int, value, *, fill=None, align=_CENTER, bold=False,
 
 
 def _identity_sheet(ws, opd: Opd, period: str, lang: str) -> None:
-    text = TEXT[lang]
+    text = words("template", lang)
     ws.title = IDENTITY_SHEET
     ws["A1"] = text["identity_title"]
     ws["A1"].font = Font(bold=True, size=13)
@@ -122,7 +93,7 @@ def _identity_sheet(ws, opd: Opd, period: str, lang: str) -> None:
     row = IDENTITY_FIRST_ROW + len(IDENTITY_FIELDS)
     ws.cell(row, 1, text["identity_hint"]).font = Font(italic=True)
     ws.cell(row + 2, 1, text["instructions_title"]).font = Font(bold=True)
-    for i, line in enumerate(text["instructions"]):
+    for i, line in enumerate(text["instructions"].values()):
         ws.cell(row + 3 + i, 1, line)
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 45
@@ -215,7 +186,7 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
 
 
 def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:
-    note = (spec.note or {}).get(lang) or TEXT[lang]["note_default"]
+    note = (spec.note or {}).get(lang) or words("template", lang)["note_default"]
     write_heading(ws, spec, note, lang)
     ws.row_dimensions[NOTE_ROW].height = 30
     write_grid(ws, spec, values, lang, form=True)
@@ -225,7 +196,7 @@ def _table_sheet(ws, spec: TableSpec, values: dict, lang: str) -> None:
 
 def build_workbook(opd: Opd, period: str, values: dict[str, dict] | None = None, lang: str = "id") -> Workbook:
     """The template for one OPD and period; ``values`` (table id -> {key: value}) pre-fills cells."""
-    if lang not in TEXT:
+    if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
     values = values or {}
     specs = load_tables()

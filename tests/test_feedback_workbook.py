@@ -13,7 +13,7 @@ from openpyxl.comments import Comment
 
 from conftest import Submission
 from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, role
-from pipeline.feedback_workbook import (AUTHOR, FILLS, TEXT, feedback_path, suggestion_text,
+from pipeline.feedback_workbook import (AUTHOR, FILLS, feedback_path, suggestion_text,
                                         write_feedback_workbook)
 from pipeline.findings import SEVERITIES, Finding, flatten
 from pipeline.report_data import OpdReport, PeriodReport, load_period
@@ -21,7 +21,16 @@ from pipeline.run import run_period
 from pipeline.sample import write_sample
 from pipeline.specs import load_registry, load_tables
 from pipeline.template import build_workbook, locate
+from pipeline.text import LANGUAGES, words
 from pipeline.validate import validate_file
+
+
+def _text(lang: str) -> dict:
+    t = words("feedback_workbook", lang)
+    return {**t, "head": list(t["head"].values()), "chead": list(t["chead"].values())}
+
+
+TEXT = {lang: _text(lang) for lang in LANGUAGES}  # the workbook's words, its column heads as lists
 
 PERIOD = "2022"
 LINK = re.compile(r"^'((?:[^']|'')+)'!([A-Z]+[0-9]+)$")

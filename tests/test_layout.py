@@ -8,7 +8,7 @@ import sys
 import yaml
 
 from pipeline.labels import normalize
-from pipeline.layout import IDENTITY_LABELS, Span, identity_accepts, layout
+from pipeline.layout import IDENTITY_ALIASES, Span, identity_accepts, identity_label, layout
 from pipeline.specs import SCHEMAS, build_table, load_tables
 from pipeline.submission import IDENTITY_FIELDS
 
@@ -109,7 +109,8 @@ def test_built_once_per_spec():
 
 
 def test_identity_block():
-    assert tuple(IDENTITY_LABELS) == IDENTITY_FIELDS
+    assert tuple(IDENTITY_ALIASES) == IDENTITY_FIELDS
+    assert identity_label("opd", "id") == "Kode OPD" and identity_label("opd", "en") == "OPD code"
     opd = identity_accepts("opd")
     assert {normalize("Kode OPD"), normalize("OPD code"), normalize("Kode unit kerja")} <= opd
     assert normalize("Periode") not in opd and normalize("Periode") in identity_accepts("period")

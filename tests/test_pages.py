@@ -28,7 +28,7 @@ from pipeline import run as run_module
 from pipeline.coverage import LABELS
 from pipeline.findings import Finding, fmt
 from pipeline.findings import SUGGESTING_CODES
-from pipeline.pages import (FEEDBACK_TEXT, profile_html, suggestion, workbook_name,
+from pipeline.pages import (profile_html, suggestion, workbook_name,
                             write_dashboard, write_feedback_page, write_profile)
 from pipeline.report_data import load_period
 from pipeline.gate_page import PAGE as GATE_PAGE, write_gate_page
@@ -36,6 +36,7 @@ from pipeline.run import run_period
 from pipeline.sample import write_sample
 from pipeline.specs import load_registry, load_tables
 from pipeline.template import locate
+from pipeline.text import words
 
 PERIOD = "2022"
 CHROMIUM = "/usr/bin/chromium"
@@ -307,7 +308,7 @@ def test_rejected_opd_sees_each_finding_with_cell_and_numbers(visit, site):
     (suspect,) = [f for f in report.findings if f.code == "CELL_SUSPECT"]
     assert f"{suspect.sheet}!{suspect.address}" in first.inner_text()
     assert str(suspect.actual) in first.inner_text() and str(suspect.expected) in first.inner_text()
-    assert text.index(FEEDBACK_TEXT["id"]["corrections"]) < text.index(FEEDBACK_TEXT["id"]["findings"])
+    assert text.index(words("pages.feedback", "id")["corrections"]) < text.index(words("pages.feedback", "id")["findings"])
     assert page.page.locator(f'a#workbook-link[href="{workbook_name(code)}"]').count() == 1
     assert page.page.locator('a[href="../index.html"]').count() >= 1
 
@@ -337,7 +338,7 @@ def test_clean_opd_gets_a_confirmation(visit, site):
     report = _opd(site["report"], "SETDA")
     assert report.status == "accepted" and not report.findings
     page = visit("opd/SETDA.html")
-    assert FEEDBACK_TEXT["id"]["explain"]["clean"] in page.text()
+    assert words("pages.feedback", "id")["explain"]["clean"] in page.text()
     assert page.page.locator("tr.finding").count() == 0
     assert page.page.locator("a#workbook-link").count() == 0
 
@@ -362,7 +363,7 @@ def test_english_pages(visit, site):
     text = feedback.text()
     assert "Suggested correction" in text and "Expected" in text and "but its parts add up to" in text
     clean = visit("opd/SETDA.html", lang="en")
-    assert FEEDBACK_TEXT["en"]["explain"]["clean"] in clean.text()
+    assert words("pages.feedback", "en")["explain"]["clean"] in clean.text()
     profile = visit("profil.html", lang="en")
     assert "Staffing Profile" in profile.text() and profile.page.locator("svg.chart").count() >= 4
 

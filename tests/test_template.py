@@ -10,11 +10,13 @@ from pipeline import read_xlsx as reader
 from pipeline import template
 from pipeline.specs import SCHEMAS, build_table, load_registry, load_tables
 from pipeline.submission import IDENTITY_FIELDS
-from pipeline.layout import IDENTITY_LABELS, table_heading
-from pipeline.template import (TEXT, build_workbook, grid_origin, locate,
-                               write_template)
+from pipeline.layout import IDENTITY_ALIASES, identity_label, table_heading
+from pipeline.template import build_workbook, grid_origin, locate, write_template
+from pipeline.text import LANGUAGES, words
 
 SPECS = load_tables()
+TEXT = {lang: {**words("template", lang), "instructions": list(words("template", lang)["instructions"].values())}
+        for lang in LANGUAGES}
 DINDIKBUD = load_registry()["DINDIKBUD"]
 DINKES = load_registry()["DINKES"]
 
@@ -36,14 +38,14 @@ def test_sheets_in_book_order_identity_first(built):
 
 def test_identity_sheet(built):
     ws = built["Identitas"]
-    assert tuple(IDENTITY_LABELS) == IDENTITY_FIELDS
+    assert tuple(IDENTITY_ALIASES) == IDENTITY_FIELDS
     labels = {ws.cell(r, 1).value: ws.cell(r, 2) for r in range(1, 12)}
     assert labels["Kode OPD"].value == "DINDIKBUD"
     assert labels["Nama OPD"].value == DINDIKBUD.name
     assert labels["Periode"].value == "2022"
     assert labels["Nama OPD"].protection.locked
     for field in ("officer", "contact", "date"):
-        assert not labels[IDENTITY_LABELS[field]["id"]].protection.locked
+        assert not labels[identity_label(field, "id")].protection.locked
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert any(t.startswith("2. Tulis bilangan bulat") for t in texts)
     assert ws.protection.sheet
