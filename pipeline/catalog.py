@@ -3,7 +3,10 @@ version seen, every run, and which versions went into each published output (lin
 
 A version is a file's content, named by its sha256: a changed file is a new version, the same bytes
 again are the same version. A version's validation is kept with the code and rule versions it was
-made under, so an unchanged file is never validated twice by the same code.
+made under, so an unchanged file is never validated twice by the same code. Its cell values are
+:data:`pipeline.values.Values` in memory and key texts in the database (:func:`pipeline.values.encode`
+and :func:`~pipeline.values.decode`, the one conversion): the stored form is the one earlier versions
+wrote, so an existing catalog loads.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Read a filled workbook: find each table by its labels and hand its cells on raw (see ``submission``).
 
-Nothing here depends on where the template put things. For each table spec, every sheet row that holds
+Nothing here depends on where the template put things: the labels looked for are those of each table's
+layout (:mod:`pipeline.layout`), the identity block's too. For each table spec, every sheet row that holds
 some of the table's column-group labels is tried as its header; the sub-labels (L/P) are looked up
 under each group; the table's row labels are then aligned, in order, with the rows below (gaps
 allowed, so repeated labels such as ``Jumlah`` are told apart by their order). The candidate matching

@@ -3,7 +3,8 @@
 A table is a set of *cells*, each addressed by a key: one member per dimension, in the order the
 table lists its dimensions. A member may be the total of other members (``total_of``); every sum
 rule is derived from that (see :mod:`pipeline.rules.sums`). The printed grid (rows x columns) says
-where each cell sits on a sheet; the template writer and the workbook reader both use it.
+where each cell sits (:meth:`TableSpec.placements`); the printed layout every writer paints and the
+reader looks for is built from it once per table by :mod:`pipeline.layout`.
 """
 
 from __future__ import annotations

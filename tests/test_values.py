@@ -1,0 +1,67 @@
+"""Cell values: one shape through the pipeline, key text only where they are stored, parsed by one function."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.catalog import Catalog, Version
+from pipeline.rules.linear import Ref
+from pipeline.specs import load_tables
+from pipeline.values import (decode, encode, from_long_cells, from_refs, key_text, long_cells, parse_key, refs)
+
+TABLES = load_tables()
+GOL = TABLES["golongan"]
+TOTAL = GOL.key({"ruang": "JML", "gol": "JML", "sex": "JML"})
+
+
+def test_key_text_round_trip_and_bad_keys():
+    assert key_text(GOL, TOTAL) == "ruang=JML|gol=JML|sex=JML"
+    assert all(parse_key(GOL, key_text(GOL, k)) == k for k in GOL.cells)
+    assert parse_key(GOL, "sex=JML|gol=JML|ruang=JML") == TOTAL  # by name, whatever the order
+    for bad in ("ruang=JML|gol=JML", "ruang=JML|gol=JML|sex=JML|pendidikan=S1", "nonsense", ""):
+        with pytest.raises(ValueError, match="golongan"):
+            parse_key(GOL, bad)
+
+
+def test_catalog_form_round_trip_keeps_unreadable_cells():
+    values = {"golongan": {TOTAL: 214.0, GOL.cells[0]: None}}
+    stored = encode(values)
+    assert stored == {"golongan": {"ruang=JML|gol=JML|sex=JML": 214.0, key_text(GOL, GOL.cells[0]): None}}
+    assert decode(json.loads(json.dumps(stored))) == values
+    assert encode({"golongan": {TOTAL: float("nan")}}) == {"golongan": {"ruang=JML|gol=JML|sex=JML": None}}
+
+
+def test_decode_leaves_out_what_todays_tables_cannot_hold():
+    stored = {"golongan": {"ruang=JML|gol=JML|sex=JML": 5, "ruang=JML|gol=JML": 1}, "gone": {"x=1": 2}}
+    assert decode(stored) == {"golongan": {TOTAL: 5}}
+
+
+def test_an_existing_catalog_row_loads_as_values(tmp_path):
+    """A version written as key texts (as every earlier version of rekap did) loads as Values."""
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    try:
+        catalog.save_version(Version("a" * 64, "2022", "DINKES", "DINKES.xlsx", "xlsx", None, "t", "t", "accepted",
+                                     "x", [], {"golongan": {TOTAL: 7.0}}))
+        raw = catalog.db.execute("SELECT cell_values FROM versions").fetchone()[0]
+        assert json.loads(raw) == {"golongan": {"ruang=JML|gol=JML|sex=JML": 7.0}}  # the stored form is unchanged
+        assert catalog.version("a" * 64, "2022").values == {"golongan": {TOTAL: 7.0}}
+    finally:
+        catalog.close()
+
+
+def test_rule_engine_view():
+    values = {"golongan": {TOTAL: 3.0, GOL.cells[0]: None}}
+    assert refs(values) == {Ref("golongan", TOTAL): 3.0}
+    assert from_refs({Ref("golongan", TOTAL): 3.0, Ref("golongan", GOL.cells[0]): float("nan")}) == values
+
+
+def test_long_cells_round_trip():
+    values = {"golongan": {k: float(i) for i, k in enumerate(GOL.cells)}}
+    frame = long_cells(values, "2022")
+    assert list(frame["key"])[:1] == [key_text(GOL, GOL.cells[0])]
+    back = from_long_cells(frame)
+    assert back["golongan"] == values["golongan"] and set(back) == set(TABLES)
+    with pytest.raises(ValueError, match="not in the specs"):
+        from_long_cells(frame.assign(table="gone"))
