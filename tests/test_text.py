@@ -30,6 +30,16 @@ def test_every_leaf_has_every_language_with_the_same_placeholders():
     assert problems == []
 
 
+def test_every_key_is_text():
+    """YAML 1.1 reads bare ``no``, ``yes``, ``on`` as booleans: such a key must be quoted."""
+    def bad(node, path=""):
+        if not isinstance(node, dict):
+            return []
+        return [f"{path}{k!r}" for k in node if not isinstance(k, str)] + [
+            b for k, v in node.items() for b in bad(v, f"{path}{k}.")]
+    assert bad(text.catalogue()) == []
+
+
 def test_a_leaf_missing_a_language_is_named(monkeypatch):
     broken = {"languages": text.catalogue()["languages"], "x": {"y": {"id": "ada {n}"}}, "z": {"id": "a {n}", "en": "b"}}
     monkeypatch.setattr(text, "catalogue", lambda: broken)
