@@ -1,6 +1,9 @@
 """Complete a table from its inner cells: every total and percentage recomputed from the parts.
 
-Used to build consistent data (the sample, tests) and, at consolidation, to recompute totals.
+Owns :func:`inner_cells` (what a person counts) and :func:`complete` (every total from the sum rules,
+every share from :mod:`pipeline.shares`). Used to build consistent data (the sample, tests) and, at
+consolidation, to recompute totals. It sits above the rules (it reads :func:`sum_rules`); the rules
+never import it.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 from functools import cache
 
 from pipeline.rules.sums import sum_rules
+from pipeline.shares import decimals, share, share_terms
 from pipeline.specs import Key, TableSpec
 
 
@@ -40,20 +44,7 @@ def complete(spec: TableSpec, inner: dict[Key, float]) -> dict[Key, float]:
 
 
 def percent_of(spec: TableSpec, key: Key, counts: dict[Key, float]) -> float:
-    """The share a percent cell should print, rounded as the table prints it."""
+    """The share a percent cell should print, rounded as the table prints it (0 when nobody is counted)."""
     part, whole = share_terms(spec, key)
-    num = sum(counts.get(k, 0) for k in part)
-    den = sum(counts.get(k, 0) for k in whole)
-    value = 100.0 * num / den if den else 0.0
-    return round(value, int(spec.percent.get("decimals", 2)))
-
-
-def share_terms(spec: TableSpec, key: Key) -> tuple[tuple[Key, ...], tuple[Key, ...]]:
-    """The count cells whose sums are the numerator and denominator of a percent cell."""
-    dim = next(d for d in spec.dims if any(m.percent for m in d.members))
-    base = {**spec.key_dict(key), dim.name: next(m.code for m in dim.members if not m.percent)}
-    part = spec.select(base)
-    whole = spec.select({**base, **spec.percent["of"]})
-    if part is None or whole is None:
-        raise ValueError(f"{spec.id}: percent cell {key} cannot be computed from counts")
-    return part, whole
+    exact = share(sum(counts.get(k, 0) for k in part), sum(counts.get(k, 0) for k in whole))
+    return round(exact or 0.0, decimals(spec))

@@ -1,4 +1,8 @@
-"""Coverage: which registry OPDs the city tables include, and what share of the staff that is."""
+"""Coverage: which registry OPDs the city tables include, and what share of the staff that is.
+
+Owns the coverage frame and summary of a run, an OPD's headcount (its ``staff_cell``) and its
+previous published version (what the period rules and error localisation compare with).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +18,12 @@ LABELS = {
 }
 
 
-STAFF_CELL = "ruang=JML|gol=JML|sex=JML"  # golongan's grand total: every PNS & CPNS of an OPD
-
-
 def staff(values: dict) -> float:
-    """The headcount (PNS & CPNS) of a version's values."""
-    from pipeline.specs import load_tables
-    from pipeline.values import parse_key
+    """The headcount (PNS & CPNS) of a version's values: its ``staff_cell`` (``schemas/rules.yaml``)."""
+    from pipeline.specs import load_tables, staff_cell
 
-    return float(values.get("golongan", {}).get(parse_key(load_tables()["golongan"], STAFF_CELL)) or 0)
+    table, cell = staff_cell()
+    return float(values.get(table, {}).get(load_tables()[table].key(cell)) or 0)
 
 
 def previous_version(opd: str, period: str, catalog):

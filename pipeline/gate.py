@@ -1,15 +1,18 @@
 """The publish gate: the consolidated city tables confronted with a Great Expectations suite.
 
-Nothing is published unless the city tables pass. The checks are the rules of the brief, stated
-once more over the consolidated numbers and judged by an independent engine (GX):
+Nothing is published unless the city tables pass. The gate writes no rule of its own: its
+expectations are generated from the rule definitions the checking of submissions uses, evaluated
+over the consolidated numbers and judged by an independent engine (GX):
 
-1. ``counts``: every count is present, whole and >= 0; ``percents``: every share is within 0..100
-   and matches its counts within the printed rounding;
+1. ``counts``: every count is present, whole and >= 0 (the publishing contract of a cell);
+   ``percents``: every share is within 0..100 and matches its counts within the printed rounding
+   (one row per :func:`~pipeline.rules.percent.share_rules` rule);
 2. ``sums``: every total equals the sum of its parts (one row per rule of :func:`sum_rules`);
-3. ``cross_equal`` / ``cross_at_most``: the tables agree with each other (the cross rules of
-   ``schemas/rules.yaml`` whose severity is error, and II.A at most one city-wide);
-   ``plausibility``: the warning rules (reported, never blocking);
-4. ``percent_totals``: each percent column sums to 100 within n x half a printed unit.
+3. ``cross_equal`` / ``cross_at_most``: the tables agree with each other (the rules of
+   ``schemas/rules.yaml`` of scope submission or city whose severity is error, e.g. II.A at most one
+   city-wide); ``plausibility``: the warning rules (reported, never blocking);
+4. ``percent_totals``: the shares of each :func:`~pipeline.rules.percent.total_rules` rule sum to
+   100 within n x half a printed unit.
 
 Each check is a plain DataFrame built here (one row per cell or rule, with the compared numbers as
 columns), so what GX judges is readable in its Data Docs and in ``GateResult.failures``.
@@ -31,14 +34,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.complete import share_terms
 from pipeline.values import Values, key_text
-from pipeline.findings import catalogue
-from pipeline.rules.cross import cross_rules
-from pipeline.rules.linear import EPS, LinearRule, Ref
-from pipeline.rules.percent import half_unit, is_part_share
+from pipeline.rules.cross import city_rules, cross_rules
+from pipeline.rules.linear import EPS, Ref, severity, sides
+from pipeline.rules.percent import share_rules, total_rules
 from pipeline.rules.sums import sum_rules
-from pipeline.specs import Key, TableSpec, load_tables
+from pipeline.shares import share, tolerance
+from pipeline.specs import TableSpec, load_tables
 
 SITE = "rekap"  # the Data Docs site name
 MAX_ROWS = 20  # failing rows listed per expectation; the rest are counted
@@ -131,15 +133,12 @@ def percents_check(city: Values, tables: dict[str, TableSpec]) -> Check:
         cells = city.get(table)
         if not spec.percent or not cells:
             continue
-        for key in spec.cells:
-            if not spec.is_percent(key):
-                continue
-            part, whole = share_terms(spec, key)
-            num, den = _total(city, (Ref(table, k) for k in part)), _total(city, (Ref(table, k) for k in whole))
-            share = 100.0 * num / den if den else 0.0
-            value = _number(cells.get(key, math.nan))
-            rows.append({"table": table, "key": key_text(spec, key), "value": value, "share": round(share, 4),
-                         "off_by": abs(value - share), "tolerance": half_unit(spec) + EPS})
+        for rule in share_rules(spec):
+            num, den = _total(city, (Ref(table, k) for k in rule.part)), _total(city, (Ref(table, k) for k in rule.whole))
+            exact = share(num, den) or 0.0
+            value = _number(cells.get(rule.key, math.nan))
+            rows.append({"table": table, "key": key_text(spec, rule.key), "value": value, "share": round(exact, 4),
+                         "off_by": abs(value - exact), "tolerance": tolerance(spec)})
     df = pd.DataFrame(rows, columns=["table", "key", "value", "share", "off_by", "tolerance"])
     return Check("percents", df, ("table", "key", "value", "share"), (
         Expect("ExpectColumnValuesToNotBeNull", {"column": "value"}, "every percent is present",
@@ -159,7 +158,7 @@ def sums_check(city: Values, tables: dict[str, TableSpec]) -> Check:
         if table not in city:
             continue
         for rule in sum_rules(spec):
-            total, parts = _total(city, rule.lhs), _total(city, rule.rhs)
+            total, parts = sides(rule, lambda r: _value(city, r))
             rows.append({"rule": rule.rule, "table": table, "key": key_text(spec, rule.anchor.key),
                          "total": total, "parts": parts, "imbalance": total - parts})
     df = pd.DataFrame(rows, columns=["rule", "table", "key", "total", "parts", "imbalance"])
@@ -172,39 +171,19 @@ def sums_check(city: Values, tables: dict[str, TableSpec]) -> Check:
     ))
 
 
-def _ii_a_rule(tables: dict[str, TableSpec]) -> LinearRule | None:
-    """II.A (the Sekda) is one post per city: filled II.A posts at most 1 city-wide."""
-    spec = tables.get("eselon")
-    if spec is None:
-        return None
-    refs = spec.select({"status": "terisi", "eselon": "II.A"})
-    if not refs:
-        return None
-    return LinearRule(rule="eselon_ii_a_city", code="ESELON_II_A_CITY", severity="error",
-                      lhs=tuple(Ref("eselon", k) for k in refs), rhs=(), op="<=", anchor=None,
-                      anchor_cell={"status": "terisi", "eselon": "II.A"}, params={"limit": 1})
-
-
-def _severity(rule: LinearRule) -> str:
-    return rule.severity or catalogue().get(rule.code, {}).get("severity", "error")
-
-
 def cross_checks(city: Values, tables: dict[str, TableSpec]) -> list[Check]:
-    rules = list(cross_rules())
-    extra = _ii_a_rule(tables)
-    if extra is not None:
-        rules.append(extra)
+    rules = [*cross_rules(), *city_rules()]
     groups: dict[str, list[dict]] = {"cross_equal": [], "cross_at_most": [], "plausibility": []}
     for rule in rules:
         if any(r.table not in city for r in rule.refs):
             continue  # a table the period lacks altogether: nothing to compare
-        left, right = _total(city, rule.lhs), _total(city, rule.rhs) + rule.params.get("limit", 0)
+        left, right = sides(rule, lambda r: _value(city, r))
         row = {"rule": rule.rule, "cell": _cell_text(rule.anchor_cell),
                "left_table": rule.lhs[0].table if rule.lhs else "", "left": left,
                "right_table": rule.rhs[0].table if rule.rhs else "limit", "right": right,
                "difference": left - right}
         group = "cross_equal" if rule.op == "==" else (
-            "cross_at_most" if _severity(rule) == "error" else "plausibility")
+            "cross_at_most" if severity(rule) == "error" else "plausibility")
         groups[group].append(row)
     cols = ["rule", "cell", "left_table", "left", "right_table", "right", "difference"]
     index = ("rule", "cell", "left_table", "left", "right_table", "right")
@@ -235,18 +214,13 @@ def percent_totals_check(city: Values, tables: dict[str, TableSpec]) -> Check:
         cells = city.get(table)
         if not spec.percent or not cells:
             continue
-        columns: dict[str, list[Key]] = {}  # a percent column: the shares that differ only in `of` dims
-        for key in spec.cells:
-            if spec.is_percent(key) and is_part_share(spec, key):
-                fixed = {n: m for n, m in spec.key_dict(key).items() if n not in spec.percent["of"]}
-                columns.setdefault(_cell_text(fixed), []).append(key)
-        for column, keys in columns.items():
-            _, whole = share_terms(spec, keys[0])
-            if not _total(city, (Ref(table, k) for k in whole)):
+        for rule in total_rules(spec):
+            if not _total(city, (Ref(table, k) for k in rule.whole)):
                 continue  # nobody counted: no share can add up to 100
-            shares = _total(city, (Ref(table, k) for k in keys))
-            rows.append({"table": table, "column": column, "n": len(keys), "shares": round(shares, 6),
-                         "off_by": abs(shares - 100.0), "tolerance": len(keys) * half_unit(spec) + EPS})
+            shares = _total(city, (Ref(table, k) for k in rule.keys))
+            rows.append({"table": table, "column": _cell_text(_common(spec, rule.keys)), "n": len(rule.keys),
+                         "shares": round(shares, 6), "off_by": abs(shares - 100.0),
+                         "tolerance": tolerance(spec, len(rule.keys))})
     df = pd.DataFrame(rows, columns=["table", "column", "n", "shares", "off_by", "tolerance"])
     return Check("percent_totals", df, ("table", "column", "n", "shares", "tolerance"), (
         Expect("ExpectColumnValuesToNotBeNull", {"column": "off_by"},
@@ -257,6 +231,12 @@ def percent_totals_check(city: Values, tables: dict[str, TableSpec]) -> Check:
                "percent column does not sum to 100",
                "{table} {column}: {n} shares sum to {shares} (allowed 100 +/- {tolerance})"),
     ))
+
+
+def _common(spec: TableSpec, keys) -> dict:
+    """The members the shares of a percent total have in common, the dimensions shares are taken over left out."""
+    dicts = [spec.key_dict(k) for k in keys]
+    return {n: m for n, m in dicts[0].items() if n not in spec.percent["of"] and all(d[n] == m for d in dicts)}
 
 
 def checks(city: Values, tables: dict[str, TableSpec] | None = None) -> list[Check]:

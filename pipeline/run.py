@@ -38,12 +38,14 @@ from filelock import FileLock, Timeout
 
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import consolidate
-from pipeline.coverage import coverage_frame, coverage_note, previous_staff, previous_values, staff
+from pipeline.coverage import coverage_frame, coverage_note, previous_values, previous_version
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
 from pipeline.read import scan, skipped_entries
 from pipeline.release import release_frame, release_status
 from pipeline.repair import write_archive_note
+from pipeline.rules.cross import city_rules, period_rules
+from pipeline.rules.scoped import city_breaches, city_finding, period_findings
 from pipeline.publish import current_manifest, integer_values, published_cells, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.values import Values, from_refs, long_cells
@@ -59,7 +61,6 @@ EXIT_LOCKED = 3  # another run holds the lock; nothing was done
 EXIT_GATE = 4  # the publish gate failed: nothing was published
 EXIT_FAILED = 5  # the run failed (an unexpected fault, or nothing to publish); the previous outputs stand
 
-HEADCOUNT_CHANGE = 0.15  # relative change against the previous period that earns a warning
 # Withdrawal policy (README): a withdrawn OPD leaves the city tables, unless ``--keep-withdrawn``.
 WITHDRAWN_LEFT = {"id": "Datanya tidak lagi dimasukkan dalam tabel kota; kirim berkas baru bila ini keliru.",
                   "en": "Its data is no longer in the city tables; send a new file if this is a mistake."}
@@ -289,7 +290,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     reconciled = staff_run.reconcile_inputs(lists, inputs, staff_policy, processed)
     chosen = _choose(inputs, period, registry, catalog, notes, keep_withdrawn)
     origins = staff_run.apply_policy(lists, chosen, inputs, staff_policy, period)
-    _cross_period(inputs, chosen, period, catalog)
+    _cross_period(inputs, period, catalog)
     for i in inputs:
         if i.findings:
             log("run_findings", file=i.file.name, codes=sorted({f.code for f in i.findings}))
@@ -475,6 +476,10 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes:
             keep_withdrawn: bool = False) -> dict[str, Version]:
     """One version per OPD: the current accepted file, else the latest earlier accepted version.
 
+    The city rules (scope ``city`` in ``schemas/rules.yaml``, e.g. one II.A post city-wide) hold over
+    the versions chosen: the current files of the OPDs that break one get its finding (and so are
+    rejected) and the choice is made again; if only earlier versions break it, none of them is used.
+
     An OPD with no file in ``raw/PERIOD/`` now whose earlier version was accepted has withdrawn it: a
     ``SUBMISSION_WITHDRAWN`` note (in ``notes``) and, unless ``keep_withdrawn``, out of the city tables.
     """
@@ -508,20 +513,17 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes:
                        and not any(i.version.sha256 == v.sha256 and i.status == "rejected" for i in inputs)]
             if earlier:
                 chosen[opd] = earlier[-1]
-        contributors = {opd: v for opd, v in chosen.items() if _eselon_ii_a(v) > 0}
-        total = sum(_eselon_ii_a(v) for v in contributors.values())
-        if total <= 1:
+        breaches = city_breaches({opd: _values(v) for opd, v in chosen.items()}, city_rules())
+        if not breaches:
             break
-        detail = ", ".join(f"{opd} {_eselon_ii_a(v):g}" for opd, v in sorted(contributors.items()))
         flagged = False
-        for i in inputs:
-            if i.opd in contributors and i.status == "accepted" and not i.superseded:
-                i.findings.append(Finding("ESELON_II_A_CITY", "run:eselon_ii_a", "eselon",
-                                          {"status": "terisi", "eselon": "II.A", "sex": "JML"},
-                                          actual=total, expected=1, params={"detail": detail}))
-                flagged = True
-        if not flagged:  # only earlier versions disagree: use none of them
-            chosen = {o: v for o, v in chosen.items() if o not in contributors}
+        for breach in breaches:
+            for i in inputs:
+                if i.opd in breach.parts and i.status == "accepted" and not i.superseded:
+                    i.findings.append(city_finding(breach))
+                    flagged = True
+        if not flagged:  # only earlier versions break it: use none of them
+            chosen = {o: v for o, v in chosen.items() if not any(o in b.parts for b in breaches)}
             break
     for i in inputs:
         i.used = i.opd in chosen and chosen[i.opd].sha256 == i.version.sha256 and i.status == "accepted" \
@@ -563,23 +565,10 @@ def _supersede(opd: str, claims: list[Input]) -> None:
             "opd": opd, "detail": ", ".join(c.file.name for c in sorted(older, key=_received))}))
 
 
-def _eselon_ii_a(version: Version) -> float:
-    eselon = version.values.get("eselon", {})
-    key = load_tables()["eselon"].key({"status": "terisi", "eselon": "II.A", "sex": "JML"})
-    return float(eselon.get(key) or 0)
-
-
-def _cross_period(inputs: list[Input], chosen: dict[str, Version], period: str, catalog: Catalog) -> None:
-    """A sharp headcount change against the OPD's previous accepted period is a warning on the input."""
+def _cross_period(inputs: list[Input], period: str, catalog: Catalog) -> None:
+    """The period rules (scope ``period`` in ``schemas/rules.yaml``, e.g. a sharp headcount change)
+    confront each used input with the OPD's previous published version."""
     for i in inputs:
-        found = previous_staff(i.opd, period, catalog) if i.used else None
-        if found is None:
-            continue
-        previous, before = found
-        now = staff(i.version.values)
-        if before and abs(now - before) / before > HEADCOUNT_CHANGE:
-            i.findings.append(Finding(
-                "HEADCOUNT_CHANGE", "run:headcount_change", "golongan",
-                {"ruang": "JML", "gol": "JML", "sex": "JML"}, actual=now, expected=before,
-                params={"opd": i.opd, "previous": previous, "change": f"{(now - before) / before:+.0%}"}))
-
+        found = previous_version(i.opd, period, catalog) if i.used else None
+        previous = (found[0], _values(found[1])) if found else None
+        i.findings += period_findings(i.opd, _values(i.version), previous, period_rules())

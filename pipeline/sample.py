@@ -18,7 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from pipeline.complete import complete, inner_cells, share_terms
+from pipeline.complete import complete, inner_cells
+from pipeline.shares import is_part_share, share, share_terms, tolerance
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.specs import Key, Opd, TableSpec, load_registry, load_tables
 
@@ -276,19 +277,17 @@ PCT_MARGIN = 0.02  # keep a defective % sum at least this far from the PCT_TOTAL
 def percent_codes(spec: TableSpec, cells: dict[Key, float]) -> frozenset[str]:
     """PCT_SHARE / PCT_TOTAL as the brief defines them (a share within 0.005, the n leaf shares
     summing to 100 within n x 0.005), computed from the counts of ``cells``."""
-    half = 0.5 * 10 ** -int(spec.percent.get("decimals", 2))
     codes, leaves = set(), []
     for key in spec.cells:
         if not spec.is_percent(key):
             continue
         part, whole = share_terms(spec, key)
-        den = sum(cells[k] for k in whole)
-        exact = 100.0 * sum(cells[k] for k in part) / den if den else 0.0
-        if abs(cells[key] - exact) > half + 1e-9:
+        exact = share(sum(cells[k] for k in part), sum(cells[k] for k in whole)) or 0.0
+        if abs(cells[key] - exact) > tolerance(spec):
             codes.add("PCT_SHARE")
-        if not any(spec.dim(n).member(spec.key_dict(key)[n]).is_total for n in spec.percent["of"]):
+        if is_part_share(spec, key):
             leaves.append(cells[key])
-    if abs(sum(leaves) - 100.0) > len(leaves) * half + 1e-9:
+    if abs(sum(leaves) - 100.0) > tolerance(spec, len(leaves)):
         codes.add("PCT_TOTAL")
     return frozenset(codes)
 

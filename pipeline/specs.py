@@ -321,11 +321,11 @@ def use_specs(folder: Path | None = None, registry: Path | None = None) -> None:
     if "registry.csv" in changed:
         load_registry.cache_clear()
     if "rules.yaml" in changed:
-        load_rules.cache_clear()
+        load_rulebook.cache_clear()
     if changed - {"registry.csv"}:
-        from pipeline.rules.cross import cross_rules  # compiled from the tables and rules
+        from pipeline.rules.cross import compiled  # compiled from the tables and rules
 
-        cross_rules.cache_clear()
+        compiled.cache_clear()
 
 
 def spec_file(name: str) -> Path:
@@ -373,5 +373,17 @@ def load_registry(path: Path | None = None) -> dict[str, Opd]:
 
 
 @cache
+def load_rulebook(path: Path | None = None) -> dict:
+    """``rules.yaml`` in force (default) or at ``path``: its ``rules`` and its named cells."""
+    return yaml.safe_load((path or spec_file("rules.yaml")).read_text(encoding="utf-8"))
+
+
 def load_rules(path: Path | None = None) -> tuple[dict, ...]:
-    return tuple(yaml.safe_load((path or spec_file("rules.yaml")).read_text(encoding="utf-8"))["rules"])
+    return tuple(load_rulebook(path)["rules"])
+
+
+def staff_cell() -> tuple[str, dict[str, str]]:
+    """The cell that counts every PNS & CPNS of an OPD, as ``(table, {dimension: member})``: the
+    ``staff_cell`` of ``rules.yaml`` (the shipped one's, if a workspace's override names none)."""
+    named = load_rulebook().get("staff_cell") or load_rulebook(SCHEMAS / "rules.yaml")["staff_cell"]
+    return named["table"], dict(named["cell"])

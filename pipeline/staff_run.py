@@ -237,8 +237,9 @@ def staff_text(lists: list[StaffInput], lang: str = "id", fmt: str = "text") -> 
     per OPD; ``fmt="json"`` gives the same as data."""
     import json
 
-    from pipeline.coverage import STAFF_CELL
+    from pipeline.specs import staff_cell
 
+    staff_table, staff_key = staff_cell()
     tables = load_tables()
     if fmt == "json":
         return json.dumps({"lists": [{
@@ -252,7 +253,7 @@ def staff_text(lists: list[StaffInput], lang: str = "id", fmt: str = "text") -> 
     for s in lists:
         out.append(f"{s.file}: {s.rows.height} {w[0]}, {w[1] if s.status == 'rejected' else w[2]}")
         for o in s.opds:
-            total = s.derived[o].get("golongan", {}).get(parse_key(tables["golongan"], STAFF_CELL), 0)
+            total = s.derived[o].get(staff_table, {}).get(tables[staff_table].key(staff_key), 0)
             out.append(f"  {o}: {int(total)} {w[3]}")
         for f in s.findings:
             out.append(f"  [{f.severity}] {f.code}: {f.message(lang)}")

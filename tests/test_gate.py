@@ -7,12 +7,15 @@ import socket
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from conftest import TABLES, consistent_values
 from pipeline.complete import complete, inner_cells
 from pipeline.consolidate import Source, consolidate
 from pipeline.gate import checks, run_gate
+from pipeline.rules.cross import city_rules, cross_rules
+from pipeline.rules.percent import share_rules, total_rules
 from pipeline.rules.sums import sum_rules
 from pipeline.sample import consistent_submission, opd_rng
 from pipeline.specs import load_registry
@@ -96,6 +99,21 @@ def test_the_sums_frame_has_one_row_per_sum_rule():
     assert len(frames["sums"]) == sum(len(sum_rules(spec)) for spec in TABLES.values())
     assert (frames["sums"]["imbalance"] == 0).all()
     assert len(frames["counts"]) + len(frames["percents"]) == sum(len(s.cells) for s in TABLES.values())
+
+
+
+def test_the_gate_expectations_come_from_the_rules():
+    frames = {c.name: c.frame for c in checks(consistent_values())}
+    cross = pd.concat([frames["cross_equal"], frames["cross_at_most"], frames["plausibility"]])
+    assert set(cross["rule"]) == {r.rule for r in (*cross_rules(), *city_rules())}
+    assert len(frames["percents"]) == sum(len(share_rules(s)) for s in TABLES.values())
+    assert len(frames["percent_totals"]) == sum(len(total_rules(s)) for s in TABLES.values())
+
+
+def test_one_ii_a_official_city_wide_passes(gate):
+    result = gate(city_with("eselon", **{"status=terisi|eselon=II.A|sex=L": 1,
+                                         "status=disiapkan|eselon=II.A|sex=JML": 1}))
+    assert result.ok, result.failures
 
 
 # -- failing ------------------------------------------------------------------------------------

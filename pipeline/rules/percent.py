@@ -1,66 +1,86 @@
-"""Percent columns: each printed share equals its count over the total, and the column adds up to 100.
+"""Percent columns: each printed share equals its count over the total, and the shares add up to 100.
 
-The tolerance is the printed rounding: half a unit of the last decimal (0.005 for 2 decimals) plus
-float noise for one share, and n times that for the sum of n shares.
+Owns the percent rules of a table, derived from its spec: :func:`share_rules` (one per printed
+share: the count cells of its part and of its whole) and :func:`total_rules` (the shares that must
+add up to 100: every part share of the table). :func:`percent_findings` checks a submission against
+them; the publish gate (:mod:`pipeline.gate`) confronts the city tables with the same definitions.
+The arithmetic (share, decimals, tolerance) is :mod:`pipeline.shares`: half a unit of the last
+printed decimal (0.005 for 2 decimals) plus float noise for one share, n times that for n shares.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import cache
 
-from pipeline.complete import share_terms
 from pipeline.findings import Finding
-from pipeline.rules.linear import EPS, Ref
-from pipeline.specs import TableSpec
+from pipeline.rules.linear import Ref
+from pipeline.shares import decimals, is_part_share, share, share_terms, tolerance
+from pipeline.specs import Key, TableSpec
 
 
-def half_unit(spec: TableSpec) -> float:
-    return 0.5 * 10 ** -int(spec.percent.get("decimals", 2))
+@dataclass(frozen=True)
+class ShareRule:
+    """A printed share (``key``) equals 100 x sum(part) / sum(whole), within the printed rounding."""
+
+    table: str
+    key: Key
+    part: tuple[Key, ...]
+    whole: tuple[Key, ...]
+    rule: str = "percent_share"
+
+
+@dataclass(frozen=True)
+class TotalRule:
+    """The printed shares ``keys`` add up to 100 within n x the printed rounding, when ``whole`` > 0."""
+
+    table: str
+    keys: tuple[Key, ...]
+    whole: tuple[Key, ...]
+    rule: str = "percent_total"
+
+
+@cache
+def share_rules(spec: TableSpec) -> tuple[ShareRule, ...]:
+    return tuple(ShareRule(spec.id, key, *share_terms(spec, key)) for key in spec.cells if spec.is_percent(key))
+
+
+@cache
+def total_rules(spec: TableSpec) -> tuple[TotalRule, ...]:
+    keys = tuple(k for k in spec.cells if is_part_share(spec, k))
+    return (TotalRule(spec.id, keys, share_terms(spec, keys[0])[1]),) if keys else ()
 
 
 def percent_findings(spec: TableSpec, values: dict[Ref, float]) -> tuple[list[Finding], list[str]]:
     """Findings of the percent rules of one table, and the names of rules that could not be evaluated."""
     if not spec.percent:
         return [], []
-    findings, not_evaluable = [], []
-    tol = half_unit(spec) + EPS
-    decimals = int(spec.percent.get("decimals", 2))
+    findings, not_evaluable, evaluable = [], [], set()
 
     def val(key):
         v = values.get(Ref(spec.id, key))
         return None if v is None or math.isnan(v) else v
 
-    leaf_shares = []
-    for key in spec.cells:
-        if not spec.is_percent(key):
+    for rule in share_rules(spec):
+        printed = val(rule.key)
+        if printed is None or any(val(k) is None for k in rule.part + rule.whole):
+            not_evaluable.append(f"{spec.id}:{rule.rule}")
             continue
-        part, whole = share_terms(spec, key)
-        printed = val(key)
-        counts = [val(k) for k in part + whole]
-        if printed is None or any(c is None for c in counts):
-            not_evaluable.append(f"{spec.id}:percent_share")
+        evaluable.add(rule.key)
+        num, den = sum(val(k) for k in rule.part), sum(val(k) for k in rule.whole)
+        exact = share(num, den) or 0.0
+        if abs(printed - exact) > tolerance(spec):
+            findings.append(Finding(
+                "PCT_SHARE", f"{spec.id}:{rule.rule}", spec.id, spec.key_dict(rule.key),
+                expected=round(exact, decimals(spec)), actual=printed, params={"count": num, "total": den}))
+    for rule in total_rules(spec):
+        if not set(rule.keys) <= evaluable or not sum(val(k) for k in rule.whole):
             continue
-        num = sum(val(k) for k in part)
-        den = sum(val(k) for k in whole)
-        exact = 100.0 * num / den if den else 0.0
-        if is_part_share(spec, key):
-            leaf_shares.append(printed)
-        if abs(printed - exact) > tol:
+        total, n = sum(val(k) for k in rule.keys), len(rule.keys)
+        if abs(total - 100.0) > tolerance(spec, n):
             findings.append(Finding(
-                "PCT_SHARE", f"{spec.id}:percent_share", spec.id, spec.key_dict(key),
-                expected=round(exact, decimals), actual=printed, params={"count": num, "total": den}))
-    if leaf_shares and len(leaf_shares) == sum(is_part_share(spec, k) for k in spec.cells if spec.is_percent(k)):
-        total = sum(leaf_shares)
-        n_tol = len(leaf_shares) * half_unit(spec) + EPS
-        if den and abs(total - 100.0) > n_tol:
-            findings.append(Finding(
-                "PCT_TOTAL", f"{spec.id}:percent_total", spec.id, None, expected=100.0,
-                actual=round(total, decimals + 2),
-                params={"tolerance": round(len(leaf_shares) * half_unit(spec), decimals + 1)}))
+                "PCT_TOTAL", f"{spec.id}:{rule.rule}", spec.id, None, expected=100.0,
+                actual=round(total, decimals(spec) + 2),
+                params={"tolerance": round(tolerance(spec, n), decimals(spec) + 1)}))
     return findings, not_evaluable
-
-
-def is_part_share(spec: TableSpec, key) -> bool:
-    """A share of one part (not of the whole the shares are taken of)."""
-    d = spec.key_dict(key)
-    return spec.is_percent(key) and not any(spec.dim(n).member(d[n]).is_total for n in spec.percent["of"])

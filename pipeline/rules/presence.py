@@ -10,9 +10,8 @@ import pandas as pd
 
 from pipeline.findings import Finding
 from pipeline.rules.linear import Ref
-from pipeline.specs import TableSpec
+from pipeline.specs import TableSpec, staff_cell
 
-STAFF = ("golongan", {"ruang": "JML", "gol": "JML", "sex": "JML"})  # the cell that counts every PNS & CPNS
 
 
 def presence_findings(frame, values: dict[Ref, float], present: set[str], tables: dict[str, TableSpec]) -> list[Finding]:
@@ -21,7 +20,7 @@ def presence_findings(frame, values: dict[Ref, float], present: set[str], tables
         raw = frame.loc[frame["table"] == table, "raw"]
         if raw.map(lambda v: (isinstance(v, str) and not v.strip()) or (not isinstance(v, str) and pd.isna(v))).all():
             findings.append(Finding("TABLE_EMPTY", "presence:table", table))
-    table, cell = STAFF
+    table, cell = staff_cell()  # the cell that counts every PNS & CPNS (schemas/rules.yaml)
     if table in present:
         staff = values.get(Ref(table, tables[table].key(cell)))
         if staff == 0:
