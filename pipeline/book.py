@@ -24,6 +24,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.xml.functions import tostring
 
+from pipeline import shares
 from pipeline.files import atomic_write
 from pipeline.safe import cell_text, neutral
 from pipeline.layout import layout, table_name
@@ -51,7 +52,7 @@ def book_value(spec: TableSpec, key: Key, value):
         return None
     number = float(value)
     if spec.is_percent(key):
-        return round(number, int((spec.percent or {}).get("decimals", 2)))
+        return round(number, shares.decimals(spec))
     return int(number) if number.is_integer() else number
 
 
@@ -126,7 +127,7 @@ def book_csv_text(spec: TableSpec, values: dict, lang: str = "id", dialect: str 
     """
     form = CSV_DIALECTS[dialect]
     frame = book_frame(spec, values, lang)
-    decimals = int((spec.percent or {}).get("decimals", 2))
+    decimals = shares.decimals(spec)
     index_names = list(frame.index.names)
     header = [n or "" for n in index_names] + [flat_label(c if isinstance(c, tuple) else (c,))
                                                for c in frame.columns]

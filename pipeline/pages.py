@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
 
+from pipeline import shares
 from pipeline.book import book_frame
 from pipeline.coverage import LABELS as STATUS_LABELS, coverage_note
 from pipeline.files import atomic_write, atomic_write_text
@@ -322,7 +323,7 @@ def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
         labels_at.setdefault(span.first, []).append(_cell(span.label.printed(lang), group=outer,
                                                           colspan=span.last_level - span.level + 1,
                                                           rowspan=span.last - span.first + 1))
-    decimals = int((spec.percent or {}).get("decimals", 2))
+    decimals = shares.decimals(spec)
     body = []
     for i in range(len(rows)):
         cells = []

@@ -1,9 +1,11 @@
 """``rekap run``: one period's submissions in, validated, consolidated and published, safely re-runnable.
 
 The steps, in one direction: discover ``raw/PERIOD/`` -> validate each new version (a version seen
-before is taken from the catalog) -> rules across OPDs and periods -> choose one version per OPD ->
-consolidate -> publish gate -> write a release and swap it in -> record the run. Nothing in ``raw/``
-is ever modified; every version is archived by its content hash.
+before is taken from the catalog) -> choose one version per OPD under the city rules -> the period
+rules -> consolidate -> publish gate -> write a release and swap it in -> record the run. Nothing in
+``raw/`` is ever modified; every version is archived by its content hash. This module orchestrates:
+every check it applies is a rule of ``schemas/rules.yaml`` (scopes ``city`` and ``period``, evaluated
+by :mod:`pipeline.rules.scoped`) or of the publish gate (:mod:`pipeline.gate`).
 
 Policy for resubmissions: the OPD of a file is the one it names (Identitas sheet, CSV column),
 whatever the file is called. Among the files in ``raw/PERIOD/`` naming one OPD, the one received

@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from pipeline import shares
 from pipeline.files import atomic_write
 from pipeline.layout import IDENTITY_FIRST_ROW, IDENTITY_SHEET, identity_label, layout, table_heading
 from pipeline.specs import Key, Opd, TableSpec, load_tables
@@ -120,7 +121,7 @@ def write_heading(ws, spec: TableSpec, subtitle: str, lang: str) -> None:
 
 def percent_format(spec: TableSpec) -> str:
     """Excel number format of the table's percent cells (``0.00`` for 2 decimals)."""
-    decimals = int((spec.percent or {}).get("decimals", 2))
+    decimals = shares.decimals(spec)
     return "0." + "0" * decimals if decimals else "0"
 
 
