@@ -517,9 +517,9 @@ BEYOND_DOUBT = 2.0
 
 
 def _severity(rule) -> str:
-    from pipeline.findings import catalogue
+    from pipeline.rules.linear import severity
 
-    return rule.severity or catalogue()[rule.code]["severity"]
+    return severity(rule)
 
 
 def error_rules(present: set[str], tables) -> list:
