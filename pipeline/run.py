@@ -51,6 +51,7 @@ from pipeline.rules.scoped import city_breaches, city_finding, period_findings
 from pipeline.publish import current_manifest, integer_values, published_cells, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.values import Values, from_refs, long_cells
+from pipeline.text import say
 from pipeline.workspace import ReleasePolicy
 from pipeline.validate import validate_files
 from pipeline.versions import checked_with, code_version, rules_version, sha256_file
@@ -63,11 +64,6 @@ EXIT_LOCKED = 3  # another run holds the lock; nothing was done
 EXIT_GATE = 4  # the publish gate failed: nothing was published
 EXIT_FAILED = 5  # the run failed (an unexpected fault, or nothing to publish); the previous outputs stand
 
-# Withdrawal policy (README): a withdrawn OPD leaves the city tables, unless ``--keep-withdrawn``.
-WITHDRAWN_LEFT = {"id": "Datanya tidak lagi dimasukkan dalam tabel kota; kirim berkas baru bila ini keliru.",
-                  "en": "Its data is no longer in the city tables; send a new file if this is a mistake."}
-WITHDRAWN_KEPT = {"id": "Versi terakhir yang diterima tetap dipakai dalam tabel kota (--keep-withdrawn).",
-                  "en": "Its last accepted version stays in the city tables (--keep-withdrawn)."}
 
 
 class RunLocked(Exception):
@@ -218,18 +214,6 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
         lock.release()
 
 
-FAULTS = {  # what a fault means for the person reading the scheduler's mail, by kind
-    "read_only": {"id": "folder {where} hanya-baca (read-only): tidak ada yang dapat ditulis",
-                  "en": "the folder {where} is read-only: nothing can be written"},
-    "full": {"id": "disk penuh: {where} tidak dapat ditulis", "en": "the disk is full: {where} cannot be written"},
-    "permission": {"id": "tidak ada izin menulis ke {where}", "en": "no permission to write to {where}"},
-    "catalog": {"id": "katalog {where} rusak; jalankan `rekap repair` untuk membangunnya kembali",
-                "en": "the catalog {where} is damaged; run `rekap repair` to rebuild it"},
-    "other": {"id": "kesalahan tak terduga ({what}); rinciannya ada di log run",
-              "en": "an unexpected fault ({what}); the details are in the run log"},
-}
-
-
 def fault_message(err: BaseException, lang: str = "id") -> str:
     """One line, in the reader's language, saying what stopped the run (no traceback: that is in the log)."""
     import sqlite3
@@ -251,7 +235,7 @@ def fault_message(err: BaseException, lang: str = "id") -> str:
         kind, where = "read_only", "catalog.sqlite"
     else:
         kind = "other"
-    return FAULTS[kind][lang].format(where=where or "processed/", what=type(err).__name__)
+    return say(f"run.fault.{kind}", lang, where=where or "processed/", what=type(err).__name__)
 
 
 def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log, *,
@@ -498,10 +482,10 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes:
         earlier = [v for v in catalog.versions(period, opd) if v.status == "accepted"]
         if opd not in by_opd and earlier:
             withdrawn.add(opd)
-            effect = WITHDRAWN_KEPT if keep_withdrawn else WITHDRAWN_LEFT
+            # withdrawal policy (README): its data leaves the city tables, unless ``--keep-withdrawn``
             notes.append(Finding("SUBMISSION_WITHDRAWN", "run:withdrawal", params={
-                "opd": opd, "file": earlier[-1].file, "sha256": earlier[-1].sha256, "effect": effect,
-                "kept": keep_withdrawn}))
+                "opd": opd, "file": earlier[-1].file, "sha256": earlier[-1].sha256,
+                "kept": keep_withdrawn, "left": not keep_withdrawn}))
     while True:
         chosen: dict[str, Version] = {}
         for opd in registry:
