@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from pipeline import text
 from pipeline.text import DEFAULT, LANGUAGES
 from pipeline.validate import normalize_period, period_of_path
 
@@ -26,8 +27,13 @@ class UsageFailure(click.ClickException):
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, lang: str, id: str, en: str):
-        super().__init__(en if lang == "en" else id)
+    def __init__(self, message: str):
+        super().__init__(message)
+
+    @classmethod
+    def say(cls, key: str, lang: str, **params) -> UsageFailure:
+        """The failure whose text is ``cli.<key>`` in the text catalogue."""
+        return cls(text.say(f"cli.{key}", lang, **params))
 
     def show(self, file=None):
         click.echo(f"rekap: {self.format_message()}", err=True)
@@ -43,7 +49,7 @@ class Ui:
         """``items`` with a progress bar on stderr when it is a terminal and ``--quiet`` is not given."""
         from tqdm import tqdm
 
-        return tqdm(items, desc=what, unit=" berkas" if self.lang == "id" else " files", leave=False,
+        return tqdm(items, desc=what, unit=text.say("cli.files_unit", self.lang), leave=False,
                     disable=self.quiet or not sys.stderr.isatty(), file=sys.stderr)
 
     def result(self, text: str) -> None:
@@ -60,7 +66,7 @@ def _period(ctx, param, value):
         return None
     period = normalize_period(value)
     if period is None:
-        raise click.BadParameter("use a year (2022) or a year and month (2022-12)")
+        raise click.BadParameter(text.say("cli.bad_period", ctx.params.get("lang", DEFAULT)))
     return period
 
 
@@ -73,19 +79,19 @@ def command(group, *args, **kwargs):
         def wrapper(workspace, quiet, verbose, **kw):
             from pipeline.workspace import WorkspaceError, find
 
-            lang = kw.get("lang", "id")
+            lang = kw.get("lang", DEFAULT)
             try:
                 ws = find(workspace).activate()
             except WorkspaceError as err:
-                raise UsageFailure(lang, err.message("id"), err.message("en")) from None
+                raise UsageFailure(err.message(lang)) from None
             return fn(ws=ws, ui=Ui(lang, quiet, verbose), **kw)
 
         options = [
             click.option("--workspace", "-w", type=click.Path(path_type=Path),
                          help="The workspace folder (raw/, processed/, reports/, rekap.toml); "
                               "default: $REKAP_HOME, else the current folder."),
-            click.option("--lang", type=click.Choice(LANGUAGES), default=DEFAULT, show_default=True,
-                         help="Language of messages: Indonesian (id) or English (en)."),
+            click.option("--lang", type=click.Choice(LANGUAGES), default=DEFAULT, show_default=True, is_eager=True,
+                         help="Language of messages (one of the languages of schemas/text.yaml)."),
             click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; the exit status says it."),
             click.option("--verbose", "-v", is_flag=True, help="Say each step and each file on stderr."),
             click.version_option(package_name="rekap"),
@@ -132,19 +138,17 @@ def validate(ws, ui, files, fmt, period, lang):
         else:
             paths.append(f)  # a missing file is a finding (FILE_NOT_FOUND) like any unreadable one
     for p in ignored:
-        ui.detail(("bukan kiriman, dilewati: " if lang == "id" else "not a submission, skipped: ") + str(p))
+        ui.detail(text.say("cli.skipped", lang, path=p))
     if not paths:
         where = ", ".join(str(f) for f in files)
-        raise UsageFailure(lang, f"tidak ada kiriman (xlsx, xls, ods, csv) di {where}",
-                           f"no submission (xlsx, xls, ods, csv) in {where}")
+        raise UsageFailure.say("no_submission", lang, where=where)
     # staff lists (recognised by content) are checked as lists, not as recaps
     from pipeline.staff_run import check_lists, is_staff_list, staff_text
 
     lists = [p for p in paths if p.is_file() and is_staff_list(p)]
     list_period = period or (period_of_path(lists[0]) if lists else None)
     if lists and list_period is None:
-        raise UsageFailure(lang, "daftar pegawai perlu periode yang digambarkannya: beri --period",
-                           "staff lists need the period they describe: give --period")
+        raise UsageFailure.say("staff_needs_period", lang)
     results = []
     for p in ui.progress([p for p in paths if p not in lists], "validate"):
         ui.detail(str(p))
@@ -175,7 +179,8 @@ def template(ws, ui, opd, period, output, lang):
 
     registry = load_registry()
     if opd.upper() not in registry:
-        raise click.BadParameter(f"unknown OPD {opd!r}; known: {', '.join(registry)}", param_hint="--opd")
+        raise click.BadParameter(text.say("cli.unknown_opd", lang, opd=opd, known=", ".join(registry)),
+                                 param_hint="--opd")
     write_template(output, registry[opd.upper()], period, lang=lang)
     ui.result(f"{output}")
 
@@ -209,7 +214,7 @@ def sample(ws, ui, period, raw_dir, manifest, seed, staff, staff_manifest, lang)
         from pipeline.sample_staff import write_staff_sample
 
         lists = write_staff_sample(raw_dir / period, period, seed, staff_manifest)
-        ui.result(f"{len(lists['lists'])} staff list(s) -> {raw_dir / period}")
+        ui.result(text.say("cli.staff_written", lang, n=len(lists["lists"]), folder=raw_dir / period))
 
 
 @cli.group()
@@ -261,11 +266,9 @@ def init(ws, ui, directory, agency, lang):
     try:
         created = init_workspace(directory, agency)
     except WorkspaceError as err:
-        raise UsageFailure(lang, err.message("id"), err.message("en")) from None
-    ui.result((f"Folder kerja dibuat: {created.root}\nUbah {created.config} dan {created.root / 'registry.csv'}, "
-               f"lalu: rekap period new <periode> --workspace {created.root}") if lang == "id" else
-              (f"Workspace created: {created.root}\nEdit {created.config} and {created.root / 'registry.csv'}, "
-               f"then: rekap period new <period> --workspace {created.root}"))
+        raise UsageFailure(err.message(lang)) from None
+    ui.result(text.say("cli.init_done", lang, root=created.root, config=created.config,
+                       registry=created.root / "registry.csv"))
 
 
 @cli.group()
@@ -294,10 +297,8 @@ def period_new(ws, ui, name, lang):
     from pipeline.period import new_period
 
     out = new_period(ws, name, lang=lang, progress=lambda items: ui.progress(items, "template"))
-    ui.result((f"Periode {name}: kiriman masuk ke {out.raw}; {len(out.templates)} templat dan {out.letter.name} "
-               f"di {out.folder}") if lang == "id" else
-              (f"Period {name}: submissions go to {out.raw}; {len(out.templates)} templates and {out.letter.name} "
-               f"in {out.folder}"))
+    ui.result(text.say("cli.period_done", lang, period=name, raw=out.raw, count=len(out.templates),
+                       letter=out.letter.name, folder=out.folder))
 
 
 def _latest_period(ws, raw_dir: Path, lang: str) -> str:
@@ -305,8 +306,7 @@ def _latest_period(ws, raw_dir: Path, lang: str) -> str:
 
     found = latest_period(raw_dir)
     if found is None:
-        raise UsageFailure(lang, f"tidak ada folder periode di {raw_dir} (buat dengan `rekap period new 2023`)",
-                           f"no period folder in {raw_dir} (create one with `rekap period new 2023`)")
+        raise UsageFailure.say("no_period_folder", lang, raw=raw_dir)
     return found
 
 
@@ -348,8 +348,7 @@ def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, 
     raw_dir = raw_dir or ws.raw
     period = period or _latest_period(ws, raw_dir, lang)
     if not (raw_dir / period).is_dir():
-        raise UsageFailure(lang, f"folder {raw_dir / period} tidak ada (buat dengan `rekap period new {period}`)",
-                           f"folder {raw_dir / period} does not exist (create it with `rekap period new {period}`)")
+        raise UsageFailure.say("no_folder_create", lang, folder=raw_dir / period, period=period)
     _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn, staff_policy)
 
 
@@ -373,8 +372,7 @@ def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by,
                             echo=ui.detail if ui.verbose else None, keep_withdrawn=keep_withdrawn,
                             staff_policy=staff_policy or ws.staff_policy)
     except RunLocked as err:
-        click.echo(f"rekap run: run lain sedang berjalan (kunci {err}); tidak ada yang dikerjakan." if lang == "id"
-                   else f"rekap run: another run is under way (lock {err}); nothing done.", err=True)
+        click.echo(text.say("cli.run_locked", lang, lock=err), err=True)
         sys.exit(EXIT_LOCKED)
     except Exception as err:  # noqa: BLE001 - a scheduler gets one line and exit 5; the traceback is in the log
         click.echo(f"rekap run: {fault_message(err, lang)}", err=True)
@@ -402,7 +400,7 @@ def release(ws, ui, period, final, by, lang):
     """
     period = period or _latest_period(ws, ws.raw, lang)
     if not (ws.raw / period).is_dir():
-        raise UsageFailure(lang, f"folder {ws.raw / period} tidak ada", f"folder {ws.raw / period} does not exist")
+        raise UsageFailure.say("no_folder", lang, folder=ws.raw / period)
     _run(ws, ui, period, ws.raw, None, None, None, True, by, lang)
 
 
@@ -418,8 +416,7 @@ def _require_period_data(processed: Path, period: str, lang: str) -> None:
                 return
         finally:
             catalog.close()
-    raise UsageFailure(lang, f"belum ada data periode {period} di {processed} (jalankan `rekap run --period {period}`)",
-                       f"no data for period {period} in {processed} (run `rekap run --period {period}` first)")
+    raise UsageFailure.say("no_data", lang, period=period, processed=processed)
 
 
 @command(cli)
@@ -441,17 +438,13 @@ def repair(ws, ui, processed_dir, lang):
     try:
         done = rebuild(processed_dir or ws.processed)
     except RunLocked as err:
-        click.echo(f"rekap repair: run lain sedang berjalan (kunci {err}); tidak ada yang dikerjakan." if lang == "id"
-                   else f"rekap repair: a run is under way (lock {err}); nothing done.", err=True)
+        click.echo(text.say("cli.repair_locked", lang, lock=err), err=True)
         sys.exit(EXIT_LOCKED)
     if done.moved_to:
-        ui.result(f"katalog yang rusak disimpan sebagai {done.moved_to}" if lang == "id"
-                  else f"damaged catalog kept as {done.moved_to}")
-    periods = ", ".join(done.periods) or "-"
-    ui.result(f"{done.versions} versi dipulihkan; rilis dicatat untuk: {periods}" if lang == "id"
-              else f"{done.versions} versions restored; releases recorded for: {periods}")
+        ui.result(text.say("cli.damaged_kept", lang, path=done.moved_to))
+    ui.result(text.say("cli.restored", lang, versions=done.versions, periods=", ".join(done.periods) or "-"))
     for missing in done.missing:
-        click.echo(f"tidak ada salinan arsip: {missing}" if lang == "id" else f"no archived copy: {missing}", err=True)
+        click.echo(text.say("cli.no_archive", lang, missing=missing), err=True)
 
 
 @command(cli)
@@ -509,7 +502,7 @@ def status(ws, ui, period, processed_dir, lang):
         finally:
             catalog.close()
     if period is None:
-        raise UsageFailure(lang, f"belum ada run di {processed_dir}", f"no run yet in {processed_dir}")
+        raise UsageFailure.say("no_run_yet", lang, processed=processed_dir)
     _require_period_data(processed_dir, period, lang)
     ui.result(status_text(processed_dir, period, lang))
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline import text
 from pipeline.findings import Finding, fmt, place_text
 from pipeline.specs import load_tables
 
@@ -40,26 +41,6 @@ def rule_codes() -> frozenset[str]:
     return PERCENT_CODES | {r.code for r in cross_rules()}
 ROLES = ("change", "check", "affected", "warning", "info")
 
-TEXT = {
-    "id": {"certain": "pasti", "probable": "kemungkinan", "one_of": "salah satu dari {n}{more} sel",
-           "one_of_sets": "salah satu dari {n}{more} kemungkinan perbaikan",
-           "more": " atau lebih", "repairs": "memperbaiki", "unknown": "nilai yang benar belum dapat ditentukan",
-           "if_this": "bila sel ini: {value}", "cell": "sel", "check": "periksa",
-           "heading": "Perbaikan (lakukan ini dulu):", "affected": "terdampak",
-           "affected_by": "terdampak, jangan diubah: akan cocok setelah {cells} diperbaiki",
-           "one_of_text": "periksa dengan data sumber: {cells}",
-           "rule_text": "aturan tidak terpenuhi, sel yang salah belum dapat ditunjuk: {message}"},
-    "en": {"certain": "certain", "probable": "probably", "one_of": "one of {n}{more} cells",
-           "one_of_sets": "one of {n}{more} possible corrections",
-           "more": " or more", "repairs": "repairs", "unknown": "the right value cannot be told yet",
-           "if_this": "if this cell: {value}", "cell": "cell", "check": "check",
-           "heading": "Corrections (do these first):", "affected": "affected",
-           "affected_by": "affected, do not change: it will add up once {cells} is corrected",
-           "one_of_text": "check against the source data: {cells}",
-           "rule_text": "a rule does not hold and the wrong cell cannot be told: {message}"},
-}
-
-
 @dataclass
 class Correction:
     type: str  # "change", "one_of" or "rule"
@@ -73,15 +54,15 @@ class Correction:
 
     def why(self, lang: str = "id") -> str:
         """The certainty in words, with the slip (``pasti (dua angka tertukar)``), for the reports' tables."""
-        t = TEXT[lang]
+        t = text.words("corrections", lang)
         f = self.finding
         if self.type == "change":
             slip = f" ({words})" if (words := f.slip(lang)) else ""
             return (t[self.certainty] if self.certainty else t["unknown"]) + slip
         if self.type == "one_of":
-            return t["one_of"].format(n=f.params.get("options", len(self.cells)),
-                                      more=t["more"] if f.params.get("capped") else "")
-        return f.message(lang) if f.code in GAVE_UP else t["rule_text"].format(message=f.message(lang))
+            return text.fill(t["one_of"], {"n": f.params.get("options", len(self.cells)),
+                                           "more": t["more"] if f.params.get("capped") else ""})
+        return f.message(lang) if f.code in GAVE_UP else text.fill(t["rule_text"], {"message": f.message(lang)})
 
     def lines(self) -> list[tuple[Finding, object, bool]]:
         """One line per cell, for the reports' tables: (its finding, the value it should have or would
@@ -96,7 +77,7 @@ class Correction:
 
     def text(self, lang: str = "id") -> str:
         """One line: ``Golongan!G9: 93 → 39 (dua angka tertukar) — pasti``."""
-        t = TEXT[lang]
+        t = text.words("corrections", lang)
         f = self.finding
         if self.type == "change":
             head = f"{_where(f, lang)}: {typed(f.actual, lang)} → "
@@ -112,14 +93,13 @@ class Correction:
             cells = "; ".join(
                 " + ".join(f"{_where(c, lang)}: {typed(c.actual, lang)} → {typed(c.params.get('if_this'), lang)}"
                            for c in o) if not single else
-                f"{_where(o[0], lang)} = {typed(o[0].actual, lang)} ({t['if_this'].format(value=typed(o[0].params.get('if_this'), lang))})"
+                f"{_where(o[0], lang)} = {typed(o[0].actual, lang)} ({text.fill(t['if_this'], {'value': typed(o[0].params.get('if_this'), lang)})})"
                 for o in options.values())
-            count = t["one_of"].format(n=f.params.get("options", len(self.cells)),
-                                       more=t["more"] if f.params.get("capped") else "")
-            count = count if single else t["one_of_sets"].format(n=f.params.get("options", len(options)),
-                                                                 more=t["more"] if f.params.get("capped") else "")
-            return f"{count[0].upper()}{count[1:]}: " + t["one_of_text"].format(cells=cells)
-        return f.message(lang) if f.code in GAVE_UP else t["rule_text"].format(message=f.message(lang))
+            more = t["more"] if f.params.get("capped") else ""
+            count = text.fill(t["one_of"], {"n": f.params.get("options", len(self.cells)), "more": more}) if single \
+                else text.fill(t["one_of_sets"], {"n": f.params.get("options", len(options)), "more": more})
+            return f"{count[0].upper()}{count[1:]}: " + text.fill(t["one_of_text"], {"cells": cells})
+        return f.message(lang) if f.code in GAVE_UP else text.fill(t["rule_text"], {"message": f.message(lang)})
 
     def to_dict(self, lang: str = "id") -> dict:
         f = self.finding
@@ -242,4 +222,4 @@ def role(f: Finding, items: list[Correction]) -> str:
 def affected_text(f: Finding, lang: str = "id") -> str:
     """``terdampak, jangan diubah: akan cocok setelah Golongan!G9 diperbaiki``."""
     cells = ", ".join(place_text(p, lang).split(" (")[0] for p in f.params.get("by", []))
-    return TEXT[lang]["affected_by"].format(cells=cells)
+    return text.say("corrections.affected_by", lang, cells=cells)

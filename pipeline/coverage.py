@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-LABELS = {
-    "id": {"accepted": "diterima", "accepted_with_warnings": "diterima dengan peringatan",
-           "older_version": "memakai versi lama yang diterima", "rejected": "ditolak",
-           "withdrawn": "berkas ditarik", "not_submitted": "belum mengirim"},
-    "en": {"accepted": "accepted", "accepted_with_warnings": "accepted with warnings",
-           "older_version": "using an older accepted version", "rejected": "rejected",
-           "withdrawn": "file withdrawn", "not_submitted": "not submitted"},
-}
+from pipeline import text
+
+
+def status_labels(lang: str = "id") -> dict[str, str]:
+    """Each coverage status (accepted, accepted_with_warnings, older_version, rejected, withdrawn,
+    not_submitted) in words, in the order the reports list them."""
+    return text.words("coverage.status", lang)
 
 
 def staff(values: dict) -> float:
@@ -100,21 +99,12 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, cata
 
 
 def coverage_note(summary: dict, lang: str = "id") -> str:
-    n, total = summary["opds_used"], summary["opds_in_registry"]
-    share = (summary["staff_share"] or 0) * 100
-    missing = ", ".join(summary["missing"]) or "-"
-    if lang == "en":
-        text = f"These tables cover {n} of {total} OPDs"
-        if summary["staff_share"] is not None and summary["missing"]:
-            text += f", about {share:.1f}% of the staff (estimated from earlier periods)"
-        text += f". Not included: {missing}."
-        if summary["missing_without_estimate"]:
-            text += f" No earlier figure for: {', '.join(summary['missing_without_estimate'])}."
-        return text
-    text = f"Tabel ini mencakup {n} dari {total} OPD"
+    """What the city tables cover: how many OPDs, about what share of the staff, who is missing."""
+    w = text.words("coverage", lang)
+    note = text.fill(w["covers"], {"n": summary["opds_used"], "total": summary["opds_in_registry"]})
     if summary["staff_share"] is not None and summary["missing"]:
-        text += f", sekitar {share:.1f}".replace(".", ",") + "% pegawai (perkiraan dari periode sebelumnya)"
-    text += f". Belum termasuk: {missing}."
+        note += text.fill(w["share"], {"share": text.number(summary["staff_share"] * 100, lang, 1)})
+    note += text.fill(w["missing"], {"missing": ", ".join(summary["missing"]) or "-"})
     if summary["missing_without_estimate"]:
-        text += f" Tanpa angka periode sebelumnya: {', '.join(summary['missing_without_estimate'])}."
-    return text
+        note += text.fill(w["no_estimate"], {"opds": ", ".join(summary["missing_without_estimate"])})
+    return note

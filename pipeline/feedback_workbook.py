@@ -54,7 +54,7 @@ from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, role, typed
-from pipeline.coverage import LABELS as STATUS_LABELS
+from pipeline.coverage import status_labels
 from pipeline.files import atomic_write
 from pipeline.findings import SEVERITIES, Finding, describe_cell, fmt
 from pipeline.limits import check_xlsx
@@ -247,7 +247,7 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
         (t["file"], opd.file or "-"),
         (t["version"], (opd.sha256 or "-")[:12]),
         (t["run"], report.run_id or "-"),
-        (t["status"], STATUS_LABELS[lang].get(opd.status, opd.status)),
+        (t["status"], status_labels(lang).get(opd.status, opd.status)),
         (t["counts"], t["count_words"].format(**counts)),
     ]
     r = 3

@@ -81,6 +81,18 @@ class Finding:
         values.update({k: text.label(tables[v].title, lang) if k.endswith("table") and v in tables else fmt(v, lang)
                        for k, v in self.params.items()
                        if not isinstance(v, list) and not (isinstance(v, dict) and not _in_languages(v))})
+        for name, items in self.params.items():  # a list of places or cells, in words
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                continue
+            if name in entry.get("items", {}):
+                item = text.pick(entry["items"][name], lang)
+                values[name] = "; ".join(text.fill(item, {k: fmt(v, lang) for k, v in i.items()}) for i in items) or "-"
+            elif spec is not None and all(set(i) <= set(spec.dim_names) for i in items):
+                values[name] = " + ".join(member_text(spec, i, lang) for i in items) or "-"
+        for name, words in entry.get("values", {}).items():  # a code, in words (filled with the others)
+            code = self.params.get(name)
+            if isinstance(code, str) and code in words:
+                values[name] = text.fill(text.pick(words[code], lang), values)
         values["slip"] = f" ({words})" if (words := self.slip(lang)) else ""
         for name, fragment in entry.get("parts", {}).items():
             given = self.params.get(name)
@@ -166,6 +178,16 @@ def describe_cell(spec, cell: dict, lang: str) -> str:
         joined = "/".join(labels)
         parts.append(f"{text.label(dim.label, lang) or name} {joined}" if dim.show == "name" else joined)
     return "(" + ", ".join(parts) + ")" if parts else ""
+
+
+def member_text(spec, cell: dict, lang: str) -> str:
+    """``GOL I L``: the labels of a cell's members, in the order of the table's dimensions."""
+    def one(name, code):
+        try:
+            return text.label(spec.dim(name).member(code).label, lang) or str(code)
+        except KeyError:
+            return str(code)
+    return " ".join(one(name, cell[name]) for name in spec.dim_names if name in cell)
 
 
 def fmt(value: Any, lang: str = "id") -> str:

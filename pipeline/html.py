@@ -14,14 +14,14 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from pipeline import text
 from pipeline.findings import fmt
-from pipeline.text import LANGUAGES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def check_lang(lang: str) -> None:
-    if lang not in LANGUAGES:
+    if lang not in text.languages():
         raise ValueError(f"unknown language {lang!r}")
 
 
@@ -39,10 +39,7 @@ def percent(value, lang: str = "id", decimals: int = 2) -> str:
     """A percentage with fixed decimals and a sign: ``68,04 %`` (``68.04 %`` in English)."""
     if value is None or _is_na(value):
         return ""
-    text = f"{float(value):,.{decimals}f}"
-    if lang == "id":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return f"{text} %"
+    return f"{text.number(float(value), lang, decimals)} %"
 
 
 def _is_na(value) -> bool:
@@ -116,18 +113,18 @@ def svg(fig, prefix: str, title: str) -> Markup:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     pyplot().close(fig)
-    text = buffer.getvalue()
-    text = text[text.index("<svg"):]
-    ids = set(_ID.findall(text))
-    text = _REF.sub(lambda m: m.group(1) + (f"{prefix}-" if m.group(2) in ids else "") + m.group(2), text)
-    text = _STYLE.sub(_presentation, text)
+    image = buffer.getvalue()
+    image = image[image.index("<svg"):]
+    ids = set(_ID.findall(image))
+    image = _REF.sub(lambda m: m.group(1) + (f"{prefix}-" if m.group(2) in ids else "") + m.group(2), image)
+    image = _STYLE.sub(_presentation, image)
     # matplotlib's <style>*{...}</style> would style the whole HTML page: its two defaults go on the root
-    text = _GLOBAL_STYLE.sub("", text, count=1)
-    text = text.replace("<svg", '<svg stroke-linejoin="round" stroke-linecap="butt"', 1)
+    image = _GLOBAL_STYLE.sub("", image, count=1)
+    image = image.replace("<svg", '<svg stroke-linejoin="round" stroke-linecap="butt"', 1)
     # Scale with the page: the width/height in pt become a viewBox-only, 100 %-wide image.
-    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', text, count=1)
-    text = text.replace("<svg", f'<svg role="img" aria-label="{_attr(title)}" class="chart"', 1)
-    return Markup(text)
+    image = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', image, count=1)
+    image = image.replace("<svg", f'<svg role="img" aria-label="{_attr(title)}" class="chart"', 1)
+    return Markup(image)
 
 
 def _attr(text: str) -> str:

@@ -29,28 +29,26 @@ MiB = 1 << 20
 
 @dataclass(frozen=True)
 class Limit:
-    name: str
+    name: str  # what is measured (in the clerk's words: FILE_TOO_LARGE's texts, by this name)
     value: int
-    id: str  # what is measured, in the clerk's words
-    en: str
 
 
 LIMITS = {limit.name: limit for limit in (
-    Limit("file_bytes", 10 * MiB, "ukuran berkas (byte)", "file size (bytes)"),
-    Limit("zip_entries", 2_000, "jumlah bagian di dalam berkas", "number of parts inside the file"),
-    Limit("unpacked_bytes", 50 * MiB, "ukuran isi berkas setelah dibuka (byte)", "size of the file's content once unpacked (bytes)"),
-    Limit("ratio", 200, "perbandingan isi terbuka terhadap berkas (kali)", "unpacked to packed size (times)"),
-    Limit("sheets", 50, "jumlah lembar kerja", "number of sheets"),
-    Limit("cells", 200_000, "jumlah sel berisi", "number of filled cells"),
-    Limit("rows", 10_000, "nomor baris terakhir yang terpakai", "last row used"),
-    Limit("columns", 500, "nomor kolom terakhir yang terpakai", "last column used"),
-    Limit("merged_ranges", 2_000, "jumlah sel gabungan (merge)", "number of merged ranges"),
-    Limit("merged_area", 100_000, "luas semua sel gabungan (sel)", "area of all merged ranges (cells)"),
-    Limit("shared_strings", 100_000, "jumlah teks berbeda", "number of distinct texts"),
-    Limit("text_length", 32_767, "panjang satu teks (karakter)", "length of one text (characters)"),
-    Limit("csv_bytes", 5 * MiB, "ukuran berkas (byte)", "file size (bytes)"),
-    Limit("csv_lines", 20_000, "jumlah baris", "number of lines"),
-    Limit("csv_line_length", 4_000, "panjang satu baris (karakter)", "length of one line (characters)"),
+    Limit("file_bytes", 10 * MiB),
+    Limit("zip_entries", 2_000),
+    Limit("unpacked_bytes", 50 * MiB),
+    Limit("ratio", 200),
+    Limit("sheets", 50),
+    Limit("cells", 200_000),
+    Limit("rows", 10_000),
+    Limit("columns", 500),
+    Limit("merged_ranges", 2_000),
+    Limit("merged_area", 100_000),
+    Limit("shared_strings", 100_000),
+    Limit("text_length", 32_767),
+    Limit("csv_bytes", 5 * MiB),
+    Limit("csv_lines", 20_000),
+    Limit("csv_line_length", 4_000),
 )}
 RATIO_FROM = 1 * MiB  # the ratio is judged only on parts that unpack to more than this
 CHUNK = 64 * 1024
@@ -68,7 +66,7 @@ class _Unsafe(Exception):
 def too_large(file: str, name: str, actual: int) -> Finding:
     limit = LIMITS[name]
     return Finding("FILE_TOO_LARGE", RULE, actual=actual, expected=limit.value, params={
-        "file": Path(file).name, "what": {"id": limit.id, "en": limit.en}, "limit": limit.value,
+        "file": Path(file).name, "what": name, "limit": limit.value,
         "detail": f"{name}: {actual} > {limit.value}"})
 
 

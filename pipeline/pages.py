@@ -8,7 +8,7 @@ which the same report run writes last.
 
 All user text is in the ``pages`` section of ``schemas/text.yaml`` (``feedback``, ``dashboard``,
 ``profile``); the templates in ``templates/`` hold structure only. Status words come from
-:data:`pipeline.coverage.LABELS`, finding messages from the finding catalogue, table titles and labels
+:func:`pipeline.coverage.status_labels`, finding messages from the finding catalogue, table titles and labels
 from the table specs. The profile's tables paint each table's layout (:mod:`pipeline.layout`: header and
 row-label spans, grid places) with the book's values (:func:`pipeline.book.book_frame`).
 """
@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from pipeline import shares
 from pipeline.book import book_frame
-from pipeline.coverage import LABELS as STATUS_LABELS, coverage_note
+from pipeline.coverage import coverage_note, status_labels
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.corrections import LOCATED, affected_text, corrections, role, typed
 from pipeline.findings import Finding, describe_cell, fmt
@@ -185,7 +185,7 @@ def feedback_html(report: PeriodReport, opd: OpdReport, lang: str = "id", workbo
 
     return render("feedback.html", lang=lang, t=_feedback_text(lang), period=report.period, run_id=report.run_id,
                   opd=opd, counts=opd.counts, symbol=SYMBOLS.get(opd.status, "?"),
-                  status_label=STATUS_LABELS[lang].get(opd.status, opd.status),
+                  status_label=status_labels(lang).get(opd.status, opd.status),
                   explain=explanation(opd, report.period, lang), groups=finding_groups(opd.findings, lang),
                   corrections=correction_rows(opd.findings, lang),
                   workbook=workbook, staff=view_rows(opd.staff_lists, lang) if opd.staff_lists else None)
@@ -250,13 +250,13 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
     for opd in report.opds:
         rows.append({
             "code": opd.code, "name": opd.name, "status": opd.status, "symbol": SYMBOLS.get(opd.status, "?"),
-            "label": STATUS_LABELS[lang].get(opd.status, opd.status), "file": opd.file or "",
+            "label": status_labels(lang).get(opd.status, opd.status), "file": opd.file or "",
             "counts": opd.counts, "staff": number(opd.staff, lang),
             "page": f"opd/{quote(opd.code)}.html" if opd.code in pages else None,
             "workbook": f"opd/{quote(workbook_name(opd.code))}" if opd.code in workbooks else None,
         })
-    statuses = list(STATUS_LABELS[lang])
-    tiles = [{"status": s, "symbol": SYMBOLS[s], "label": STATUS_LABELS[lang][s],
+    statuses = list(status_labels(lang))
+    tiles = [{"status": s, "symbol": SYMBOLS[s], "label": status_labels(lang)[s],
               "n": sum(o.status == s for o in report.opds)} for s in statuses]
     runs = [{"id": r.get("id", ""), "started": _time(r.get("started")), "ended": _time(r.get("ended")),
              "outcome": text["outcomes"].get(r.get("outcome"), r.get("outcome") or ""),

@@ -27,16 +27,9 @@ def scan(folder) -> tuple[list[Path], list[Path]]:
             [p for p in files if p.suffix.lower() not in SUBMISSION_SUFFIXES])
 
 
-ENTRY_KINDS = {
-    "symlink": {"id": "tautan simbolik (symlink)", "en": "a symbolic link"},
-    "folder": {"id": "folder", "en": "a folder"},
-    "fifo": {"id": "pipa (FIFO)", "en": "a pipe (FIFO)"},
-    "other": {"id": "berkas khusus sistem", "en": "a special system file"},
-}
-
-
 def _kind(path: Path) -> str | None:
-    """None for a regular file; else what the entry is (never following a link)."""
+    """None for a regular file; else what the entry is (never following a link): ``symlink``, ``folder``,
+    ``fifo`` or ``other`` (put in words by ``ENTRY_SKIPPED``'s texts)."""
     try:
         mode = path.lstat().st_mode
     except OSError:
@@ -59,7 +52,7 @@ def skipped_entries(folder) -> list[Finding]:
     for p in sorted(folder.iterdir()):
         kind = _kind(p)
         if kind is not None and not p.name.startswith(SKIP_PREFIXES):
-            out.append(Finding("ENTRY_SKIPPED", "file:discover", params={"name": p.name, "kind": ENTRY_KINDS[kind]}))
+            out.append(Finding("ENTRY_SKIPPED", "file:discover", params={"name": p.name, "kind": kind}))
     return out
 
 

@@ -16,21 +16,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline import text
 from pipeline.workspace import ReleasePolicy
 
 PROVISIONAL, FINAL = "sementara", "final"
-
-WORDS = {
-    "id": {PROVISIONAL: "SEMENTARA", FINAL: "FINAL", "coverage": "cakupan terpenuhi",
-           "officer": "difinalkan oleh {by} pada {at}", "count": "{included} dari {required} OPD wajib dalam tabel kota",
-           "needs": "final bila {needed} OPD wajib masuk, atau dengan `rekap release --final`",
-           "missing": "belum masuk: {missing}", "head": "Status rilis"},
-    "en": {PROVISIONAL: "PROVISIONAL (sementara)", FINAL: "FINAL", "coverage": "coverage reached",
-           "officer": "finalised by {by} at {at}", "count": "{included} of {required} required OPDs in the city tables",
-           "needs": "final once {needed} required OPDs are in, or with `rekap release --final`",
-           "missing": "not yet in: {missing}", "head": "Release status"},
-}
-
 
 def needed(policy: ReleasePolicy, required: int) -> int:
     """How many of the ``required`` OPDs must be in the city tables for a final release."""
@@ -63,24 +52,25 @@ def release_status(summary: dict, registry, policy: ReleasePolicy, used: dict[st
 
 def release_text(release: dict | None, lang: str = "id") -> str:
     """One line: the status and why (``SEMENTARA: 3 dari 34 OPD wajib ...; final bila ...``)."""
-    w = WORDS[lang]
+    w = text.words("release", lang)
     if not release:
         return "-"
-    parts = [w["count"].format(**release)]
+    parts = [text.fill(w["count"], release)]
     if release["status"] == FINAL:
-        parts.append(w["officer"].format(by=release["finalised_by"], at=str(release["finalised_at"])[:19])
+        parts.append(text.fill(w["officer"], {"by": release["finalised_by"], "at": str(release["finalised_at"])[:19]})
                      if release.get("reason") == "officer" else w["coverage"])
     else:
-        parts.append(w["needs"].format(needed=release["needed"]))
+        parts.append(text.fill(w["needs"], {"needed": release["needed"]}))
     if release.get("missing"):
         shown = release["missing"][:10]
-        parts.append(w["missing"].format(missing=", ".join(shown) + (", ..." if len(release["missing"]) > 10 else "")))
-    return f"{w[release['status']]}: " + "; ".join(parts)
+        parts.append(text.fill(w["missing"], {"missing": ", ".join(shown)
+                                              + (", ..." if len(release["missing"]) > 10 else "")}))
+    return f"{w['status'][release['status']]}: " + "; ".join(parts)
 
 
 def release_line(release: dict | None, lang: str = "id") -> str:
     """The run summary's closing line about the release ("" when nothing was to be released)."""
-    return f"\n{WORDS[lang]['head']}: {release_text(release, lang)}" if release else ""
+    return f"\n{text.say('release.head', lang)}: {release_text(release, lang)}" if release else ""
 
 
 def release_frame(period: str, run_id: str, release: dict) -> pd.DataFrame:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import json
 
+from pipeline import text
 from pipeline.corrections import LOCATED, affected_text, corrections, role
-from pipeline.corrections import TEXT as CTEXT
-from pipeline.findings import SEVERITIES, fmt, place_text
+from pipeline.findings import SEVERITIES, place_text
 from pipeline.specs import load_tables
 
-WORDS = {
-    "id": {"accepted": "DITERIMA", "rejected": "DITOLAK", "error": "kesalahan", "warning": "peringatan",
-           "info": "catatan", "file": "Berkas", "general": "Umum", "table": "Tabel", "clean": "tidak ada temuan",
-           "summary": "{n} berkas: {ok} diterima, {bad} ditolak", "suggest": "saran"},
-    "en": {"accepted": "ACCEPTED", "rejected": "REJECTED", "error": "error", "warning": "warning",
-           "info": "note", "file": "File", "general": "General", "table": "Table", "clean": "no findings",
-           "summary": "{n} files: {ok} accepted, {bad} rejected", "suggest": "suggestion"},
-}
 MARK = {"error": "E", "warning": "W", "info": "i"}
 
 
@@ -36,21 +28,22 @@ def to_json(results, lang: str = "id") -> str:
 
 
 def to_text(results, lang: str = "id") -> str:
-    w = WORDS[lang]
+    w = text.words("render", lang)
+    ctext = text.words("corrections", lang)
     tables = load_tables()
     lines = []
     for r in results:
         counts = {s: sum(f.severity == s for f in r.findings) for s in SEVERITIES}
-        tally = ", ".join(f"{n} {w[s]}{'s' if lang == 'en' and n != 1 else ''}"
+        tally = ", ".join(text.fill(w["tally"]["one" if n == 1 else "other"][s], {"n": n})
                           for s, n in counts.items() if n) or w["clean"]
         lines.append(f"{r.opd or '?'} {r.period or '?'}  {w[r.status]}  ({tally})  {r.file}")
         items = corrections(r.findings)
         if items:
-            lines.append(f"  {CTEXT[lang]['heading']}")
+            lines.append(f"  {ctext['heading']}")
             for i, c in enumerate(items, 1):
                 lines.append(f"    {i}. {c.text(lang)}")
                 if c.type != "rule" and (fixes := [x for x in c.repairs if x not in c.cells]):
-                    lines.append(f"       {CTEXT[lang]['repairs']}: " + ", ".join(_short(x, lang) for x in fixes))
+                    lines.append(f"       {ctext['repairs']}: " + ", ".join(_short(x, lang) for x in fixes))
         groups: dict[str | None, list] = {}
         for f in r.findings:
             if f.code in LOCATED:  # shown as corrections above
@@ -59,7 +52,8 @@ def to_text(results, lang: str = "id") -> str:
         order = sorted(groups, key=lambda t: (t is not None, tables[t].number if t in tables else 99))
         for table in order:
             spec = tables.get(table)
-            title = f"{w['table']} {spec.number}. {spec.title[lang]}" if spec else (table or w["general"])
+            title = text.fill(w["table"], {"number": spec.number, "title": text.label(spec.title, lang)}) if spec \
+                else (table or w["general"])
             lines.append(f"  {title}")
             for f in sorted(groups[table], key=lambda f: (role(f, items) == "affected", SEVERITIES.index(f.severity))):
                 if role(f, items) == "affected":
@@ -67,26 +61,8 @@ def to_text(results, lang: str = "id") -> str:
                     continue
                 lines.append(f"    [{MARK[f.severity]}] {f.code}: {f.message(lang)}")
     ok = sum(r.status == "accepted" for r in results)
-    lines.append(w["summary"].format(n=len(results), ok=ok, bad=len(results) - ok))
+    lines.append(text.fill(w["summary"], {"n": len(results), "ok": ok, "bad": len(results) - ok}))
     return "\n".join(lines)
-
-
-RUN_WORDS = {
-    "id": {"published": "DITERBITKAN", "unchanged": "TIDAK BERUBAH", "gate_failed": "GAGAL GERBANG MUTU",
-           "empty": "TIDAK ADA YANG DITERBITKAN", "failed": "GAGAL",
-           "head": "Run {run} periode {period}: {outcome} ({files} berkas, {validated} diperiksa ulang, "
-                   "{accepted} diterima, {rejected} ditolak)",
-           "rejected": "Ditolak:", "gate": "Gerbang mutu:", "log": "Log:",
-           "details": "Rincian temuan per sel: {folder}/<OPD>.html dan <OPD>-umpan-balik.xlsx",
-           "dashboard": "Dasbor:"},
-    "en": {"published": "PUBLISHED", "unchanged": "UNCHANGED", "gate_failed": "PUBLISH GATE FAILED",
-           "empty": "NOTHING PUBLISHED", "failed": "FAILED",
-           "head": "Run {run} period {period}: {outcome} ({files} files, {validated} validated, "
-                   "{accepted} accepted, {rejected} rejected)",
-           "rejected": "Rejected:", "gate": "Publish gate:", "log": "Log:",
-           "details": "Cell-by-cell findings: {folder}/<OPD>.html and <OPD>-umpan-balik.xlsx",
-           "dashboard": "Dashboard:"},
-}
 
 
 def _codes(findings, severity="error") -> str:
@@ -94,26 +70,27 @@ def _codes(findings, severity="error") -> str:
 
 
 def run_summary(result, lang: str = "id") -> str:
-    w = RUN_WORDS[lang]
+    w = text.words("render.run", lang)
     if result.outcome == "failed":  # one line for the scheduler's mail; the traceback is in the log
-        return f"rekap run: {w['failed']}: {result.message} ({w['log']} {result.log})"
-    lines = [w["head"].format(run=result.run_id, period=result.period, outcome=w[result.outcome],
-                              files=len(result.inputs), validated=result.validated,
-                              accepted=sum(i.status == "accepted" for i in result.inputs),
-                              rejected=sum(i.status == "rejected" for i in result.inputs))]
+        return text.fill(w["failed"], {"message": result.message, "log": result.log})
+    lines = [text.fill(w["head"], {"run": result.run_id, "period": result.period, "outcome": w[result.outcome],
+                                   "files": len(result.inputs), "validated": result.validated,
+                                   "accepted": sum(i.status == "accepted" for i in result.inputs),
+                                   "rejected": sum(i.status == "rejected" for i in result.inputs)})]
     if result.message:
         lines.append(f"  {result.message}")
     if result.coverage is not None:
-        from pipeline.coverage import LABELS, coverage_note
+        from pipeline.coverage import coverage_note, status_labels
         counts = result.coverage["status"].value_counts()
-        lines.append("  " + ", ".join(f"{LABELS[lang][s]}: {counts[s]}" for s in LABELS[lang] if s in counts))
+        labels = status_labels(lang)
+        lines.append("  " + ", ".join(f"{labels[s]}: {counts[s]}" for s in labels if s in counts))
         lines.append("  " + coverage_note(result.coverage_summary, lang))
     bad = [i for i in result.inputs if i.status == "rejected"]
     if bad:
         lines.append(w["rejected"])
         lines += [f"  {i.opd or '?':<20} {i.file.name:<28} {_codes(i.all_findings)}" for i in bad]
         if result.dashboard:
-            lines.append("  " + w["details"].format(folder=result.dashboard.parent / "opd"))
+            lines.append("  " + text.fill(w["details"], {"folder": result.dashboard.parent / "opd"}))
     from pipeline.staff_run import summary_lines  # staff lists: read, reconciled, used
 
     lines += summary_lines(result, lang)
@@ -121,8 +98,7 @@ def run_summary(result, lang: str = "id") -> str:
         lines.append(w["gate"])
         lines += [f"  {f}" for f in result.gate_failures]
     if result.dashboard:
-        lines.append(f"{w['dashboard']} {result.dashboard}")
+        lines.append(text.fill(w["dashboard"], {"path": result.dashboard}))
     if result.log:
-        lines.append(f"{w['log']} {result.log}")
+        lines.append(text.fill(w["log"], {"log": result.log}))
     return "\n".join(lines)
-

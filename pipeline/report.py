@@ -49,7 +49,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     written: list[Path] = []
     failed: list[Finding] = []
 
-    def attempt(what: dict, opd: str, write) -> None:
+    def attempt(what: str, opd: str, write) -> None:  # what: feedback, profile or gate (REPORT_FAILED's texts)
         try:
             written.extend(write())
         except Exception as err:  # one report failing never stops the others
@@ -74,23 +74,18 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
             if log is not None:
                 log("report", opd=opd.code)
             return out + [page]
-        attempt(WORDS["feedback"], opd.code, feedback)
+        attempt("feedback", opd.code, feedback)
     if report.city is not None:
-        attempt(WORDS["profile"], "-", lambda: write_profile(folder / "profil.html", folder / "profil.pdf", report,
+        attempt("profile", "-", lambda: write_profile(folder / "profil.html", folder / "profil.pdf", report,
                                                              lang))
     if report.gate is not None:
-        attempt(WORDS["gate"], "-", lambda: [write_gate_page(folder / GATE_PAGE, period, report.gate, lang)])
+        attempt("gate", "-", lambda: [write_gate_page(folder / GATE_PAGE, period, report.gate, lang)])
     report.notes = report.notes + failed
     write_dashboard(folder / "index.html", report, lang)
     written.append(folder / "index.html")
     if not failed:
         atomic_write_text(folder / STAMP, json.dumps(stamp, sort_keys=True) + "\n")
     return written
-
-
-WORDS = {"feedback": {"id": "umpan balik (halaman dan buku kerja bertanda)", "en": "feedback (page and marked workbook)"},
-         "profile": {"id": "profil kepegawaian (HTML dan PDF)", "en": "staffing profile (HTML and PDF)"},
-         "gate": {"id": "halaman gerbang mutu", "en": "publish gate page"}}
 
 
 def _stamp(folder: Path) -> dict:

@@ -23,7 +23,7 @@ from pipeline.specs import load_registry
 class OpdReport:
     code: str
     name: str
-    status: str  # accepted, accepted_with_warnings, older_version, rejected, not_submitted (coverage.LABELS)
+    status: str  # accepted, accepted_with_warnings, older_version, rejected, not_submitted (coverage.status_labels)
     file: str | None = None  # the latest submitted file, as named in raw/PERIOD/
     sha256: str | None = None  # its version
     kind: str | None = None  # "xlsx", "xls", "ods" or "csv" (or "unknown" for an unreadable file)

@@ -20,11 +20,6 @@ from pipeline.specs import Opd, load_registry
 from pipeline.staff import row_findings, staff_spec
 
 IMPOSSIBLE_RANKS = {("I", "E"), ("II", "E"), ("III", "E")}
-TEXT = {
-    "tmt_month": {"id": "bulan TMT CPNS tidak ada", "en": "the month of TMT CPNS does not exist"},
-    "tmt_young": {"id": "kurang dari {n} tahun setelah tanggal lahir", "en": "less than {n} years after birth"},
-    "tmt_future": {"id": "sesudah akhir periode {period}", "en": "after the end of period {period}"},
-}
 
 
 def period_end(period: str) -> tuple[int, int]:
@@ -84,8 +79,7 @@ def check_rows(mapped: pl.DataFrame, period: str, file: str,
                                  params, **kw)
 
     # the NIP
-    rows("STAFF_NIP_FORMAT", pl.col("nip").is_null() | ~pl.col("nip_ok"), actual=lambda r: {
-        "id": f"{len(r['nip'] or '')} karakter", "en": f"{len(r['nip'] or '')} characters"})
+    rows("STAFF_NIP_FORMAT", pl.col("nip").is_null() | ~pl.col("nip_ok"), actual=lambda r: len(r["nip"] or ""))
     rows("STAFF_NIP_BIRTH", pl.col("nip_ok") & pl.col("birth").is_null(),
          lambda r: {"value": r["nip"][:8][:4] + "-" + r["nip"][4:6] + "-" + r["nip"][6:8]})
     born = pl.col("birth").is_not_null()
@@ -94,9 +88,8 @@ def check_rows(mapped: pl.DataFrame, period: str, file: str,
     too_young = born & (_months(pl.col("tmt")) - _months(pl.col("birth")) < min_age * 12)
     future = _months(pl.col("tmt")) > end_months
     for condition, key in ((tmt_month_bad, "tmt_month"), (too_young, "tmt_young"), (future, "tmt_future")):
-        detail = {lang: t.format(n=min_age, period=period) for lang, t in TEXT[key].items()}
-        rows("STAFF_NIP_TMT", condition, lambda r, d=detail: {"value": r["nip"][8:12] + "-" + r["nip"][12:14],
-                                                              "detail": d})
+        rows("STAFF_NIP_TMT", condition, lambda r, d=key: {"value": r["nip"][8:12] + "-" + r["nip"][12:14],
+                                                           "detail": d, "min_age": min_age, "period": period})
     rows("STAFF_NIP_SEX", pl.col("nip_ok") & pl.col("sex").is_not_null()
          & (pl.col("nip_sex").is_null() | (pl.col("nip_sex") != pl.col("sex"))),
          lambda r: {"digit": r["nip"][14], "sex": r["sex"]})
@@ -158,8 +151,7 @@ def duplicate_findings(lists: list[tuple[str, pl.DataFrame]]) -> list[Finding]:
         def params(r):
             others = [p for p in places[r["nip"]] if (p["file"], p["row"]) != (r["file"], r["row"])]
             return {"count": len(places[r["nip"]]),
-                    "others": {lang: "; ".join(f"{p['opd'] or '-'} ({p['file']}, {word} {p['row']})" for p in others)
-                               for lang, word in (("id", "baris"), ("en", "row"))}}
+                    "others": [{"opd": p["opd"] or "-", "file": p["file"], "row": str(p["row"])} for p in others]}
         findings += row_findings(mine, "STAFF_NIP_DUPLICATE", "staff:nip_unique", Path(file).name, params,
                                  limit=limit)
     return findings

@@ -5,7 +5,7 @@ For one OPD: the lists that hold its rows, the findings on those rows with the N
 differs from its list, the employees behind the list's count (NIP and name), so the clerk can see
 who was missed or counted twice. Everything personal comes from the owner-only people file of each
 list (``processed/staff/<sha256>.parquet``); nothing of it reaches the dashboard, the profile or the
-published release. Reports that show it say so (:data:`TEXT` ``personal``).
+published release. Reports that show it say so (the text catalogue's ``staff_report.personal``).
 """
 
 from __future__ import annotations
@@ -15,46 +15,11 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import text
 from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.specs import load_tables
 from pipeline.staff import read_people
 from pipeline.staff_recap import people_behind
-
-TEXT = {
-    "id": {
-        "heading": "Daftar pegawai",
-        "intro": "BKPSDM menerima daftar pegawai yang memuat pegawai OPD ini. Temuan pada baris-baris daftar dan "
-                 "perbedaan antara rekap dan daftar tercantum di bawah.",
-        "list": "Daftar", "status": "Status", "rows": "Temuan pada baris daftar",
-        "diff": "Sel rekap yang berbeda dengan daftar pegawai",
-        "diff_hint": "Untuk setiap sel: angka pada rekap, angka menurut daftar, dan pegawai yang dihitung daftar "
-                     "pada sel itu. Periksa siapa yang terlewat atau terhitung dua kali.",
-        "col": {"cell": "Sel", "recap": "Rekap", "list": "Daftar", "people": "Pegawai menurut daftar",
-                "row": "Baris", "nip": "NIP", "name": "Nama", "what": "Masalah"},
-        "none": "Tidak ada temuan pada baris daftar untuk OPD ini.",
-        "status_words": {"accepted": "diterima", "rejected": "ditolak"},
-        "personal": "Dokumen ini memuat data pribadi (nama dan NIP) pegawai OPD ini (UU 27/2022 tentang Pelindungan "
-                    "Data Pribadi). Hanya untuk OPD yang bersangkutan; jangan disebarluaskan.",
-        "sheet": "Daftar pegawai",
-    },
-    "en": {
-        "heading": "Staff list",
-        "intro": "BKPSDM received a staff list holding this OPD's employees. Findings on the list's rows and the "
-                 "differences between the recap and the list are below.",
-        "list": "List", "status": "Status", "rows": "Findings on the list's rows",
-        "diff": "Recap cells that differ from the staff list",
-        "diff_hint": "For each cell: the recap's number, the list's count, and the employees the list counts in "
-                     "that cell. Check who was missed or counted twice.",
-        "col": {"cell": "Cell", "recap": "Recap", "list": "List", "people": "Employees per the list",
-                "row": "Row", "nip": "NIP", "name": "Name", "what": "What is wrong"},
-        "none": "No findings on the list's rows for this OPD.",
-        "status_words": {"accepted": "accepted", "rejected": "rejected"},
-        "personal": "This document holds personal data (names and NIPs) of this OPD's employees (Law 27/2022 on "
-                    "personal data protection). For this OPD only; do not pass it on.",
-        "sheet": "Staff list",
-    },
-}
-
 
 @dataclass
 class StaffView:
@@ -99,14 +64,14 @@ def staff_view(processed, staff_records: list[dict], opd: str, recap_findings: l
 
 def view_rows(view: StaffView, lang: str) -> dict:
     """What the page template shows, as text."""
-    t = TEXT[lang]
+    t = text.words("staff_report", lang)
     tables = load_tables()
     return {
         "t": t,
         "lists": [{"file": s["file"], "status": t["status_words"].get(s["status"], s["status"])} for s in view.lists],
         "rows": [{"severity": f.severity, "row": f.params.get("row", "-"), "nip": f.params.get("nip", "-"),
                   "title": f.title(lang), "message": f.message(lang)} for f in view.findings],
-        "differences": [{"cell": f"{tables[d['table']].title[lang]} {describe_cell(tables[d['table']], d['cell'], lang)}",
+        "differences": [{"cell": f"{text.label(tables[d['table']].title, lang)} {describe_cell(tables[d['table']], d['cell'], lang)}",
                          "recap": fmt(d["recap"], lang), "list": fmt(d["list"], lang), "people": d["people"]}
                         for d in view.differences],
         "personal": view.personal,
@@ -121,7 +86,7 @@ def _text(cell, value) -> None:
 
 def add_staff_sheet(wb, view: StaffView, lang: str = "id") -> None:
     """A sheet in the OPD's marked workbook: row findings and the employees behind each difference."""
-    t = TEXT[lang]
+    t = text.words("staff_report", lang)
     data = view_rows(view, lang)
     ws = wb.create_sheet(t["sheet"])
     r = 1
@@ -165,6 +130,7 @@ def mark_personal(wb, view: StaffView, lang: str = "id") -> None:
     """The printed footer of every sheet says the workbook holds personal data, when it does."""
     if not view.personal:
         return
+    personal = text.say("staff_report.personal", lang)
     for ws in wb.worksheets:
-        ws.oddFooter.center.text = TEXT[lang]["personal"]
-        ws.evenFooter.center.text = TEXT[lang]["personal"]
+        ws.oddFooter.center.text = personal
+        ws.evenFooter.center.text = personal

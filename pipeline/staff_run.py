@@ -25,6 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline import text
 from pipeline.catalog import Version
 from pipeline.consolidate import Source
 from pipeline.findings import Finding
@@ -201,10 +202,8 @@ def apply_policy(lists: list[StaffInput], chosen: dict[str, Version], inputs, po
             for i in current:
                 if recap is not None and i.version.sha256 == recap.sha256:
                     i.used = True
-                detail = {"id": "jabatan disiapkan dari rekap." if recap else "tanpa rekap.",
-                          "en": "posts available from the recap." if recap else "no recap."}
                 i.findings.append(Finding("STAFF_SOURCE", "staff:policy", params={
-                    "file": s.file.name, "opd": opd, "policy": policy, "detail": detail}))
+                    "file": s.file.name, "opd": opd, "policy": policy, "detail": "recap" if recap else "no_recap"}))
             if recap is None:
                 s.findings.append(Finding("STAFF_POSTS_MISSING", "staff:policy", "eselon", params={"opd": opd}))
     return origins
@@ -247,39 +246,29 @@ def staff_text(lists: list[StaffInput], lang: str = "id", fmt: str = "text") -> 
             "opds": {o: {t: {key_text(tables[t], k): v for k, v in cells.items()} for t, cells in s.derived[o].items()}
                      for o in s.opds},
             "findings": [f.to_dict(lang) for f in s.findings]} for s in lists]}, ensure_ascii=False, indent=2)
-    words = {"id": ("baris", "ditolak", "diterima", "PNS & CPNS"), "en": ("rows", "rejected", "accepted", "PNS & CPNS")}
-    w = words[lang]
+    w = text.words("staff_run", lang)
     out = []
     for s in lists:
-        out.append(f"{s.file}: {s.rows.height} {w[0]}, {w[1] if s.status == 'rejected' else w[2]}")
+        status = w["rejected" if s.status == "rejected" else "accepted"]
+        out.append(text.fill(w["list_line"], {"file": s.file, "rows": s.rows.height, "status": status}))
         for o in s.opds:
             total = s.derived[o].get(staff_table, {}).get(tables[staff_table].key(staff_key), 0)
-            out.append(f"  {o}: {int(total)} {w[3]}")
+            out.append("  " + text.fill(w["opd_line"], {"opd": o, "total": int(total)}))
         for f in s.findings:
             out.append(f"  [{f.severity}] {f.code}: {f.message(lang)}")
     return "\n".join(out)
-
-
-SUMMARY = {
-    "id": {"lists": "Daftar pegawai ({policy}):", "accepted": "diterima", "rejected": "ditolak",
-           "same": "rekap {opd} sama dengan daftar", "differs": "rekap {opd} berbeda dengan daftar pada {n} sel",
-           "from_list": "dihitung dari daftar: {opds}"},
-    "en": {"lists": "Staff lists ({policy}):", "accepted": "accepted", "rejected": "rejected",
-           "same": "the recap of {opd} agrees with the list", "differs": "the recap of {opd} differs from the list "
-           "in {n} cells", "from_list": "counted from the list: {opds}"},
-}
 
 
 def summary_lines(result, lang: str = "id") -> list[str]:
     """The run summary's lines on staff lists: each list, each reconciliation, the OPDs counted from a list."""
     if not getattr(result, "staff", None):
         return []
-    w = SUMMARY[lang]
-    lines = [w["lists"].format(policy=result.staff_policy)]
+    w = text.words("staff_run", lang)
+    lines = [text.fill(w["lists"], {"policy": result.staff_policy})]
     for s in result.staff:
         lines.append(f"  {s.file.name:<28} {w[s.status]} ({', '.join(s.opds) or '-'})")
     for opd, n in sorted(result.reconciled.items()):
-        lines.append("  " + (w["differs"].format(opd=opd, n=n) if n else w["same"].format(opd=opd)))
+        lines.append("  " + text.fill(w["differs"] if n else w["same"], {"opd": opd, "n": n}))
     if result.from_lists:
-        lines.append("  " + w["from_list"].format(opds=", ".join(sorted(result.from_lists))))
+        lines.append("  " + text.fill(w["from_list"], {"opds": ", ".join(sorted(result.from_lists))}))
     return lines

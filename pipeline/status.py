@@ -12,27 +12,12 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from pipeline import text
 from pipeline.catalog import Catalog
-from pipeline.coverage import LABELS
+from pipeline.coverage import status_labels
 from pipeline.publish import current_manifest
 from pipeline.release import release_text
 from pipeline.specs import load_registry
-
-WORDS = {
-    "id": {"head": "Periode {period}: status setiap OPD (run {run})", "runs": "Run terakhir:",
-           "release": "Rilis:", "none": "(belum ada run)", "unregistered": "bukan kode OPD di registri",
-           "outcome": {"published": "diterbitkan", "unchanged": "tidak berubah", "gate_failed": "gagal gerbang mutu",
-                       "empty": "tidak ada yang diterbitkan", "failed": "gagal", "running": "sedang berjalan",
-                       "killed": "terhenti", "stopped": "terhenti"},
-           "cols": "files={files} diperiksa={validated} ditolak={rejected}"},
-    "en": {"head": "Period {period}: status of every OPD (run {run})", "runs": "Last runs:",
-           "release": "Release:", "none": "(no run yet)", "unregistered": "not an OPD code of the registry",
-           "outcome": {"published": "published", "unchanged": "unchanged", "gate_failed": "publish gate failed",
-                       "empty": "nothing published", "failed": "failed", "running": "running",
-                       "killed": "stopped", "stopped": "stopped"},
-           "cols": "files={files} validated={validated} rejected={rejected}"},
-}
-
 
 def run_alive(processed: Path) -> bool:
     """Whether a run holds the lock now (a run killed with its process releases it)."""
@@ -46,7 +31,8 @@ def run_alive(processed: Path) -> bool:
 
 
 def status_text(processed, period: str, lang: str = "id") -> str:
-    w = WORDS[lang]
+    w = text.words("status", lang)
+    labels = status_labels(lang)
     processed = Path(processed)
     catalog = Catalog(processed / "catalog.sqlite")
     try:
@@ -57,9 +43,9 @@ def status_text(processed, period: str, lang: str = "id") -> str:
             lines.append(w["none"])
         else:
             rows, _summary, run_id = last
-            lines.append(w["head"].format(period=period, run=run_id))
+            lines.append(text.fill(w["head"], {"period": period, "run": run_id}))
             for row in rows:
-                label = LABELS[lang].get(row["status"], row["status"])
+                label = labels.get(row["status"], row["status"])
                 if row["opd"] not in registry:
                     label += f" ({w['unregistered']})"
                 version = (row["sha256"] or "")[:12] or "-"
@@ -67,7 +53,7 @@ def status_text(processed, period: str, lang: str = "id") -> str:
                              f"{version:<12}  {row['file'] or '-'}")
         manifest = current_manifest(processed, period)
         if manifest is not None:
-            lines.append(f"{w['release']} {release_text(manifest.get('release'), lang)}")
+            lines.append(text.fill(w["release"], {"release": release_text(manifest.get("release"), lang)}))
         lines.append(w["runs"])
         alive = run_alive(processed)
         for r in runs:
@@ -76,7 +62,7 @@ def status_text(processed, period: str, lang: str = "id") -> str:
                 outcome = "stopped"
             lines.append(f"  {r['id']}  {r['started'][:19]}  {w['outcome'].get(outcome, outcome):<26} "
                          f"exit={r['exit_code'] if r['exit_code'] is not None else '-'} "
-                         + w["cols"].format(files=r["files"], validated=r["validated"], rejected=r["rejected"]))
+                         + text.fill(w["cols"], {"files": r["files"], "validated": r["validated"], "rejected": r["rejected"]}))
         return "\n".join(lines)
     finally:
         catalog.close()

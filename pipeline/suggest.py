@@ -19,29 +19,15 @@ recap table:
                    share but outside the half-unit tolerance
 =================  ==============================================================================
 
-Kinds are language-neutral codes; :data:`TEXT` holds their words in Indonesian and English.
+Kinds are language-neutral codes; their words are in the text catalogue (``schemas/text.yaml``,
+section ``suggest``).
 """
 
 from __future__ import annotations
 
 import math
 
-TEXT = {
-    "transposition": {"id": "dua angka tertukar", "en": "two digits swapped"},
-    "digit_wrong": {"id": "satu angka salah ketik", "en": "one digit mistyped"},
-    "digit_dropped": {"id": "satu angka terlewat", "en": "a digit dropped"},
-    "digit_doubled": {"id": "satu angka terketik dua kali", "en": "a digit typed twice"},
-    "digit_extra": {"id": "kelebihan satu angka", "en": "one digit too many"},
-    "shifted": {"id": "nilai sel sebelah {other} terketik di sini",
-                "en": "the value of the neighbouring cell {other} typed here"},
-    "swapped_lp": {"id": "nilai L dan P tertukar", "en": "the L and P values swapped"},
-    "swapped": {"id": "nilainya tertukar dengan sel sebelah {other}",
-                "en": "swapped with the neighbouring cell {other}"},
-    "rounded": {"id": "dibulatkan ke arah yang salah", "en": "rounded the wrong way"},
-    "locale_decimal": {"id": "titik ribuan terbaca sebagai koma desimal oleh Excel berbahasa Inggris",
-                       "en": "the thousands point read as a decimal point by an English-locale Excel"},
-}
-
+from pipeline import text
 
 def digit_kind(typed: str, correct: str) -> str | None:
     """The typing slip that turns ``correct`` into ``typed`` (both digit strings), if it is one."""
@@ -88,6 +74,6 @@ def percent_kind(typed: float, exact: float, decimals: int = 2) -> str | None:
 
 def slip_text(kind: str | None, other: str = "", lang: str = "id") -> str | None:
     """The words for a kind of slip in ``lang`` (``other``: the neighbouring cell's name), or None."""
-    if kind not in TEXT:
+    if kind not in text.entry("suggest"):
         return None
-    return TEXT[kind][lang].format(other=other)
+    return text.say(f"suggest.{kind}", lang, other=other)

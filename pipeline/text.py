@@ -104,16 +104,19 @@ def label(mapping: dict | str | None, lang: str = DEFAULT) -> str:
     return mapping.get(lang) or mapping.get(DEFAULT) or next(iter(mapping.values()), "")
 
 
-def number(value: Any, lang: str = DEFAULT) -> str:
+def number(value: Any, lang: str = DEFAULT, decimals: int | None = None) -> str:
     """A number as people write it in ``lang``: ``1.009`` and ``68,04`` in Indonesian, ``1,009`` and
-    ``68.04`` in English (two decimals, or up to four where a value has more); lists joined; text as is."""
+    ``68.04`` in English (two decimals, or up to four where a value has more; exactly ``decimals``
+    where given); lists joined; text as is."""
     if isinstance(value, bool) or value is None:
         return "-" if value is None else str(value)
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15 and decimals is None:
         value = int(value)
     if isinstance(value, (int, float)):
         marks = catalogue()["languages"].get(lang) or catalogue()["languages"][DEFAULT]
-        if isinstance(value, int):
+        if decimals is not None:
+            text = f"{float(value):,.{decimals}f}"
+        elif isinstance(value, int):
             text = f"{value:,}"
         else:
             text = f"{value:,.2f}" if abs(value - round(value, 2)) < 1e-9 else f"{value:,.4f}".rstrip("0")

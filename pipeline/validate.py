@@ -128,19 +128,18 @@ def rule_finding(rule: LinearRule, actual, expected, staged: Staged, tables) -> 
     sheet, address = staged.sources.get(rule.anchor, (None, None)) if rule.anchor else (None, None)
     params = dict(rule.params)
     if rule.code == "SUM_MISMATCH":
-        params["parts"] = {lang: parts_label(rule, tables, lang) for lang in ("id", "en")}
+        params["parts"] = parts_label(rule, tables)
     table = rule.anchor.table if rule.anchor else rule.lhs[0].table
     return Finding(rule.code, rule.rule, table, rule.anchor_cell, sheet, address,
                    expected=expected, actual=actual, params=params, severity=rule.severity)
 
 
-def parts_label(rule: LinearRule, tables, lang: str) -> str:
-    """``GOL I L + GOL I P + ...``: the members that tell the parts of a sum rule apart."""
+def parts_label(rule: LinearRule, tables) -> list[dict]:
+    """The parts of a sum rule by the members that tell them apart (``[{"gol": "I", "sex": "L"}, ...]``),
+    put in words when shown (``GOL I L + GOL I P + ...``: :func:`pipeline.findings.member_text`)."""
     spec = tables[rule.anchor.table]
     dims = [i for i, n in enumerate(spec.dim_names) if len({r.key[i] for r in rule.rhs}) > 1]
-    labels = [" ".join(spec.dim(spec.dim_names[i]).member(r.key[i]).label.get(lang, r.key[i]) for i in dims)
-              for r in rule.rhs]
-    return " + ".join(labels) if labels else "-"
+    return [{spec.dim_names[i]: r.key[i] for i in dims} for r in rule.rhs] if dims else []
 
 
 def validate_file(path, expected_period: str | None = None, registry: dict[str, Opd] | None = None,

@@ -42,14 +42,17 @@ STAFF_POLICIES = ("reconcile", "recap-first", "list-first")
 
 
 class WorkspaceError(ValueError):
-    """A workspace that cannot be used: the message says why, in the user's language."""
+    """A workspace that cannot be used: ``key`` names its text (the text catalogue's ``workspace``
+    section) and ``params`` fill it; :meth:`message` says why in the user's language."""
 
-    def __init__(self, message: dict[str, str]):
-        super().__init__(message["en"])
-        self.text = message
+    def __init__(self, key: str, **params):
+        super().__init__(f"{key}: {params}")
+        self.key, self.params = key, params
 
     def message(self, lang: str = "id") -> str:
-        return self.text.get(lang, self.text["en"])
+        from pipeline import text
+
+        return text.say(f"workspace.{self.key}", lang, **self.params)
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,7 @@ def find(explicit: Path | str | None = None) -> Workspace:
     chosen = explicit or os.environ.get(ENV) or "."
     root = Path(chosen).expanduser()
     if not root.is_dir():
-        raise WorkspaceError({"id": f"folder kerja {root} tidak ada (buat dengan `rekap init {root}`)",
-                              "en": f"workspace {root} does not exist (create it with `rekap init {root}`)"})
+        raise WorkspaceError("missing", root=root)
     return load(root)
 
 
@@ -117,21 +119,16 @@ def load(root: Path) -> Workspace:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise WorkspaceError({"id": f"{path} tidak bisa dibaca: {err}", "en": f"{path} cannot be read: {err}"})
+        raise WorkspaceError("unreadable", path=path, error=err)
     release = data.get("release", {})
     output = data.get("output", {})
     book_csv = output.get("book_csv", "excel-id")
     share = release.get("required_share", 1.0)
     staff_policy = data.get("staff", {}).get("policy", "reconcile")
     if staff_policy not in STAFF_POLICIES:
-        raise WorkspaceError({"id": f"{path}: staff.policy harus salah satu dari {', '.join(STAFF_POLICIES)}",
-                              "en": f"{path}: staff.policy must be one of {', '.join(STAFF_POLICIES)}"})
+        raise WorkspaceError("staff_policy", path=path, choices=", ".join(STAFF_POLICIES))
     if book_csv not in BOOK_CSV_DIALECTS or not isinstance(share, (int, float)) or not 0 <= share <= 1:
-        raise WorkspaceError({
-            "id": f"{path}: output.book_csv harus salah satu dari {', '.join(BOOK_CSV_DIALECTS)} dan "
-                  f"release.required_share antara 0 dan 1",
-            "en": f"{path}: output.book_csv must be one of {', '.join(BOOK_CSV_DIALECTS)} and "
-                  f"release.required_share between 0 and 1"})
+        raise WorkspaceError("output", path=path, choices=", ".join(BOOK_CSV_DIALECTS))
 
     def folder_or_file(key: str) -> Path | None:
         value = data.get(key)
@@ -139,8 +136,7 @@ def load(root: Path) -> Workspace:
             return None
         target = (root / value).resolve()
         if not target.exists():
-            raise WorkspaceError({"id": f"{path}: {key} = {value!r} tidak ada", "en": f"{path}: {key} = {value!r} "
-                                                                                     f"does not exist"})
+            raise WorkspaceError("no_target", path=path, key=key, value=repr(value))
         return target
 
     return Workspace(
@@ -191,8 +187,7 @@ def init(root: Path | str, agency: str = Workspace.agency) -> Workspace:
 
     root = Path(root).expanduser()
     if (root / CONFIG).exists():
-        raise WorkspaceError({"id": f"{root / CONFIG} sudah ada; tidak ada yang diubah",
-                              "en": f"{root / CONFIG} already exists; nothing changed"})
+        raise WorkspaceError("exists", config=root / CONFIG)
     for name in ("raw", "processed", "reports", "templates", "schemas"):
         (root / name).mkdir(parents=True, exist_ok=True)
     if not (root / "registry.csv").exists():

@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 
 from pipeline.corrections import LOCATED, corrections, role
 from pipeline import run as run_module
-from pipeline.coverage import LABELS
+from pipeline.coverage import status_labels
 from pipeline.findings import Finding, fmt
 from pipeline.findings import SUGGESTING_CODES
 from pipeline.pages import (profile_html, suggestion, workbook_name,
@@ -240,7 +240,7 @@ def test_dashboard_lists_every_opd_with_its_status(visit, site):
         assert row.get_attribute("data-status") == expected[code], code
         cells = row.locator("td")
         assert cells.nth(1).inner_text().strip() == code
-        assert LABELS["id"][expected[code]] in cells.nth(3).inner_text()
+        assert status_labels("id")[expected[code]] in cells.nth(3).inner_text()
         report = _opd(site["report"], code)
         counts = [int(cells.nth(j).inner_text()) for j in (4, 5, 6)]
         assert counts == [report.counts["error"], report.counts["warning"], report.counts["info"]], code
@@ -287,7 +287,7 @@ def test_rejected_opd_sees_each_finding_with_cell_and_numbers(visit, site):
     page = visit(f"opd/{code}.html")
     text = page.text()
     assert report.name in text and PERIOD in text
-    assert LABELS["id"]["rejected"].upper() in page.text(".status-big").upper()
+    assert status_labels("id")["rejected"].upper() in page.text(".status-big").upper()
     rows = page.page.locator("tr.finding")
     listed = [f for f in report.findings if f.code not in LOCATED]  # the located cell heads the corrections
     assert rows.count() == len(listed)
@@ -345,7 +345,7 @@ def test_clean_opd_gets_a_confirmation(visit, site):
 
 def test_not_submitted_and_older_version_pages(visit, site):
     page = visit(f"opd/{WITHHELD}.html")
-    assert LABELS["id"]["not_submitted"].upper() in page.text(".status-big").upper()
+    assert status_labels("id")["not_submitted"].upper() in page.text(".status-big").upper()
     assert "belum menerima" in page.text()
     older = visit(f"opd/{RESUBMITTED}.html")
     assert "versi lama" in older.text(".status-big")
@@ -356,7 +356,7 @@ def test_english_pages(visit, site):
     page = visit("index.html", lang="en")
     assert page.page.get_attribute("html", "lang") == "en"
     assert "These tables cover" in page.text()
-    assert LABELS["en"]["rejected"] in page.page.locator('tr[data-opd="BPKAD"]').inner_text()
+    assert status_labels("en")["rejected"] in page.page.locator('tr[data-opd="BPKAD"]').inner_text()
     assert page.page.locator('nav a[href="gerbang-mutu.html"]').count() == 1
     assert "Publish gate" in visit("gerbang-mutu.html", lang="en").text()
     feedback = visit("opd/BPKAD.html", lang="en")

@@ -188,10 +188,11 @@ def test_a_nip_twice_across_two_lists_is_an_error_naming_both(tmp_path):
     write_list(tmp_path / "a.csv", [row()])
     write_list(tmp_path / "b.csv", [row(**{"UNOR NAMA": "Dinas Lingkungan Hidup"})])
     lists = check_lists([tmp_path / "a.csv", tmp_path / "b.csv"], "2022", REGISTRY)
-    found = [(f.code, f.params["opd"], f.params["others"]["en"]) for s in lists for f in s.findings]
-    assert found == [("STAFF_NIP_DUPLICATE", "DINSOS", "DLH (b.csv, row 2)"),
-                     ("STAFF_NIP_DUPLICATE", "DLH", "DINSOS (a.csv, row 2)")]
+    found = [(f.code, f.params["opd"], f.params["others"]) for s in lists for f in s.findings]
+    assert found == [("STAFF_NIP_DUPLICATE", "DINSOS", [{"opd": "DLH", "file": "b.csv", "row": "2"}]),
+                     ("STAFF_NIP_DUPLICATE", "DLH", [{"opd": "DINSOS", "file": "a.csv", "row": "2"}])]
     assert "juga di DLH (b.csv, baris 2)" in lists[0].findings[0].message("id")
+    assert "also at DINSOS (a.csv, row 2)" in lists[1].findings[0].message("en")
     assert not lists[0].usable("DINSOS") and not lists[1].usable("DLH")
 
 

@@ -84,3 +84,101 @@ def test_a_workspace_text_file_merges_over_the_shipped_one(tmp_path):
         assert text.number(1009, "jv") == "1.009"
     finally:
         use_specs(None)
+
+
+# Modules whose words have not moved into the catalogue yet (issue 10: their owners move them); the
+# lead empties this list as they land. Every other module of pipeline/ holds no id/en text. (specs.py:
+# a member's default label; read_csv.py: CSV_MIXED_IDENTITY's `field` parameter, pre-rendered.)
+NOT_YET_CONVERTED = {
+    "pipeline/book.py", "pipeline/feedback_workbook.py", "pipeline/pages.py", "pipeline/read_csv.py",
+    "pipeline/specs.py", "pipeline/stage.py", "pipeline/template.py",
+}
+
+
+def _language_text(path) -> list[str]:
+    """Where a module holds per-language text: a dict with two or more language keys (``{"id": ...,
+    "en": ...}``), a comparison with a language (``lang == "en"``) or a tuple of languages."""
+    import ast
+
+    languages = set(text.LANGUAGES)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        consts = []
+        if isinstance(node, ast.Dict):
+            consts = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+        elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            consts = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+        if len(languages & {c for c in consts if isinstance(c, str)}) >= 2:
+            found.append(f"{path}:{node.lineno}")
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "lang" and any(
+                isinstance(c, ast.Constant) and c.value in languages for c in node.comparators):
+            found.append(f"{path}:{node.lineno}")
+    return found
+
+
+def test_no_module_holds_per_language_text():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    found = [where for path in sorted((root / "pipeline").rglob("*.py"))
+             if path.relative_to(root).as_posix() not in NOT_YET_CONVERTED
+             for where in _language_text(path)]
+    assert found == []
+
+
+def test_the_scan_sees_per_language_text(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text('A = {"id": "ya", "en": "yes"}\nB = "x" if lang == "en" else "y"\nC = ("id", "en")\n',
+                      encoding="utf-8")
+    assert len(_language_text(module)) == 3
+
+
+def test_not_yet_converted_modules_exist():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    assert all((root / name).is_file() and _language_text(root / name) for name in NOT_YET_CONVERTED)
+
+
+def test_codes_in_params_are_put_in_words_when_shown():
+    """Findings carry codes and structured parameters; their words come from the catalogue when shown."""
+    from pipeline.limits import LIMITS, too_large
+
+    for name in LIMITS:
+        finding = too_large("x.xlsx", name, LIMITS[name].value + 1)
+        assert finding.params["what"] == name
+        assert all(text.say(f"findings.FILE_TOO_LARGE.values.what.{name}", lang) in finding.message(lang)
+                   for lang in text.LANGUAGES)
+    skipped = Finding("ENTRY_SKIPPED", "file:discover", params={"name": "a", "kind": "fifo"})
+    assert "pipa (FIFO)" in skipped.message("id") and "a pipe (FIFO)" in skipped.message("en")
+    twice = Finding("STAFF_NIP_DUPLICATE", "staff:nip_unique", params={
+        "row": "3", "opd": "DINKES", "nip": "1990…", "count": 2,
+        "others": [{"opd": "BAPPEDA", "file": "b.xlsx", "row": "1234"}]})
+    assert "BAPPEDA (b.xlsx, baris 1234)" in twice.message("id")
+    assert "BAPPEDA (b.xlsx, row 1234)" in twice.message("en")
+    young = Finding("STAFF_NIP_TMT", "staff:nip_tmt", params={"row": "3", "opd": "-", "nip": "-", "value": "2010-01",
+                                                             "detail": "tmt_young", "min_age": 18, "period": "2022"})
+    assert "kurang dari 18 tahun" in young.message("id") and "less than 18 years" in young.message("en")
+
+
+def test_sum_parts_are_member_codes_named_when_shown():
+    from pipeline.specs import load_tables
+    from pipeline.validate import parts_label
+    from pipeline.rules.sums import sum_rules
+
+    tables = load_tables()
+    rule = next(r for r in sum_rules(tables["golongan"]) if r.code == "SUM_MISMATCH")
+    parts = parts_label(rule, tables)
+    assert parts and all(isinstance(p, dict) and set(p) <= set(tables["golongan"].dim_names) for p in parts)
+    finding = Finding("SUM_MISMATCH", rule.rule, "golongan", rule.anchor_cell, actual=1, expected=2,
+                      params={"parts": parts})
+    shown = finding.message("id")
+    assert "{parts}" not in shown and " + " in shown
+
+
+def test_findings_stored_with_text_in_params_still_show():
+    """A catalog written by an older rekap holds ``{"id": ..., "en": ...}`` parameters: still shown."""
+    old = Finding("FILE_TOO_LARGE", "file:limits", actual=60, expected=50, params={
+        "file": "a.xlsx", "what": {"id": "jumlah lembar kerja", "en": "number of sheets"}, "limit": 50})
+    assert "jumlah lembar kerja 60" in old.message("id")
+    assert "number of sheets is 60" in old.message("en")

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from conftest import Submission
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
-from pipeline.coverage import LABELS
+from pipeline.coverage import status_labels
 from pipeline.specs import load_registry, use_specs
 from pipeline.template import build_workbook
 
@@ -365,7 +365,7 @@ def test_status_agrees_with_the_run_says_stopped_and_speaks_english(ws):
         assert result.exit_code == 0, result.output
         lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
         for opd, row in coverage.iterrows():
-            assert LABELS[lang][row["status"]] in lines[opd], (lang, lines[opd])
+            assert status_labels(lang)[row["status"]] in lines[opd], (lang, lines[opd])
         dead = lines["20230101T000000Z-dead00"]
         assert ("terhenti" if lang == "id" else "stopped") in dead and "running" not in dead
     assert "Rilis: SEMENTARA" in ws("status").output and "Release: PROVISIONAL" in ws("status", "--lang", "en").output
