@@ -14,14 +14,14 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from pipeline import text
 from pipeline.findings import fmt
+from pipeline.text import languages, number as text_number
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def check_lang(lang: str) -> None:
-    if lang not in text.languages():
+    if lang not in languages():
         raise ValueError(f"unknown language {lang!r}")
 
 
@@ -39,7 +39,7 @@ def percent(value, lang: str = "id", decimals: int = 2) -> str:
     """A percentage with fixed decimals and a sign: ``68,04 %`` (``68.04 %`` in English)."""
     if value is None or _is_na(value):
         return ""
-    return f"{text.number(float(value), lang, decimals)} %"
+    return f"{text_number(float(value), lang, decimals)} %"
 
 
 def _is_na(value) -> bool:
@@ -113,18 +113,18 @@ def svg(fig, prefix: str, title: str) -> Markup:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     pyplot().close(fig)
-    image = buffer.getvalue()
-    image = image[image.index("<svg"):]
-    ids = set(_ID.findall(image))
-    image = _REF.sub(lambda m: m.group(1) + (f"{prefix}-" if m.group(2) in ids else "") + m.group(2), image)
-    image = _STYLE.sub(_presentation, image)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    ids = set(_ID.findall(text))
+    text = _REF.sub(lambda m: m.group(1) + (f"{prefix}-" if m.group(2) in ids else "") + m.group(2), text)
+    text = _STYLE.sub(_presentation, text)
     # matplotlib's <style>*{...}</style> would style the whole HTML page: its two defaults go on the root
-    image = _GLOBAL_STYLE.sub("", image, count=1)
-    image = image.replace("<svg", '<svg stroke-linejoin="round" stroke-linecap="butt"', 1)
+    text = _GLOBAL_STYLE.sub("", text, count=1)
+    text = text.replace("<svg", '<svg stroke-linejoin="round" stroke-linecap="butt"', 1)
     # Scale with the page: the width/height in pt become a viewBox-only, 100 %-wide image.
-    image = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', image, count=1)
-    image = image.replace("<svg", f'<svg role="img" aria-label="{_attr(title)}" class="chart"', 1)
-    return Markup(image)
+    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', text, count=1)
+    text = text.replace("<svg", f'<svg role="img" aria-label="{_attr(title)}" class="chart"', 1)
+    return Markup(text)
 
 
 def _attr(text: str) -> str:

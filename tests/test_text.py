@@ -70,6 +70,11 @@ def test_numbers_are_written_with_the_language_marks(value, lang, shown):
     assert text.number(value, lang) == shown
 
 
+def test_numbers_with_fixed_decimals():
+    assert text.number(93.0, "id", 1) == "93,0" and text.number(1234.5, "en", 2) == "1,234.50"
+    assert text.number(1234.5, "id", 2) == "1.234,50"
+
+
 def test_a_workspace_text_file_merges_over_the_shipped_one(tmp_path):
     from pipeline.specs import use_specs
 
