@@ -4,6 +4,11 @@
 ``0.07 %`` both occur, and some sources use English commas (``1,741``). In a count, a separator
 followed by exactly three digits is a thousands separator; anything else that is not a whole number
 is returned as the decimal it reads as, so that the schema rejects it instead of rounding silently.
+
+Published tables add two habits: a count written with a unit word (``54 orang``, ``12 org.``,
+``7 jiwa``) is the number, with the word noted (``Parsed.unit``); ``n/a``, ``..``, ``...`` and ``x``
+mark a value that is *not available* (``Parsed.not_available``, value NaN): whether a cell may be so
+is the table spec's to say (:meth:`pipeline.specs.TableSpec.may_be_unavailable`), not this module's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ _PLAIN = re.compile(r"^[+-]?\d+$")
 _DECIMAL = re.compile(r"^[+-]?\d*[.,]\d+$")
 _MIXED_ID = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")  # 1.234,5
 _MIXED_EN = re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d+$")  # 1,234.5
+# a count followed by a word for people: "54 orang", "12 org.", "7 jiwa", "3 pegawai"
+_UNIT = re.compile(r"^(?P<number>.*?\d)\s*(?P<unit>orang|org\.?|jiwa|pegawai)$", re.IGNORECASE)
+NOT_AVAILABLE = frozenset({"n/a", "na", "..", "...", "\u2026", "x"})  # compared in lower case, spaces removed
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,8 @@ class Parsed:
 
     value: float | None
     as_text: bool = False  # a number typed as text
+    unit: str | None = None  # the unit word written after the count ("orang"), dropped
+    not_available: bool = False  # marked not available (n/a, .., x): value is NaN
 
 
 def _clean(text: str) -> str:
@@ -41,11 +51,18 @@ def parse_count(raw) -> Parsed:
         return Parsed(math.nan)
     if isinstance(raw, (int, float)):
         return Parsed(float(raw) if math.isfinite(raw) else math.nan)
+    unit = _UNIT.match(str(raw).strip())
+    if unit:
+        number = parse_count(unit.group("number"))
+        if number.value is not None and not math.isnan(number.value):
+            return Parsed(number.value, as_text=True, unit=unit.group("unit"))
     text = _clean(str(raw))
     if text == "":
         return Parsed(None)
     if text in DASHES:
         return Parsed(0.0)
+    if text.lower() in NOT_AVAILABLE:
+        return Parsed(math.nan, as_text=True, not_available=True)
     if _PLAIN.match(text):
         return Parsed(float(text), as_text=True)
     if _THOUSANDS.match(text):
@@ -68,6 +85,8 @@ def parse_percent(raw, fraction: bool = False) -> Parsed:
         return Parsed(None)
     if text in DASHES:
         return Parsed(0.0)
+    if text.lower() in NOT_AVAILABLE:
+        return Parsed(math.nan, as_text=True, not_available=True)
     text = text.rstrip("%")
     if _PLAIN.match(text):
         return Parsed(float(text), as_text=True)

@@ -85,6 +85,7 @@ def _mixed_identity(rows: dict[str, set], ex: Extract) -> None:
 
 def _rows(reader, tables, lookups, named: dict, seen: dict, ex: Extract) -> None:
     """Every line of the CSV into ``ex``: cells, identity, what each line names."""
+    ids = {normalize(t): t for t in tables}
     for line, row in enumerate(reader, start=2):
         for name in IDENTITY_FIELDS:
             if row.get(name) and name not in ex.identity:
@@ -93,7 +94,7 @@ def _rows(reader, tables, lookups, named: dict, seen: dict, ex: Extract) -> None
             if (row.get(name) or "").strip():
                 text = row[name].strip()
                 names.add(text.upper() if name == "opd" else normalize_period(text) or text)
-        table = normalize(row.get("table")).lower()
+        table = ids.get(normalize(row.get("table")))  # `staf_umur`, `STAF UMUR`, `staf-umur`: one table
         spec = tables.get(table)
         if spec is None:
             ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", params={

@@ -1,10 +1,14 @@
 """Realistic sample submissions: one consistent workbook per registry OPD, a few with a known defect.
 
 The data is generated person by person (sex, rank, education, CPNS, functional or structural post)
-and then counted into the six tables, so every relation across the tables holds by construction;
-:func:`pipeline.complete.complete` adds the totals and percentages. A fixed handful of OPDs then
-carries one realistic defect each (:data:`DEFECT_PLAN`), and :func:`write_sample` writes the
-workbooks with a manifest of the finding codes the validator must raise for each OPD.
+and counted into every table the OPD must submit, so every relation across the tables holds by
+construction; :func:`pipeline.complete.complete` adds the totals and percentages. The book's tables
+count people by a recipe each (:data:`RECIPES`); any other table the specs define (a workspace's own,
+a collection) spreads the same headcount over its inner cells at random, so the sample works from the
+specs alone (rules that equate grand totals hold; other rules across such tables may not). A fixed
+handful of OPDs then carries one realistic defect each (:data:`DEFECT_PLAN`, where the defect's table
+exists), and :func:`write_sample` writes the workbooks with a manifest of the finding codes the
+validator must raise for each OPD.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 from pipeline.complete import complete, inner_cells
 from pipeline.shares import is_part_share, share, share_terms, tolerance
 from pipeline.files import atomic_write, atomic_write_text
+from pipeline.rules.percent import percent_group
 from pipeline.specs import Key, Opd, TableSpec, load_registry, load_tables
 
 Values = dict[str, dict[Key, float]]
@@ -185,35 +190,60 @@ def _complete(spec: TableSpec, inner: dict[Key, int]) -> dict[Key, float]:
     return {k: (float(v) if spec.is_percent(k) else int(v)) for k, v in complete(spec, inner).items()}
 
 
-def consistent_submission(opd: Opd, rng: np.random.Generator) -> Values:
-    """One OPD's tables (table id -> every cell's value), free of every error and warning.
+# How the book's tables count one person: the cell's members, or None where the person is not counted.
+RECIPES: dict[str, Callable[[_Person], dict | None]] = {
+    "golongan": lambda p: {"ruang": RANKS[p.rank][1], "gol": RANKS[p.rank][0], "sex": p.sex},
+    "cpns": lambda p: {"gol": RANKS[p.rank][0], "ruang": RANKS[p.rank][1], "sex": p.sex} if p.cpns else None,
+    "pendidikan": lambda p: {"pendidikan": p.edu, "sex": p.sex, "measure": "count"},
+    "fungsional": lambda p: {"jenjang": JENJANG[RANKS[p.rank]], "gol": RANKS[p.rank][0], "ruang": RANKS[p.rank][1],
+                             "jabatan": p.jabatan, "sex": p.sex} if p.jabatan else None,
+    "eselon": lambda p: {"status": "terisi", "eselon": p.eselon, "sex": p.sex} if p.eselon else None,
+    "guru": lambda p: None,  # by school level, drawn below from the teachers
+}
 
-    Counts are ints, percentages floats with two decimals. Only DINDIKBUD gets the ``guru`` table.
+
+def _fits(spec: TableSpec, recipe, people: list[_Person]) -> bool:
+    """Whether a recipe's keys are this spec's cells (a workspace may redefine a book table)."""
+    cells = set(inner_cells(spec))
+    try:
+        return all(spec.key(k) in cells for p in people[:50] if (k := recipe(p)) is not None)
+    except KeyError:
+        return False
+
+
+def _spread(spec: TableSpec, n: int, rng: np.random.Generator) -> dict[Key, int]:
+    """``n`` people over the inner cells of a table no recipe knows, in random shares."""
+    cells = inner_cells(spec)
+    counts = rng.multinomial(n, rng.dirichlet(np.full(len(cells), 2.0))) if cells else []
+    return {k: int(c) for k, c in zip(cells, counts)}
+
+
+def consistent_submission(opd: Opd, rng: np.random.Generator) -> Values:
+    """One OPD's tables (table id -> every cell's value), free of every error and warning: every table
+    it must submit (:meth:`pipeline.specs.TableSpec.is_required`).
+
+    Counts are ints, percentages floats with two decimals.
     """
-    tables = load_tables()
+    tables = {t: s for t, s in load_tables().items() if s.is_required(opd.code)}
     people, formation = _people(opd, rng)
-    gol, cpns, edu, fung, es = (tables[t] for t in ("golongan", "cpns", "pendidikan", "fungsional", "eselon"))
-    inner = {
-        "golongan": _counts(gol, (gol.key({"ruang": RANKS[p.rank][1], "gol": RANKS[p.rank][0], "sex": p.sex})
-                                  for p in people)),
-        "cpns": _counts(cpns, (cpns.key({"gol": RANKS[p.rank][0], "ruang": RANKS[p.rank][1], "sex": p.sex})
-                               for p in people if p.cpns)),
-        "pendidikan": _counts(edu, (edu.key({"pendidikan": p.edu, "sex": p.sex, "measure": "count"})
-                                    for p in people)),
-        "fungsional": _counts(fung, (fung.key({"jenjang": JENJANG[RANKS[p.rank]], "gol": RANKS[p.rank][0],
-                                               "ruang": RANKS[p.rank][1], "jabatan": p.jabatan, "sex": p.sex})
-                                     for p in people if p.jabatan)),
-        "eselon": _counts(es, (es.key({"status": "terisi", "eselon": p.eselon, "sex": p.sex})
-                               for p in people if p.eselon)),
-    }
-    for e, n in formation.items():
-        inner["eselon"][es.key({"status": "disiapkan", "eselon": e, "sex": "JML"})] = n
-    guru = tables["guru"]
-    if guru.required_for is None or opd.code in guru.required_for:
+    inner: dict[str, dict[Key, int]] = {}
+    for t, recipe in RECIPES.items():
+        if t in tables and _fits(tables[t], recipe, people):
+            spec = tables[t]
+            inner[t] = _counts(spec, (spec.key(k) for p in people if (k := recipe(p)) is not None))
+    if "eselon" in inner:
+        es = tables["eselon"]
+        for e, n in formation.items():
+            inner["eselon"][es.key({"status": "disiapkan", "eselon": e, "sex": "JML"})] = n
+    if "guru" in inner:
+        guru = tables["guru"]
         teachers = sum(1 for p in people if p.jabatan == "GURU")
         sd = int(rng.binomial(teachers, 0.7))
         smp = int(rng.binomial(teachers - sd, 0.75))
         inner["guru"] = {guru.key({"sekolah": "SD"}): sd, guru.key({"sekolah": "SMP"}): smp}
+    for t, spec in tables.items():  # the tables no recipe knows, after the book's (their draws come last)
+        if t not in inner:
+            inner[t] = _spread(spec, len(people), rng)
     return {t: _complete(tables[t], inner[t]) for t in tables if t in inner}
 
 
@@ -277,7 +307,7 @@ PCT_MARGIN = 0.02  # keep a defective % sum at least this far from the PCT_TOTAL
 def percent_codes(spec: TableSpec, cells: dict[Key, float]) -> frozenset[str]:
     """PCT_SHARE / PCT_TOTAL as the brief defines them (a share within 0.005, the n leaf shares
     summing to 100 within n x 0.005), computed from the counts of ``cells``."""
-    codes, leaves = set(), []
+    codes, groups = set(), {}
     for key in spec.cells:
         if not spec.is_percent(key):
             continue
@@ -286,8 +316,8 @@ def percent_codes(spec: TableSpec, cells: dict[Key, float]) -> frozenset[str]:
         if abs(cells[key] - exact) > tolerance(spec):
             codes.add("PCT_SHARE")
         if is_part_share(spec, key):
-            leaves.append(cells[key])
-    if abs(sum(leaves) - 100.0) > tolerance(spec, len(leaves)):
+            groups.setdefault(percent_group(spec, key), []).append(cells[key])
+    if any(abs(sum(leaves) - 100.0) > tolerance(spec, len(leaves)) for leaves in groups.values()):
         codes.add("PCT_TOTAL")
     return frozenset(codes)
 
@@ -451,14 +481,20 @@ class Defect:
     description: str
     on_values: Callable[[Values], tuple[Values, frozenset[str], list[Planted]]] | None = None
     on_workbook: Callable[[object, Values], tuple[frozenset[str], list[Planted]]] | None = None
+    tables: tuple[str, ...] = ("golongan",)  # the book's tables it needs (planted only where they are submitted)
+
+    def applies(self, values: Values) -> bool:
+        return all(t in values for t in self.tables)
 
 
 DEFECTS: dict[str, Defect] = {d.kind: d for d in (
     Defect("wrong_total", "a golongan row TOTAL off by three", on_values=wrong_total),
     Defect("transposed_digit", "two digits of a golongan inner cell swapped (34 -> 43), totals kept",
            on_values=transposed_digit),
-    Defect("percent_off", "two digits of a pendidikan % cell swapped", on_values=percent_off),
-    Defect("cross_table", "pendidikan counts two people twice, consistent in itself", on_values=cross_table),
+    Defect("percent_off", "two digits of a pendidikan % cell swapped", on_values=percent_off,
+           tables=("pendidikan",)),
+    Defect("cross_table", "pendidikan counts two people twice, consistent in itself", on_values=cross_table,
+           tables=("pendidikan", "golongan")),
     Defect("impossible_cell", "a value in golongan III/E, totals untouched", on_values=impossible_cell),
     Defect("text_number", "counts typed as text ('1.512', '37'), values unchanged", on_workbook=text_number),
     Defect("moved_table", "the golongan grid moved 3 rows down and 2 columns right", on_workbook=moved_table),
@@ -487,6 +523,8 @@ def sample_values(opd: Opd, seed: int = 2022) -> tuple[Values, Defect | None, fr
     defect, the expected finding codes and the planted cells so far (a workbook defect adds its own)."""
     values = consistent_submission(opd, opd_rng(seed, opd.code))
     defect = DEFECTS[DEFECT_PLAN[opd.code]] if opd.code in DEFECT_PLAN else None
+    if defect and not defect.applies(values):  # a collection without the defect's table: a clean OPD
+        defect = None
     codes: frozenset[str] = frozenset()
     planted: list[Planted] = []
     if defect and defect.on_values:
@@ -529,7 +567,8 @@ def write_sample(raw_dir, period: str, seed: int = 2022, manifest_path=None, lan
             skipped.append(path.name)
         else:
             atomic_write(path, wb.save)
-        defect = DEFECT_PLAN.get(code)
+        defect = sample_values(opd, seed)[1] if code in DEFECT_PLAN else None
+        defect = defect.kind if defect else None
         manifest[code] = {"codes": sorted(codes), "defect": defect,
                           "planted": [p.record() | {"opd": code} for p in planted]}
     if skipped and log:

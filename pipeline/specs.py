@@ -1,10 +1,17 @@
-"""Table specs: the six recap tables described as data (``schemas/``), loaded into plain objects.
+"""Table specs: the recap tables described as data (``schemas/``), loaded into plain objects.
 
 A table is a set of *cells*, each addressed by a key: one member per dimension, in the order the
 table lists its dimensions. A member may be the total of other members (``total_of``); every sum
 rule is derived from that (see :mod:`pipeline.rules.sums`). The printed grid (rows x columns) says
 where each cell sits (:meth:`TableSpec.placements`); the printed layout every writer paints and the
 reader looks for is built from it once per table by :mod:`pipeline.layout`.
+
+Which tables are in force is data too: the shipped six of the book, each overridable by a file of the
+same name in a workspace's specs folder, plus any table that folder adds; or, for a workspace that
+declares a *collection* (:mod:`pipeline.workspace`), only the tables (and cross-table rules) of the
+collection's folder. Who must submit a table is its ``required`` (all OPDs, OPD codes, OPD types of the
+registry) or an OPD's registry column ``tables``; cells that may be printed *not available* are its
+``not_available``.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ SCHEMAS = _PACKAGE / "schemas" if (_PACKAGE / "schemas" / "dimensions.yaml").is_
 
 # A workspace may override any spec file (see :mod:`pipeline.workspace`): a file of the same relative
 # name in its specs folder is used instead of the shipped one; its own registry may live anywhere.
-_overrides: dict[str, Path | None] = {"folder": None, "registry": None}
+_overrides: dict[str, Path | None] = {"folder": None, "registry": None, "collection": None}
 
 Key = tuple[str, ...]
 
@@ -87,6 +94,27 @@ class Placement:
     col_last: int
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """Which OPDs must submit a table (spec key ``required``): ``all``, a list of OPD codes, or
+    ``{opd: [codes], type: [registry types]}``. A table with none is read when sent, asked of nobody."""
+
+    all: bool = False
+    opds: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, raw) -> Requirement:
+        if raw is None:
+            return cls()
+        if raw == "all":
+            return cls(all=True)
+        if isinstance(raw, dict):
+            return cls(opds=tuple(c.upper() for c in _as_tuple(raw.get("opd", ()))),
+                       types=_as_tuple(raw.get("type", ())))
+        return cls(opds=tuple(c.upper() for c in _as_tuple(raw)))
+
+
 @dataclass(eq=False)  # compared and hashed by identity: specs are loaded once
 class TableSpec:
     id: str
@@ -101,13 +129,25 @@ class TableSpec:
     columns: tuple[GridLine, ...]
     percent: dict | None = None
     note: dict[str, str] | None = None  # the instruction under the table's title in the template
-    required_for: tuple[str, ...] | None = None
+    required: Requirement = Requirement()
+    not_available: tuple[dict[str, tuple[str, ...]], ...] = ()  # cells that may be printed n/a, as `cells` blocks
     _cellset: frozenset = field(default=frozenset(), repr=False)
     _placements: dict = field(default_factory=dict, repr=False)
 
     def is_required(self, opd: str | None) -> bool:
-        """Whether an OPD must submit this table (``required_for`` limits a table to some OPDs)."""
-        return self.required_for is None or (opd or "").upper() in self.required_for
+        """Whether an OPD must submit this table: its spec's ``required`` names it (all, its code, its
+        registry type), or its registry line lists the table (column ``tables``)."""
+        if self.required.all:
+            return True
+        code = (opd or "").strip().upper()
+        entry = load_registry().get(code)
+        return code in self.required.opds or (entry is not None and (
+            entry.type in self.required.types or self.id in entry.tables))
+
+    def may_be_unavailable(self, key: Key) -> bool:
+        """Whether the spec lets this cell be printed *not available* (``n/a``, ``..``, ``x``)."""
+        d = self.key_dict(key)
+        return any(all(d[n] in allowed for n, allowed in b.items()) for b in self.not_available)
 
     # -- keys ---------------------------------------------------------------------------------
     @property
@@ -239,6 +279,7 @@ class Opd:
     type: str
     leader: str
     aliases: tuple[str, ...] = ()  # other names of the unit in staff lists (registry column `aliases`, `;`-separated)
+    tables: tuple[str, ...] = ()  # tables it must submit besides those their specs ask of it (column `tables`)
 
 
 def _member(raw) -> Member:
@@ -283,8 +324,11 @@ def build_table(raw: dict, dimensions: dict) -> TableSpec:
         impossible_patterns=tuple({k: _as_tuple(v) for k, v in p.items()} for p in raw.get("impossible", ())),
         rows=tuple(_line(r) for r in raw["rows"]), columns=tuple(_line(c) for c in raw["columns"]),
         percent=raw.get("percent"), note=raw.get("note"),
-        required_for=_as_tuple(raw["required_for"]) if raw.get("required_for") else None,
+        required=Requirement.parse(raw.get("required", raw.get("required_for"))),  # required_for: older name
+        not_available=tuple({k: _as_tuple(v) for k, v in b.items()} for b in raw.get("not_available", ())),
     )
+    if spec.percent and spec.percent.get("group", "table") not in ("table", "row", "column"):
+        raise ValueError(f"{spec.id}: percent group must be table, row or column")
     blocks = [{k: _as_tuple(v) for k, v in b.items()} for b in raw["cells"]]
     cells: list[Key] = []
     for row in spec.rows:
@@ -303,8 +347,10 @@ def build_table(raw: dict, dimensions: dict) -> TableSpec:
     return spec
 
 
-def use_specs(folder: Path | None = None, registry: Path | None = None) -> None:
-    """Use the spec files in ``folder`` instead of the shipped ones, and ``registry`` as the registry.
+def use_specs(folder: Path | None = None, registry: Path | None = None, collection: Path | None = None) -> None:
+    """Use the spec files in ``folder`` instead of the shipped ones, and ``registry`` as the registry;
+    with ``collection``, the tables of that folder (``tables/*.yaml``, its ``rules.yaml`` and
+    ``dimensions.yaml`` if any) instead of the book's.
 
     ``None`` goes back to the shipped file. Every loader's cache is cleared.
     """
@@ -312,6 +358,7 @@ def use_specs(folder: Path | None = None, registry: Path | None = None) -> None:
     folder = Path(folder).resolve() if folder else None
     _overrides["folder"] = None if folder == SCHEMAS.resolve() else folder
     _overrides["registry"] = Path(registry).resolve() if registry else None
+    _overrides["collection"] = Path(collection).resolve() if collection else None
     spec_files.cache_clear()
     after = spec_files()
     changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
@@ -332,18 +379,23 @@ def spec_file(name: str) -> Path:
     """The file in force for a spec's relative name (``rules.yaml``, ``tables/3-golongan.yaml``)."""
     if name == "registry.csv" and _overrides["registry"] is not None:
         return _overrides["registry"]
-    folder = _overrides["folder"]
-    if folder is not None and (folder / name).is_file():
-        return folder / name
+    for folder in (_overrides["collection"], _overrides["folder"]):
+        if folder is not None and (folder / name).is_file():
+            return folder / name
     return SCHEMAS / name
 
 
 @cache
 def spec_files() -> dict[str, Path]:
     """Every spec file in force, by relative name: the shipped ones, each possibly overridden, and
-    any table a workspace adds."""
+    any table a workspace adds; in a collection, its tables and rules instead of the book's."""
     names = {p.relative_to(SCHEMAS).as_posix() for p in SCHEMAS.rglob("*") if p.is_file()}
-    if _overrides["folder"] is not None:
+    collection = _overrides["collection"]
+    if collection is not None:
+        names = {n for n in names if not n.startswith("tables/") and n != "rules.yaml"}
+        names |= {p.relative_to(collection).as_posix() for p in collection.glob("tables/*.yaml")}
+        names |= {n for n in ("rules.yaml", "dimensions.yaml") if (collection / n).is_file()}
+    elif _overrides["folder"] is not None:
         names |= {p.relative_to(_overrides["folder"]).as_posix() for p in _overrides["folder"].glob("tables/*.yaml")}
     names.add("registry.csv")
     return {n: spec_file(n) for n in sorted(names) if "__pycache__" not in n and not n.endswith(".py")}
@@ -357,7 +409,9 @@ def load_tables(root: Path | None = None) -> dict[str, TableSpec]:
         table_files = [p for n, p in spec_files().items() if n.startswith("tables/") and n.endswith(".yaml")]
     else:
         dimensions_file, table_files = root / "dimensions.yaml", sorted((root / "tables").glob("*.yaml"))
-    dimensions = yaml.safe_load(dimensions_file.read_text(encoding="utf-8"))
+    # a workspace's dimensions.yaml adds to (or redefines, by name) the shipped dimensions
+    dimensions = yaml.safe_load((SCHEMAS / "dimensions.yaml").read_text(encoding="utf-8"))
+    dimensions.update(yaml.safe_load(dimensions_file.read_text(encoding="utf-8")) or {})
     specs = [build_table(yaml.safe_load(p.read_text(encoding="utf-8")), dimensions) for p in table_files]
     return {s.id: s for s in sorted(specs, key=lambda s: s.number)}
 
@@ -367,19 +421,28 @@ def load_registry(path: Path | None = None) -> dict[str, Opd]:
     """The OPD registry (``registry.csv``: code, name, type, leader, aliases separated by ``;``), default:
     the one in force."""
     with open(path or spec_file("registry.csv"), newline="", encoding="utf-8") as f:
-        return {r["code"]: Opd(r["code"], r["name"], r["type"], r["leader"],
-                               tuple(a.strip() for a in (r.get("aliases") or "").split(";") if a.strip()))
+        return {r["code"]: Opd(r["code"], r["name"], r["type"], r["leader"], _list(r.get("aliases")),
+                               _list(r.get("tables")))
                 for r in csv.DictReader(f)}
+
+
+def _list(text: str | None) -> tuple[str, ...]:
+    """A registry cell holding several values separated by ``;``."""
+    return tuple(a.strip() for a in (text or "").split(";") if a.strip())
 
 
 @cache
 def load_rulebook(path: Path | None = None) -> dict:
-    """``rules.yaml`` in force (default) or at ``path``: its ``rules`` and its named cells."""
+    """``rules.yaml`` in force (default) or at ``path``: its ``rules`` and its named cells (a collection
+    without its own ``rules.yaml`` has none)."""
+    if path is None and "rules.yaml" not in spec_files():
+        return {"rules": []}
     return yaml.safe_load((path or spec_file("rules.yaml")).read_text(encoding="utf-8"))
 
 
 def load_rules(path: Path | None = None) -> tuple[dict, ...]:
-    return tuple(load_rulebook(path)["rules"])
+    """The rules across tables; a collection without its own ``rules.yaml`` has none."""
+    return tuple(load_rulebook(path)["rules"] or ())
 
 
 def staff_cell() -> tuple[str, dict[str, str]]:

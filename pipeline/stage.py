@@ -3,6 +3,11 @@
 Only renaming, casting and number normalisation happen here (no rule logic): each value is parsed
 with the Indonesian number rules, then a pandera schema derived from the table spec checks member
 codes, whole numbers >= 0 for counts and 0..100 for percentages. Every failure is a finding.
+
+Two habits of published tables are read, with a note instead of an error: a count written with a unit
+word (``54 orang``: the number, ``VALUE_WITH_UNIT``) and, where the table spec allows it, a cell
+marked not available (``n/a``, ``..``, ``x``: no value, so the rules over it are not evaluable;
+``VALUE_NOT_AVAILABLE``). Such notes are folded into one per sheet (a CSV: per table).
 """
 
 from __future__ import annotations
@@ -68,7 +73,12 @@ def stage(extract: Extract, tables: dict[str, TableSpec] | None = None) -> Stage
         value = 0.0 if parsed.value is None else parsed.value
         cell = spec.key_dict(raw.key)
         where = dict(table=raw.table, cell=cell, sheet=raw.sheet, address=raw.address)
-        if math.isnan(value):
+        if parsed.not_available and spec.may_be_unavailable(raw.key):
+            findings.append(Finding("VALUE_NOT_AVAILABLE", "value:available", actual=str(raw.value), **where))
+        elif parsed.unit:
+            findings.append(Finding("VALUE_WITH_UNIT", "value:number", actual=str(raw.value), expected=value,
+                                    params={"unit": parsed.unit}, **where))
+        elif math.isnan(value):
             findings.append(Finding("VALUE_NOT_NUMBER", "value:number", actual=str(raw.value), **where))
         elif parsed.as_text and extract.kind == "xlsx":  # in a CSV every value is text
             findings.append(Finding("VALUE_AS_TEXT", "value:number", actual=str(raw.value), expected=value, **where))
@@ -98,23 +108,31 @@ def stage(extract: Extract, tables: dict[str, TableSpec] | None = None) -> Stage
     return Staged(frame.drop(columns="key"), values, sources, fold_notes(findings))
 
 
-FOLDED = frozenset({"VALUE_AS_TEXT"})  # notes of one kind that are summarised per sheet
+FOLDED = frozenset({"VALUE_AS_TEXT", "VALUE_WITH_UNIT", "VALUE_NOT_AVAILABLE"})  # summarised per sheet
+
+
+def _fold_key(f: Finding) -> tuple | None:
+    """The group a foldable note belongs to: its sheet, or (a CSV has none) its table."""
+    if f.code not in FOLDED or not (f.sheet or f.table):
+        return None
+    return (f.code, f.sheet) if f.sheet else (f.code, None, f.table)
 
 
 def fold_notes(findings: list[Finding]) -> list[Finding]:
     """Notes of one kind on one sheet (numbers typed as text, ...) as one finding: the first cell, with
-    how many others there are and their addresses (``params["cells"]`` lists every address)."""
+    how many others there are and their addresses (``params["cells"]`` lists every address; in a CSV,
+    without addresses, the notes of one table are folded and each cell named by its member codes)."""
     groups: dict[tuple, list[Finding]] = {}
     for f in findings:
-        if f.code in FOLDED and f.sheet:
-            groups.setdefault((f.code, f.sheet), []).append(f)
+        if (key := _fold_key(f)) is not None:
+            groups.setdefault(key, []).append(f)
     out = []
     for f in findings:
-        group = groups.get((f.code, f.sheet)) if f.code in FOLDED and f.sheet else None
+        group = groups.get(_fold_key(f)) if _fold_key(f) is not None else None
         if group is None or len(group) == 1:
             out.append(f)
         elif f is group[0]:
-            addresses = [g.address for g in group]
+            addresses = [g.address or "/".join((g.cell or {}).values()) for g in group]
             out.append(Finding(f.code, f.rule, f.table, f.cell, f.sheet, f.address, f.expected, f.actual,
                                {**f.params, "more": len(group) - 1, "others": ", ".join(addresses[1:]),
                                 "cells": addresses}, f.severity))

@@ -207,7 +207,7 @@ def build_workbook(opd: Opd, period: str, values: dict[str, dict] | None = None,
     wb = Workbook()
     _identity_sheet(wb.active, opd, period, lang)
     for spec in sorted(specs.values(), key=lambda s: s.number):
-        if spec.required_for is not None and opd.code not in spec.required_for and spec.id not in values:
+        if not spec.is_required(opd.code) and spec.id not in values:
             continue
         given = values.get(spec.id, {})
         stray = [k for k in given if k not in spec.placements()]

@@ -9,6 +9,7 @@ OPDs) and an optional ``rekap.toml``:
     agency = "BKPSDM Kota Serang"      # named in the instructions sent with the templates
     registry = "registry.csv"          # the OPD registry; default: the one shipped with rekap
     specs = "schemas"                  # a file here overrides the shipped spec of the same name
+    collection = ""                    # a folder of tables unrelated to the book, used instead of its six
     database = ""                      # SQLAlchemy URL for the published tables; "": the catalog's SQLite
 
     [release]
@@ -20,6 +21,10 @@ OPDs) and an optional ``rekap.toml``:
 
     [staff]
     policy = "reconcile"               # staff lists in raw/PERIOD/: reconcile, recap-first or list-first
+
+A *collection* (``collection = "koleksi"``) is a folder with its own ``tables/*.yaml`` and, if it needs
+them, ``dimensions.yaml`` (added to the shipped dimensions) and ``rules.yaml`` (rules across its
+tables); its tables replace the book's six (see :mod:`pipeline.specs`).
 
 The workspace is found by ``--workspace``, else ``REKAP_HOME``, else the current folder. A folder
 without ``rekap.toml`` is a workspace with the defaults, so a source checkout (``make run``) is its
@@ -71,6 +76,7 @@ class Workspace:
     agency: str = "BKPSDM Kota Serang"
     registry: Path | None = None  # None: the shipped registry (or the specs folder's registry.csv)
     specs: Path | None = None  # a folder whose files override the shipped specs
+    collection: Path | None = None  # a folder of tables (and their rules) used instead of the book's
     database: str | None = None
     release: ReleasePolicy = field(default_factory=ReleasePolicy)
     book_csv: str = "excel-id"
@@ -97,7 +103,7 @@ class Workspace:
         """Make this workspace's registry and spec overrides the ones in force for this process."""
         from pipeline.specs import use_specs
 
-        use_specs(self.specs, self.registry)
+        use_specs(self.specs, self.registry, self.collection)
         return self
 
 
@@ -141,7 +147,7 @@ def load(root: Path) -> Workspace:
 
     return Workspace(
         root, agency=str(data.get("agency") or Workspace.agency), registry=folder_or_file("registry"),
-        specs=folder_or_file("specs"), database=data.get("database") or None,
+        specs=folder_or_file("specs"), collection=folder_or_file("collection"), database=data.get("database") or None,
         release=ReleasePolicy(float(share), tuple(str(c).upper() for c in release.get("exempt", ()))),
         book_csv=book_csv, staff_policy=staff_policy, config=path)
 
@@ -155,6 +161,10 @@ registry = "registry.csv"
 # A file in this folder overrides the shipped spec of the same name (dimensions.yaml, rules.yaml,
 # tables/<n>-<table>.yaml); leave it empty to use the shipped specs.
 specs = "schemas"
+
+# A collection of tables unrelated to the book: a folder with tables/*.yaml (and, if needed,
+# dimensions.yaml and rules.yaml) whose tables are used instead of the book's six. Empty: the book.
+collection = ""
 
 # Where the city tables are published besides the files: an SQLAlchemy URL, e.g.
 # "postgresql+psycopg://rekap@localhost/rekap". Empty: the catalog's SQLite file (processed/catalog.sqlite).

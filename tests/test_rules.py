@@ -70,7 +70,7 @@ def test_guru_total(sub):
 
 # -- values -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("raw, code", [(-1, "VALUE_NEGATIVE"), ("1,5", "VALUE_NOT_WHOLE"), (2.5, "VALUE_NOT_WHOLE"),
-                                       ("dua", "VALUE_NOT_NUMBER"), ("1 orang", "VALUE_NOT_NUMBER")])
+                                       ("dua", "VALUE_NOT_NUMBER"), ("1 ekor", "VALUE_NOT_NUMBER")])
 def test_bad_count_value(sub, raw, code):
     result = sub.set("cpns", raw, gol="II", ruang="A", sex="L").check()
     assert problems(result) == [(code, "cpns", cell(gol="II", ruang="A", sex="L"))]

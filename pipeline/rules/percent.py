@@ -1,4 +1,9 @@
-"""Percent columns: each printed share equals its count over the total, and the shares add up to 100.
+"""Percent columns: each printed share equals its count over the total, and each group of shares adds up to 100.
+
+A table's ``percent`` spec says which whole a share is taken of (``of``), how many decimals it prints
+(``decimals``) and over which shares the 100 % total is checked (``group``): ``table`` (default: every
+part share of the table), ``row`` (the shares printed in one grid row, e.g. the % of men and of women
+of each age band) or ``column`` (those printed in one grid column).
 
 Owns the percent rules of a table, derived from its spec: :func:`share_rules` (one per printed
 share: the count cells of its part and of its whole) and :func:`total_rules` (the shares that must
@@ -39,6 +44,7 @@ class TotalRule:
     keys: tuple[Key, ...]
     whole: tuple[Key, ...]
     rule: str = "percent_total"
+    where: tuple = ()  # ("row" | "column", the label printed there) for a group other than the table
 
 
 @cache
@@ -48,8 +54,35 @@ def share_rules(spec: TableSpec) -> tuple[ShareRule, ...]:
 
 @cache
 def total_rules(spec: TableSpec) -> tuple[TotalRule, ...]:
-    keys = tuple(k for k in spec.cells if is_part_share(spec, k))
-    return (TotalRule(spec.id, keys, share_terms(spec, keys[0])[1]),) if keys else ()
+    groups: dict[tuple, list[Key]] = {}
+    for k in spec.cells:
+        if is_part_share(spec, k):
+            groups.setdefault(percent_group(spec, k), []).append(k)
+    return tuple(TotalRule(spec.id, tuple(keys), share_terms(spec, keys[0])[1], where=_where(spec, group))
+                 for group, keys in groups.items())
+
+
+GROUPS = ("table", "row", "column")
+
+
+def percent_group(spec: TableSpec, key) -> tuple:
+    """The group of shares a percent cell adds up to 100 with (``percent.group`` of the spec)."""
+    group = spec.percent.get("group", "table")
+    if group not in GROUPS:
+        raise ValueError(f"{spec.id}: percent group must be one of {', '.join(GROUPS)}, not {group!r}")
+    if group == "table":
+        return ("table",)
+    place = spec.placements()[key]
+    return (group, place.row if group == "row" else place.col_first)
+
+
+def _where(spec: TableSpec, group: tuple) -> tuple:
+    """Where a group other than the whole table is printed: its row's or column's label (spec text)."""
+    if group[0] == "row":
+        return ("row", " / ".join(spec.rows[group[1]].label))
+    if group[0] == "column":
+        return ("column", " / ".join(spec.columns[group[1]].label))
+    return ()
 
 
 def percent_findings(spec: TableSpec, values: dict[Ref, float]) -> tuple[list[Finding], list[str]]:
@@ -82,5 +115,5 @@ def percent_findings(spec: TableSpec, values: dict[Ref, float]) -> tuple[list[Fi
             findings.append(Finding(
                 "PCT_TOTAL", f"{spec.id}:{rule.rule}", spec.id, None, expected=100.0,
                 actual=round(total, decimals(spec) + 2),
-                params={"tolerance": round(tolerance(spec, n), decimals(spec) + 1)}))
+                params={"tolerance": round(tolerance(spec, n), decimals(spec) + 1), **dict([rule.where] if rule.where else [])}))
     return findings, not_evaluable
