@@ -211,10 +211,27 @@ def _fits(spec: TableSpec, recipe, people: list[_Person]) -> bool:
         return False
 
 
-def _spread(spec: TableSpec, n: int, rng: np.random.Generator) -> dict[Key, int]:
-    """``n`` people over the inner cells of a table no recipe knows, in random shares."""
+def _traits(p: _Person) -> dict[str, str]:
+    """What a table no recipe knows may count a person by: the dimensions shared with the book's."""
+    return {"sex": p.sex, "gol": RANKS[p.rank][0], "ruang": RANKS[p.rank][1], "pendidikan": p.edu}
+
+
+def _spread(spec: TableSpec, people: list[_Person], rng: np.random.Generator) -> dict[Key, int]:
+    """The people over the inner cells of a table no recipe knows: each in a cell that agrees with its
+    sex, rank and education where the table has those dimensions, the rest at random (random shares per
+    table), so that tables counting the same people agree on their totals by sex, rank, ..."""
     cells = inner_cells(spec)
-    counts = rng.multinomial(n, rng.dirichlet(np.full(len(cells), 2.0))) if cells else []
+    weights = rng.dirichlet(np.full(len(cells), 2.0)) if cells else np.zeros(0)
+    known = [i for i, n in enumerate(spec.dim_names) if n in _traits(people[0])] if people else []
+    groups: dict[tuple, list[int]] = {}
+    for j, k in enumerate(cells):
+        groups.setdefault(tuple(k[i] for i in known), []).append(j)
+    counts = np.zeros(len(cells), dtype=int)
+    kinds = Counter(tuple(_traits(p)[spec.dim_names[i]] for i in known) for p in people)
+    for kind, n in sorted(kinds.items()):
+        idx = groups.get(kind)
+        if idx:  # a person the table has no cell for is not counted in it
+            counts[idx] += rng.multinomial(n, weights[idx] / weights[idx].sum())
     return {k: int(c) for k, c in zip(cells, counts)}
 
 
@@ -243,7 +260,7 @@ def consistent_submission(opd: Opd, rng: np.random.Generator) -> Values:
         inner["guru"] = {guru.key({"sekolah": "SD"}): sd, guru.key({"sekolah": "SMP"}): smp}
     for t, spec in tables.items():  # the tables no recipe knows, after the book's (their draws come last)
         if t not in inner:
-            inner[t] = _spread(spec, len(people), rng)
+            inner[t] = _spread(spec, people, rng)
     return {t: _complete(tables[t], inner[t]) for t in tables if t in inner}
 
 
