@@ -383,6 +383,9 @@ def _axis_numbers(axis, lang):
     axis.set_major_formatter(FuncFormatter(lambda v, _: number(int(v), lang)))
 
 
+CHART_TABLES = ("golongan", "pendidikan", "eselon", "fungsional")  # the tables the charts draw
+
+
 def charts(city: dict, lang: str = "id") -> dict[str, dict]:
     """The profile's charts, by the table they illustrate: {table id: {"svg", "caption"}}."""
     plt = pyplot()
@@ -478,7 +481,8 @@ def profile_html(report: PeriodReport, lang: str = "id", *, pdf: str | None = "p
     check_lang(lang)
     if report.city is None:
         raise ValueError(f"period {report.period}: the city tables are not published")
-    figures = charts(report.city, lang)
+    # the charts draw the book's tables: a collection without them (pipeline.workspace) has none
+    figures = charts(report.city, lang) if set(CHART_TABLES) <= set(load_tables()) else {}
     tables = []
     for spec in load_tables().values():
         table = book_table(spec, report.city.get(spec.id, {}), lang)
@@ -504,7 +508,7 @@ def write_pdf(path, html: str, base_url) -> Path:
 
 
 def write_profile(html_path, pdf_path, report: PeriodReport, lang: str = "id") -> tuple[Path, Path]:
-    """``reports/PERIOD/profil.html`` and ``profil.pdf``: the six city tables laid out like the book, with
+    """``reports/PERIOD/profil.html`` and ``profil.pdf``: every city table laid out like the book, with
     the coverage note and charts; the PDF is printed from the same HTML."""
     html_path, pdf_path = Path(html_path), Path(pdf_path)
     pdf_link = pdf_path.name if pdf_path.parent.resolve() == html_path.parent.resolve() else None

@@ -192,6 +192,13 @@ def edited(source: Path, target: Path, table: str, edits: dict) -> Path:
     return target
 
 
+def failed_reports(root: Path, period: str) -> list[dict]:
+    """The reports a run could not write (the run log's ``report_failed`` events)."""
+    events = [json.loads(line) for log in (root / "processed" / "logs" / period).glob("*.jsonl")
+              for line in log.read_text(encoding="utf-8").splitlines()]
+    return [e for e in events if e["event"] == "report_failed"]
+
+
 def key(**members):
     return tuple(sorted(members.items()))
 
@@ -333,7 +340,8 @@ def test_seventh_table_runs_and_reports(book_workspace):
     assert rekap(root, "report", "--period", "2023").exit_code == 0
     page = (root / "reports" / "2023" / "opd" / "DINSOS.html").read_text(encoding="utf-8")
     assert "DINSOS" in page
-    assert (root / "reports" / "2023" / "index.html").is_file()
+    assert 'data-table="staf_umur"' in (root / "reports" / "2023" / "profil.html").read_text(encoding="utf-8")
+    assert not failed_reports(root, "2023")
 
 
 # -- 2. a standalone collection of two tables ----------------------------------------------------------
@@ -401,3 +409,7 @@ def test_collection_runs_and_reports(collection_workspace):
     assert rekap(root, "report", "--period", "2024").exit_code == 0
     assert rekap(root, "status", "--period", "2024").exit_code == 0
     assert (root / "reports" / "2024" / "opd" / "PKM-KOTA.html").is_file()
+    profile = (root / "reports" / "2024" / "profil.html").read_text(encoding="utf-8")  # no chart, no failure
+    assert 'data-table="nakes"' in profile and 'data-table="nakes_status"' in profile
+    assert (root / "reports" / "2024" / "profil.pdf").is_file()
+    assert not failed_reports(root, "2024")
