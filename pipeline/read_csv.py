@@ -76,11 +76,10 @@ def normalize_period(text: str) -> str | None:
 def _mixed_identity(rows: dict[str, set], ex: Extract) -> None:
     """One file is one OPD for one period: lines naming several are an error (the first one is not
     simply taken)."""
-    words = {"opd": {"id": "kode OPD", "en": "OPD code"}, "period": {"id": "periode", "en": "period"}}
     for name, seen in rows.items():
-        if len(seen) > 1:
+        if len(seen) > 1:  # params: which field (opd or period, a part of the message) and the values seen
             ex.findings.append(Finding("CSV_MIXED_IDENTITY", "csv:identity", params={
-                "field": words[name], "detail": ", ".join(sorted(seen))}))
+                name: True, "detail": ", ".join(sorted(seen))}))
 
 
 def _rows(reader, tables, lookups, named: dict, seen: dict, ex: Extract) -> None:

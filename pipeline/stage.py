@@ -152,9 +152,9 @@ def _schema_findings(frame: pd.DataFrame, tables: dict[str, TableSpec]) -> list[
         for case in cases.itertuples(index=False):
             row = frame.loc[int(case.index)]
             code = CHECK_CODES.get(case.check, "CELL_UNKNOWN")
-            params, expected = {"line": "-", "detail": row.cell, "hint": ""}, None
+            params, expected = {"line": "-", "detail": row.cell}, None
             if code == "VALUE_NOT_WHOLE" and (expected := thousands_hint(row.value)):
-                params["hint"] = {"id": f" (maksudnya {expected}?)", "en": f" (did you mean {expected}?)"}
+                params["hint"] = str(expected)  # as the clerk should type it (1009), not formatted
             findings.append(Finding(code, f"schema:{case.check}", row.table, row.cell, row.sheet,
                                     row.address, expected=expected, actual=row.value, params=params))
             frame.at[int(case.index), "value"] = math.nan  # a value the schema rejects is not used by rules
