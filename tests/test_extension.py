@@ -219,6 +219,7 @@ def book_root(tmp_path_factory) -> Path:
     (root / "schemas" / "tables" / "7-staf_umur.yaml").write_text(AGE_TABLE, encoding="utf-8")
     result = rekap(root, "sample", "--period", "2023", "--manifest", root / "manifest.json")
     assert result.exit_code == 0, result.output
+    (root / "checks").mkdir()  # variants of the sample files, validated apart
     return root
 
 
@@ -252,7 +253,6 @@ def test_seventh_table_clean_submissions_pass_and_earlier_ones_stay_accepted(boo
     # the one asked of DINSOS is missing from a six-table workbook: TABLE_MISSING
     values = sample_values(load_registry()["DINSOS"])[0]
     old = root / "checks" / "six-tables.xlsx"
-    old.parent.mkdir(exist_ok=True)
     wb = build_workbook(load_registry()["DINSOS"], "2023", values)
     del wb["Umur"]  # a workbook from the template as it was before the seventh table
     wb.save(old)
@@ -326,6 +326,13 @@ def test_seventh_table_in_csv_with_an_underscore_id(book_workspace):
     assert "staf_umur" in path.read_text(encoding="utf-8")
     sub = submissions(root, path, "--period", "2023")["DINSOS.csv"]
     assert sub["status"] == "accepted" and errors(sub) == [] and "CELL_UNKNOWN" not in sub["codes"]
+    spec = load_tables()["staf_umur"]
+    values["staf_umur"] = {k: ("n/a" if spec.is_percent(k) else v) for k, v in values["staf_umur"].items()}
+    na = root / "checks" / "na.csv"
+    write_csv(na, "DINSOS", "2023", values)
+    sub = submissions(root, na, "--period", "2023")["na.csv"]
+    assert sub["status"] == "accepted" and errors(sub) == []
+    assert [f["table"] for f in sub["findings"] if f["code"] == "VALUE_NOT_AVAILABLE"] == ["staf_umur"]  # one a table
 
 
 def test_seventh_table_runs_and_reports(book_workspace):

@@ -47,3 +47,29 @@ def test_thousands_hint():
 ])
 def test_label_variants(text, label):
     assert matches(text, variants(label))
+
+
+@pytest.mark.parametrize("raw, value, unit", [
+    ("54 orang", 54, "orang"), ("12 org.", 12, "org."), ("7 jiwa", 7, "jiwa"), ("1.009 Orang", 1009, "Orang"),
+    ("3 pegawai", 3, "pegawai"), ("'54 orang", 54, "orang"),
+])
+def test_count_with_a_unit_word_is_the_number(raw, value, unit):
+    parsed = parse_count(raw)
+    assert parsed.value == value and parsed.unit == unit and not parsed.not_available
+
+
+@pytest.mark.parametrize("raw", ["orang", "5 orangutan", "lima orang", "54 ekor"])
+def test_a_unit_word_without_a_count_is_no_number(raw):
+    parsed = parse_count(raw)
+    assert math.isnan(parsed.value) and parsed.unit is None
+
+
+@pytest.mark.parametrize("raw", ["n/a", "N/A", "..", "...", "x", "X", " n / a "])
+def test_not_available_marks(raw):
+    for parsed in (parse_count(raw), parse_percent(raw)):
+        assert math.isnan(parsed.value) and parsed.not_available
+
+
+@pytest.mark.parametrize("raw", ["-", "abc", "12", "xx"])
+def test_not_available_is_only_those_marks(raw):
+    assert not parse_count(raw).not_available  # "-" stays zero

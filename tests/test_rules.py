@@ -78,6 +78,25 @@ def test_bad_count_value(sub, raw, code):
     assert any(f.code == "RULE_NOT_EVALUABLE" for f in result.findings)
 
 
+def test_count_with_a_unit_word_is_read_with_a_note(sub):
+    value = sub.get("cpns", gol="II", ruang="A", sex="L")
+    result = sub.set("cpns", f"{value} orang", gol="II", ruang="A", sex="L").check()
+    assert problems(result) == []
+    assert [f.code for f in result.findings] == ["VALUE_WITH_UNIT"]  # every rule over it ran
+
+
+def test_count_with_a_unit_word_keeps_its_rules(sub):
+    value = sub.get("cpns", gol="II", ruang="A", sex="L")
+    result = sub.set("cpns", f"{value + 1} orang", gol="II", ruang="A", sex="L").check()
+    assert ("SUM_MISMATCH", "cpns", cell(gol="II", ruang="JML", sex="L")) in problems(result)
+    assert "VALUE_WITH_UNIT" in {f.code for f in result.findings}
+
+
+def test_not_available_in_a_cell_the_spec_does_not_allow_is_an_error(sub):
+    result = sub.set("cpns", "n/a", gol="II", ruang="A", sex="L").check()
+    assert problems(result) == [("VALUE_NOT_NUMBER", "cpns", cell(gol="II", ruang="A", sex="L"))]
+
+
 @pytest.mark.parametrize("raw", ["1", "-", "", None, "0", 1.0])
 def test_acceptable_count_values(sub, raw):
     value = sub.get("cpns", gol="II", ruang="A", sex="L")
