@@ -192,6 +192,20 @@ def edited(source: Path, target: Path, table: str, edits: dict) -> Path:
     return target
 
 
+def sampled(root: Path, period: str) -> Path:
+    """``rekap sample`` in the workspace, and a ``checks/`` folder for variants validated apart."""
+    result = rekap(root, "sample", "--period", period, "--manifest", root / "manifest.json")
+    assert result.exit_code == 0, result.output
+    (root / "checks").mkdir()
+    return root
+
+
+def active(root: Path) -> Path:
+    """The workspace's specs in force for a test's own calls (the CLI activates them for its own)."""
+    workspace.load(root).activate()
+    return root
+
+
 def failed_reports(root: Path, period: str) -> list[dict]:
     """The reports a run could not write (the run log's ``report_failed`` events)."""
     events = [json.loads(line) for log in (root / "processed" / "logs" / period).glob("*.jsonl")
@@ -217,17 +231,12 @@ def book_root(tmp_path_factory) -> Path:
     (root / "schemas" / "tables").mkdir(parents=True)
     (root / "schemas" / "dimensions.yaml").write_text(AGE_DIMENSION, encoding="utf-8")
     (root / "schemas" / "tables" / "7-staf_umur.yaml").write_text(AGE_TABLE, encoding="utf-8")
-    result = rekap(root, "sample", "--period", "2023", "--manifest", root / "manifest.json")
-    assert result.exit_code == 0, result.output
-    (root / "checks").mkdir()  # variants of the sample files, validated apart
-    return root
+    return sampled(root, "2023")
 
 
 @pytest.fixture
 def book_workspace(book_root) -> Path:
-    """The workspace with the seventh table, its specs in force for this test's own calls."""
-    workspace.load(book_root).activate()
-    return book_root
+    return active(book_root)
 
 
 def test_seventh_table_template_asks_it_only_where_declared(book_workspace):
@@ -366,15 +375,12 @@ def collection_root(tmp_path_factory) -> Path:
     config = root / "rekap.toml"
     config.write_text(config.read_text(encoding="utf-8").replace('collection = ""', 'collection = "koleksi"'),
                       encoding="utf-8")
-    result = rekap(root, "sample", "--period", "2024")
-    assert result.exit_code == 0, result.output
-    return root
+    return sampled(root, "2024")
 
 
 @pytest.fixture
 def collection_workspace(collection_root) -> Path:
-    workspace.load(collection_root).activate()
-    return collection_root
+    return active(collection_root)
 
 
 def test_collection_template_and_clean_sample(collection_workspace):
