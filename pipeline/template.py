@@ -170,7 +170,8 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
         cell.number_format = percent_format(spec) if percent else ("0" if form else "#,##0")
         if form:
             cell.protection = _UNLOCKED
-            (percents if percent else counts).add(cell.coordinate)
+            if not spec.may_be_unavailable(key):  # one the spec lets be n/a takes that text too
+                (percents if percent else counts).add(cell.coordinate)
     for r, c in lay.empty:
         _put(ws, row0 + r, col0 + c, None, fill=empty_fill)
 

@@ -22,6 +22,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from openpyxl.utils import get_column_letter
 
 from pipeline import workspace
 from pipeline.cli import cli
@@ -245,6 +246,13 @@ def test_seventh_table_template_asks_it_only_where_declared(book_workspace):
         out = root / "templates" / f"{opd}.xlsx"
         assert rekap(root, "template", "--opd", opd, "--period", "2023", "-o", out).exit_code == 0
         assert ("Umur" in openpyxl.load_workbook(out).sheetnames) is expected, opd
+    # the % cells may be typed n/a (no whole-number validation on them); the counts stay whole numbers
+    ws = openpyxl.load_workbook(root / "templates" / "DINSOS.xlsx")["Umur"]
+    spec = load_tables()["staf_umur"]
+    addresses = {f"{get_column_letter(c)}{r}" for dv in ws.data_validations.dataValidation
+                 for cells in dv.sqref.ranges for r, c in cells.cells}
+    for k in spec.cells:
+        assert (locate(spec, k)[1] in addresses) is not spec.is_percent(k), k
 
 
 def test_seventh_table_clean_submissions_pass_and_earlier_ones_stay_accepted(book_workspace):
