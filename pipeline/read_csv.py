@@ -3,7 +3,9 @@
 Columns: ``opd``, ``period``, ``table``, one column per dimension (``ruang``, ``gol``, ``sex``, ...;
 left empty where the table has no such dimension) and ``value``. Optional: ``opd_name``, ``officer``,
 ``contact``, ``date``. Members are the codes of ``schemas/dimensions.yaml`` (labels and aliases are
-accepted too). Values follow the same number rules as a workbook. See README, "CSV format".
+accepted too); a table id is matched like a label (``staf_umur`` = ``STAF UMUR``). Values follow the
+same number rules as a workbook. A table missing from the file is an error only where its spec or
+the registry asks it of the OPD. See README, "CSV format".
 """
 
 from __future__ import annotations
