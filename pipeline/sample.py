@@ -27,6 +27,7 @@ from pipeline.shares import is_part_share, share, share_terms, tolerance
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.rules.percent import percent_group
 from pipeline.specs import Key, Opd, TableSpec, load_registry, load_tables
+from pipeline.text import say
 
 Values = dict[str, dict[Key, float]]
 
@@ -589,7 +590,7 @@ def write_sample(raw_dir, period: str, seed: int = 2022, manifest_path=None, lan
         manifest[code] = {"codes": sorted(codes), "defect": defect,
                           "planted": [p.record() | {"opd": code} for p in planted]}
     if skipped and log:
-        log(f"skipped {len(skipped)} existing file(s) in {folder}: {', '.join(skipped)}")
+        log(say("sample.skipped", lang, n=len(skipped), folder=folder, files=", ".join(skipped)))
     if manifest_path is not None:
         atomic_write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
