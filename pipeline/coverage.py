@@ -22,7 +22,10 @@ def staff(values: dict) -> float:
     from pipeline.specs import load_tables, staff_cell
 
     table, cell = staff_cell()
-    return float(values.get(table, {}).get(load_tables()[table].key(cell)) or 0)
+    spec = load_tables().get(table)
+    if spec is None:  # a collection without the table that counts the staff (pipeline.workspace)
+        return 0.0
+    return float(values.get(table, {}).get(spec.key(cell)) or 0)
 
 
 def previous_version(opd: str, period: str, catalog):
