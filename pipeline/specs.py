@@ -35,6 +35,7 @@ SCHEMAS = _PACKAGE / "schemas" if (_PACKAGE / "schemas" / "dimensions.yaml").is_
 _overrides: dict[str, Path | None] = {"folder": None, "registry": None, "collection": None}
 
 Key = tuple[str, ...]
+ANY_LANGUAGE = "*"  # a label key: the same text in every language (a member or dimension without labels)
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,7 @@ def _member(raw) -> Member:
     if isinstance(raw, str):
         raw = {"code": raw}
     code = str(raw["code"])
-    label = raw.get("label") or {"id": code, "en": code}
+    label = raw.get("label") or {ANY_LANGUAGE: code}
     return Member(code=code, label=dict(label), aliases=tuple(str(a) for a in raw.get("aliases", ())),
                   total_of=tuple(str(c) for c in raw.get("total_of", ())),
                   percent=bool(raw.get("percent", False)))
@@ -303,7 +304,7 @@ def _dimension(name: str, raw: dict, subset) -> Dimension:
         codes = {m.code for m in members}
         members = [Member(m.code, m.label, m.aliases, tuple(c for c in m.total_of if c in codes), m.percent)
                    if m.is_total else m for m in members]
-    return Dimension(name=name, label=dict(raw.get("label", {"id": name, "en": name})), members=tuple(members),
+    return Dimension(name=name, label=dict(raw.get("label", {ANY_LANGUAGE: name})), members=tuple(members),
                      show=raw.get("show", "member"))
 
 
