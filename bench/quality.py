@@ -60,7 +60,7 @@ from pipeline.rules.sums import sum_rules  # noqa: E402
 from pipeline.sample import consistent_submission, opd_rng  # noqa: E402
 from pipeline.specs import load_registry, load_tables  # noqa: E402
 from pipeline.submission import Extract, RawCell  # noqa: E402
-from pipeline.validate import check_extract  # noqa: E402
+from pipeline.validate import check_extract, submission_rules  # noqa: E402
 
 TABLES = load_tables()
 SINGLE = ("offset", "transposition", "extra_digit", "missing_digit", "shift_row", "into_total", "pct_rounded",
@@ -223,7 +223,7 @@ def mutate(kind: str, values: dict, rng) -> tuple[dict, dict[Ref, float]] | None
 # -- ground truth, independent of the solver ------------------------------------------------------
 def breaks(values: dict, present) -> bool:
     v = flat(values)
-    if any(evaluate(r, v).holds is False for r in error_rules(present, TABLES)):
+    if any(evaluate(r, v).holds is False for r in error_rules(submission_rules(present, TABLES))):
         return True
     return any(percent_findings(TABLES[t], v)[0] for t in present if TABLES[t].percent)
 
@@ -237,7 +237,7 @@ def consistent(v: dict, rules, present) -> bool:
 def single_fixes(values: dict, present) -> list[Ref]:
     """Every cell whose change alone makes all error rules (linear and percent) hold."""
     v = flat(values)
-    rules = error_rules(present, TABLES)
+    rules = error_rules(submission_rules(present, TABLES))
     failing = [r for r in rules if evaluate(r, v).holds is False]
     pct = [f for t in present if TABLES[t].percent for f in percent_findings(TABLES[t], v)[0]]
     out = []

@@ -1,7 +1,10 @@
-"""Validate submissions: read -> stage -> check, collecting every finding in one pass.
+"""Validate submissions: read -> stage -> check -> localise, collecting every finding in one pass.
 
 This is the library API behind ``rekap validate``: ``validate_file`` and ``validate_files`` return
-:class:`Result` objects; nothing here prints or exits.
+:class:`Result` objects; nothing here prints or exits. It owns the order of the steps and the checking
+of one submission: its linear rules are built once (:func:`submission_rules`) and evaluated once
+(:func:`confront`), and both are shared by the rule findings (:func:`check_rules`) and the error
+localisation (:func:`pipeline.localize.localization_findings`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pipeline.findings import Finding, has_errors
 from pipeline.localize import localization_findings
 from pipeline.read import read_submission
 from pipeline.rules.cross import cross_rules
-from pipeline.rules.linear import LinearRule, evaluate
+from pipeline.rules.linear import LinearRule, Outcome, Ref, evaluate
 from pipeline.rules.percent import percent_findings
 from pipeline.rules.presence import presence_findings
 from pipeline.rules.sums import sum_rules
@@ -81,17 +84,34 @@ def check_identity(extract: Extract, path: Path, expected_period: str | None,
     return opd, period, findings
 
 
-def check_rules(staged: Staged, present: set[str], tables: dict[str, TableSpec]) -> list[Finding]:
-    """Every rule over the tables present; a rule that cannot be evaluated is reported once, as info."""
-    findings: list[Finding] = []
-    not_evaluable: dict[str, int] = {}
-    rules: list[LinearRule] = [r for t in present for r in sum_rules(tables[t])]
-    rules += [r for r in cross_rules() if {x.table for x in r.refs} <= present]
+def submission_rules(present: set[str], tables: dict[str, TableSpec]) -> list[LinearRule]:
+    """Every linear rule over the tables present, in book order: the sum rules of each table, then the
+    rules across tables whose tables are all present."""
+    ordered = sorted(present, key=lambda t: tables[t].number)
+    rules = [r for t in ordered for r in sum_rules(tables[t])]
+    return rules + [r for r in cross_rules() if {x.table for x in r.refs} <= set(present)]
+
+
+def confront(rules: list[LinearRule], values: dict) -> list[Outcome | Exception]:
+    """Each rule's outcome on ``values``; a rule that crashes gives its exception (recorded, never fatal)."""
+    outcomes: list[Outcome | Exception] = []
     for rule in rules:
         try:
-            outcome = evaluate(rule, staged.values)
-        except Exception as err:  # a rule that crashes is recorded, never fatal
-            name = f"{rule.rule} ({type(err).__name__}: {err})"
+            outcomes.append(evaluate(rule, values))
+        except Exception as err:
+            outcomes.append(err)
+    return outcomes
+
+
+def check_rules(staged: Staged, present: set[str], tables: dict[str, TableSpec], rules: list[LinearRule],
+                outcomes: list[Outcome | Exception]) -> list[Finding]:
+    """The findings of the linear ``rules`` (their ``outcomes`` on the staged values) and of the percent
+    rules of the tables present; a rule that cannot be evaluated is reported once per table, as info."""
+    findings: list[Finding] = []
+    not_evaluable: dict[str, int] = {}
+    for rule, outcome in zip(rules, outcomes):
+        if isinstance(outcome, Exception):
+            name = f"{rule.rule} ({type(outcome).__name__}: {outcome})"
             not_evaluable[name] = not_evaluable.get(name, 0) + 1
             continue
         if outcome.holds is None:
@@ -100,7 +120,7 @@ def check_rules(staged: Staged, present: set[str], tables: dict[str, TableSpec])
             findings.append(rule_finding(rule, outcome.actual, outcome.expected, staged, tables))
     for table in sorted(present):
         found, skipped = percent_findings(tables[table], staged.values)
-        findings += [f.with_source(*staged.sources.get(_ref(f), (None, None))) for f in found]
+        findings += [f.with_source(*staged.sources.get(_ref(f, tables), (None, None))) for f in found]
         for name in skipped:
             not_evaluable[name] = not_evaluable.get(name, 0) + 1
     per_table: dict[str | None, list] = {}  # one note per table (and one for the rules across tables)
@@ -113,9 +133,8 @@ def check_rules(staged: Staged, present: set[str], tables: dict[str, TableSpec])
     return findings
 
 
-def _ref(finding: Finding):
-    from pipeline.rules.linear import Ref
-    spec = load_tables().get(finding.table)
+def _ref(finding: Finding, tables: dict[str, TableSpec]) -> Ref | None:
+    spec = tables.get(finding.table)
     if spec is None or finding.cell is None or set(finding.cell) != set(spec.dim_names):
         return None
     try:
@@ -165,10 +184,13 @@ def check_extract(extract: Extract, expected_period: str | None = None,
         staged = stage(extract, tables)
         findings += staged.findings
         findings += presence_findings(staged.frame, staged.values, set(extract.tables), tables)
-        findings += check_rules(staged, set(extract.tables), tables)
+        present = set(extract.tables)
+        rules = submission_rules(present, tables)
+        outcomes = confront(rules, staged.values)
+        findings += check_rules(staged, present, tables, rules, outcomes)
         if callable(reference):
             reference = reference(opd)
-        findings = localization_findings(findings, staged, set(extract.tables), tables, registry.get(opd),
+        findings = localization_findings(findings, staged, present, tables, rules, outcomes, registry.get(opd),
                                          reference)
     return Result(str(path), opd, period, findings, extract, staged)
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import Submission
 from pipeline.corrections import corrections, role
 from pipeline.cli import cli
-from pipeline.localize import System, locate
+from pipeline.solver import System, locate
 from pipeline.suggest import count_kind, percent_kind
 from pipeline.validate import check_extract
 
