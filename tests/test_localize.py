@@ -1,9 +1,8 @@
-"""Error localisation and suggestions: the reference examples, then rekap submissions."""
+"""Error localisation of rekap submissions and the suggestions it makes (the generic solver: test_solver.py)."""
 
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 from click.testing import CliRunner
@@ -11,77 +10,14 @@ from click.testing import CliRunner
 from conftest import Submission
 from pipeline.corrections import corrections, role
 from pipeline.cli import cli
-from pipeline.solver import System, locate
 from pipeline.suggest import count_kind, percent_kind
 from pipeline.validate import check_extract
 
 
-def names(system, solution):
-    return {system.names[i] for i in solution.changed}
-
-
-# -- reference examples, through the same generic solver as the submissions ----------------------
-def test_errorlocate_profit_cost_turnover():
-    """Source: R package errorlocate (data-cleaning/errorlocate), tests/testthat/test-locate_errors.R,
-    "works with linear rules": rules profit + cost == turnover, cost - 0.6*turnover >= 0, cost >= 0,
-    profit >= 0; data profit 755, cost 125, turnover 200; expected errors profit TRUE, cost FALSE,
-    turnover FALSE."""
-    system = System.from_dicts(
-        {"profit": 755, "cost": 125, "turnover": 200},
-        [({"profit": 1, "cost": 1, "turnover": -1}, "==", 0), ({"cost": 1, "turnover": -0.6}, ">=", 0),
-         ({"cost": 1}, ">=", 0), ({"profit": 1}, ">=", 0)])
-    loc = locate(system)
-    assert [names(system, s) for s in loc.solutions] == [{"profit"}]
-    assert loc.solutions[0].values == {0: 75.0} and loc.solutions[0].forced == {0: True}
-
-
-def test_errorlocate_infinite_weight_fixes_a_variable():
-    """Source: errorlocate, tests/testthat/test-locate_errors.R, "handles inf weights": rules
-    x + y == z, x >= 0, y >= 0; data x 6, y 6, z 5; weight z Inf; expected errors x TRUE, y TRUE,
-    z FALSE."""
-    system = System.from_dicts({"x": 6, "y": 6, "z": 5},
-                               [({"x": 1, "y": 1, "z": -1}, "==", 0), ({"x": 1}, ">=", 0), ({"y": 1}, ">=", 0)],
-                               weights={"z": math.inf})
-    loc = locate(system)
-    assert [names(system, s) for s in loc.solutions] == [{"x", "y"}]
-    assert not any(loc.solutions[0].forced.values())  # x + y = 5 does not pin either down
-
-
-SCHOLTUS_RULES = [({"x1": 1, "x2": 1, "x3": -1}, "==", 0), ({"x2": 1, "x4": -1}, "==", 0),
-                  ({"x5": 1, "x6": 1, "x7": 1, "x8": -1}, "==", 0), ({"x3": 1, "x8": 1, "x9": -1}, "==", 0),
-                  ({"x9": 1, "x10": -1, "x11": -1}, "==", 0)]
-SCHOLTUS = dict(zip([f"x{i}" for i in range(1, 12)], [1452, 116, 1568, 116, 323, 76, 12, 411, 1979, 1842, 137]))
-
-
-def _scholtus(**typed):
-    values = {**SCHOLTUS, **typed}
-    system = System.from_dicts(values, SCHOLTUS_RULES, lower=dict.fromkeys(values, 0),
-                               integer=dict.fromkeys(values, True))
-    return system, locate(system)
-
-
-def test_deductive_correct_typos_one_swap():
-    """Source: R package deductive (data-cleaning/deductive), tests/testthat/test_correct_typos.R,
-    after Scholtus (2009), record 4.1: x4 = 161 instead of 116 is corrected back to the consistent
-    record 4 (two digits swapped)."""
-    system, loc = _scholtus(x4=161)
-    assert [names(system, s) for s in loc.solutions] == [{"x4"}]
-    assert loc.solutions[0].values == {3: 116.0}
-    assert count_kind(161, 116) == "transposition"
-
-
-def test_deductive_correct_typos_swap_and_extra_digit():
-    """Source: deductive, tests/testthat/test_correct_typos.R (Scholtus 2009), record 4.2: x4 = 161
-    and x9 = 19979 are corrected back to record 4 (a swap plus an extra digit)."""
-    system, loc = _scholtus(x4=161, x9=19979)
-    assert [names(system, s) for s in loc.solutions] == [{"x4", "x9"}]
-    assert loc.solutions[0].values == {3: 116.0, 8: 1979.0}
-    assert count_kind(19979, 1979) == "digit_doubled"
-
-
 @pytest.mark.parametrize("typed, correct, kind", [
     (1434, 1344, "transposition"), (1384, 1344, "digit_wrong"), (134, 1344, "digit_dropped"),
-    (13444, 1344, "digit_doubled"), (19879, 1979, "digit_extra"), (1500, 1344, None)])
+    (13444, 1344, "digit_doubled"), (19879, 1979, "digit_extra"), (1500, 1344, None),
+    (161, 116, "transposition"), (19979, 1979, "digit_doubled")])  # the last two: Scholtus (2009), record 4
 def test_count_kinds(typed, correct, kind):
     assert count_kind(typed, correct) == kind
 
