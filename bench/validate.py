@@ -19,6 +19,7 @@ import openpyxl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pipeline.read_xlsx import read_xlsx  # noqa: E402
 from pipeline.sample import write_sample  # noqa: E402
 from pipeline.validate import validate_files  # noqa: E402
 
@@ -40,10 +41,14 @@ def main() -> None:
         write_sample(Path(tmp), "2022", log=None)
         files = sorted((Path(tmp) / "2022").glob("*.xlsx"))
         baseline = best_of(args.repeat, lambda: [openpyxl.load_workbook(f, data_only=True) for f in files])
+        read = best_of(args.repeat, lambda: [read_xlsx(f) for f in files])
         validate = best_of(args.repeat, lambda: validate_files(files))
     print(json.dumps({
         "files": len(files),
         "baseline_open_all_s": round(baseline, 3),
+        "read_all_s": round(read, 3),
+        "ratio_read_to_open": round(read / baseline, 2),
+        "read_per_file_ms": round(1000 * read / len(files), 1),
         "validate_all_s": round(validate, 3),
         "ratio_validate_to_open": round(validate / baseline, 2),
         "validate_per_file_ms": round(1000 * validate / len(files), 1),

@@ -23,11 +23,12 @@ from urllib.parse import quote
 from pipeline import shares
 from pipeline.book import book_frame
 from pipeline.coverage import coverage_note, status_labels
-from pipeline.files import atomic_write, atomic_write_text
+from pipeline.files import atomic_write_text
 from pipeline.corrections import LOCATED, affected_text, corrections, role, typed
 from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.layout import layout, table_heading
+from pipeline.pdf import write_pdf
 from pipeline.report_data import OpdReport, PeriodReport
 from pipeline.text import label, say, words
 from pipeline.specs import TableSpec, load_tables
@@ -494,17 +495,6 @@ def profile_html(report: PeriodReport, lang: str = "id", *, pdf: str | None = "p
     return render("profile.html", lang=lang, t=_profile_text(lang), period=report.period, tables=tables,
                   coverage_note=note, pdf=pdf, provisional=provisional,
                   release_text=release_text(report.release, lang) if report.release else "")
-
-
-def write_pdf(path, html: str, base_url) -> Path:
-    """Print ``html`` to a PDF with WeasyPrint (print CSS, A4), atomically."""
-    import logging
-
-    from weasyprint import HTML
-
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting chatter
-    document = HTML(string=html, base_url=str(base_url)).render()
-    return atomic_write(path, lambda tmp: document.write_pdf(tmp, pdf_identifier=b"rekap-profil"))
 
 
 def write_profile(html_path, pdf_path, report: PeriodReport, lang: str = "id") -> tuple[Path, Path]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-import time
 import zipfile
 
 import openpyxl
@@ -498,9 +497,3 @@ def test_xls_and_ods_read_like_xlsx(tmp_path, fmt):
     assert any(code == "SUM_MISMATCH" for code, *_ in found(tmp_path / "DINDIKBUD.xlsx"))  # random values
 
 
-def test_reads_fast(tmp_path):
-    path = save(build_workbook(DINDIKBUD, "2022", VALUES), tmp_path)
-    read_xlsx(path)
-    start = time.perf_counter()
-    read_xlsx(path)
-    assert time.perf_counter() - start < 0.5
