@@ -182,10 +182,10 @@ def locate(system: System, limit: int = LIMIT, time_limit: float = 10.0, node_li
 
 
 def _single_changes(system: System, v: np.ndarray, limit: int) -> Localization | None:
-    """The exact answer without a solver when one cell of weight 1 can repair every violated row:
-    then no set weighs less (a violated row has no free variable, so any repair changes a cell of
-    weight >= 1), every minimal set is one such cell, and trying each cell of every violated row is
-    the whole enumeration. None when no such cell exists (the solver is needed)."""
+    """The exact answer without a solver when one variable of weight 1 can repair every violated row:
+    then no set weighs less (a violated row has no free variable, so any repair changes a variable of
+    weight >= 1), every minimal set is one such variable, and trying each variable of every violated
+    row is the whole enumeration. None when no such variable exists (the solver is needed)."""
     violated = system.violated()
     members = [{i for i, a in system.rows[r].coefs if a} for r in violated]
     common = set.intersection(*members) if members else set()
@@ -211,9 +211,9 @@ def _single_changes(system: System, v: np.ndarray, limit: int) -> Localization |
 
 
 def _pair_changes(system: System, v: np.ndarray, limit: int) -> Localization | None:
-    """The exact answer without a solver when no single cell of weight 1 repairs every violated row
-    (so no set weighs less than 2) and some set of weight 2 does: every minimal set is then one cell of
-    weight 2 or two cells of weight 1 that, together, touch every violated row. Each such pair is
+    """The exact answer without a solver when no single variable of weight 1 repairs every violated row
+    (so no set weighs less than 2) and some set of weight 2 does: every minimal set is then one variable
+    of weight 2 or two variables of weight 1 that, together, touch every violated row. Each such pair is
     solved from the equality rows through it; None (the solver is needed) when none exists, or when a
     pair's values are not determined by its rows."""
     violated = system.violated()
@@ -226,7 +226,7 @@ def _pair_changes(system: System, v: np.ndarray, limit: int) -> Localization | N
             if a:
                 through.setdefault(i, []).append(r)
     found: list[Solution] = []
-    heavy = set.intersection(*members)  # single cells of weight 2
+    heavy = set.intersection(*members)  # single variables of weight 2
     for i in sorted(heavy):
         if system.linked(i) and system.weights[i] == 2.0:
             x = _solve(system, v, (i,), through)
@@ -237,7 +237,7 @@ def _pair_changes(system: System, v: np.ndarray, limit: int) -> Localization | N
     covers = {i: {k for k, m in enumerate(members) if i in m} for i in range(len(v))}
     everything = set(range(len(members)))
     pairs = set()
-    for i in cells:  # the other cell is in a violated row too, or repairs a row that i's change breaks
+    for i in cells:  # the other variable is in a violated row too, or repairs a row that i's change breaks
         near = {j for r in through.get(i, []) for j, a in system.rows[r].coefs if a} | set(cells)
         pairs |= {tuple(sorted((i, j))) for j in near & light if j != i}
     for i, j in sorted(pairs):
@@ -300,8 +300,8 @@ def _enumerate(system: System, v: np.ndarray, m: float, limit: int, deadline: fl
     integrality = np.concatenate([np.zeros(n, dtype=int) if relax else np.array(system.integer, dtype=int),
                                   np.ones(n, dtype=int)])
     # link rows: x_i - v_i <= M_up z_i and v_i - x_i <= M_down z_i, for linked variables only.
-    # M_up is the data scale; M_down is v_i - lower_i when the variable is bounded below (a count
-    # cannot fall below 0), the tightest bound and the one that keeps the relaxation strong.
+    # M_up is the data scale; M_down is v_i - lower_i when the variable is bounded below (a value
+    # bounded by 0 cannot fall below it), the tightest bound and the one that keeps the relaxation strong.
     idx = np.flatnonzero(linked)
     k = len(idx)
     lower = np.array(system.lower, dtype=float)[idx]
