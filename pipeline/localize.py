@@ -54,10 +54,10 @@ import functools
 import math
 from dataclasses import dataclass
 
-from pipeline.complete import share_terms
 from pipeline.findings import Finding
 from pipeline.rules.linear import Ref, evaluate, severity
-from pipeline.rules.percent import half_unit, percent_findings
+from pipeline.rules.percent import percent_findings
+from pipeline.shares import decimals, share, share_terms, tolerance
 from pipeline.solver import Localization, Row, Solution, System, forced, locate
 from pipeline.suggest import count_kind, percent_kind
 
@@ -92,7 +92,7 @@ def rekap_system(values: dict, rules: list, holds: list, tables) -> System:
             coefs[index[r]] = coefs.get(index[r], 0.0) + 1.0
         for r in rule.rhs:
             coefs[index[r]] = coefs.get(index[r], 0.0) - 1.0
-        rows.append(Row(tuple((i, a) for i, a in coefs.items() if a), rule.op, 0.0, rule.rule))
+        rows.append(Row(tuple((i, a) for i, a in coefs.items() if a), rule.op, rule.const, rule.rule))
     vals = [float(values.get(r, math.nan)) if values.get(r) is not None else math.nan for r in refs]
     weights = [BEYOND_DOUBT if holding.get(r, 0) >= 2 else 1.0 for r in refs]
     n = len(refs)
@@ -572,15 +572,13 @@ def _percent_suggestions(findings, staged, corrected: dict, present, tables) -> 
         counts = [corrected.get(Ref(table, k)) for k in part + whole]
         if printed is None or math.isnan(printed) or any(c is None or math.isnan(c) for c in counts):
             continue
-        den = sum(corrected[Ref(table, k)] for k in whole)
-        exact = 100.0 * sum(corrected[Ref(table, k)] for k in part) / den if den else 0.0
-        if abs(printed - exact) <= half_unit(spec) + 1e-9:
+        exact = share(sum(corrected[Ref(table, k)] for k in part), sum(corrected[Ref(table, k)] for k in whole)) or 0.0
+        if abs(printed - exact) <= tolerance(spec):
             continue  # the corrected counts explain this % (the located counts were the slip)
-        decimals = int(spec.percent.get("decimals", 2))
-        value = round(exact, decimals)
+        value = round(exact, decimals(spec))
         sheet, address = staged.sources.get(ref, (None, None))
         out.append(Finding(
             "CELL_SUSPECT", PERCENT_RULE, table, spec.key_dict(key), sheet, address, expected=value, actual=printed,
-            params={"certainty": "probable", "kind": percent_kind(printed, exact, decimals), "alternatives": 0,
+            params={"certainty": "probable", "kind": percent_kind(printed, exact, decimals(spec)), "alternatives": 0,
                     "repairs": [f"{table}:percent_share"]}))
     return out
