@@ -44,6 +44,17 @@ def _clean(text: str) -> str:
     return text[1:] if text.startswith("'") else text
 
 
+def _marked(text: str) -> Parsed | None:
+    """A cleaned text that is no number but a mark: empty, a dash (zero) or not available; else None."""
+    if text == "":
+        return Parsed(None)
+    if text in DASHES:
+        return Parsed(0.0)
+    if text.lower() in NOT_AVAILABLE:
+        return Parsed(math.nan, as_text=True, not_available=True)
+    return None
+
+
 def parse_count(raw) -> Parsed:
     if raw is None:
         return Parsed(None)
@@ -57,12 +68,8 @@ def parse_count(raw) -> Parsed:
         if number.value is not None and not math.isnan(number.value):
             return Parsed(number.value, as_text=True, unit=unit.group("unit"))
     text = _clean(str(raw))
-    if text == "":
-        return Parsed(None)
-    if text in DASHES:
-        return Parsed(0.0)
-    if text.lower() in NOT_AVAILABLE:
-        return Parsed(math.nan, as_text=True, not_available=True)
+    if (marked := _marked(text)) is not None:
+        return marked
     if _PLAIN.match(text):
         return Parsed(float(text), as_text=True)
     if _THOUSANDS.match(text):
@@ -81,12 +88,8 @@ def parse_percent(raw, fraction: bool = False) -> Parsed:
             return Parsed(math.nan)
         return Parsed(float(raw) * 100 if fraction else float(raw))
     text = _clean(str(raw))
-    if text == "":
-        return Parsed(None)
-    if text in DASHES:
-        return Parsed(0.0)
-    if text.lower() in NOT_AVAILABLE:
-        return Parsed(math.nan, as_text=True, not_available=True)
+    if (marked := _marked(text)) is not None:
+        return marked
     text = text.rstrip("%")
     if _PLAIN.match(text):
         return Parsed(float(text), as_text=True)

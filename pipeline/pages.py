@@ -384,6 +384,22 @@ def _axis_numbers(axis, lang):
     axis.set_major_formatter(FuncFormatter(lambda v, _: number(int(v), lang)))
 
 
+def _paired_bars(plt, name: str, caption: str, axis_label: str, groups, lang: str, series) -> dict:
+    """Two bars per group (``series``: two ``(heights, legend label, colour)``), numbers on the bars."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    x = range(len(groups))
+    for k, (heights, legend, colour) in enumerate(series):
+        bars = ax.bar([i + (k - 0.5) * 0.38 for i in x], heights, 0.38, label=legend, color=colour)
+        _bar_labels(ax, [bars], lang)
+    ax.set_xticks(list(x), [label(g.label, lang) for g in groups])
+    ax.set_ylabel(axis_label)
+    _axis_numbers(ax.yaxis, lang)
+    ax.legend(frameon=False)
+    ax.grid(axis="y", color="#e3e6ea")
+    fig.tight_layout()
+    return {"svg": svg(fig, f"chart-{name}", caption), "caption": caption}
+
+
 CHART_TABLES = ("golongan", "pendidikan", "eselon", "fungsional")  # the tables the charts draw
 
 
@@ -398,20 +414,10 @@ def charts(city: dict, lang: str = "id") -> dict[str, dict]:
 
     spec, values = tables["golongan"], city.get("golongan", {})
     groups = _members(spec, "gol")
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    x = range(len(groups))
-    for k, sex in enumerate(("L", "P")):
-        heights = [_sum(spec, values, ruang="JML", gol=g.code, sex=sex) for g in groups]
-        bars = ax.bar([i + (k - 0.5) * 0.38 for i in x], heights, 0.38, label=text["sex"][sex],
-                      color=SEX_COLOURS[sex])
-        _bar_labels(ax, [bars], lang)
-    ax.set_xticks(list(x), [label(g.label, lang) for g in groups])
-    ax.set_ylabel(text["staff_axis"])
-    _axis_numbers(ax.yaxis, lang)
-    ax.legend(frameon=False)
-    ax.grid(axis="y", color="#e3e6ea")
-    fig.tight_layout()
-    out["golongan"] = {"svg": svg(fig, "chart-golongan", text["chart_golongan"]), "caption": text["chart_golongan"]}
+    out["golongan"] = _paired_bars(
+        plt, "golongan", text["chart_golongan"], text["staff_axis"], groups, lang,
+        [([_sum(spec, values, ruang="JML", gol=g.code, sex=sex) for g in groups], text["sex"][sex], SEX_COLOURS[sex])
+         for sex in ("L", "P")])
 
     spec, values = tables["pendidikan"], city.get("pendidikan", {})
     levels = _members(spec, "pendidikan")[::-1]
@@ -435,20 +441,11 @@ def charts(city: dict, lang: str = "id") -> dict[str, dict]:
 
     spec, values = tables["eselon"], city.get("eselon", {})
     levels = _members(spec, "eselon")
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    x = range(len(levels))
-    for k, (status, colour) in enumerate((("terisi", "#3b75af"), ("disiapkan", "#b8c4d0"))):
-        heights = [_sum(spec, values, status=status, eselon=e.code, sex="JML") for e in levels]
-        bars = ax.bar([i + (k - 0.5) * 0.38 for i in x], heights, 0.38, color=colour,
-                      label=text["filled" if status == "terisi" else "available"])
-        _bar_labels(ax, [bars], lang)
-    ax.set_xticks(list(x), [label(e.label, lang) for e in levels])
-    ax.set_ylabel(text["posts_axis"])
-    _axis_numbers(ax.yaxis, lang)
-    ax.legend(frameon=False)
-    ax.grid(axis="y", color="#e3e6ea")
-    fig.tight_layout()
-    out["eselon"] = {"svg": svg(fig, "chart-eselon", text["chart_eselon"]), "caption": text["chart_eselon"]}
+    out["eselon"] = _paired_bars(
+        plt, "eselon", text["chart_eselon"], text["posts_axis"], levels, lang,
+        [([_sum(spec, values, status=status, eselon=e.code, sex="JML") for e in levels],
+          text["filled" if status == "terisi" else "available"], colour)
+         for status, colour in (("terisi", "#3b75af"), ("disiapkan", "#b8c4d0"))])
 
     # one small panel per post, each on its own scale: teachers outnumber the others a hundredfold
     spec, values = tables["fungsional"], city.get("fungsional", {})
