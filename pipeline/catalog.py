@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pipeline.findings import Finding
 from pipeline.values import Values, decode, encode
+from pipeline.text import note
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS versions (
@@ -213,8 +214,7 @@ class Catalog:
     def start_run(self, run_id: str, period: str, started: str) -> None:
         with self.db:
             # a run that never ended was killed: say so, so the record stays consistent
-            self.db.execute("UPDATE runs SET outcome='killed', message='the run stopped before it ended' "
-                            "WHERE ended IS NULL")
+            self.db.execute("UPDATE runs SET outcome='killed', message=? WHERE ended IS NULL", (note("run.killed"),))
             self.db.execute("INSERT INTO runs (id, period, started, outcome) VALUES (?,?,?,'running')",
                             (run_id, period, started))
 

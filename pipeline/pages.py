@@ -30,7 +30,7 @@ from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.layout import layout, table_heading
 from pipeline.pdf import write_pdf
 from pipeline.report_data import OpdReport, PeriodReport
-from pipeline.text import label, say, words
+from pipeline.text import label, say, shown, words
 from pipeline.specs import TableSpec, load_tables
 from pipeline.feedback_workbook import FILE_SUFFIX
 from pipeline.gate_page import PAGE as GATE_PAGE
@@ -263,7 +263,7 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
              "outcome": text["outcomes"].get(r.get("outcome"), r.get("outcome") or ""),
              "exit_code": "" if r.get("exit_code") is None else r["exit_code"],
              **{k: number(r.get(k), lang) for k in ("files", "validated", "accepted", "rejected")},
-             "message": r.get("message") or ""} for r in report.runs]
+             "message": shown(r.get("message"), lang)} for r in report.runs]
     link_texts = {"profil.html": text["profile_html"], "profil.pdf": text["profile_pdf"],
                   GATE_PAGE: text["gate_page"]}
     nav = [{"href": href, "text": label} for href, label in link_texts.items() if href in links]

@@ -72,13 +72,13 @@ def _codes(findings, severity="error") -> str:
 def run_summary(result, lang: str = "id") -> str:
     w = text.words("render.run", lang)
     if result.outcome == "failed":  # one line for the scheduler's mail; the traceback is in the log
-        return text.fill(w["failed"], {"message": result.message, "log": result.log})
+        return text.fill(w["failed"], {"message": text.shown(result.message, lang), "log": result.log})
     lines = [text.fill(w["head"], {"run": result.run_id, "period": result.period, "outcome": w[result.outcome],
                                    "files": len(result.inputs), "validated": result.validated,
                                    "accepted": sum(i.status == "accepted" for i in result.inputs),
                                    "rejected": sum(i.status == "rejected" for i in result.inputs)})]
     if result.message:
-        lines.append(f"  {result.message}")
+        lines.append(f"  {text.shown(result.message, lang)}")
     if result.coverage is not None:
         from pipeline.coverage import coverage_note, status_labels
         counts = result.coverage["status"].value_counts()

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.files import atomic_write_text
+from pipeline.text import note
 
 NOTE = ".note.json"
 
@@ -157,4 +158,4 @@ def _record_release(catalog, processed: Path, period: str, manifest_path: Path, 
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
         catalog.record_coverage(run_id, period, frame, manifest.get("coverage", {}))
     catalog.end_run(run_id, ended=now, outcome="published", exit_code=0, files=len(manifest.get("inputs", [])),
-                    published=1, fingerprint=manifest.get("fingerprint"), message="rebuilt by rekap repair")
+                    published=1, fingerprint=manifest.get("fingerprint"), message=note("run.rebuilt"))

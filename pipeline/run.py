@@ -51,7 +51,7 @@ from pipeline.rules.scoped import city_breaches, city_finding, period_findings
 from pipeline.publish import current_manifest, integer_values, published_cells, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.values import Values, from_refs, long_cells
-from pipeline.text import say
+from pipeline.text import note, shown
 from pipeline.workspace import ReleasePolicy
 from pipeline.validate import validate_files
 from pipeline.versions import checked_with, code_version, rules_version, sha256_file
@@ -102,7 +102,7 @@ class RunResult:
     coverage: pd.DataFrame | None = None
     coverage_summary: dict | None = None
     validated: int = 0
-    message: str = ""
+    message: str = ""  # what stopped the run, as a note (pipeline.text.note): put in words when shown
     gate_failures: list[str] = field(default_factory=list)
     log: Path | None = None
     dashboard: Path | None = None  # reports/PERIOD/index.html, once the reports are written
@@ -195,7 +195,7 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
                           catalog, log, keep_withdrawn=keep_withdrawn, staff_policy=staff_policy, **options)
         except Exception as err:  # a fault, not bad data: record it; the previous outputs stand
             log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
-            result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=fault_message(err, lang))
+            result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=fault_note(err))
         catalog.end_run(run_id, outcome=result.outcome, exit_code=result.exit_code,
                         files=len(result.inputs), validated=result.validated,
                         accepted=sum(i.status == "accepted" for i in result.current),
@@ -216,6 +216,11 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
 
 def fault_message(err: BaseException, lang: str = "id") -> str:
     """One line, in the reader's language, saying what stopped the run (no traceback: that is in the log)."""
+    return shown(fault_note(err), lang)
+
+
+def fault_note(err: BaseException) -> str:
+    """What stopped the run, as a note (:func:`pipeline.text.note`) to keep in the catalog."""
     import sqlite3
 
     from pipeline.catalog import CatalogDamaged
@@ -235,7 +240,7 @@ def fault_message(err: BaseException, lang: str = "id") -> str:
         kind, where = "read_only", "catalog.sqlite"
     else:
         kind = "other"
-    return say(f"run.fault.{kind}", lang, where=where or "processed/", what=type(err).__name__)
+    return note(f"run.fault.{kind}", where=where or "processed/", what=type(err).__name__)
 
 
 def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log, *,
@@ -375,7 +380,7 @@ def _reports(result: RunResult, processed, reports, registry, lang, catalog: Cat
         result.dashboard = Path(reports) / result.period / "index.html"
         log("reports", files=len(written))
     except Exception as err:
-        result.exit_code, result.message = EXIT_FAILED, fault_message(err, lang)
+        result.exit_code, result.message = EXIT_FAILED, fault_note(err)
         log("reports_failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
         catalog.end_run(result.run_id, exit_code=result.exit_code, message=result.message)
 

@@ -12,6 +12,7 @@ is shown.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,23 @@ def number(value: Any, lang: str = DEFAULT, decimals: int | None = None) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(number(v, lang) for v in value)
     return str(value)
+
+
+def note(key: str, /, **params) -> str:
+    """Words to keep for later (a run's message in the catalog), kept as their key and parameters
+    (JSON), so that :func:`shown` puts them in whichever language the reader asks for."""
+    return json.dumps({"text": key, "params": params}, ensure_ascii=False, sort_keys=True)
+
+
+def shown(stored: str | None, lang: str = DEFAULT) -> str:
+    """A :func:`note` in words; a message stored as words by an older rekap is shown as it is."""
+    if not stored:
+        return ""
+    try:
+        record = json.loads(stored)
+        return say(record["text"], lang, **record.get("params", {}))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return stored
 
 
 def leaves(node: Any | None = None, prefix: str = "") -> dict[str, dict]:

@@ -184,3 +184,21 @@ def test_findings_stored_with_text_in_params_still_show():
         "file": "a.xlsx", "what": {"id": "jumlah lembar kerja", "en": "number of sheets"}, "limit": 50})
     assert "jumlah lembar kerja 60" in old.message("id")
     assert "number of sheets is 60" in old.message("en")
+
+
+def test_a_stored_note_is_shown_in_the_readers_language(tmp_path):
+    """The catalog keeps a run's message as a key and parameters, never as words of one language."""
+    from pipeline.catalog import Catalog
+    from pipeline.run import fault_note
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    catalog.start_run("r1", "2022", "2022-01-01T00:00:00")
+    catalog.start_run("r2", "2022", "2022-01-01T00:01:00")  # r1 never ended: it was killed
+    stored = {r["id"]: r["message"] for r in catalog.runs("2022", limit=5)}["r1"]
+    catalog.close()
+    assert text.shown(stored, "id") == "run berhenti sebelum selesai"
+    assert text.shown(stored, "en") == "the run stopped before it ended"
+    full = fault_note(OSError(28, "No space left on device", "processed/x"))
+    assert "penuh" in text.shown(full, "id") and "full" in text.shown(full, "en")
+    assert text.shown("words stored by rekap 0.1", "en") == "words stored by rekap 0.1"
+    assert text.shown(None) == ""
