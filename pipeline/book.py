@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -22,10 +21,9 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.hyperlink import Hyperlink
-from openpyxl.xml.functions import tostring
 
 from pipeline import shares
-from pipeline.files import atomic_write
+from pipeline.files import EPOCH, atomic_write, save_workbook
 from pipeline.safe import cell_text, neutral
 from pipeline.layout import layout, table_name
 from pipeline.specs import Key, TableSpec, load_tables
@@ -33,7 +31,6 @@ from pipeline.template import page_setup, write_grid, write_heading
 from pipeline.text import LANGUAGES, label, words
 from pipeline.values import Values
 
-EPOCH = datetime(1980, 1, 1)  # the earliest time a zip entry can carry
 
 
 def _check_lang(lang: str) -> None:
@@ -235,30 +232,8 @@ def build_book(city: Values, period: str, coverage_note: str, lang: str = "id", 
     return wb
 
 
-def save_reproducible(wb: Workbook, path, stamp: datetime = EPOCH) -> None:
-    """Save ``wb`` so that the same workbook always gives the same bytes.
-
-    openpyxl stamps the save time into ``docProps/core.xml`` and the zip entries carry the current
-    time: the core properties are rewritten with ``stamp`` as creation and modification time, and
-    every entry is re-zipped, in openpyxl's (deterministic) order, with ``stamp`` as its time.
-    """
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    wb.properties.created = wb.properties.modified = stamp
-    core = tostring(wb.properties.to_tree())
-    date_time = max(stamp, EPOCH).timetuple()[:6]
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for entry in src.infolist():
-            data = core if entry.filename == "docProps/core.xml" else src.read(entry)
-            info = zipfile.ZipInfo(entry.filename, date_time=date_time)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            info.external_attr = 0
-            dst.writestr(info, data)
-
-
 def write_book_xlsx(path, city: Values, period: str, coverage_note: str, lang: str = "id",
                     release: dict | None = None) -> Path:
     """Write the formatted book workbook (notes sheet + one sheet per table), atomically and reproducibly."""
     wb = build_book(city, period, coverage_note, lang, release)
-    return atomic_write(path, lambda tmp: save_reproducible(wb, tmp, period_stamp(period)))
+    return atomic_write(path, lambda tmp: save_workbook(wb, tmp, period_stamp(period)))

@@ -55,7 +55,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, role, typed
 from pipeline.coverage import status_labels
-from pipeline.files import atomic_write
+from pipeline.files import atomic_write, save_workbook
 from pipeline.findings import SEVERITIES, Finding, describe_cell, fmt
 from pipeline.limits import check_xlsx
 from pipeline.safe import cell_text, inert_copy, plain_text
@@ -414,4 +414,4 @@ def write_feedback_workbook(path, report, opd, lang: str = "id") -> Path | None:
     if wb is None:
         return None
     staff = getattr(_find_opd(report, opd), "staff_lists", None)
-    return atomic_write(Path(path), wb.save, 0o600 if staff is not None and staff.personal else None)
+    return atomic_write(Path(path), lambda tmp: save_workbook(wb, tmp), 0o600 if staff is not None and staff.personal else None)

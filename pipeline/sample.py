@@ -24,7 +24,7 @@ import numpy as np
 
 from pipeline.complete import complete, inner_cells
 from pipeline.shares import is_part_share, share, share_terms, tolerance
-from pipeline.files import atomic_write, atomic_write_text
+from pipeline.files import atomic_write, atomic_write_text, save_workbook
 from pipeline.rules.percent import percent_group
 from pipeline.specs import Key, Opd, TableSpec, load_registry, load_tables
 from pipeline.text import say
@@ -584,7 +584,7 @@ def write_sample(raw_dir, period: str, seed: int = 2022, manifest_path=None, lan
         if path.exists():
             skipped.append(path.name)
         else:
-            atomic_write(path, wb.save)
+            atomic_write(path, lambda tmp: save_workbook(wb, tmp))
         defect = sample_values(opd, seed)[1] if code in DEFECT_PLAN else None
         defect = defect.kind if defect else None
         manifest[code] = {"codes": sorted(codes), "defect": defect,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.files import atomic_write, atomic_write_text
+from pipeline.files import atomic_write, atomic_write_text, save_workbook
 from pipeline.sample import RANKS, JENJANG, _people, consistent_submission, opd_rng
 from pipeline.specs import load_registry, load_tables
 from pipeline.staff import staff_spec
@@ -261,7 +261,7 @@ def _write_xlsx(path, rows: list[dict]) -> None:
     ws.append(HEADER)
     for r in rows:
         ws.append([r[h] for h in HEADER])
-    wb.save(path)
+    save_workbook(wb, path)
 
 
 def write_staff_sample(folder, period: str, seed: int = 2022, manifest_path=None) -> dict:

@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from pipeline import shares
-from pipeline.files import atomic_write
+from pipeline.files import atomic_write, save_workbook
 from pipeline.layout import IDENTITY_FIRST_ROW, IDENTITY_SHEET, identity_label, layout, table_heading
 from pipeline.specs import Key, Opd, TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS
@@ -222,5 +222,5 @@ def write_template(path, opd: Opd, period: str, values: dict[str, dict] | None =
     """Build the template and save it atomically (a temporary file in the same folder, then replaced)."""
     path = Path(path)
     wb = build_workbook(opd, period, values, lang)
-    atomic_write(path, wb.save)
+    atomic_write(path, lambda tmp: save_workbook(wb, tmp))
     return path

@@ -368,3 +368,39 @@ def test_write_sample_skips_existing_files(tmp_path, written):
     assert len(list(folder.glob("*.xlsx"))) == 34 and not list(folder.glob(".*"))
     assert len(told) == 1 and "DINSOS.xlsx" in told[0] and "SATPOLPP.xlsx" in told[0]
     assert again == manifest
+
+
+def test_sample_and_template_are_the_same_bytes_whenever_written(tmp_path, monkeypatch):
+    """Workbooks carry no save time: the same seed (or OPD and period) gives the same bytes on any day."""
+    import datetime as real_datetime
+    import hashlib
+
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    real = real_datetime.datetime
+
+    def written(folder, shift_days):
+        class Shifted(real):
+            @classmethod
+            def now(cls, tz=None):
+                return real.now(tz) + real_datetime.timedelta(days=shift_days)
+
+            @classmethod
+            def utcnow(cls):
+                return real.utcnow() + real_datetime.timedelta(days=shift_days)
+
+        monkeypatch.setattr(real_datetime, "datetime", Shifted)  # openpyxl stamps datetime.datetime.now()
+        runner = CliRunner()
+        folder.mkdir()
+        assert runner.invoke(cli, ["sample", "--period", "2022", "--raw", str(folder / "raw"), "--staff"]).exit_code == 0
+        assert runner.invoke(cli, ["template", "--opd", "DINKES", "--period", "2022",
+                                   "-o", str(folder / "DINKES-template.xlsx")]).exit_code == 0
+        monkeypatch.undo()
+        return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    first, second = written(tmp_path / "a", 0), written(tmp_path / "b", 400)
+    assert any(name.endswith(".xlsx") for name in first) and len(first) > 30
+    assert first == second
