@@ -83,15 +83,19 @@ def command(group, *args, **kwargs):
             try:
                 ws = find(workspace).activate()
             except WorkspaceError as err:
-                raise UsageFailure(err.message(lang)) from None
+                raise UsageFailure(err.message(lang if lang in LANGUAGES else DEFAULT)) from None
+            if lang not in text.languages():  # the shipped ones and any the workspace's text.yaml adds
+                raise UsageFailure(text.say("cli.unknown_language", DEFAULT, lang=lang,
+                                            languages=", ".join(text.languages())))
             return fn(ws=ws, ui=Ui(lang, quiet, verbose), **kw)
 
         options = [
             click.option("--workspace", "-w", type=click.Path(path_type=Path),
                          help="The workspace folder (raw/, processed/, reports/, rekap.toml); "
                               "default: $REKAP_HOME, else the current folder."),
-            click.option("--lang", type=click.Choice(LANGUAGES), default=DEFAULT, show_default=True, is_eager=True,
-                         help="Language of messages (one of the languages of schemas/text.yaml)."),
+            click.option("--lang", metavar="LANG", default=DEFAULT, show_default=True, is_eager=True,
+                         help=f"Language of messages: {', '.join(LANGUAGES)}, or one the workspace's "
+                              "text.yaml adds."),
             click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; the exit status says it."),
             click.option("--verbose", "-v", is_flag=True, help="Say each step and each file on stderr."),
             click.version_option(package_name="rekap"),

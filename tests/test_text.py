@@ -202,3 +202,27 @@ def test_a_stored_note_is_shown_in_the_readers_language(tmp_path):
     assert "penuh" in text.shown(full, "id") and "full" in text.shown(full, "en")
     assert text.shown("words stored by rekap 0.1", "en") == "words stored by rekap 0.1"
     assert text.shown(None) == ""
+
+
+def test_a_language_a_workspace_adds_is_spoken_on_the_command_line(tmp_path):
+    from click.testing import CliRunner
+
+    from conftest import Submission
+    from pipeline.cli import cli
+    from pipeline.specs import use_specs
+
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "text.yaml").write_text(
+        "languages:\n  jv: {name: Basa Jawa, decimal: ',', thousands: '.'}\n"
+        "findings:\n  VALUE_NEGATIVE:\n    message: {jv: 'Sel {where} isine {actual}; cacah pegawai ora kena negatif.'}\n",
+        encoding="utf-8")
+    path = Submission("DINKES").set("golongan", -3, ruang="A", gol="II", sex="L").write_csv(tmp_path / "DINKES.csv")
+    try:
+        spoken = CliRunner().invoke(cli, ["validate", "-w", str(tmp_path), "--lang", "jv", str(path)])
+        assert spoken.exit_code == 1, spoken.output
+        assert "ora kena negatif" in spoken.output and "-3" in spoken.output
+        unknown = CliRunner().invoke(cli, ["validate", "-w", str(tmp_path), "--lang", "zz", str(path)])
+        assert unknown.exit_code == 2 and "zz" in unknown.output and "jv" in unknown.output
+        assert "Traceback" not in unknown.output
+    finally:
+        use_specs(None)
