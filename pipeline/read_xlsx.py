@@ -15,20 +15,28 @@ Representation decisions:
 * A formula whose cached value is missing yields ``FORMULA_NO_VALUE`` and the cell is left out, so
   the rules that need it are "not evaluable" rather than fed a guess.
 * Empty cells are handed on with value None; impossible cells only when they hold something.
+
+How a workbook is read: its values and merged ranges come from python-calamine (for .xlsx as for .xls
+and .ods); calamine gives neither number formats nor formula text, so those are looked up in the
+sheet's XML (:class:`SheetXml`) only for the cells that need them: a percent cell holding a number
+(is it formatted as %?) and a cell without a value (is it a formula without a cached value?). A
+workbook whose styles hold no percent format, or whose sheet holds no formula, is never scanned.
+Values are made to look as openpyxl reads them (a whole number as int, a date as a datetime).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import math
-import warnings
+import posixpath
+import re
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import openpyxl
-from openpyxl.utils import get_column_letter
+from xml.etree import ElementTree
 
 from pipeline.findings import Finding
 from pipeline.labels import normalize, variants
@@ -48,16 +56,16 @@ MAX_MERGE_FILL = 5000  # merged ranges larger than this are not copied cell by c
 # -- sheets as plain grids ------------------------------------------------------------------------------
 @dataclass
 class Grid:
-    """One sheet: values (merged ranges filled from their top-left cell), formulas, text by row."""
+    """One sheet: values (merged ranges filled from their top-left cell), text by row, and where to look up
+    what the values do not say (``xml``: number formats and formula text, for .xlsx only)."""
 
     title: str
     hidden: bool
     values: dict = field(default_factory=dict)  # (row, col) -> value, as stored (top-left cells only)
-    formulas: dict = field(default_factory=dict)  # (row, col) -> formula text
-    formats: dict = field(default_factory=dict)  # (row, col) -> number format containing '%'
     origin: dict = field(default_factory=dict)  # (row, col) of a merged cell -> its top-left
     bounds: dict = field(default_factory=dict)  # top-left -> (min_row, min_col, max_row, max_col)
     text: dict = field(default_factory=dict)  # row -> [(col, normalized text)], merged text filled
+    xml: SheetXml | None = None
 
     def top_left(self, r: int, c: int) -> tuple[int, int]:
         return self.origin.get((r, c), (r, c))
@@ -70,27 +78,17 @@ class Grid:
         b = self.bounds.get(self.top_left(r, c))
         return (b[1], b[3]) if b else (c, c)
 
+    def formula(self, pos: tuple[int, int]) -> str | None:
+        """The formula text of an empty cell (a formula without a cached value), else None."""
+        return self.xml.formula(pos) if self.xml is not None else None
+
+    def percent(self, pos: tuple[int, int]) -> bool:
+        """Whether the cell is formatted as a percentage (0.6804 shows as 68,04 %)."""
+        return self.xml.percent(pos) if self.xml is not None else False
+
 
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _grid(ws, ws_formulas) -> Grid:
-    g = Grid(ws.title, ws.sheet_state != "visible")
-    for (r, c), cell in ws._cells.items():  # only the cells the file holds, however large the sheet claims to be
-        v = cell.value
-        if v is not None:
-            g.values[(r, c)] = v
-        if "%" in (cell.number_format or ""):
-            g.formats[(r, c)] = True
-    if ws_formulas is not None:
-        for (r, c), cell in ws_formulas._cells.items():
-            f = cell.value
-            if cell.data_type == "f":
-                g.formulas[(r, c)] = f if isinstance(f, str) else getattr(f, "text", None) or str(f)
-    for rng in ws.merged_cells.ranges:
-        _merge(g, rng.min_row, rng.min_col, rng.max_row, rng.max_col)
-    return _index_text(g)
 
 
 def _merge(g: Grid, min_row: int, min_col: int, max_row: int, max_col: int) -> None:
@@ -117,29 +115,228 @@ def _index_text(g: Grid) -> Grid:
     return g
 
 
-def _calamine_grids(data: bytes) -> list[Grid]:
-    """The sheets of an .xls or .ods workbook (python-calamine): values and merged ranges.
+def _xlsx_value(v):
+    """A calamine value of an .xlsx cell as openpyxl reads it: a date as a datetime (openpyxl never gives a
+    bare date)."""
+    if type(v) is dt.date:
+        return dt.datetime(v.year, v.month, v.day)
+    return v
 
-    Such files give cached values only (no formulas, no number formats): a formula's value is read as
-    its result. A whole number stored as a float (as .xls does) is read as an int, as from .xlsx.
+
+def _calamine_grids(data: bytes, xlsx: bool = False) -> list[Grid]:
+    """The worksheets of a workbook (python-calamine): values and merged ranges (chart sheets are no grid).
+
+    A formula's value is read as its cached result. A whole number stored as a float is read as an int.
+    For an .xlsx, each grid can look up number formats and formula text in the sheet's XML (:class:`SheetXml`).
     """
-    from python_calamine import CalamineWorkbook, SheetVisibleEnum
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    parts = XlsxParts(data) if xlsx else None
     grids = []
     for meta in wb.sheets_metadata:
+        if xlsx and meta.typ != SheetTypeEnum.WorkSheet:
+            continue
         sheet = wb.get_sheet_by_name(meta.name)
         g = Grid(meta.name, meta.visible != SheetVisibleEnum.Visible)
         for r, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
             for c, v in enumerate(row, start=1):
+                if v is None or v == "":
+                    continue
                 if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
                     v = int(v)
-                if v is not None and v != "":
-                    g.values[(r, c)] = v
+                g.values[(r, c)] = _xlsx_value(v) if xlsx else v
         for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
             _merge(g, r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+        if parts is not None:
+            g.xml = SheetXml(parts, meta.name)
         grids.append(_index_text(g))
     return grids
+
+
+# -- what calamine does not give: number formats and formula text, from the sheet's XML ------------------
+PERCENT_BUILTIN = frozenset({9, 10})  # Excel's built-in number formats 0% and 0.00% (the only ones with %)
+CUSTOM_FORMATS_FROM = 164  # ids below are built-in formats whatever numFmts says (as openpyxl reads them)
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
+_ATTR = re.compile(rb"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CELL_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c\s*>")
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f(?=[\s/>])([^>]*?)(/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?f\s*>)", re.S)
+_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v(?=[\s/>])[^>]*?(?:/>|>(.*?)</(?:[A-Za-z_][\w.-]*:)?v\s*>)", re.S)
+_ANY_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _attrs(raw: bytes) -> dict[bytes, bytes]:
+    return {m.group(1).rsplit(b":", 1)[-1]: m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _ATTR.finditer(raw)}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+class XlsxParts:
+    """The few XML parts of an .xlsx needed beyond calamine's values, each read at most once, on demand:
+    the workbook's sheet paths, the styles' percent formats, and a sheet's XML."""
+
+    def __init__(self, data: bytes):
+        self._data = data
+        self._zip: zipfile.ZipFile | None = None
+        self._paths: dict[str, str] | None = None
+        self._percent: frozenset | None = None
+
+    def _read(self, name: str) -> bytes | None:
+        try:
+            if self._zip is None:
+                self._zip = zipfile.ZipFile(io.BytesIO(self._data))
+            return self._zip.read(name)
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
+            return None  # calamine read the values: a part it did not need may be missing, nothing more
+
+    def _tree(self, name: str):
+        data = self._read(name)
+        try:
+            return ElementTree.fromstring(data) if data else None  # small parts, within the limits, no DTD
+        except ElementTree.ParseError:
+            return None
+
+    def sheet(self, title: str) -> bytes | None:
+        """The XML of the worksheet named ``title``."""
+        if self._paths is None:
+            self._paths = {}
+            book, rels = self._tree("xl/workbook.xml"), self._tree("xl/_rels/workbook.xml.rels")
+            targets = {r.get("Id"): r.get("Target", "") for r in (rels.iter() if rels is not None else ())
+                       if _local(r.tag) == "Relationship"}
+            for s in book.iter() if book is not None else ():
+                if _local(s.tag) == "sheet" and s.get(NS_R) in targets:
+                    target = targets[s.get(NS_R)]
+                    path = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+                    self._paths[s.get("name")] = path
+        path = self._paths.get(title)
+        return self._read(path) if path else None
+
+    def percent_styles(self) -> frozenset:
+        """The cell style ids (``s=``) whose number format holds ``%``."""
+        if self._percent is None:
+            styles = self._tree("xl/styles.xml")
+            custom, out = {}, set()
+            if styles is not None:
+                for e in styles.iter():
+                    if _local(e.tag) == "numFmt":
+                        custom[e.get("numFmtId")] = e.get("formatCode") or ""
+                xfs = next((e for e in styles.iter() if _local(e.tag) == "cellXfs"), None)
+                for i, xf in enumerate(x for x in (xfs if xfs is not None else ()) if _local(x.tag) == "xf"):
+                    fid = xf.get("numFmtId") or "0"
+                    n = int(fid) if fid.isdigit() else 0
+                    if n in PERCENT_BUILTIN or (n >= CUSTOM_FORMATS_FROM and "%" in custom.get(fid, "")):
+                        out.add(i)
+            self._percent = frozenset(out)
+        return self._percent
+
+
+class SheetXml:
+    """Number formats and formula text of one worksheet's cells, looked up in its XML on first need."""
+
+    def __init__(self, parts: XlsxParts, title: str):
+        self.parts, self.title = parts, title
+        self._xml: bytes | None = None
+        self._styles: dict | None = None  # (row, col) -> style id, for percent-styled cells only
+        self._formulas: dict | None = None  # (row, col) -> formula text, for formulas without a value
+
+    def _sheet(self) -> bytes:
+        if self._xml is None:
+            self._xml = self.parts.sheet(self.title) or b""
+        return self._xml
+
+    def percent(self, pos: tuple[int, int]) -> bool:
+        if self._styles is None:
+            wanted = self.parts.percent_styles()
+            self._styles = {}
+            if wanted:
+                for pos_, attrs, _ in _cells_of(self._sheet()):
+                    s = attrs.get(b"s")
+                    if s and s.isdigit() and int(s) in wanted:
+                        self._styles[pos_] = int(s)
+        return pos in self._styles
+
+    def formula(self, pos: tuple[int, int]) -> str | None:
+        if self._formulas is None:
+            self._formulas = _formulas_without_value(self._sheet())
+        return self._formulas.get(pos)
+
+
+def _cells_of(xml: bytes):
+    """Each ``<c>`` of a sheet's XML: ((row, col), attributes, end of its start tag), in document order.
+    A cell or row without ``r=`` follows its neighbour (as the limits' count and every reader do)."""
+    row = col = 0
+    for m in _TAG.finditer(xml):
+        attrs = _attrs(m.group(2))
+        ref = attrs.get(b"r", b"").decode("ascii", "replace")
+        if m.group(1) == b"row":
+            row = int(ref) if ref.isdigit() else row + 1
+            col = 0
+            continue
+        a1 = _A1.match(ref)
+        if a1:
+            row, col = int(a1.group(2)), _column_number(a1.group(1))
+        else:
+            col += 1
+        yield (row, col), attrs, m.end()
+
+
+def _formulas_without_value(xml: bytes) -> dict:
+    """(row, col) -> formula text (``=SUM(B2:B3)``, as openpyxl gives it, shared formulas translated to the
+    cell) of every formula cell with no cached value; {} at once for a sheet without formulas."""
+    if not _ANY_FORMULA.search(xml):
+        return {}
+    out, shared = {}, {}
+    for pos, attrs, end in _cells_of(xml):
+        if xml[end - 2:end] == b"/>":
+            continue
+        stop = _CELL_END.search(xml, end)
+        body = xml[end:stop.start() if stop else len(xml)]
+        f = _FORMULA.search(body)
+        if f is None:
+            continue
+        fattrs = _attrs(f.group(1))
+        text = "=" + html.unescape((f.group(3) or b"").decode("utf-8", "replace"))
+        if fattrs.get(b"t") == b"shared":
+            si = fattrs.get(b"si")
+            if si in shared:
+                text = _translate(*shared[si], pos)
+            elif text != "=":
+                shared[si] = (text, pos)
+        v = _VALUE.search(body)
+        if v is None or not (v.group(1) or b"").strip():
+            out[pos] = text
+    return out
+
+
+def _translate(formula: str, origin: tuple[int, int], pos: tuple[int, int]) -> str:
+    """A shared formula moved from its first cell to another (as openpyxl reads it)."""
+    from openpyxl.formula.translate import Translator  # rare: only for a shared formula without a value
+
+    return Translator(formula, _a1(*origin)).translate_formula(_a1(*pos))
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _column_letter(n: int) -> str:
+    out = ""
+    while n > 0:
+        n, rest = divmod(n - 1, 26)
+        out = chr(65 + rest) + out
+    return out
+
+
+def _a1(row: int, col: int) -> str:
+    return f"{_column_letter(col)}{row}"
 
 
 # -- what a label may look like ----------------------------------------------------------------------------
@@ -212,7 +409,18 @@ class Wanted:
     headerish: int  # how many group labels make a row look like this table's header
 
 
+_wanted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def wanted(spec: TableSpec) -> Wanted:
+    """What to look for to find one table, built once per spec (as its layout)."""
+    found = _wanted.get(spec)
+    if found is None:
+        found = _wanted[spec] = _build_wanted(spec)
+    return found
+
+
+def _build_wanted(spec: TableSpec) -> Wanted:
     lay = layout(spec)
     groups = []
     for outer, subs in lay.groups():
@@ -405,28 +613,18 @@ def _load(data: bytes, ex: Extract) -> list[Grid] | None:
             if bad:
                 _fail(ex, "FILE_CORRUPT", f"CRC {bad}")
                 return None
-        if ex.kind == "ods":
-            return _load_calamine(data, ex)
-        with warnings.catch_warnings():  # openpyxl warns about extensions it drops (e.g. slicers)
-            warnings.simplefilter("ignore")
-            formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
-            has_formulas = any(c.data_type == "f" for ws in formulas.worksheets for c in ws._cells.values())
-            # Cached values need a second load; without formulas both views are the same.
-            values = openpyxl.load_workbook(io.BytesIO(data), data_only=True) if has_formulas else formulas
     except zipfile.BadZipFile as e:
         _fail(ex, "FILE_CORRUPT", str(e))
         return None
-    except Exception as e:  # noqa: BLE001 - any failure to parse bad input is a finding, not a crash
-        _fail(ex, "FILE_CORRUPT", f"{type(e).__name__}: {e}"[:200])
-        return None
-    return [_grid(ws, formulas[ws.title] if has_formulas else None) for ws in values.worksheets]
+    return _load_calamine(data, ex)
 
 
 def _load_calamine(data: bytes, ex: Extract) -> list[Grid] | None:
     try:
-        return _calamine_grids(data)
+        return _calamine_grids(data, xlsx=ex.kind == "xlsx")
     except Exception as e:  # noqa: BLE001 - a damaged or password-protected file is a finding
-        code = "FILE_ENCRYPTED" if "password" in str(e).lower() or "encrypt" in str(e).lower() else "FILE_CORRUPT"
+        locked = ex.kind != "xlsx" and ("password" in str(e).lower() or "encrypt" in str(e).lower())
+        code = "FILE_ENCRYPTED" if locked else "FILE_CORRUPT"
         _fail(ex, code, f"{type(e).__name__}: {e}"[:200])
         return None
 
@@ -493,15 +691,17 @@ def _cells(spec: TableSpec, m: Match, ex: Extract) -> None:
         positions = list(dict.fromkeys(g.top_left(r, c) for c in cols))
         pos = next((q for q in positions if not _blank(g.values.get(q))), positions[0])
         value = g.values.get(pos)
-        address = f"{get_column_letter(pos[1])}{pos[0]}"
-        impossible = spec.is_impossible(key)
-        if value is None and pos in g.formulas:
+        address = _a1(*pos)
+        formula = g.formula(pos) if value is None else None
+        if formula is not None:
             ex.findings.append(Finding("FORMULA_NO_VALUE", RULE, table=spec.id, cell=spec.key_dict(key),
-                                       sheet=g.title, address=address, params={"detail": g.formulas[pos]}))
+                                       sheet=g.title, address=address, params={"detail": formula}))
             continue
-        if impossible and _blank(value):
+        if spec.is_impossible(key) and _blank(value):
             continue
-        ex.cells.append(RawCell(spec.id, key, _plain(value), g.title, address, bool(g.formats.get(pos))))
+        # the number format matters only to a percentage held as a number (0.6804 formatted as %)
+        fraction = isinstance(value, (int, float)) and spec.is_percent(key) and g.percent(pos)
+        ex.cells.append(RawCell(spec.id, key, _plain(value), g.title, address, fraction))
 
 
 COPY_SHARE = 0.9  # a second visible sheet matching this share of the best score holds the table too
@@ -538,7 +738,7 @@ def read_xlsx(path) -> Extract:
     path = Path(path)
     ex = Extract(file=str(path), kind="xlsx")
     try:
-        beyond = check_xlsx(path)  # limits before parsing: a file beyond one is never handed to openpyxl
+        beyond = check_xlsx(path)  # limits before parsing: a file beyond one is never parsed
         if beyond is not None:
             ex.findings.append(beyond)
             return ex
