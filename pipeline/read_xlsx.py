@@ -51,6 +51,7 @@ ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 SUB_LABEL_DEPTH = 3  # how many rows under a column group its sub-labels (L/P) may sit
 MAX_MERGE_FILL = 5000  # merged ranges larger than this are not copied cell by cell
+SEEN_TEXTS = 4096  # texts whose weight one label remembers
 
 
 # -- sheets as plain grids ------------------------------------------------------------------------------
@@ -346,8 +347,17 @@ class Accept:
 
     own: frozenset
     other: frozenset
+    seen: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # text -> weight, bounded
 
     def weight(self, norm: str) -> int:
+        found = self.seen.get(norm)
+        if found is None:
+            found = self._weight(norm)
+            if len(self.seen) < SEEN_TEXTS:  # labels repeat across workbooks; odd text is not kept forever
+                self.seen[norm] = found
+        return found
+
+    def _weight(self, norm: str) -> int:
         if not norm:
             return 0
         bare = norm.replace(" ", "")

@@ -305,6 +305,49 @@ def test_formula_without_cached_value(tmp_path):
     assert got == {k: v for k, v in expected(tables={"golongan"}).items() if k[1] not in no_value}
 
 
+def _rewrite_sheet(path, title, edit) -> None:
+    """Replace the XML of sheet ``title`` by ``edit(xml)`` (as other spreadsheet programs write it)."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    part = f"xl/worksheets/sheet{wb.sheetnames.index(title) + 1}.xml"
+    wb.close()
+    with zipfile.ZipFile(path) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    files[part] = edit(files[part].decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+
+
+def test_shared_formula_without_cached_value_names_the_cells_own_formula(tmp_path):
+    """Excel stores a filled-down formula once (``<f t="shared" ...>``): each cell's finding shows its own."""
+    path, totals = _with_formulas(tmp_path, cached=False)
+    spec = SPECS["golongan"]
+    first, second = (locate(spec, (r, "JML", "JML"))[1] for r in ("A", "B"))
+    formulas = {}
+
+    def share(xml):
+        for address in (first, second):
+            formulas[address] = re.search(rf'<c r="{address}"[^>]*><f>([^<]*)</f>', xml).group(1)
+        xml = xml.replace(f"<f>{formulas[first]}</f>", f'<f t="shared" ref="{first}:{second}" si="0">'
+                                                           f"{formulas[first]}</f>")
+        return xml.replace(f"<f>{formulas[second]}</f>", '<f t="shared" si="0"/>')
+
+    _rewrite_sheet(path, "Golongan", share)
+    ex = read_xlsx(path)
+    got = {f.address: f.params["detail"] for f in ex.findings if f.code == "FORMULA_NO_VALUE"}
+    assert got[first] == "=" + formulas[first] and got[second] == "=" + formulas[second] != got[first]
+
+
+def test_formula_text_with_markup_characters(tmp_path):
+    path, totals = _with_formulas(tmp_path, cached=False)
+    address = locate(SPECS["golongan"], ("A", "JML", "JML"))[1]
+    _rewrite_sheet(path, "Golongan", lambda xml: re.sub(
+        rf'(<c r="{address}"[^>]*><f>)[^<]*(</f>)', r'\g<1>IF(B1&lt;&gt;"",1,"&amp;")\g<2>', xml))
+    ex = read_xlsx(path)
+    f = next(f for f in ex.findings if f.address == address)
+    assert f.code == "FORMULA_NO_VALUE" and f.params["detail"] == '=IF(B1<>"",1,"&")'
+
+
 def test_numbers_typed_as_text_pass_through(tmp_path):
     spec = SPECS["golongan"]
     wb = build_workbook(DINKES, "2022", {"golongan": VALUES["golongan"]})
@@ -325,6 +368,59 @@ def test_percent_format_sets_fraction(tmp_path):
     ex = read_xlsx(save(wb, tmp_path))
     raw = next(c for c in ex.cells if c.table == "pendidikan" and c.key == key)
     assert raw.value == 0.6804 and raw.fraction is True
+
+
+@pytest.mark.parametrize("fmt, fraction", [("0%", True), ('0.0" %"', True), ("#,##0.00\\%", True),
+                                            ("0.00", False), ("General", False)])
+def test_only_a_percent_number_format_sets_fraction(tmp_path, fmt, fraction):
+    spec = SPECS["pendidikan"]
+    wb = build_workbook(DINKES, "2022")
+    key = ("S2", "JML", "pct")
+    cell = wb["Pendidikan"][locate(spec, key)[1]]
+    cell.value, cell.number_format = 0.16, fmt
+    ex = read_xlsx(save(wb, tmp_path))
+    raw = next(c for c in ex.cells if c.table == "pendidikan" and c.key == key)
+    assert raw.value == 0.16 and raw.fraction is fraction
+
+
+def test_the_sheet_xml_is_read_only_for_the_cells_that_need_it(tmp_path, monkeypatch):
+    """Values come from the fast reader; a sheet's XML is looked at only for a percent cell holding a number
+    in a workbook with a percent format, or an empty cell (a formula without a cached value?)."""
+    from pipeline import read_xlsx as reader
+
+    read = []
+    real = reader.XlsxParts.sheet
+    monkeypatch.setattr(reader.XlsxParts, "sheet", lambda self, title: read.append(title) or real(self, title))
+    plain = read_xlsx(save(build_workbook(DINDIKBUD, "2022", VALUES), tmp_path, "plain.xlsx"))
+    assert plain.findings == [] and read == ["Golongan"]  # only its cells that cannot exist are empty
+    wb = build_workbook(DINKES, "2022", NO_GURU)
+    wb["Pendidikan"][locate(SPECS["pendidikan"], ("S1", "JML", "pct"))[1]].number_format = "0.00%"
+    read.clear()
+    read_xlsx(save(wb, tmp_path, "percent.xlsx"))
+    assert sorted(read) == ["Golongan", "Pendidikan"]
+
+
+def test_dates_read_as_openpyxl_reads_them(tmp_path):
+    spec = SPECS["golongan"]
+    wb = build_workbook(DINKES, "2022", {"golongan": VALUES["golongan"]})
+    wb["Golongan"][locate(spec, ("A", "I", "L"))[1]] = dt.date(2022, 1, 5)
+    ex = read_xlsx(save(wb, tmp_path))
+    raw = next(c for c in ex.cells if c.table == "golongan" and c.key == ("A", "I", "L"))
+    assert raw.value == "2022-01-05 00:00:00"
+
+
+def test_label_normalisation_and_the_wanted_labels_are_kept_between_workbooks(tmp_path):
+    from pipeline import labels
+    from pipeline.read_xlsx import wanted
+
+    path = save(build_workbook(DINDIKBUD, "2022", VALUES), tmp_path)
+    read_xlsx(path)
+    before = labels._normalized.cache_info()
+    again = read_xlsx(path)
+    after = labels._normalized.cache_info()
+    assert after.misses == before.misses and after.hits > before.hits  # every label seen before
+    assert read_values(again) == expected()
+    assert all(wanted(s) is wanted(s) for s in SPECS.values())
 
 
 def test_value_in_impossible_cell_is_read(tmp_path):
