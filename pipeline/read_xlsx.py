@@ -417,6 +417,16 @@ class Wanted:
     groups: list  # [(outer Accept, [column indices], [sub Accept per column] or None)]
     rows: list  # [(inner Accept, outer Accept or None)]
     headerish: int  # how many group labels make a row look like this table's header
+    seen: dict = field(default_factory=dict, compare=False, repr=False)  # text -> groups it names, bounded
+
+    def group_hits(self, norm: str) -> frozenset:
+        """The column groups whose outer label ``norm`` is (indices into ``groups``)."""
+        found = self.seen.get(norm)
+        if found is None:
+            found = frozenset(k for k, g in enumerate(self.groups) if g[0].weight(norm))
+            if len(self.seen) < SEEN_TEXTS:
+                self.seen[norm] = found
+        return found
 
 
 _wanted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -456,13 +466,11 @@ class Match:
 
 def _header_rows(grid: Grid, lay: Wanted) -> list[int]:
     """Rows holding at least one of the table's column-group labels."""
-    return [r for r, cells in grid.text.items()
-            if any(g[0].weight(t) for _, t in cells for g in lay.groups)]
+    return [r for r, cells in grid.text.items() if any(lay.group_hits(t) for _, t in cells)]
 
 
 def _is_headerish(cells, lay: Wanted) -> bool:
-    hits = {k for k, g in enumerate(lay.groups) for _, t in cells if g[0].weight(t)}
-    return len(hits) >= lay.headerish
+    return len(frozenset().union(*(lay.group_hits(t) for _, t in cells))) >= lay.headerish
 
 
 def _boundaries(grid: Grid, layouts: list[Wanted], titles: dict) -> set[int]:
@@ -561,9 +569,34 @@ def _rows(grid: Grid, lay: Wanted, first: int, end: int, data_col: int) -> tuple
     return [sheet_rows[p] if p is not None else None for p in picks], score
 
 
-def _try(grid: Grid, lay: Wanted, header: int, boundaries: set[int]) -> Match | None:
+def _best(grid: Grid, lay: Wanted, boundaries: set[int]) -> Match | None:
+    """The plausible match of the highest score on one sheet (the first candidate header row among equals).
+
+    Each header row's columns are found first; a row's score is at most its columns' score plus 2 per table
+    row, so the rows are aligned only under headers that could still win (the result is the same as trying
+    every header row in turn). Headers with too few of the table's columns are not tried at all."""
+    heads = []
+    for order, header in enumerate(_header_rows(grid, lay)):
+        columns = _columns(grid, lay, header)
+        n_cols = sum(1 for c in columns[0] if c)
+        if n_cols and 2 * n_cols >= len(lay.spec.columns):  # else never plausible, whatever its rows
+            bound = columns[3] + n_cols + 2 * len(lay.rows)
+            heads.append((-bound, order, header, columns))
+    mine, mine_order = None, None
+    for minus_bound, order, header, columns in sorted(heads, key=lambda h: h[:2]):
+        if mine is not None and (-minus_bound, -order) < (mine.score, -mine_order):
+            break  # sorted by bound: no later candidate can beat (or tie earlier than) the one found
+        m = _try(grid, lay, header, boundaries, columns)
+        if m is not None and _plausible(m, lay.spec) and (
+                mine is None or (m.score, -order) > (mine.score, -mine_order)):
+            mine, mine_order = m, order
+    return mine
+
+
+def _try(grid: Grid, lay: Wanted, header: int, boundaries: set[int], columns=None) -> Match | None:
     """The table read with ``header`` as its (top) column-header row; rows end at the next boundary."""
-    cols, missing, band_end, col_score = _columns(grid, lay, header)
+    cols, missing, band_end, col_score = columns or _columns(grid, lay, header)
+    missing = list(missing)
     got = [c for cs in cols if cs for c in cs]
     if not got:
         return None
@@ -772,11 +805,7 @@ def read_xlsx(path) -> Extract:
         for g in sorted(grids, key=lambda g: g.hidden):  # visible sheets first, workbook order kept
             if per_grid and g.hidden and not per_grid[0].grid.hidden:
                 break
-            mine: Match | None = None
-            for h in _header_rows(g, lay):
-                m = _try(g, lay, h, bounds[g.title])
-                if m is not None and _plausible(m, spec) and (mine is None or m.score > mine.score):
-                    mine = m
+            mine = _best(g, lay, bounds[g.title])
             if mine is not None:
                 per_grid.append(mine)
         best = max(per_grid, key=lambda m: m.score) if per_grid else None
