@@ -10,7 +10,8 @@ than an entry's declared size (a lying entry fails its CRC), so those sizes are 
 The limits are far above any real recap (the template's workbook is about 40 KB with some 3,000 cells)
 and low enough that every input within them is read in seconds and well under 1 GiB. They are
 documented in the README ("Limits"); a file beyond one gets ``FILE_TOO_LARGE`` with the limit and
-the figure found.
+the figure found. The sheets' used area (last row times last column, summed) bounds what the reader's
+grid costs however sparse the sheet: python-calamine fills each sheet from A1 to its last cell.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ LIMITS = {limit.name: limit for limit in (
     Limit("cells", 200_000),
     Limit("rows", 10_000),
     Limit("columns", 500),
+    Limit("sheet_area", 2_000_000),  # last row x last column, summed over the sheets: what a grid reader fills
     Limit("merged_ranges", 2_000),
     Limit("merged_area", 100_000),
     Limit("shared_strings", 100_000),
@@ -52,6 +54,7 @@ LIMITS = {limit.name: limit for limit in (
 )}
 RATIO_FROM = 1 * MiB  # the ratio is judged only on parts that unpack to more than this
 CHUNK = 64 * 1024
+COUNTED = frozenset({"row", "c", "mergeCell", "si", "sheet"})  # the elements whose number or place is limited
 
 
 class _Over(Exception):
@@ -102,7 +105,8 @@ def check_csv(path, size: int | None = None) -> Finding | None:
 _CELL_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 
 
-def _column_number(letters: str) -> int:
+def column_number(letters: str) -> int:
+    """``A`` is 1, ``AA`` is 27."""
     n = 0
     for ch in letters.upper():
         n = n * 26 + ord(ch) - 64
@@ -111,7 +115,7 @@ def _column_number(letters: str) -> int:
 
 def _ref(text: str | None) -> tuple[int, int] | None:
     m = _CELL_REF.match(text or "")
-    return (int(m.group(2)), _column_number(m.group(1))) if m else None
+    return (int(m.group(2)), column_number(m.group(1))) if m else None
 
 
 class _Part:
@@ -127,8 +131,11 @@ class _Part:
         self.in_string = False
 
     def start(self, name: str, attrs: dict) -> None:
-        name = name.rsplit(":", 1)[-1]
         self.text = 0
+        if ":" in name:
+            name = name.rsplit(":", 1)[-1]
+        if name not in COUNTED:  # most elements (<v>, <t>, <f>, formats) are only read through
+            return
         if name == "row":
             r = attrs.get("r")
             self.row = int(r) if r and r.isdigit() else self.row + 1
@@ -163,7 +170,7 @@ class _Part:
 
     def end(self, name: str) -> None:
         self.text = 0
-        if name.rsplit(":", 1)[-1] == "si":
+        if self.in_string and name.rsplit(":", 1)[-1] == "si":
             self.in_string = False
 
     def chars(self, data: str) -> None:
@@ -193,6 +200,7 @@ def _scan(z: zipfile.ZipFile, info: zipfile.ZipInfo, totals: dict) -> None:
     parser.StartElementHandler = part.start
     parser.EndElementHandler = part.end
     parser.CharacterDataHandler = part.chars
+    parser.buffer_text, parser.buffer_size = True, CHUNK  # a text run in one call, not one per line or entity
     parser.StartDoctypeDeclHandler = _refuse
     parser.EntityDeclHandler = _refuse
     parser.ExternalEntityRefHandler = _refuse
@@ -204,6 +212,7 @@ def _scan(z: zipfile.ZipFile, info: zipfile.ZipInfo, totals: dict) -> None:
             parser.Parse(chunk, False)
             chunk = stream.read(CHUNK)
         parser.Parse(b"", True)
+    totals["sheet_area"] += part.max_row * part.max_col  # a sheet's grid from A1 to its last cell
 
 
 def check_xlsx(path, size: int | None = None) -> Finding | None:
@@ -224,10 +233,11 @@ def check_xlsx(path, size: int | None = None) -> Finding | None:
             for info in infos:
                 if info.file_size > RATIO_FROM:
                     _check("ratio", info.file_size // max(1, info.compress_size))
-            totals = dict.fromkeys(("cells", "merged_ranges", "merged_area", "shared_strings", "sheets"), 0)
+            totals = dict.fromkeys(("cells", "merged_ranges", "merged_area", "shared_strings", "sheets", "sheet_area"), 0)
             for info in infos:
                 if not info.is_dir():
                     _scan(z, info, totals)
+                    _check("sheet_area", totals["sheet_area"])
     except _Over as over:
         return too_large(str(path), over.name, over.actual)
     except _Unsafe:

@@ -306,6 +306,8 @@ CASES: list[Case] = [
                "rows", "a cell on row 1,048,576"),
     _too_large("h-rows.xlsx", lambda: with_sheet("".join(f'<row r="{r}"/>' for r in range(1, 20001))),
                "rows", "20,000 empty row records"),
+    _too_large("h-sparse-corner.xlsx", lambda: with_sheet('<row r="10000"><c r="SF10000"><v>1</v></c></row>'),
+               "sheet_area", "one cell in the last row and column allowed: 5,000,000 cells of grid"),
     _too_large("h-wide.xlsx", lambda: with_sheet('<row r="1"><c r="XFD1"><v>1</v></c></row>'), "columns",
                "a cell in column XFD (16,384)"),
     _too_large("h-shared-strings.xlsx", lambda: _shared_strings("".join(f"<si><t>{i}</t></si>" for i in range(150_000))), "shared_strings",
