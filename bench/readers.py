@@ -8,12 +8,17 @@ merged ranges, which the reader needs and fastexcel does not give). Figures are 
 against calamine measured in the same run (the machines are shared and noisy), plus how many files each
 reader refused (an exception: the reader turns it into a finding).
 
-    .venv/bin/python bench/readers.py [--repeat 3]
+    .venv/bin/python bench/readers.py [--repeat 3] [--before OLD/pipeline/read_xlsx.py]
+
+``--before`` loads another version of the reader (e.g. ``git show main:pipeline/read_xlsx.py > /tmp/old.py``)
+and, on the same files, compares its extracts with today's (kind, identity, tables, cells, findings: the
+files that differ are listed) and gives the before/after read cost per file as a ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import sys
@@ -88,10 +93,34 @@ def corpus_files(tmp: Path) -> dict[str, list[Path]]:
             "hostile_all": every}
 
 
+def extract_of(read, path: Path) -> tuple:
+    ex = read(path)
+    return (ex.kind, sorted(ex.identity.items()), sorted(ex.tables), [repr(c) for c in ex.cells],
+            [repr(f) for f in ex.findings])
+
+
+def load_reader(path: str):
+    spec = importlib.util.spec_from_file_location("before_read_xlsx", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.read_xlsx
+
+
+def compare(before, files: list[Path], repeat: int) -> dict:
+    differ = [f.name for f in files if extract_of(before, f) != extract_of(read_xlsx, f)]
+    old, _ = cpu_per_file(before, files, repeat)
+    new, _ = cpu_per_file(read_xlsx, files, repeat)
+    return {"files": len(files), "extracts_differ": differ, "before_cpu_ms_per_file": round(1000 * old, 2),
+            "after_cpu_ms_per_file": round(1000 * new, 2), "ratio_before_to_after": round(old / new, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--before", help="another version's pipeline/read_xlsx.py, to compare with")
     args = parser.parse_args()
+    before = load_reader(args.before) if args.before else None
     readers = {"calamine": calamine_parse, "openpyxl": openpyxl_parse}
     try:
         import fastexcel  # noqa: F401
@@ -113,6 +142,8 @@ def main() -> None:
             for label, f in figures.items():
                 if isinstance(f, dict) and base:
                     f["ratio_to_calamine"] = round(f["cpu_ms_per_file"] / (1000 * base), 2)
+            if before is not None:
+                figures["before_after"] = compare(before, files, args.repeat)
             out[name] = figures
     if "fastexcel" not in readers:
         out["note"] = "fastexcel not installed (pip install fastexcel to compare it)"

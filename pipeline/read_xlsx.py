@@ -41,7 +41,7 @@ from xml.etree import ElementTree
 from pipeline.findings import Finding
 from pipeline.labels import normalize, variants
 from pipeline.layout import IDENTITY_SHEET, Label, identity_accepts, layout
-from pipeline.limits import check_xlsx
+from pipeline.limits import check_xlsx, column_number
 from pipeline.specs import GridLine, TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
 
@@ -280,7 +280,7 @@ def _cells_of(xml: bytes):
             continue
         a1 = _A1.match(ref)
         if a1:
-            row, col = int(a1.group(2)), _column_number(a1.group(1))
+            row, col = int(a1.group(2)), column_number(a1.group(1))
         else:
             col += 1
         yield (row, col), attrs, m.end()
@@ -319,13 +319,6 @@ def _translate(formula: str, origin: tuple[int, int], pos: tuple[int, int]) -> s
     from openpyxl.formula.translate import Translator  # rare: only for a shared formula without a value
 
     return Translator(formula, _a1(*origin)).translate_formula(_a1(*pos))
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def _column_letter(n: int) -> str:
@@ -651,6 +644,9 @@ def _load(data: bytes, ex: Extract) -> list[Grid] | None:
                 ex.kind = "ods"
             elif not any(n.startswith("xl/workbook") for n in names):
                 _fail(ex, "FILE_UNSUPPORTED", "zip")
+                return None
+            elif "xl/workbook.xml" not in names:  # a binary workbook (.xlsb) under another name, as before
+                _fail(ex, "FILE_CORRUPT", "no xl/workbook.xml")
                 return None
             bad = z.testzip()
             if bad:
