@@ -4,6 +4,9 @@ Every command takes ``--workspace`` (else ``$REKAP_HOME``, else the current fold
 :mod:`pipeline.workspace`), ``--lang``, ``--quiet``, ``--verbose`` and ``--version``. A usage error
 (a missing folder, a period without data) is one line in the language asked and exit status 2,
 before anything is written.
+
+Each command imports the library modules it uses when it runs: ``rekap --help`` and ``--version``
+load neither pandas nor any other heavy library, nor the text catalogue (tests/test_cli.py checks it).
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from pathlib import Path
 
 import click
 
-from pipeline import text
-from pipeline.text import DEFAULT, LANGUAGES
-from pipeline.validate import normalize_period, period_of_path
+from pipeline import __version__, text
+from pipeline.period import normalize_period, period_of_path
+from pipeline.text import DEFAULT
 
 EXIT_USAGE = 2
 
@@ -70,6 +73,14 @@ def _period(ctx, param, value):
     return period
 
 
+class _LangOption(click.Option):
+    """``--lang``, whose help names the catalogue's languages: read when the help is shown, not at import."""
+
+    def get_help_record(self, ctx):
+        self.help = f"Language of messages: {', '.join(text.LANGUAGES)}, or one the workspace's text.yaml adds."
+        return super().get_help_record(ctx)
+
+
 def command(group, *args, **kwargs):
     """A command of ``group`` with the options every command has; it is called with ``ws`` (the
     workspace, activated) and ``ui`` instead of ``workspace``, ``quiet`` and ``verbose``."""
@@ -83,7 +94,7 @@ def command(group, *args, **kwargs):
             try:
                 ws = find(workspace).activate()
             except WorkspaceError as err:
-                raise UsageFailure(err.message(lang if lang in LANGUAGES else DEFAULT)) from None
+                raise UsageFailure(err.message(lang if lang in text.LANGUAGES else DEFAULT)) from None
             if lang not in text.languages():  # the shipped ones and any the workspace's text.yaml adds
                 raise UsageFailure(text.say("cli.unknown_language", DEFAULT, lang=lang,
                                             languages=", ".join(text.languages())))
@@ -93,12 +104,11 @@ def command(group, *args, **kwargs):
             click.option("--workspace", "-w", type=click.Path(path_type=Path),
                          help="The workspace folder (raw/, processed/, reports/, rekap.toml); "
                               "default: $REKAP_HOME, else the current folder."),
-            click.option("--lang", metavar="LANG", default=DEFAULT, show_default=True, is_eager=True,
-                         help=f"Language of messages: {', '.join(LANGUAGES)}, or one the workspace's "
-                              "text.yaml adds."),
+            click.option("--lang", cls=_LangOption, metavar="LANG", default=DEFAULT, show_default=True,
+                         is_eager=True),
             click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; the exit status says it."),
             click.option("--verbose", "-v", is_flag=True, help="Say each step and each file on stderr."),
-            click.version_option(package_name="rekap"),
+            click.version_option(__version__, prog_name="rekap"),
         ]
         for option in reversed(options):
             wrapper = option(wrapper)
@@ -108,7 +118,7 @@ def command(group, *args, **kwargs):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="rekap")
+@click.version_option(__version__, prog_name="rekap")
 def cli():
     """rekap: validate and consolidate the staffing recaps (rekap kepegawaian) of the OPDs."""
 

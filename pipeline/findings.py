@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import yaml
-
 from pipeline import text
-from pipeline.specs import SCHEMAS, load_tables
+from pipeline.specs import SCHEMAS, load_tables, read_yaml
 
 SEVERITIES = ("error", "warning", "info")
 # codes whose ``expected`` is the value the cell should hold (for a sum, it is the sum of the parts:
@@ -28,7 +26,7 @@ TECHNICAL_DETAIL = frozenset({"FILE_CORRUPT", "FILE_UNSUPPORTED", "FILE_NOT_FOUN
 
 @cache
 def catalogue() -> dict[str, dict]:
-    return yaml.safe_load((SCHEMAS / "findings.yaml").read_text(encoding="utf-8"))
+    return read_yaml(SCHEMAS / "findings.yaml")
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,36 @@
 ``templates/2023/``, one template per OPD that must submit (the registry less the release policy's
 exemptions) and ``PETUNJUK.txt``, a short instruction text to send with them (its words are in the
 text catalogue's ``period`` section). ``latest_period(raw)`` is the period ``rekap run`` takes when
-none is given, so a nightly job needs no edit when the year changes.
+none is given, so a nightly job needs no edit when the year changes. ``normalize_period`` and
+``period_of_path`` say what a period is (``2022``, ``2022-12``); they import nothing heavy, for the CLI.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import text
-from pipeline.files import atomic_write_text
-from pipeline.validate import normalize_period
+
+PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2]))?$")
+
+
+def normalize_period(text: str | None) -> str | None:
+    """A period as rekap writes it (``2022``, ``2022-07``) from what a person typed (``2022/7``), or None."""
+    if text is None:
+        return None
+    text = str(text).strip().replace("/", "-")
+    m = re.match(r"^(\d{4})-(\d{1,2})$", text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{m.group(1)}-{int(m.group(2)):02d}"
+    return text if PERIOD.match(text) else None
+
+
+def period_of_path(path: Path) -> str | None:
+    """The period a file's folder names (``raw/2022/X.xlsx`` -> ``2022``), if any."""
+    return path.parent.name if PERIOD.match(path.parent.name) else None
+
 
 @dataclass
 class NewPeriod:
@@ -26,6 +45,7 @@ class NewPeriod:
 
 def new_period(ws, period: str, lang: str = "id", progress=lambda items: items) -> NewPeriod:
     """Create ``raw/PERIOD/`` and write the templates of the OPDs that must submit, with the letter."""
+    from pipeline.files import atomic_write_text
     from pipeline.specs import load_registry
     from pipeline.template import write_template
 

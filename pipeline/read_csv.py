@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline.findings import Finding
 from pipeline.labels import normalize
 from pipeline.limits import LIMITS, check_csv, too_large
+from pipeline.period import normalize_period
 from pipeline.specs import TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
 
@@ -67,12 +68,6 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252")
-
-
-def normalize_period(text: str) -> str | None:
-    from pipeline.validate import normalize_period as normal  # validate reads through this module
-
-    return normal(text)
 
 
 def _mixed_identity(rows: dict[str, set], ex: Extract) -> None:

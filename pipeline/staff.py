@@ -24,11 +24,10 @@ from functools import cache
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from pipeline.findings import Finding
 from pipeline.labels import normalize
-from pipeline.specs import Opd, load_registry, load_tables, spec_file
+from pipeline.specs import Opd, load_registry, load_tables, read_yaml, spec_file
 
 FIELDS_OUT = ("row", "nip", "name", "sex", "status", "gol", "ruang", "rank", "grade", "education", "position",
               "eselon", "post", "jenjang", "school", "opd", "unit")
@@ -38,7 +37,7 @@ PRIVATE = 0o600  # archived lists and the people file: owner only
 @cache
 def staff_spec(path: Path | None = None) -> dict:
     """The staff-list mapping spec (``staff.yaml``), default: the one in force (a workspace may override it)."""
-    return yaml.safe_load((path or spec_file("staff.yaml")).read_text(encoding="utf-8"))
+    return read_yaml(path or spec_file("staff.yaml"))
 
 
 def mask_nip(nip) -> str:

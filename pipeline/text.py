@@ -7,7 +7,8 @@ section, :func:`number` a number with the language's marks, and :func:`label` a 
 (table titles, member names), which a spec may give in fewer languages than the catalogue.
 
 Code, findings and the catalog hold keys and structured parameters only; text is made here, when it
-is shown.
+is shown. The catalogue is read when a word is first asked for, not when this module is imported (so
+``rekap --help`` reads no YAML); ``LANGUAGES`` is computed on first use too.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from pipeline.specs import SCHEMAS, spec_file
+from pipeline.specs import SCHEMAS, read_yaml, spec_file
 
 DEFAULT = "id"
 
@@ -33,9 +32,9 @@ def _merge(base: dict, over: dict) -> dict:
 
 @cache
 def _load(path: Path) -> dict:
-    shipped = yaml.safe_load((SCHEMAS / "text.yaml").read_text(encoding="utf-8"))
+    shipped = read_yaml(SCHEMAS / "text.yaml")
     if path != SCHEMAS / "text.yaml":
-        shipped = _merge(shipped, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        shipped = _merge(shipped, read_yaml(path) or {})
     return shipped
 
 
@@ -49,7 +48,11 @@ def languages() -> tuple[str, ...]:
     return tuple(catalogue()["languages"])
 
 
-LANGUAGES: tuple[str, ...] = tuple(_load(SCHEMAS / "text.yaml")["languages"])  # the shipped ones (CLI choices)
+def __getattr__(name: str):
+    """``LANGUAGES``: the shipped catalogue's languages (the CLI's choices), read on first use."""
+    if name == "LANGUAGES":
+        return tuple(_load(SCHEMAS / "text.yaml")["languages"])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Keep(dict):

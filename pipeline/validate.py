@@ -9,12 +9,12 @@ localisation (:func:`pipeline.localize.localization_findings`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.findings import Finding, has_errors
 from pipeline.localize import localization_findings
+from pipeline.period import normalize_period, period_of_path
 from pipeline.read import read_submission
 from pipeline.rules.cross import cross_rules
 from pipeline.rules.linear import LinearRule, Outcome, Ref, evaluate
@@ -24,9 +24,6 @@ from pipeline.rules.sums import sum_rules
 from pipeline.specs import Opd, TableSpec, load_registry, load_tables
 from pipeline.stage import Staged, stage
 from pipeline.submission import Extract
-
-PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2]))?$")
-
 
 @dataclass
 class Result:
@@ -40,21 +37,6 @@ class Result:
     @property
     def status(self) -> str:
         return "rejected" if has_errors(self.findings) else "accepted"
-
-
-def period_of_path(path: Path) -> str | None:
-    """The period a file's folder names (``raw/2022/X.xlsx`` -> ``2022``), if any."""
-    return path.parent.name if PERIOD.match(path.parent.name) else None
-
-
-def normalize_period(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = str(text).strip().replace("/", "-")
-    m = re.match(r"^(\d{4})-(\d{1,2})$", text)
-    if m and 1 <= int(m.group(2)) <= 12:
-        return f"{m.group(1)}-{int(m.group(2)):02d}"
-    return text if PERIOD.match(text) else None
 
 
 def check_identity(extract: Extract, path: Path, expected_period: str | None,

@@ -129,6 +129,34 @@ def test_python_dash_m_pipeline_works(tmp_path):
     assert proc.returncode == 0, proc.stderr
 
 
+HEAVY = ("pandas", "pandera", "numpy", "scipy", "openpyxl", "great_expectations", "sqlalchemy", "polars", "yaml")
+PROBE = """
+import sys
+from pipeline.cli import main
+sys.argv = ["rekap", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print("imported:", " ".join(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})))
+"""
+
+
+@pytest.mark.parametrize("args, allowed", [
+    (["--help"], []), (["--version"], []),
+    (["validate", "--help"], ["yaml"]), (["run", "--help"], ["yaml"]),  # --lang's help names the catalogue's languages
+])
+def test_help_and_version_import_no_heavy_library(args, allowed):
+    """What ``rekap --help`` costs is Python's start and click: no dataframe, spreadsheet, solver or GX
+    library (nor the YAML catalogue) is loaded to show it; a command imports them when it runs."""
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=set(HEAVY)), *args], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    shown, imported = proc.stdout.rsplit("imported:", 1)
+    assert ("0.1.0" if args == ["--version"] else "Usage: rekap") in shown
+    assert {m.split(".")[0] for m in imported.split()} <= set(allowed)
+
+
 def test_every_command_has_an_example_in_its_help():
     for name, command in cli.commands.items():
         assert "Example" in (command.help or ""), name
