@@ -1,8 +1,11 @@
-"""Staging: a reader's raw cells become one typed, long table of values, checked by pandera.
+"""Staging: a reader's raw cells become typed values, checked by pandera, a batch of submissions at once.
 
 Only renaming, casting and number normalisation happen here (no rule logic): each value is parsed
-with the Indonesian number rules, then a pandera schema derived from the table spec checks member
-codes, whole numbers >= 0 for counts and 0..100 for percentages. Every failure is a finding.
+with the Indonesian number rules, then a pandera schema checks whole numbers >= 0 for counts and
+0..100 for percentages. Every failure is a finding. The cells of every submission of a batch form one
+long frame and the schema validates it once (:func:`stage_batch`): its cost is paid per batch, not
+per submission; failures are mapped back to their submission by row. Member codes need no check
+here: a reader makes keys of the table spec only, and a key outside the spec cannot be staged.
 
 Two habits of published tables are read, with a note instead of an error: a count written with a unit
 word (``54 orang``: the number, ``VALUE_WITH_UNIT``) and, where the table spec allows it, a cell
@@ -13,99 +16,132 @@ marked not available (``n/a``, ``..``, ``x``: no value, so the rules over it are
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from pipeline.findings import Finding
 from pipeline.numbers import parse_count, parse_percent, thousands_hint
 from pipeline.rules.linear import Ref
-from pipeline.specs import TableSpec, load_tables
+from pipeline.specs import Key, TableSpec, load_tables
 from pipeline.submission import Extract
-
-COLUMNS = ["table", "cell", "percent", "value", "raw", "sheet", "address"]
 
 
 @dataclass
 class Staged:
-    frame: pd.DataFrame  # one row per cell: table, cell (dict), percent, value, raw, sheet, address
     values: dict[Ref, float]  # what the rules read; NaN where a value is unusable
     sources: dict[Ref, tuple[str | None, str | None]]  # (sheet, A1) of each cell
     findings: list[Finding]
+    filled: set[str] = field(default_factory=set)  # tables with a cell not left blank
+
+
+def _value_check(name: str, holds) -> pa.Check:
+    """A check on the value of each row; a row without a value (text that is no number) passes."""
+    return pa.Check(lambda df: df["value"].isna() | holds(df), name=name)
+
+
+# the schema's checks, in the order their findings are listed, and the finding code of each
+CHECKS = {
+    "non_negative": ("VALUE_NEGATIVE", lambda df: df["percent"] | (df["value"] >= 0)),
+    "whole_number": ("VALUE_NOT_WHOLE", lambda df: df["percent"] | (df["value"] == df["value"].round())),
+    "percent_range": ("PCT_RANGE", lambda df: ~df["percent"] | ((df["value"] >= 0) & (df["value"] <= 100))),
+}
 
 
 @cache
-def schema(tables: tuple[TableSpec, ...]) -> pa.DataFrameSchema:
-    """One schema over the long table of all cells: member codes, and value checks by kind of cell."""
-    members: dict[str, set[str]] = {}
-    for spec in tables:
-        for dim in spec.dims:
-            members.setdefault(dim.name, set()).update(dim.codes)
-    columns = {"table": pa.Column(str, pa.Check.isin([t.id for t in tables])),
-               "percent": pa.Column(bool), "value": pa.Column(float, nullable=True)}
-    columns.update({name: pa.Column(str, pa.Check.isin(sorted(codes)), nullable=True)
-                    for name, codes in members.items()})
-
-    def check(fn, name):
-        return pa.Check(lambda df: df["value"].isna() | fn(df), name=name)
-
-    return pa.DataFrameSchema(columns, checks=[
-        check(lambda df: df["percent"] | (df["value"] >= 0), "non_negative"),
-        check(lambda df: df["percent"] | (df["value"] == df["value"].round()), "whole_number"),
-        check(lambda df: ~df["percent"] | ((df["value"] >= 0) & (df["value"] <= 100)), "percent_range"),
-    ])
+def schema() -> pa.DataFrameSchema:
+    """One schema over the long frame of a batch's cells (``percent``, ``value``): value checks by kind of cell."""
+    return pa.DataFrameSchema({"percent": pa.Column(bool), "value": pa.Column(float, nullable=True)},
+                              checks=[_value_check(name, holds) for name, (_, holds) in CHECKS.items()])
 
 
-CHECK_CODES = {"percent_range": "PCT_RANGE", "non_negative": "VALUE_NEGATIVE", "whole_number": "VALUE_NOT_WHOLE"}
+@dataclass
+class _Row:
+    """A staged cell of a batch: which submission, which cell, where it was typed."""
+
+    sub: int
+    ref: Ref
+    sheet: str | None
+    address: str | None
+
+
+def _blank(value) -> bool:
+    """A cell left empty: nothing, blank text, or a missing number."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def stage(extract: Extract, tables: dict[str, TableSpec] | None = None) -> Staged:
-    tables = tables or load_tables()
-    findings: list[Finding] = []
-    rows = []
-    present = set()
-    for raw in extract.cells:
-        spec = tables[raw.table]
-        percent = spec.is_percent(raw.key)
-        parsed = parse_percent(raw.value, raw.fraction) if percent else parse_count(raw.value)
-        value = 0.0 if parsed.value is None else parsed.value
-        cell = spec.key_dict(raw.key)
-        where = dict(table=raw.table, cell=cell, sheet=raw.sheet, address=raw.address)
-        if parsed.not_available and spec.may_be_unavailable(raw.key):
-            findings.append(Finding("VALUE_NOT_AVAILABLE", "value:available", actual=str(raw.value), **where))
-        elif parsed.unit:
-            findings.append(Finding("VALUE_WITH_UNIT", "value:number", actual=str(raw.value), expected=value,
-                                    params={"unit": parsed.unit}, **where))
-        elif math.isnan(value):
-            findings.append(Finding("VALUE_NOT_NUMBER", "value:number", actual=str(raw.value), **where))
-        elif parsed.as_text and extract.kind == "xlsx":  # in a CSV every value is text
-            findings.append(Finding("VALUE_AS_TEXT", "value:number", actual=str(raw.value), expected=value, **where))
-        if spec.is_impossible(raw.key):
-            if value:
-                findings.append(Finding("IMPOSSIBLE_CELL", "cell:possible", actual=value, expected=0, **where))
-            continue
-        present.add((raw.table, raw.key))
-        rows.append({"table": raw.table, "cell": cell, "percent": percent, "value": value,
-                     "raw": raw.value, "sheet": raw.sheet, "address": raw.address, "key": raw.key})
-    frame = pd.DataFrame(rows, columns=COLUMNS + ["key"])
-    frame["value"] = frame["value"].astype(float)
-    frame["percent"] = frame["percent"].astype(bool)
-    findings += _schema_findings(frame, tables)
+    """One submission's staging (a batch of one)."""
+    return stage_batch([extract], tables)[0]
 
-    values: dict[Ref, float] = {}
-    sources: dict[Ref, tuple] = {}
-    for row in frame.itertuples(index=False):
-        ref = Ref(row.table, row.key)
-        values[ref] = row.value
-        sources[ref] = (row.sheet, row.address)
-    for table in extract.tables:  # cells of optional rows an older template lacks count as zero
-        spec = tables[table]
-        for key in spec.cells:
-            if (table, key) not in present and spec.rows[spec.placements()[key].row].optional:
-                values[Ref(table, key)] = 0.0
-    return Staged(frame.drop(columns="key"), values, sources, fold_notes(findings))
+
+def stage_batch(extracts: list[Extract], tables: dict[str, TableSpec] | None = None) -> list[Staged]:
+    """Stage the cells of each extract, validating all of them with one schema call; one Staged per extract."""
+    tables = tables or load_tables()
+    staged = [Staged({}, {}, []) for _ in extracts]
+    rows: list[_Row] = []
+    percents: list[bool] = []
+    numbers: list[float] = []
+    last: dict[tuple[int, Ref], int] = {}  # the row a cell's value comes from (a repeated cell: its last)
+    for sub, (extract, out) in enumerate(zip(extracts, staged)):
+        for raw in extract.cells:
+            spec = tables[raw.table]
+            percent = spec.is_percent(raw.key)
+            parsed = parse_percent(raw.value, raw.fraction) if percent else parse_count(raw.value)
+            value = 0.0 if parsed.value is None else parsed.value
+            if parsed.not_available or parsed.unit or parsed.as_text or math.isnan(value):
+                out.findings += _notes(extract, raw, spec, parsed, value)
+            if spec.is_impossible(raw.key):
+                if value:
+                    out.findings.append(Finding("IMPOSSIBLE_CELL", "cell:possible", raw.table, spec.key_dict(raw.key),
+                                                raw.sheet, raw.address, actual=value, expected=0))
+                continue
+            if not _blank(raw.value):
+                out.filled.add(raw.table)
+            ref = Ref(raw.table, raw.key)
+            out.values[ref] = value
+            out.sources[ref] = (raw.sheet, raw.address)
+            last[sub, ref] = len(rows)
+            rows.append(_Row(sub, ref, raw.sheet, raw.address))
+            percents.append(percent)
+            numbers.append(value)
+        for table in extract.tables:  # cells of optional rows an older template lacks count as zero
+            for key in _optional_cells(tables[table]):
+                out.values.setdefault(Ref(table, key), 0.0)
+    frame = pd.DataFrame({"percent": np.array(percents, dtype=bool), "value": np.array(numbers, dtype=float)})
+    for index, finding in _schema_findings(frame, rows, tables):
+        sub, ref = rows[index].sub, rows[index].ref
+        staged[sub].findings.append(finding)
+        if last[sub, ref] == index:
+            staged[sub].values[ref] = math.nan  # a value the schema rejects is not used by rules
+    for out in staged:
+        out.findings = fold_notes(out.findings)
+    return staged
+
+
+@cache
+def _optional_cells(spec: TableSpec) -> tuple[Key, ...]:
+    return tuple(key for key in spec.cells if spec.rows[spec.placements()[key].row].optional)
+
+
+def _notes(extract: Extract, raw, spec: TableSpec, parsed, value: float) -> list[Finding]:
+    """What a cell's text says besides its number: not available, a unit, no number, typed as text."""
+    where = dict(table=raw.table, cell=spec.key_dict(raw.key), sheet=raw.sheet, address=raw.address)
+    if parsed.not_available and spec.may_be_unavailable(raw.key):
+        return [Finding("VALUE_NOT_AVAILABLE", "value:available", actual=str(raw.value), **where)]
+    if parsed.unit:
+        return [Finding("VALUE_WITH_UNIT", "value:number", actual=str(raw.value), expected=value,
+                        params={"unit": parsed.unit}, **where)]
+    if math.isnan(value):
+        return [Finding("VALUE_NOT_NUMBER", "value:number", actual=str(raw.value), **where)]
+    if parsed.as_text and extract.kind == "xlsx":  # in a CSV every value is text
+        return [Finding("VALUE_AS_TEXT", "value:number", actual=str(raw.value), expected=value, **where)]
+    return []
 
 
 FOLDED = frozenset({"VALUE_AS_TEXT", "VALUE_WITH_UNIT", "VALUE_NOT_AVAILABLE"})  # summarised per sheet
@@ -139,23 +175,23 @@ def fold_notes(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _schema_findings(frame: pd.DataFrame, tables: dict[str, TableSpec]) -> list[Finding]:
-    findings = []
+def _schema_findings(frame: pd.DataFrame, rows: list[_Row], tables: dict[str, TableSpec]):
+    """``(row, finding)`` for each row of ``frame`` a check of the schema rejects, by check then row."""
     if frame.empty:
-        return findings
-    wide = pd.concat([frame[["table", "percent", "value"]],
-                      pd.DataFrame(list(frame["cell"]), index=frame.index)], axis=1)
+        return
     try:
-        schema(tuple(tables.values())).validate(wide, lazy=True)
+        schema().validate(frame, lazy=True)
+        return
     except pa.errors.SchemaErrors as err:
-        cases = err.failure_cases.dropna(subset=["index"]).drop_duplicates(["check", "index"])
-        for case in cases.itertuples(index=False):
-            row = frame.loc[int(case.index)]
-            code = CHECK_CODES.get(case.check, "CELL_UNKNOWN")
-            params, expected = {"line": "-", "detail": row.cell}, None
-            if code == "VALUE_NOT_WHOLE" and (expected := thousands_hint(row.value)):
-                params["hint"] = str(expected)  # as the clerk should type it (1009), not formatted
-            findings.append(Finding(code, f"schema:{case.check}", row.table, row.cell, row.sheet,
-                                    row.address, expected=expected, actual=row.value, params=params))
-            frame.at[int(case.index), "value"] = math.nan  # a value the schema rejects is not used by rules
-    return findings
+        cases = err.failure_cases
+    cases = cases[cases["check"].isin(list(CHECKS))].drop_duplicates(["check", "index"])
+    order = {name: i for i, name in enumerate(CHECKS)}
+    for check, index in sorted(zip(cases["check"], map(int, cases["index"])), key=lambda c: (order[c[0]], c[1])):
+        row, value = rows[index], float(frame["value"].iat[index])
+        cell = tables[row.ref.table].key_dict(row.ref.key)
+        code = CHECKS[check][0]
+        params, expected = {"line": "-", "detail": cell}, None
+        if code == "VALUE_NOT_WHOLE" and (expected := thousands_hint(value)):
+            params["hint"] = str(expected)  # as the clerk should type it (1009), not formatted
+        yield index, Finding(code, f"schema:{check}", row.ref.table, cell, row.sheet, row.address,
+                             expected=expected, actual=value, params=params)

@@ -1,7 +1,8 @@
 """Validate submissions: read -> stage -> check -> localise, collecting every finding in one pass.
 
 This is the library API behind ``rekap validate``: ``validate_file`` and ``validate_files`` return
-:class:`Result` objects; nothing here prints or exits. It owns the order of the steps and the checking
+:class:`Result` objects; nothing here prints or exits. ``check_extracts`` checks a batch of what readers
+extracted, staging all of them with one schema validation (:func:`pipeline.stage.stage_batch`). It owns the order of the steps and the checking
 of one submission: its linear rules are built once (:func:`submission_rules`) and evaluated once
 (:func:`confront`), and both are shared by the rule findings (:func:`check_rules`) and the error
 localisation (:func:`pipeline.localize.localization_findings`).
@@ -22,7 +23,7 @@ from pipeline.rules.percent import percent_findings
 from pipeline.rules.presence import presence_findings
 from pipeline.rules.sums import sum_rules
 from pipeline.specs import Opd, TableSpec, load_registry, load_tables
-from pipeline.stage import Staged, stage
+from pipeline.stage import Staged, stage, stage_batch
 from pipeline.submission import Extract
 
 @dataclass
@@ -150,22 +151,44 @@ def validate_file(path, expected_period: str | None = None, registry: dict[str, 
 
 def check_extract(extract: Extract, expected_period: str | None = None,
                   registry: dict[str, Opd] | None = None, reference=None) -> Result:
-    """Stage and check what a reader (or a test) extracted from one submission.
+    """Stage and check what a reader (or a test) extracted from one submission (a batch of one)."""
+    return check_extracts([extract], expected_period, registry, reference)[0]
+
+
+def check_extracts(extracts: list[Extract], expected_period: str | None = None,
+                   registry: dict[str, Opd] | None = None, reference=None) -> list[Result]:
+    """Stage and check a batch of extracts, one Result each, in their order: one schema validation over
+    all their cells, then each one's identity, rules and localisation. A fault while checking one is a
+    finding on it (``INTERNAL_ERROR``), never a stop for the others.
 
     ``reference`` is evidence for error localisation: ``{Ref: value}`` that a cell probably holds (the
     OPD's previous accepted period, a staff list's count), or a function ``opd -> {Ref: value}``."""
-    path = Path(extract.file)
     tables, registry = load_tables(), registry or load_registry()
+    try:
+        batch = iter(stage_batch([ex for ex in extracts if ex.cells], tables))
+    except Exception:  # a fault on some submission's cells: stage each alone, so that only it fails
+        batch = None
+    results = []
+    for extract in extracts:
+        try:
+            staged = (next(batch) if batch is not None else stage(extract, tables)) if extract.cells else None
+            results.append(_check(extract, staged, expected_period, registry, reference, tables))
+        except Exception as err:  # a bug, not bad data: record it and go on
+            results.append(internal_error(extract.file, err))
+    return results
+
+
+def _check(extract: Extract, staged: Staged | None, expected_period: str | None, registry: dict[str, Opd],
+           reference, tables: dict[str, TableSpec]) -> Result:
+    path = Path(extract.file)
     # an unreadable file still belongs to the OPD its name names, so that OPD hears about it
     opd, period, findings = (path.stem.upper() if path.stem.upper() in registry else None), None, []
     if extract.cells or extract.identity:
         opd, period, findings = check_identity(extract, path, expected_period, registry)
     findings = list(extract.findings) + findings
-    staged = None
-    if extract.cells:
-        staged = stage(extract, tables)
+    if staged is not None:
         findings += staged.findings
-        findings += presence_findings(staged.frame, staged.values, set(extract.tables), tables)
+        findings += presence_findings(staged.filled, staged.values, set(extract.tables), tables)
         present = set(extract.tables)
         rules = submission_rules(present, tables)
         outcomes = confront(rules, staged.values)
@@ -175,6 +198,13 @@ def check_extract(extract: Extract, expected_period: str | None = None,
         findings = localization_findings(findings, staged, present, tables, rules, outcomes, registry.get(opd),
                                          reference)
     return Result(str(path), opd, period, findings, extract, staged)
+
+
+def internal_error(file, err: Exception) -> Result:
+    """The result of a submission whose checking hit a bug: one ``INTERNAL_ERROR`` naming it."""
+    finding = Finding("INTERNAL_ERROR", "internal", params={
+        "file": Path(file).name, "detail": f"{type(err).__name__}: {err}"})
+    return Result(str(file), None, None, [finding], Extract(str(file), "unknown"))
 
 
 def validate_files(paths, expected_period: str | None = None, registry: dict[str, Opd] | None = None,

@@ -6,19 +6,17 @@ person sees at once: nothing was filled in.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from pipeline.findings import Finding
 from pipeline.rules.linear import Ref
 from pipeline.specs import TableSpec, staff_cell
 
 
-
-def presence_findings(frame, values: dict[Ref, float], present: set[str], tables: dict[str, TableSpec]) -> list[Finding]:
+def presence_findings(filled: set[str], values: dict[Ref, float], present: set[str],
+                      tables: dict[str, TableSpec]) -> list[Finding]:
+    """``filled``: the tables with a cell not left blank (:attr:`pipeline.stage.Staged.filled`)."""
     findings = []
     for table in sorted(present, key=lambda t: tables[t].number):
-        raw = frame.loc[frame["table"] == table, "raw"]
-        if raw.map(lambda v: (isinstance(v, str) and not v.strip()) or (not isinstance(v, str) and pd.isna(v))).all():
+        if table not in filled:
             findings.append(Finding("TABLE_EMPTY", "presence:table", table))
     table, cell = staff_cell()  # the cell that counts every PNS & CPNS (schemas/rules.yaml)
     if table in present:
