@@ -30,6 +30,7 @@ bench: setup
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/staff.py
+	$(BIN)/python bench/check.py
 
 docs: setup
 	$(BIN)/python -m pipeline.docs

@@ -18,8 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.specs import SCHEMAS, read_yaml, spec_file
-
 DEFAULT = "id"
 
 
@@ -31,16 +29,20 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 @cache
-def _load(path: Path) -> dict:
+def _load(path: Path | None) -> dict:
+    """The shipped catalogue, with the one at ``path`` (a workspace's) merged over it."""
+    from pipeline.specs import SCHEMAS, read_yaml  # here, not at import: showing --help needs no spec
+
     shipped = read_yaml(SCHEMAS / "text.yaml")
-    if path != SCHEMAS / "text.yaml":
-        shipped = _merge(shipped, read_yaml(path) or {})
-    return shipped
+    return shipped if path is None else _merge(shipped, read_yaml(path) or {})
 
 
 def catalogue() -> dict:
     """The text catalogue in force (shipped, with the workspace's own merged over it)."""
-    return _load(spec_file("text.yaml"))
+    from pipeline.specs import SCHEMAS, spec_file
+
+    path = spec_file("text.yaml")
+    return _load(None if path == SCHEMAS / "text.yaml" else path)
 
 
 def languages() -> tuple[str, ...]:
@@ -51,7 +53,7 @@ def languages() -> tuple[str, ...]:
 def __getattr__(name: str):
     """``LANGUAGES``: the shipped catalogue's languages (the CLI's choices), read on first use."""
     if name == "LANGUAGES":
-        return tuple(_load(SCHEMAS / "text.yaml")["languages"])
+        return tuple(_load(None)["languages"])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
