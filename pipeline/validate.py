@@ -1,11 +1,11 @@
 """Validate submissions: read -> stage -> check -> localise, collecting every finding in one pass.
 
 This is the library API behind ``rekap validate``: ``validate_file`` and ``validate_files`` return
-:class:`Result` objects; nothing here prints or exits. ``check_extracts`` checks a batch of what readers
-extracted, staging all of them with one schema validation (:func:`pipeline.stage.stage_batch`). It owns the order of the steps and the checking
-of one submission: its linear rules are built once (:func:`submission_rules`) and evaluated once
-(:func:`confront`), and both are shared by the rule findings (:func:`check_rules`) and the error
-localisation (:func:`pipeline.localize.localization_findings`).
+:class:`Result` objects; nothing here prints or exits. ``check_extracts`` checks a batch of what
+readers extracted, staging all of them with one schema validation (:func:`pipeline.stage.stage_batch`).
+It owns the order of the steps and the checking of one submission: its linear rules are built once
+(:func:`submission_rules`) and evaluated once (:func:`confront`), and both are shared by the rule
+findings (:func:`check_rules`) and the error localisation (:func:`pipeline.localize.localization_findings`).
 """
 
 from __future__ import annotations
