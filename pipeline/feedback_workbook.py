@@ -246,7 +246,6 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
         (t["period"], str(report.period)),
         (t["file"], opd.file or "-"),
         (t["version"], (opd.sha256 or "-")[:12]),
-        (t["run"], report.run_id or "-"),
         (t["status"], status_labels(lang).get(opd.status, opd.status)),
         (t["counts"], t["count_words"].format(**counts)),
     ]

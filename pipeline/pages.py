@@ -184,7 +184,7 @@ def feedback_html(report: PeriodReport, opd: OpdReport, lang: str = "id", workbo
     check_lang(lang)
     from pipeline.staff_report import view_rows  # the staff-list section (personal data: this OPD's own page)
 
-    return render("feedback.html", lang=lang, t=_feedback_text(lang), period=report.period, run_id=report.run_id,
+    return render("feedback.html", lang=lang, t=_feedback_text(lang), period=report.period,
                   opd=opd, counts=opd.counts, symbol=SYMBOLS.get(opd.status, "?"),
                   status_label=status_labels(lang).get(opd.status, opd.status),
                   explain=explanation(opd, report.period, lang), groups=finding_groups(opd.findings, lang),
