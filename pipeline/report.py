@@ -3,89 +3,204 @@
 For a period, into ``reports/PERIOD/``: ``index.html`` (the dashboard for BKPSDM), ``opd/<OPD>.html``
 and ``opd/<OPD>-umpan-balik.xlsx`` (feedback each OPD can act on), ``profil.html`` and ``profil.pdf``
 (the consolidated tables as in the *Profil Kepegawaian* book). ``rekap run`` calls the same code.
+
+Incremental: each report is written only when what it is made from changed. Every OPD's page and
+workbook, the profile and the gate page have a *fingerprint* (a hash of everything they show, the
+language, and the code and spec versions); the stamp ``reports/PERIOD/.rekap-reports.json`` records
+the fingerprints of a complete set of reports, and a report whose fingerprint is in it (and whose
+files exist) is left as it is. A marked workbook is built once per fingerprint and kept in
+``processed/feedback/`` (by that hash), from where it is copied into ``reports/``. The OPDs' reports
+are written on every core (:func:`pipeline.pool.ordered_map`), in registry order whatever the cores.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
+import shutil
 import traceback
 from pathlib import Path
 
-from pipeline.files import atomic_write_text
+from pipeline.files import atomic_write, atomic_write_text
 from pipeline.findings import Finding
-from pipeline.report_data import PeriodReport, load_period
+from pipeline.report_data import OpdReport, PeriodReport, load_period
 
 
 STAMP = ".rekap-reports.json"  # what the complete set of reports in a folder was made from
+STORE = "feedback"  # processed/feedback/: marked workbooks by fingerprint
 
 
-def build_reports(processed, reports, period: str, lang: str = "id", registry=None,
-                  dashboard_only: bool = False, log=None) -> list[Path]:
-    """Write every report of a period; returns the files written.
+def build_reports(processed, reports, period: str, lang: str = "id", registry=None, log=None,
+                  jobs: int | None = None) -> list[Path]:
+    """Write the reports of a period that are missing or whose inputs changed; returns the files written.
 
-    ``dashboard_only`` (a run whose inputs did not change) refreshes the dashboard's list of runs and
-    leaves the rest, which depends only on the inputs, as it is — when the stamp says the reports are
-    complete and made from the published release in this language; otherwise everything is rebuilt.
-
-    File names come from the registry only: an OPD code that is not in it gets a row on the dashboard
-    and no file. A fault while writing one OPD's page or workbook, or the profile, is recorded on the
-    dashboard (``REPORT_FAILED``) and in ``log``; the other reports are still written, and the stamp is
-    not, so that the next run writes them all again.
+    The dashboard (its list of runs changes every run) is always written. File names come from the
+    registry only: an OPD code that is not in it gets a row on the dashboard and no file. A fault
+    while writing one OPD's page or workbook, or the profile, is recorded on the dashboard
+    (``REPORT_FAILED``) and in ``log``; the other reports are still written, and the stamp is not, so
+    that the next run writes them all again. ``jobs``: processes for the OPDs' reports (default:
+    every core, :func:`pipeline.pool.resolve_jobs`).
     """
-    from pipeline.feedback_workbook import feedback_path, write_feedback_workbook
+    from pipeline.feedback_workbook import feedback_path
     from pipeline.gate_page import PAGE as GATE_PAGE, write_gate_page
-    from pipeline.pages import write_dashboard, write_feedback_page, write_profile
+    from pipeline.pages import write_dashboard, write_profile
     from pipeline.specs import load_registry
 
     registry = registry or load_registry()
     report: PeriodReport = load_period(processed, period, registry)
     folder = Path(reports) / period
-    stamp = {"fingerprint": report.fingerprint, "lang": lang}
-    if dashboard_only and report.fingerprint and _stamp(folder) == stamp:
-        write_dashboard(folder / "index.html", report, lang)
-        return [folder / "index.html"]
+    versions = _versions()
+    before = _stamp(folder)
+    done = before.get("reports", {}) if before.get("lang") == lang and before.get("versions") == versions else {}
     (folder / "opd").mkdir(parents=True, exist_ok=True)
-    (folder / STAMP).unlink(missing_ok=True)  # until every report below is written again
-    written: list[Path] = []
-    failed: list[Finding] = []
-
-    def attempt(what: str, opd: str, write) -> None:  # what: feedback, profile or gate (REPORT_FAILED's texts)
-        try:
-            written.extend(write())
-        except Exception as err:  # one report failing never stops the others
-            failed.append(Finding("REPORT_FAILED", "report", params={"report": what, "opd": opd, "detail":
-                                                                     f"{type(err).__name__}: {err}"}))
-            if log is not None:
-                log("report_failed", opd=opd, error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
-
+    store = Path(processed) / STORE
+    prints: dict[str, str] = {}
+    todo = []
     for opd in report.opds:
         if opd.code not in registry:
             continue
-        workbook = feedback_path(reports, period, opd.code)
+        key = prints[f"opd:{opd.code}"] = fingerprint(report.period, opd, registry[opd.code], lang, versions)
         page = folder / "opd" / f"{opd.code}.html"
-
-        def feedback(opd=opd, workbook=workbook, page=page):
-            out = []
-            if opd.file and write_feedback_workbook(workbook, report, opd, lang) is not None:
-                out.append(workbook)
-            else:
-                workbook.unlink(missing_ok=True)  # a stale one from an earlier submission would mislead
-            write_feedback_page(page, report, opd, lang)
-            if log is not None:
-                log("report", opd=opd.code)
-            return out + [page]
-        attempt("feedback", opd.code, feedback)
+        if done.get(f"opd:{opd.code}") == key and page.is_file():
+            continue
+        todo.append(_OpdJob(opd, report.period, lang, str(page), str(feedback_path(reports, period, opd.code)), key,
+                            str(store)))
     if report.city is not None:
-        attempt("profile", "-", lambda: write_profile(folder / "profil.html", folder / "profil.pdf", report,
-                                                             lang))
+        prints["profile"] = fingerprint(report.period, report.city, report.coverage, report.release, lang, versions)
     if report.gate is not None:
-        attempt("gate", "-", lambda: [write_gate_page(folder / GATE_PAGE, period, report.gate, lang)])
+        prints["gate"] = fingerprint(report.period, report.gate, lang, versions)
+    stale = [k for k in ("profile", "gate") if k in prints and done.get(k) != prints[k]]
+    if todo or stale or before.get("fingerprint") != report.fingerprint:
+        (folder / STAMP).unlink(missing_ok=True)  # until every report below is written again
+    written: list[Path] = []
+    failed: list[Finding] = []
+
+    def record(what: str, opd: str, error: str | None, trace: str | None) -> None:
+        failed.append(Finding("REPORT_FAILED", "report", params={"report": what, "opd": opd, "detail": error}))
+        if log is not None:
+            log("report_failed", opd=opd, error=error, traceback=trace)
+
+    for job, (files, error, trace) in zip(todo, _map(todo, jobs)):
+        if error is not None:  # one report failing never stops the others
+            record("feedback", job.opd.code, error, trace)
+            continue
+        written.extend(Path(f) for f in files)
+        if log is not None:
+            log("report", opd=job.opd.code)
+
+    def attempt(what: str, write) -> None:
+        try:
+            written.extend(write())
+        except Exception as err:
+            record(what, "-", f"{type(err).__name__}: {err}", traceback.format_exc())
+
+    if "profile" in stale or ("profile" in prints and not (folder / "profil.pdf").is_file()):
+        attempt("profile", lambda: write_profile(folder / "profil.html", folder / "profil.pdf", report, lang))
+    if "gate" in stale or ("gate" in prints and not (folder / GATE_PAGE).is_file()):
+        attempt("gate", lambda: [write_gate_page(folder / GATE_PAGE, period, report.gate, lang)])
     report.notes = report.notes + failed
     write_dashboard(folder / "index.html", report, lang)
     written.append(folder / "index.html")
     if not failed:
-        atomic_write_text(folder / STAMP, json.dumps(stamp, sort_keys=True) + "\n")
+        stamp = {"fingerprint": report.fingerprint, "lang": lang, "versions": versions, "reports": prints}
+        atomic_write_text(folder / STAMP, json.dumps(stamp, sort_keys=True, indent=0) + "\n")
     return written
+
+
+def fingerprint(*parts) -> str:
+    """A hash of what a report is made of (plain data, dataclasses, paths; sets and dicts in a canonical
+    order), so that equal inputs give equal fingerprints in any process."""
+    return hashlib.sha256(repr(_canonical(parts)).encode("utf-8")).hexdigest()
+
+
+def _canonical(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, tuple((f.name, _canonical(getattr(value, f.name)))
+                                            for f in dataclasses.fields(value)))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted(((_canonical(k), _canonical(v)) for k, v in value.items()), key=repr)))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted((_canonical(v) for v in value), key=repr)))
+    if isinstance(value, (list, tuple)):
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, Path):
+        return ("path", value.as_posix())
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return (type(value).__name__, repr(value))
+
+
+def _versions() -> str:
+    from pipeline.versions import code_version, rules_version
+
+    return f"{code_version()}/{rules_version()}"
+
+
+@dataclasses.dataclass(frozen=True)
+class _OpdJob:
+    """One OPD's page and workbook, as a worker process gets it (plain, picklable data)."""
+
+    opd: OpdReport
+    period: str
+    lang: str
+    page: str
+    workbook: str
+    key: str  # its fingerprint: the marked workbook's name in the store
+    store: str
+
+
+def _map(todo: list[_OpdJob], jobs: int | None):
+    """``(files written, error, traceback)`` of each job, in order, on every core. A worker that dies
+    (a crash in a C library, the system killing it) costs only its own OPDs: the jobs of its chunk are
+    tried again one by one, each in a process of its own, and one that kills its process again is that
+    OPD's failure."""
+    from pipeline.pool import PoolBroken, ordered_map, resolve_jobs
+
+    jobs = min(resolve_jobs(jobs), len(todo)) or 1
+    results = []
+    try:
+        for result in ordered_map(_write_opd, todo, jobs, chunk=1):
+            results.append(result)
+    except PoolBroken:
+        for job in todo[len(results):]:
+            try:
+                results.extend(ordered_map(_write_opd, [job], 2))
+            except PoolBroken as err:
+                results.append(((), f"{type(err).__name__}: {err}", None))
+    return results
+
+
+def _write_opd(job: _OpdJob):
+    """Write one OPD's workbook (from the store, else built and stored) and page; never raises."""
+    from pipeline.pages import write_feedback_page
+
+    try:
+        page, workbook = Path(job.page), Path(job.workbook)
+        report = PeriodReport(job.period, None, [job.opd], {}, None, [], None)
+        out = []
+        if job.opd.file and _placed(job, report, workbook):
+            out.append(str(workbook))
+        else:
+            workbook.unlink(missing_ok=True)  # a stale one from an earlier submission would mislead
+        write_feedback_page(page, report, job.opd, job.lang)
+        return out + [str(page)], None, None
+    except Exception as err:
+        return (), f"{type(err).__name__}: {err}", traceback.format_exc()
+
+
+def _placed(job: _OpdJob, report: PeriodReport, workbook: Path) -> bool:
+    """The OPD's marked workbook put at ``workbook``: copied from the store when it was built before with
+    the same fingerprint, else built into the store first. False when there is nothing to mark."""
+    from pipeline.feedback_workbook import write_feedback_workbook
+
+    stored = Path(job.store) / job.key[:2] / f"{job.key}.xlsx"
+    if not stored.is_file() and write_feedback_workbook(stored, report, job.opd, job.lang) is None:
+        return False
+    staff = job.opd.staff_lists
+    mode = 0o600 if staff is not None and staff.personal else None  # personal data: owner only
+    atomic_write(workbook, lambda tmp: shutil.copyfile(stored, tmp), mode)
+    return True
 
 
 def _stamp(folder: Path) -> dict:

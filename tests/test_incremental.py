@@ -1,0 +1,111 @@
+"""A changed file costs one file's work: ``rekap run`` after one file changed rewrites that OPD's reports
+only, and gives the same bytes as a run from scratch on the same raw files (CLI, temporary folders)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from conftest import Submission
+from pipeline.cli import cli
+from pipeline.files import atomic_write
+from pipeline.sample import consistent_submission, opd_rng
+from pipeline.specs import load_registry
+from pipeline.template import build_workbook
+
+PERIOD = "2022"
+KEEP = ("SETDA", "BPKAD", "DINKES", "DINSOS", "RSUD", "SATPOLPP")  # clean, rejected, warnings, a moved table
+CHANGED = "DINSOS"
+
+
+def _run(root: Path):
+    return CliRunner().invoke(cli, ["run", "--period", PERIOD, "--raw", str(root / "raw"), "--processed",
+                                    str(root / "processed"), "--reports", str(root / "reports")])
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _normal_manifest(text: str) -> str:
+    """The manifest without what names the run or the workspace: the run id, the database URL (the
+    workspace's own catalog file) and the fingerprint (a hash that includes that URL)."""
+    return re.sub(r'"(run_id|database|fingerprint)": "[^"]*"', r'"\1": "-"', text)
+
+
+def _normal_dashboard(text: str) -> str:
+    """The dashboard without its run id line and its list of runs (one run more in the incremental one)."""
+    text = re.sub(r'<p class="small muted">[^<]*: <span class="mono">[^<]*</span></p>', "", text, count=1)
+    return re.sub(r'<table class="list runs" id="runs">.*?</table>', "", text, flags=re.S)
+
+
+def _tables(root: Path) -> dict[str, list]:
+    with sqlite3.connect(root / "processed" / "catalog.sqlite") as db:
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall()
+                for t in ("rekap_cells", "rekap_lineage", "rekap_coverage")}
+
+
+def test_one_changed_file_rewrites_only_its_reports_and_matches_a_run_from_scratch(tmp_path):
+    first, fresh = tmp_path / "incremental", tmp_path / "scratch"
+    sample = tmp_path / "sample"
+    assert CliRunner().invoke(cli, ["sample", "--period", PERIOD, "--raw", str(sample)]).exit_code == 0
+    (first / "raw" / PERIOD).mkdir(parents=True)
+    for code in KEEP:
+        shutil.copy2(sample / PERIOD / f"{code}.xlsx", first / "raw" / PERIOD / f"{code}.xlsx")
+    Submission("DLH", PERIOD).write_csv(first / "raw" / PERIOD / "DLH.csv")
+    assert _run(first).exit_code == 1  # BPKAD is rejected on purpose
+
+    reports = first / "reports" / PERIOD
+    before = {name: path.stat() for name, path in _files(reports).items()}
+    assert f"opd/{CHANGED}-umpan-balik.xlsx" in before and "opd/BPKAD-umpan-balik.xlsx" in before
+    opd = load_registry()[CHANGED]
+    changed = build_workbook(opd, PERIOD, consistent_submission(opd, opd_rng(7, CHANGED)))
+    atomic_write(first / "raw" / PERIOD / f"{CHANGED}.xlsx", changed.save)
+    done = _run(first)
+    assert done.exit_code == 1, done.output
+
+    after = _files(reports)
+    rewritten = {name for name, path in after.items()
+                 if name not in before or path.stat().st_ino != before[name].st_ino}
+    opd_files = {name for name in rewritten if name.startswith("opd/")}
+    assert opd_files == {f"opd/{CHANGED}.html", f"opd/{CHANGED}-umpan-balik.xlsx"}
+    assert {"index.html", "profil.html", "profil.pdf"} <= rewritten
+
+    shutil.copytree(first / "raw", fresh / "raw")  # the same raw files, a fresh workspace
+    assert _run(fresh).exit_code == 1
+
+    published = {p: _files(root / "processed" / PERIOD) for p, root in (("a", first), ("b", fresh))}
+    assert set(published["a"]) == set(published["b"]) and "lineage.csv" in published["a"]
+    for name, path in published["a"].items():
+        other = published["b"][name]
+        if name == "manifest.json":
+            assert _normal_manifest(path.read_text()) == _normal_manifest(other.read_text())
+        else:
+            assert path.read_bytes() == other.read_bytes(), name
+    assert _tables(first) == _tables(fresh)
+
+    mine, theirs = _files(first / "reports" / PERIOD), _files(fresh / "reports" / PERIOD)
+    compared = {n for n in mine if n.startswith("opd/") or n.startswith("profil.")}
+    assert compared == {n for n in theirs if n.startswith("opd/") or n.startswith("profil.")}
+    assert len([n for n in compared if n.endswith(".xlsx")]) == len(KEEP) + 1
+    for name in sorted(compared):
+        assert mine[name].read_bytes() == theirs[name].read_bytes(), name
+    assert _normal_dashboard(mine["index.html"].read_text()) == _normal_dashboard(theirs["index.html"].read_text())
+
+    # a marked workbook is built once per version (and language, code): a lost reports/ folder is
+    # rebuilt by copying them from processed/feedback/, none built again
+    store = _files(first / "processed" / "feedback")
+    assert len(store) == len(KEEP) + 2  # every submission's, and the changed OPD's first version
+    kept = {name: path.stat().st_ino for name, path in store.items()}
+    shutil.rmtree(first / "reports")
+    done = CliRunner().invoke(cli, ["report", "--period", PERIOD, "--processed", str(first / "processed"),
+                                    "--reports", str(first / "reports")])
+    assert done.exit_code == 0, done.output
+    assert {name: path.stat().st_ino for name, path in _files(first / "processed" / "feedback").items()} == kept
+    again = _files(first / "reports" / PERIOD)
+    for name in sorted(compared):
+        assert again[name].read_bytes() == theirs[name].read_bytes(), name
