@@ -6,9 +6,14 @@ whatever the number of jobs, so that what is built from the results is the same 
 there are (results are yielded as soon as every earlier one is). With one job (or one item) nothing
 is forked: the work runs in this process, which keeps tracebacks plain and tests cheap.
 
-``fn`` and the items must be picklable (a module-level function, plain data). ``fn`` owns its
-faults: it should turn a bad input into a result (a finding), never raise; a worker that dies
-(killed by the system, a crash in a C library) raises :class:`PoolBroken` naming the chunk.
+``fn`` and the items must be picklable (a module-level function, plain data). ``shared``: data every
+call needs (evidence, a registry), handed to each worker once when it starts (inherited, not copied,
+where workers are forked) and passed as ``fn(shared, item)``. ``fn`` owns its faults: it should turn
+a bad input into a result (a finding), never raise. A worker that dies (killed by the system, a
+crash in a C library) takes every chunk in flight with it: with ``on_crash``, those items are tried
+again one at a time, each alone in a worker, and an item that kills its worker again gets
+``on_crash(item)`` as its result (the others theirs), and the map goes on; without it,
+:class:`PoolBroken` names the chunk.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_DEFAULT: int | None = None  # the jobs a command asked for (--jobs), used where a call says None
+_SHARED: Any = None  # in a worker: the ``shared`` data of its map
 
 
 class PoolBroken(Exception):
@@ -39,11 +47,18 @@ def cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def use_jobs(jobs: int | None) -> None:
+    """The jobs of this command (``--jobs``) for every map that does not say its own."""
+    global _DEFAULT
+    _DEFAULT = jobs or None
+
+
 def resolve_jobs(jobs: int | None) -> int:
-    """``jobs`` as asked (at least 1); ``None`` or 0: every core (``REKAP_JOBS`` overrides)."""
+    """``jobs`` as asked (at least 1); ``None`` or 0: the command's ``--jobs`` (:func:`use_jobs`), else
+    ``REKAP_JOBS``, else every core."""
     if not jobs:
         env = os.environ.get("REKAP_JOBS", "")
-        jobs = int(env) if env.isdigit() and int(env) > 0 else cores()
+        jobs = _DEFAULT or (int(env) if env.isdigit() and int(env) > 0 else cores())
     return max(1, int(jobs))
 
 
@@ -55,32 +70,45 @@ def _context():
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
-def _chunk_call(fn: Callable[[T], R], chunk: list[T]) -> list[R]:
-    return [fn(item) for item in chunk]
+def _start(shared) -> None:
+    global _SHARED
+    _SHARED = shared
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], jobs: int | None = 1, chunk: int = 8,
-                window: int | None = None) -> Iterator[R]:
-    """``fn(item)`` for each item, in the items' order, on ``jobs`` processes (see the module doc).
+def _chunk_call(fn: Callable, chunk: list, with_shared: bool) -> list:
+    return [fn(_SHARED, item) if with_shared else fn(item) for item in chunk]
+
+
+def ordered_map(fn: Callable[..., R], items: Iterable[T], jobs: int | None = 1, chunk: int = 8,
+                window: int | None = None, shared: Any = None,
+                on_crash: Callable[[T], R] | None = None) -> Iterator[R]:
+    """``fn(item)`` (``fn(shared, item)`` when ``shared`` is given) for each item, in the items' order,
+    on ``jobs`` processes (see the module doc).
 
     ``chunk``: items sent to a worker at once (amortises the hand-over); ``window``: chunks in flight
-    (default 2 per job)."""
+    (default 2 per job); ``on_crash``: the result of an item that kills its worker (else PoolBroken)."""
     jobs = resolve_jobs(jobs)
     items = iter(items)
+    with_shared = shared is not None
     if jobs == 1:
         for item in items:
-            yield fn(item)
+            yield fn(shared, item) if with_shared else fn(item)
         return
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    def executor(workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start,
+                                   initargs=(shared,))
+
     window = window or 2 * jobs
     pending: deque = deque()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+    pool = executor(jobs)
+    try:
         def submit() -> bool:
             batch = [item for _, item in zip(range(chunk), items)]
             if batch:
-                pending.append((batch, pool.submit(_chunk_call, fn, batch)))
+                pending.append((batch, pool.submit(_chunk_call, fn, batch, with_shared)))
             return bool(batch)
 
         while len(pending) < window and submit():
@@ -90,6 +118,33 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], jobs: int | None = 1, 
             try:
                 results = future.result()
             except BrokenProcessPool:
-                raise PoolBroken(batch) from None
+                if on_crash is None:
+                    raise PoolBroken(batch) from None
+                # every chunk in flight died with the worker: try those items one at a time
+                suspects = batch + [item for b, _ in pending for item in b]
+                pending.clear()
+                pool.shutdown(wait=True, cancel_futures=True)
+                yield from _one_by_one(fn, suspects, with_shared, on_crash, executor, BrokenProcessPool)
+                pool = executor(jobs)
+                while len(pending) < window and submit():
+                    pass
+                continue
             submit()
             yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _one_by_one(fn, suspects: list, with_shared: bool, on_crash, executor, broken) -> Iterator:
+    """Each suspect alone in a worker: one that kills it again is the culprit (``on_crash``)."""
+    pool = executor(1)
+    try:
+        for item in suspects:
+            try:
+                yield pool.submit(_chunk_call, fn, [item], with_shared).result()[0]
+            except broken:
+                pool.shutdown(wait=True)
+                yield on_crash(item)
+                pool = executor(1)
+    finally:
+        pool.shutdown(wait=True)

@@ -38,3 +38,42 @@ def test_jobs_default_to_the_cores(monkeypatch):
     assert resolve_jobs(None) >= 1 and resolve_jobs(3) == 3
     monkeypatch.setenv("REKAP_JOBS", "5")
     assert resolve_jobs(None) == 5 and resolve_jobs(2) == 2
+
+
+def _scaled(shared, n):
+    return n * shared["factor"], os.getpid()
+
+
+def test_shared_data_reaches_every_call_in_order():
+    for jobs in (1, 2):
+        out = list(ordered_map(_scaled, range(30), jobs=jobs, chunk=4, shared={"factor": 3}))
+        assert [r for r, _ in out] == [3 * n for n in range(30)]
+
+
+def test_a_worker_killed_by_one_item_costs_only_that_item():
+    """Every chunk in flight dies with the worker; its items are tried again one at a time, only the
+    culprit gets the crash result, and the map goes on in order after it."""
+    out = list(ordered_map(_die_on_seven, range(40), jobs=2, chunk=4, on_crash=lambda n: ("crashed", n)))
+    assert out == [n if n != 7 else ("crashed", 7) for n in range(40)]
+
+
+def _die_on_multiples_of_ten(n):
+    if n and n % 10 == 0:
+        os._exit(9)
+    return n
+
+
+def test_several_culprits_each_get_the_crash_result():
+    out = list(ordered_map(_die_on_multiples_of_ten, range(35), jobs=2, chunk=3, on_crash=lambda n: -n))
+    assert out == [-n if n and n % 10 == 0 else n for n in range(35)]
+
+
+def test_the_commands_jobs_apply_where_a_call_says_none(monkeypatch):
+    from pipeline import pool
+
+    monkeypatch.setenv("REKAP_JOBS", "5")
+    monkeypatch.setattr(pool, "_DEFAULT", None)
+    pool.use_jobs(3)
+    assert resolve_jobs(None) == 3 and resolve_jobs(2) == 2
+    pool.use_jobs(None)
+    assert resolve_jobs(None) == 5
