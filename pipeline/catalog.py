@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,6 +190,45 @@ class Catalog:
         with self.db:
             self.db.execute("UPDATE versions SET last_seen=?, file=? WHERE sha256=? AND period=?",
                             (when, file, sha256, period))
+
+    def known(self, shas: list[str], period: str) -> dict[str, Version]:
+        """The versions of ``shas`` in ``period`` the catalog has, by sha256: one query per run (in slices
+        of 500 hashes, under SQLite's limit on parameters)."""
+        out: dict[str, Version] = {}
+        for start in range(0, len(shas), 500):
+            part = shas[start:start + 500]
+            rows = self.db.execute(f"SELECT * FROM versions WHERE period=? AND sha256 IN ({','.join('?' * len(part))})",
+                                   (period, *part))
+            out.update((r["sha256"], _version(r)) for r in rows)
+        return out
+
+    def touch_all(self, seen: list[tuple[str, str, str]], period: str, when: str) -> None:
+        """:meth:`touch` for every ``(sha256, file)`` in one transaction."""
+        with self.db:
+            self.db.executemany("UPDATE versions SET last_seen=?, file=? WHERE sha256=? AND period=?",
+                                [(when, file, sha, period) for sha, file in seen])
+
+    def accepted(self, period: str) -> dict[str, list[tuple[str, str]]]:
+        """OPD -> ``(sha256, file)`` of each accepted version of the period, oldest first (as
+        :meth:`versions` orders them): one query, without findings or values."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for r in self.db.execute("SELECT opd, sha256, file FROM versions WHERE period=? AND status='accepted' "
+                                 "AND opd IS NOT NULL ORDER BY last_seen, first_seen", (period,)):
+            out.setdefault(r["opd"], []).append((r["sha256"], r["file"]))
+        return out
+
+    def previous_published(self, period: str) -> Iterator[tuple[str, str, str, str]]:
+        """``(opd, period, sha256, stored cell values JSON)`` of every version used by the last published run
+        of each period before ``period``, earlier periods first: one query for every OPD."""
+        rows = self.db.execute(
+            "SELECT i.opd, r.period, i.sha256, v.cell_values FROM runs r "
+            "JOIN run_inputs i ON i.run_id = r.id AND i.used = 1 "
+            "JOIN versions v ON v.sha256 = i.sha256 AND v.period = r.period "
+            "WHERE r.period < ? AND r.published = 1 AND r.started = "
+            "(SELECT MAX(x.started) FROM runs x WHERE x.period = r.period AND x.published = 1) "
+            "ORDER BY r.period", (period,))
+        for r in rows:
+            yield r["opd"], r["period"], r["sha256"], r["cell_values"]
 
     def versions(self, period: str | None = None, opd: str | None = None) -> list[Version]:
         sql, args = "SELECT * FROM versions WHERE 1=1", []

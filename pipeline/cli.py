@@ -59,6 +59,12 @@ class Ui:
         if not self.quiet:
             click.echo(text)
 
+    def stream(self, text: str, end: str = "\n") -> None:
+        """A piece of a result written as it comes (``result`` in pieces)."""
+        if not self.quiet:
+            click.echo(text + end, nl=False)
+            sys.stdout.flush()
+
     def detail(self, text: str) -> None:
         if self.verbose:
             click.echo(text, err=True)
@@ -79,6 +85,18 @@ class _LangOption(click.Option):
     def get_help_record(self, ctx):
         self.help = f"Language of messages: {', '.join(text.LANGUAGES)}, or one the workspace's text.yaml adds."
         return super().get_help_record(ctx)
+
+
+def _jobs(ctx, param, value):
+    from pipeline.pool import use_jobs
+
+    use_jobs(value)  # every process pool of this command (validation, reports) uses this many
+    return value
+
+
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), callback=_jobs,
+                           help="Processes to work on; default: every core (or $REKAP_JOBS). The output is the "
+                                "same whatever the number.")
 
 
 def command(group, *args, **kwargs):
@@ -127,7 +145,8 @@ def cli():
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--period", callback=_period, help="Expected period; default: the folder name (raw/2022/...).")
-def validate(ws, ui, files, fmt, period, lang):
+@jobs_option
+def validate(ws, ui, files, fmt, period, jobs, lang):
     """Check submissions (xlsx, xls, ods workbooks, tidy CSV, or every submission in a folder).
 
     In a folder, files that are not submissions (pdf, docx, txt, images, ...) are left alone
@@ -140,8 +159,8 @@ def validate(ws, ui, files, fmt, period, lang):
       rekap validate --format json --lang en raw/2022/DINKES.xlsx
     """
     from pipeline.read import scan
-    from pipeline.render import to_json, to_text
-    from pipeline.validate import validate_files
+    from pipeline.render import json_chunks, text_chunks
+    from pipeline.validate import iter_validate
 
     paths, ignored = [], []
     for f in files:
@@ -163,18 +182,25 @@ def validate(ws, ui, files, fmt, period, lang):
     list_period = period or (period_of_path(lists[0]) if lists else None)
     if lists and list_period is None:
         raise UsageFailure.say("staff_needs_period", lang)
-    results = []
-    for p in ui.progress([p for p in paths if p not in lists], "validate"):
-        ui.detail(str(p))
-        results += validate_files([p], period)
-    ui.result(to_json(results, lang) if fmt == "json" else to_text(results, lang))
+    rejected = False
+
+    def results():  # as they come, in the files' order, whatever --jobs
+        nonlocal rejected
+        for r in ui.progress(iter_validate([p for p in paths if p not in lists], period, jobs=jobs), "validate"):
+            ui.detail(r.file)
+            rejected |= r.status == "rejected"
+            yield r
+
+    for piece in (json_chunks if fmt == "json" else text_chunks)(results(), lang):
+        ui.stream(piece, "" if fmt == "json" else "\n")
+    ui.stream("", "\n" if fmt == "json" else "")
     checked = []
     if lists:
         from pipeline.specs import load_registry
 
         checked = check_lists(lists, list_period, load_registry())
         ui.result(staff_text(checked, lang, fmt))
-    sys.exit(1 if any(r.status == "rejected" for r in [*results, *checked]) else 0)
+    sys.exit(1 if rejected or any(r.status == "rejected" for r in checked) else 0)
 
 
 @command(cli)
@@ -344,7 +370,8 @@ def _latest_period(ws, raw_dir: Path, lang: str) -> str:
               help="How staff lists in RAW/PERIOD/ are used: reconcile (a recap that differs from its list is "
               "rejected), recap-first (the recap is used, a difference is a warning), list-first (counts come from "
               "the list, posts available from the recap); default: rekap.toml's [staff] policy, else reconcile.")
-def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, keep_withdrawn, staff_policy, lang):
+@jobs_option
+def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, keep_withdrawn, staff_policy, jobs, lang):
     """Validate, consolidate and publish one period; safe to run again and again (cron, systemd timer).
 
     Each release is provisional (sementara) until the coverage rekap.toml asks for is reached, or
@@ -363,11 +390,12 @@ def run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, 
     period = period or _latest_period(ws, raw_dir, lang)
     if not (raw_dir / period).is_dir():
         raise UsageFailure.say("no_folder_create", lang, folder=raw_dir / period, period=period)
-    _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn, staff_policy)
+    _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn, staff_policy,
+         jobs=jobs)
 
 
 def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by, lang, keep_withdrawn=False,
-         staff_policy="reconcile"):
+         staff_policy="reconcile", jobs=None):
     import getpass
 
     from pipeline.render import run_summary
@@ -384,7 +412,7 @@ def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by,
                             db_url or ws.database, lang=lang, policy=ws.release, finalise=finalise,
                             book_csv=ws.book_csv, progress=lambda items: ui.progress(items, period),
                             echo=ui.detail if ui.verbose else None, keep_withdrawn=keep_withdrawn,
-                            staff_policy=staff_policy or ws.staff_policy)
+                            staff_policy=staff_policy or ws.staff_policy, jobs=jobs)
     except RunLocked as err:
         click.echo(text.say("cli.run_locked", lang, lock=err), err=True)
         sys.exit(EXIT_LOCKED)
@@ -465,7 +493,8 @@ def repair(ws, ui, processed_dir, lang):
 @click.option("--period", callback=_period, help="Default: the latest period folder in raw/.")
 @click.option("--processed", "processed_dir", type=click.Path(path_type=Path))
 @click.option("--reports", "reports_dir", type=click.Path(path_type=Path))
-def report(ws, ui, period, processed_dir, reports_dir, lang):
+@jobs_option
+def report(ws, ui, period, processed_dir, reports_dir, jobs, lang):
     """Rebuild the reports of a period from the catalog, without re-validating anything.
 
     Writes REPORTS/PERIOD/index.html (dashboard), gerbang-mutu.html (the publish gate), opd/<OPD>.html

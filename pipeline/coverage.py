@@ -6,6 +6,9 @@ previous published version (what the period rules and error localisation compare
 
 from __future__ import annotations
 
+import json
+import zlib
+
 import pandas as pd
 
 from pipeline import text
@@ -28,41 +31,42 @@ def staff(values: dict) -> float:
     return float(values.get(table, {}).get(spec.key(cell)) or 0)
 
 
-def previous_version(opd: str, period: str, catalog):
-    """The OPD's version published in the latest earlier period, with that period, or None."""
-    for previous in reversed([p for p in catalog.periods() if p < period]):
-        sha = catalog.used_versions(previous).get(opd)
-        if sha:
-            return previous, catalog.version(sha, previous)
-    return None
+class Previous:
+    """Each OPD's version published in the latest earlier period than ``period``, read with one query
+    (:meth:`pipeline.catalog.Catalog.previous_published`) and kept compressed: what the period rules,
+    error localisation (:class:`pipeline.validate.Evidence`) and the coverage estimate compare with."""
+
+    def __init__(self, catalog, period: str):
+        self.packed: dict[str, tuple[str, bytes]] = {}  # OPD -> (period, zlib of the stored values JSON)
+        for opd, earlier, _sha, stored in catalog.previous_published(period):
+            self.packed[opd] = (earlier, zlib.compress(stored.encode()))  # a later period replaces an earlier
+
+    def values(self, opd: str | None) -> tuple[str, dict] | None:
+        """``(period, Values)`` of the OPD's previous published version, or None."""
+        from pipeline.values import decode
+
+        found = self.packed.get(opd) if opd else None
+        return (found[0], decode(json.loads(zlib.decompress(found[1])))) if found else None
+
+    def staff(self, opd: str) -> tuple[str, float] | None:
+        """The OPD's headcount in the latest earlier period it was published in, with that period."""
+        found = self.values(opd)
+        return (found[0], staff(found[1])) if found else None
 
 
-def previous_staff(opd: str, period: str, catalog) -> tuple[str, float] | None:
-    """The OPD's headcount in the latest earlier period it was published in, with that period."""
-    found = previous_version(opd, period, catalog)
-    return (found[0], staff(found[1].values)) if found else None
-
-
-def previous_values(opd: str | None, period: str, catalog) -> dict:
-    """``{Ref: value}`` of the OPD's latest earlier published version: evidence for error localisation
-    (a cell that holds last period's value is probably right)."""
-    from pipeline.values import refs
-
-    found = previous_version(opd, period, catalog) if opd else None
-    return refs(found[1].values) if found else {}
-
-
-def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, catalog,
+def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, previous: Previous,
                    withdrawn: set[str] = frozenset()) -> tuple[pd.DataFrame, dict]:
+    """Each registry OPD's status in the run (one pass over the inputs) and the summary; ``previous``:
+    the earlier periods' published versions (what is missing, as last published)."""
     rows = []
     estimated_missing, unknown_size = 0.0, []
+    currents = {i.opd: i for i in inputs if not i.superseded}  # the current file of each OPD (see run)
     for code, opd in registry.items():
-        mine = [i for i in inputs if i.opd == code and not i.superseded]  # the current file (see run)
-        current = mine[-1] if mine else None
+        current = currents.get(code)
         version = chosen.get(code)
         if version is None:
             status = "rejected" if current else "withdrawn" if code in withdrawn else "not_submitted"
-            estimate = previous_staff(code, period, catalog)  # what is missing, as last published
+            estimate = previous.staff(code)  # what is missing, as last published
             if estimate is None:
                 unknown_size.append(code)
             else:

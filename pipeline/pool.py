@@ -75,24 +75,28 @@ def _start(shared) -> None:
     _SHARED = shared
 
 
-def _chunk_call(fn: Callable, chunk: list, with_shared: bool) -> list:
+def _chunk_call(fn: Callable, chunk: list, with_shared: bool, batched: bool = False) -> list:
+    if batched:  # fn takes the whole chunk and gives a result per item
+        return fn(_SHARED, chunk) if with_shared else fn(chunk)
     return [fn(_SHARED, item) if with_shared else fn(item) for item in chunk]
 
 
 def ordered_map(fn: Callable[..., R], items: Iterable[T], jobs: int | None = 1, chunk: int = 8,
                 window: int | None = None, shared: Any = None,
-                on_crash: Callable[[T], R] | None = None) -> Iterator[R]:
+                on_crash: Callable[[T], R] | None = None, batched: bool = False) -> Iterator[R]:
     """``fn(item)`` (``fn(shared, item)`` when ``shared`` is given) for each item, in the items' order,
     on ``jobs`` processes (see the module doc).
 
     ``chunk``: items sent to a worker at once (amortises the hand-over); ``window``: chunks in flight
-    (default 2 per job); ``on_crash``: the result of an item that kills its worker (else PoolBroken)."""
+    (default 2 per job); ``on_crash``: the result of an item that kills its worker (else PoolBroken);
+    ``batched``: ``fn`` takes a list of items (a chunk) and returns a list of results, one per item."""
     jobs = resolve_jobs(jobs)
     items = iter(items)
     with_shared = shared is not None
     if jobs == 1:
-        for item in items:
-            yield fn(shared, item) if with_shared else fn(item)
+        while batch := [item for _, item in zip(range(chunk), items)]:
+            yield from _chunk_call(fn, batch, with_shared, batched) if batched else \
+                (fn(shared, item) if with_shared else fn(item) for item in batch)
         return
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -108,7 +112,7 @@ def ordered_map(fn: Callable[..., R], items: Iterable[T], jobs: int | None = 1, 
         def submit() -> bool:
             batch = [item for _, item in zip(range(chunk), items)]
             if batch:
-                pending.append((batch, pool.submit(_chunk_call, fn, batch, with_shared)))
+                pending.append((batch, pool.submit(_chunk_call, fn, batch, with_shared, batched)))
             return bool(batch)
 
         while len(pending) < window and submit():
@@ -124,7 +128,7 @@ def ordered_map(fn: Callable[..., R], items: Iterable[T], jobs: int | None = 1, 
                 suspects = batch + [item for b, _ in pending for item in b]
                 pending.clear()
                 pool.shutdown(wait=True, cancel_futures=True)
-                yield from _one_by_one(fn, suspects, with_shared, on_crash, executor, BrokenProcessPool)
+                yield from _one_by_one(fn, suspects, with_shared, batched, on_crash, executor, BrokenProcessPool)
                 pool = executor(jobs)
                 while len(pending) < window and submit():
                     pass
@@ -135,13 +139,13 @@ def ordered_map(fn: Callable[..., R], items: Iterable[T], jobs: int | None = 1, 
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _one_by_one(fn, suspects: list, with_shared: bool, on_crash, executor, broken) -> Iterator:
+def _one_by_one(fn, suspects: list, with_shared: bool, batched: bool, on_crash, executor, broken) -> Iterator:
     """Each suspect alone in a worker: one that kills it again is the culprit (``on_crash``)."""
     pool = executor(1)
     try:
         for item in suspects:
             try:
-                yield pool.submit(_chunk_call, fn, [item], with_shared).result()[0]
+                yield pool.submit(_chunk_call, fn, [item], with_shared, batched).result()[0]
             except broken:
                 pool.shutdown(wait=True)
                 yield on_crash(item)

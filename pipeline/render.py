@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import textwrap
+from collections.abc import Iterator
 
 from pipeline import text
 from pipeline.corrections import LOCATED, affected_text, corrections, role
@@ -20,19 +22,37 @@ def _short(f, lang: str) -> str:
 
 
 def to_json(results, lang: str = "id") -> str:
-    return json.dumps({"submissions": [
-        {"file": r.file, "opd": r.opd, "period": r.period, "status": r.status,
-         "corrections": [c.to_dict(lang) for c in corrections(r.findings)],
-         "findings": [f.to_dict(lang) for f in r.findings]} for r in results
-    ]}, ensure_ascii=False, indent=2, default=str)
+    return "".join(json_chunks(results, lang))
+
+
+def json_chunks(results, lang: str = "id") -> Iterator[str]:
+    """``{"submissions": [...]}`` written one submission at a time, as the results come (``results``
+    may be a stream): the pieces joined are the same bytes as one ``json.dumps(..., indent=2)``."""
+    yield '{\n  "submissions": ['
+    first = True
+    for r in results:
+        body = json.dumps({"file": r.file, "opd": r.opd, "period": r.period, "status": r.status,
+                           "corrections": [c.to_dict(lang) for c in corrections(r.findings)],
+                           "findings": [f.to_dict(lang) for f in r.findings]},
+                          ensure_ascii=False, indent=2, default=str)
+        yield ("\n" if first else ",\n") + textwrap.indent(body, "    ")
+        first = False
+    yield "]\n}" if first else "\n  ]\n}"
 
 
 def to_text(results, lang: str = "id") -> str:
+    return "\n".join(text_chunks(results, lang))
+
+
+def text_chunks(results, lang: str = "id") -> Iterator[str]:
+    """The text report, one submission's lines at a time as the results come, then the tally."""
     w = text.words("render", lang)
     ctext = text.words("corrections", lang)
     tables = load_tables()
-    lines = []
+    total = ok = 0
     for r in results:
+        total, ok = total + 1, ok + (r.status == "accepted")
+        lines = []
         counts = {s: sum(f.severity == s for f in r.findings) for s in SEVERITIES}
         tally = ", ".join(text.fill(w["tally"]["one" if n == 1 else "other"][s], {"n": n})
                           for s, n in counts.items() if n) or w["clean"]
@@ -60,9 +80,8 @@ def to_text(results, lang: str = "id") -> str:
                     lines.append(f"    [~] {f.code}: {f.message(lang)} ({affected_text(f, lang)})")
                     continue
                 lines.append(f"    [{MARK[f.severity]}] {f.code}: {f.message(lang)}")
-    ok = sum(r.status == "accepted" for r in results)
-    lines.append(text.fill(w["summary"], {"n": len(results), "ok": ok, "bad": len(results) - ok}))
-    return "\n".join(lines)
+        yield "\n".join(lines)
+    yield text.fill(w["summary"], {"n": total, "ok": ok, "bad": total - ok})
 
 
 def _codes(findings, severity="error") -> str:

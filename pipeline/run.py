@@ -21,6 +21,7 @@ Every release is provisional (*sementara*) or *final* (:mod:`pipeline.release`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -40,7 +41,7 @@ from filelock import FileLock, Timeout
 
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import consolidate
-from pipeline.coverage import coverage_frame, coverage_note, previous_values, previous_version
+from pipeline.coverage import Previous, coverage_frame, coverage_note
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
 from pipeline.read import scan, skipped_entries
@@ -53,7 +54,7 @@ from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.values import Values, from_refs, long_cells
 from pipeline.text import note, shown
 from pipeline.workspace import ReleasePolicy
-from pipeline.validate import validate_files
+from pipeline.validate import Evidence, iter_validate
 from pipeline.versions import checked_with, code_version, rules_version, sha256_file
 
 # Exit codes, for schedulers (documented in the README).
@@ -154,7 +155,7 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
                reports: Path | str = "reports", db_url: str | None = None, registry: dict[str, Opd] | None = None,
                lang: str = "id", policy: ReleasePolicy = ReleasePolicy(), finalise: dict | None = None,
                book_csv: str = "excel-id", progress=None, echo=None, keep_withdrawn: bool = False,
-               staff_policy: str = "reconcile") -> RunResult:
+               staff_policy: str = "reconcile", jobs: int | None = 1) -> RunResult:
     """Run one period. Raises :class:`RunLocked` when another run is under way, and any fault that
     prevents the run from recording itself (a read-only or full disk, a damaged catalog: see
     :func:`fault_message`); every other fault is the run's ``failed`` outcome.
@@ -164,6 +165,8 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
     CSVs. ``progress`` wraps the list of files (a progress bar); ``echo`` gets each log event as a line.
     ``keep_withdrawn``: an OPD whose file left ``raw/PERIOD/`` stays in the city tables.
     ``staff_policy`` says how staff lists in ``raw/PERIOD/`` are used (:mod:`pipeline.staff_run`).
+    ``jobs``: processes that validate new versions (``None``: every core; the outputs are the same bytes
+    whatever the number).
     """
     raw, processed, reports = Path(raw), Path(processed), Path(reports)
     processed.mkdir(parents=True, exist_ok=True)
@@ -192,7 +195,7 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
                    "started": started}
         try:
             result = _run(run_id, period, raw, processed, reports, db_url, registry or load_registry(), lang,
-                          catalog, log, keep_withdrawn=keep_withdrawn, staff_policy=staff_policy, **options)
+                          catalog, log, keep_withdrawn=keep_withdrawn, staff_policy=staff_policy, jobs=jobs, **options)
         except Exception as err:  # a fault, not bad data: record it; the previous outputs stand
             log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
             result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=fault_note(err))
@@ -245,7 +248,7 @@ def fault_note(err: BaseException) -> str:
 
 def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log, *,
          policy: ReleasePolicy, finalise: dict | None, book_csv: str, progress, started: str,
-         keep_withdrawn: bool = False, staff_policy: str = "reconcile") -> RunResult:
+         keep_withdrawn: bool = False, staff_policy: str = "reconcile", jobs: int | None = 1) -> RunResult:
     from pipeline import staff_run  # staff lists: recognised by content, checked, reconciled, used by policy
 
     tables = load_tables()
@@ -261,27 +264,14 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     for s in lists:
         log("staff_list", file=s.file.name, sha256=s.sha256, opds=s.opds, status=s.status)
     # ------------------------------------------------------------------------------------------------------
-    inputs, validated = [], 0
-    for path in progress(files):
-        try:
-            version, fresh = _version(path, period, processed, registry, catalog, started, lists)
-        except OSError as err:
-            if _disk_fault(err):
-                raise
-            version, fresh = _unreadable(path, period, err), False  # vanished, unreadable: that file only
-        validated += fresh
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError:  # gone since it was listed
-            mtime = 0
-        inputs.append(Input(path, version, mtime=mtime))
-        log("input", file=path.name, sha256=version.sha256, opd=version.opd, status=version.status,
-            validated=fresh)
+    previous = Previous(catalog, period)  # the earlier periods' published versions: one query
+    inputs, validated = _versions(files, period, processed, registry, catalog, started, lists, previous, log,
+                                  progress, jobs)
 
     reconciled = staff_run.reconcile_inputs(lists, inputs, staff_policy, processed)
     chosen = _choose(inputs, period, registry, catalog, notes, keep_withdrawn)
     origins = staff_run.apply_policy(lists, chosen, inputs, staff_policy, period)
-    _cross_period(inputs, period, catalog)
+    _cross_period(inputs, previous)
     for i in inputs:
         if i.findings:
             log("run_findings", file=i.file.name, codes=sorted({f.code for f in i.findings}))
@@ -304,7 +294,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
     city, lineage = consolidate(staff_run.sources(chosen, origins, _values), tables)
-    coverage, summary = coverage_frame(period, registry, inputs, chosen, catalog,
+    coverage, summary = coverage_frame(period, registry, inputs, chosen, previous,
                                        withdrawn={n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"})
     result.coverage, result.coverage_summary = coverage, summary
     catalog.record_coverage(run_id, period, coverage, summary)
@@ -318,7 +308,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         "inputs": [{"file": i.file.name, "opd": i.opd, "sha256": i.version.sha256, "status": i.status,
                     "used": i.used, "superseded": i.superseded} for i in inputs],
         "used": used,
-        "older_versions_used": sorted(o for o, v in chosen.items() if not any(i.used and i.opd == o for i in inputs)),
+        "older_versions_used": sorted(set(chosen) - {i.opd for i in inputs if i.used}),
         "coverage": summary,
         "release": release,
         "staff_policy": staff_policy,
@@ -397,49 +387,115 @@ def _fingerprint(manifest: dict) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
 
 
-def _version(path: Path, period: str, processed: Path, registry, catalog: Catalog, received: str,
-             lists: list | None = None) -> tuple[Version, bool]:
-    """The catalog's version of a file, validating it only if this code and these rules have not yet.
+@dataclass
+class _Seen:
+    """A file found in ``raw/PERIOD/``, hashed: its catalog version, or why it must be validated."""
 
-    A version first seen in this run is received at ``received`` (the run's start), so files that
-    arrive together share one first-seen time and their modification times tell them apart.
-    ``lists`` (staff lists, :mod:`pipeline.staff_run`): an OPD's usable list gives error localisation
-    the true count of each cell, taken over the previous period's value; which list it was is part of
-    the cache key, so a new list re-validates the recap.
+    path: Path
+    sha: str = ""
+    mtime: int = 0
+    version: Version | None = None  # known (checked by this code, rules and evidence), or unreadable
+    archive: str = ""
+    first_seen: str = ""
+
+
+def _versions(files: list[Path], period: str, processed: Path, registry, catalog: Catalog, received: str,
+              lists: list, previous: Previous, log, progress, jobs: int | None) -> tuple[list[Input], int]:
+    """The catalog's version of every file, validating (on ``jobs`` processes) only those this code, these
+    rules and this evidence have not checked yet; each new version is saved to the catalog as it comes.
+
+    Bookkeeping is one pass: every file hashed, the catalog asked once for all hashes, the known ones
+    touched in one transaction. A version first seen in this run is received at ``received`` (the run's
+    start), so files that arrive together share one first-seen time and their modification times tell
+    them apart. ``lists`` (staff lists, :mod:`pipeline.staff_run`): an OPD's usable list gives error
+    localisation the true count of each cell, taken over the previous period's value (``previous``);
+    which list it was is part of the cache key, so a new list re-validates the recap.
     """
     from pipeline import staff_run
 
-    lists = lists or []
-    if not stat.S_ISREG(os.lstat(path).st_mode):  # replaced by a link or a pipe since discovery
-        raise FileNotFoundError(errno.ENOENT, "not a regular file any more", str(path))
-    sha = sha256_file(path)
-    now = received
-    known = catalog.version(sha, period)
-    if known is not None and known.checked_with == checked_with() + staff_run.evidence_tag(lists, known.opd):
-        catalog.touch(sha, period, path.name, now)
-        known.file, known.last_seen = path.name, now
-        return known, False
+    seen = [_hash(path, period) for path in files]
+    known = catalog.known(sorted({s.sha for s in seen if s.version is None}), period)
+    checked, touched = checked_with(), []
+    for s in seen:
+        found = known.get(s.sha)
+        if s.version is None and found is not None and found.checked_with == checked + staff_run.evidence_tag(lists, found.opd):
+            s.version = dataclasses.replace(found, file=s.path.name, last_seen=received)
+            touched.append((s.sha, s.path.name))
+    catalog.touch_all(touched, period, received)
+    todo = [s for s in seen if s.version is None]
+    for s in todo:  # archived before it is checked (a run killed now finds it in the archive)
+        try:
+            s.archive, s.first_seen = _archive(s.path, s.sha, period, processed, known.get(s.sha), received)
+        except OSError as err:
+            if _disk_fault(err):
+                raise
+            s.version = _unreadable(s.path, period, err)  # vanished, unreadable: that file only
+    unique: dict[str, _Seen] = {}
+    for s in todo:
+        if s.version is None:
+            unique.setdefault(s.sha, s)  # the same bytes twice in the folder are checked once
+    todo = list(unique.values())
+    evidence = _evidence(registry, lists, previous) if todo else None
+    fresh = iter_validate([s.path for s in todo], period, registry, evidence, jobs)
+    inputs, done = [], {}
+    try:
+        for s in progress(seen):
+            new = s.version is None and s.sha not in done
+            if new:
+                result = next(fresh)
+                s.version = done[s.sha] = version_of(result, s.sha, period, s.path.name, s.archive, s.first_seen,
+                                                     received, checked + evidence.tag(result.opd))
+                catalog.save_version(s.version)
+            elif s.version is None:  # the same bytes again
+                s.version = dataclasses.replace(done[s.sha], file=s.path.name)
+                catalog.touch_all([(s.sha, s.path.name)], period, received)
+            inputs.append(Input(s.path, s.version, mtime=s.mtime))
+            log("input", file=s.path.name, sha256=s.version.sha256, opd=s.version.opd, status=s.version.status,
+                validated=new)
+    finally:
+        fresh.close()  # a fault above: the workers stop
+    return inputs, len(done)
+
+
+def _hash(path: Path, period: str) -> _Seen:
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # replaced by a link or a pipe since discovery
+            raise FileNotFoundError(errno.ENOENT, "not a regular file any more", str(path))
+        return _Seen(path, sha256_file(path), path.stat().st_mtime_ns)
+    except OSError as err:
+        if _disk_fault(err):
+            raise
+        return _Seen(path, version=_unreadable(path, period, err))  # vanished, unreadable: that file only
+
+
+def _archive(path: Path, sha: str, period: str, processed: Path, known: Version | None,
+             received: str) -> tuple[str, str]:
+    """The file's copy under ``processed/archive/`` (by content) and its note: (archive path, first seen)."""
     suffix = path.suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,5}", path.suffix.lower()) else ""
     archive = processed / "archive" / sha[:2] / f"{sha}{suffix}"
     if not archive.exists():
         atomic_write(archive, lambda tmp: shutil.copyfile(path, tmp))
-    first_seen = known.first_seen if known else now
+    first_seen = known.first_seen if known else received
     write_archive_note(archive, sha, period, path.name, first_seen)
-    result = validate_files([path], period, registry, reference=lambda opd: {
-        **previous_values(opd, period, catalog), **staff_run.reference_for(lists, opd)})[0]
-    version = version_of(result, sha, period, path.name, archive.relative_to(processed).as_posix(), first_seen, now,
-                         checked_with() + staff_run.evidence_tag(lists, result.opd))
-    catalog.save_version(version)
-    return version, True
+    return archive.relative_to(processed).as_posix(), first_seen
+
+
+def _evidence(registry, lists: list, previous: Previous) -> Evidence:
+    """What error localisation compares each OPD with, as plain data for the workers: the previous
+    period's published values (``previous``) and the counts of the OPD's usable staff list."""
+    from pipeline import staff_run
+
+    opds = {o for s in lists for o in s.opds if o in registry}
+    return Evidence(previous, {o: staff_run.reference_for(lists, o) for o in opds},
+                    {o: staff_run.evidence_tag(lists, o) for o in opds})
 
 
 def version_of(result, sha: str, period: str, file: str, archive: str, first_seen: str, now: str,
                checked: str | None = None) -> Version:
     """The catalog's record of one validation result (its findings and its cell values as numbers);
     ``checked``: what it was checked with (default: this code and these rules)."""
-    values = from_refs(result.staged.values) if result.staged is not None else {}
-    return Version(sha, period, result.opd, file, result.extract.kind, archive, first_seen, now,
-                   result.status, checked or checked_with(), result.findings, values)
+    return Version(sha, period, result.opd, file, result.kind, archive, first_seen, now,
+                   result.status, checked or checked_with(), result.findings, result.compact().values)
 
 
 def _disk_fault(err: OSError) -> bool:
@@ -482,16 +538,19 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes:
         if len(claims) > 1:
             _supersede(opd, claims)
     withdrawn = set()
+    accepted = catalog.accepted(period)  # every OPD's accepted versions (sha256, file), oldest first: one query
     for opd in registry:
-        earlier = [v for v in catalog.versions(period, opd) if v.status == "accepted"]
+        earlier = accepted.get(opd, [])
         if opd not in by_opd and earlier:
             withdrawn.add(opd)
             # withdrawal policy (README): its data leaves the city tables, unless ``--keep-withdrawn``
             notes.append(Finding("SUBMISSION_WITHDRAWN", "run:withdrawal", params={
-                "opd": opd, "file": earlier[-1].file, "sha256": earlier[-1].sha256,
+                "opd": opd, "file": earlier[-1][1], "sha256": earlier[-1][0],
                 "kept": keep_withdrawn, "left": not keep_withdrawn}))
+    older: dict[str, Version] = {}  # earlier versions read from the catalog, each once
     while True:
         chosen: dict[str, Version] = {}
+        rejected = {i.version.sha256 for i in inputs if i.status == "rejected"}
         for opd in registry:
             current = [i for i in by_opd.get(opd, []) if i.status == "accepted" and not i.superseded]
             if current:
@@ -499,10 +558,11 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes:
                 continue
             if opd in withdrawn and not keep_withdrawn:
                 continue
-            earlier = [v for v in catalog.versions(period, opd) if v.status == "accepted"
-                       and not any(i.version.sha256 == v.sha256 and i.status == "rejected" for i in inputs)]
+            earlier = [sha for sha, _ in accepted.get(opd, []) if sha not in rejected]
             if earlier:
-                chosen[opd] = earlier[-1]
+                if earlier[-1] not in older:
+                    older[earlier[-1]] = catalog.version(earlier[-1], period)
+                chosen[opd] = older[earlier[-1]]
         breaches = city_breaches({opd: _values(v) for opd, v in chosen.items()}, city_rules())
         if not breaches:
             break
@@ -518,8 +578,9 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes:
     for i in inputs:
         i.used = i.opd in chosen and chosen[i.opd].sha256 == i.version.sha256 and i.status == "accepted" \
             and not i.superseded
-        if i.status == "rejected" and not i.superseded and i.opd in chosen and \
-                not any(j.used and j.opd == i.opd for j in inputs):
+    current = {i.opd for i in inputs if i.used}
+    for i in inputs:
+        if i.status == "rejected" and not i.superseded and i.opd in chosen and i.opd not in current:
             i.findings.append(Finding("OLDER_VERSION_USED", "run:resubmission", params={
                 "opd": i.opd, "detail": f"{chosen[i.opd].file}, {chosen[i.opd].sha256[:12]}"}))
     return chosen
@@ -555,10 +616,10 @@ def _supersede(opd: str, claims: list[Input]) -> None:
             "opd": opd, "detail": ", ".join(c.file.name for c in sorted(older, key=_received))}))
 
 
-def _cross_period(inputs: list[Input], period: str, catalog: Catalog) -> None:
+def _cross_period(inputs: list[Input], previous: Previous) -> None:
     """The period rules (scope ``period`` in ``schemas/rules.yaml``, e.g. a sharp headcount change)
-    confront each used input with the OPD's previous published version."""
+    confront each used input with the OPD's previous published version (``previous``)."""
+    rules = period_rules()
     for i in inputs:
-        found = previous_version(i.opd, period, catalog) if i.used else None
-        previous = (found[0], _values(found[1])) if found else None
-        i.findings += period_findings(i.opd, _values(i.version), previous, period_rules())
+        if i.used:
+            i.findings += period_findings(i.opd, _values(i.version), previous.values(i.opd), rules)

@@ -10,7 +10,8 @@ findings (:func:`check_rules`) and the error localisation (:func:`pipeline.local
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.findings import Finding, has_errors
@@ -25,19 +26,51 @@ from pipeline.rules.sums import sum_rules
 from pipeline.specs import Opd, TableSpec, load_registry, load_tables
 from pipeline.stage import Staged, stage, stage_batch
 from pipeline.submission import Extract
+from pipeline.values import Values, from_refs, refs
 
 @dataclass
 class Result:
+    """One submission checked. ``extract`` and ``staged`` (the reader's and the stager's work) are
+    kept by :func:`check_extract`; :func:`validate_files` gives compact results without them, with
+    the file's ``kind`` and its staged cell ``values`` (what the catalog keeps)."""
+
     file: str
     opd: str | None
     period: str | None
     findings: list[Finding]
-    extract: Extract
+    extract: Extract | None = None
     staged: Staged | None = None
+    kind: str = "unknown"
+    values: Values = field(default_factory=dict)
 
     @property
     def status(self) -> str:
         return "rejected" if has_errors(self.findings) else "accepted"
+
+    def compact(self) -> Result:
+        """The result without the extract and the staged frame (small, picklable), with the staged cell
+        values as :data:`pipeline.values.Values`."""
+        values = from_refs(self.staged.values) if self.staged is not None else self.values
+        return replace(self, extract=None, staged=None, values=values)
+
+
+@dataclass
+class Evidence:
+    """Error localisation's evidence for every OPD, prepared once per run as plain data: each OPD's
+    previous published version (:class:`pipeline.coverage.Previous`, decoded only for the OPD a file
+    turns out to be) and the counts of its usable staff list, with that list's tag (the cache key)."""
+
+    previous: object = None  # pipeline.coverage.Previous
+    lists: dict[str, dict] = field(default_factory=dict)  # OPD -> {Ref: value} of a usable staff list
+    tags: dict[str, str] = field(default_factory=dict)  # OPD -> the list's tag ("+staff:<sha>")
+
+    def __call__(self, opd: str | None) -> dict:
+        """``{Ref: value}`` for ``opd``: the previous period's values, a staff list's counts over them."""
+        found = self.previous.values(opd) if self.previous is not None and opd else None
+        return {**(refs(found[1]) if found else {}), **self.lists.get(opd or "", {})}
+
+    def tag(self, opd: str | None) -> str:
+        return self.tags.get(opd or "", "")
 
 
 def check_identity(extract: Extract, path: Path, expected_period: str | None,
@@ -197,25 +230,56 @@ def _check(extract: Extract, staged: Staged | None, expected_period: str | None,
             reference = reference(opd)
         findings = localization_findings(findings, staged, present, tables, rules, outcomes, registry.get(opd),
                                          reference)
-    return Result(str(path), opd, period, findings, extract, staged)
+    return Result(str(path), opd, period, findings, extract, staged, kind=extract.kind)
 
 
-def internal_error(file, err: Exception) -> Result:
-    """The result of a submission whose checking hit a bug: one ``INTERNAL_ERROR`` naming it."""
-    finding = Finding("INTERNAL_ERROR", "internal", params={
-        "file": Path(file).name, "detail": f"{type(err).__name__}: {err}"})
+@dataclass
+class _Job:
+    """What every check of one :func:`iter_validate` shares (handed to each worker once)."""
+
+    expected_period: str | None
+    registry: dict[str, Opd]
+    reference: object
+
+
+def _check_paths(job: _Job, paths: list) -> list[Result]:
+    """A batch of files read, staged (one schema validation), checked and localised, as compact
+    results; a fault is a finding on its file only."""
+    extracts, results = [], {}
+    for i, path in enumerate(paths):
+        try:
+            extracts.append((i, read_submission(Path(path))))
+        except Exception as err:  # a bug in a reader, not bad data: record it and go on
+            results[i] = internal_error(path, err)
+    checked = check_extracts([ex for _, ex in extracts], job.expected_period, job.registry, job.reference)
+    results.update((i, r) for (i, _), r in zip(extracts, checked))
+    return [results[i].compact() for i in range(len(paths))]
+
+
+def iter_validate(paths, expected_period: str | None = None, registry: dict[str, Opd] | None = None,
+                  reference=None, jobs: int | None = 1) -> Iterator[Result]:
+    """Compact results (:meth:`Result.compact`) of ``paths``, in their order, as they come, checked on
+    ``jobs`` processes (:func:`pipeline.pool.ordered_map`; ``None``: every core). Each file on its
+    own: a fault while checking one, even one that kills its worker process, is a finding on that file
+    (INTERNAL_ERROR), never a stop for the rest. ``reference``: see :func:`check_extract` (plain data,
+    e.g. an :class:`Evidence`, when jobs > 1 on a system that cannot fork)."""
+    from pipeline.pool import ordered_map
+
+    job = _Job(expected_period, registry or load_registry(), reference)
+    load_tables()  # loaded once here, so that forked workers inherit it
+    yield from ordered_map(_check_paths, paths, jobs, chunk=8, shared=job, batched=True,
+                           on_crash=lambda p: internal_error(p, "the process checking it stopped (killed or crashed)"))
+
+
+def internal_error(file, err: Exception | str) -> Result:
+    """The result of a submission whose checking hit a bug (or killed its process: ``err`` says how):
+    one ``INTERNAL_ERROR`` naming it."""
+    detail = err if isinstance(err, str) else f"{type(err).__name__}: {err}"
+    finding = Finding("INTERNAL_ERROR", "internal", params={"file": Path(file).name, "detail": detail})
     return Result(str(file), None, None, [finding], Extract(str(file), "unknown"))
 
 
 def validate_files(paths, expected_period: str | None = None, registry: dict[str, Opd] | None = None,
-                   reference=None) -> list[Result]:
-    """Each file on its own: a fault while checking one is a finding on it, never a stop for the rest."""
-    results = []
-    for p in paths:
-        try:
-            results.append(validate_file(p, expected_period, registry, reference))
-        except Exception as err:  # a bug, not bad data: record it and go on
-            finding = Finding("INTERNAL_ERROR", "internal", params={
-                "file": Path(p).name, "detail": f"{type(err).__name__}: {err}"})
-            results.append(Result(str(p), None, None, [finding], Extract(str(p), "unknown")))
-    return results
+                   reference=None, jobs: int | None = 1) -> list[Result]:
+    """Every result of :func:`iter_validate` in a list (for a few files: a folder streams)."""
+    return list(iter_validate(paths, expected_period, registry, reference, jobs))
