@@ -3,7 +3,7 @@
 ``ordered_map(fn, items, jobs)`` yields ``fn(item)`` for each item **in the order of the items**,
 whatever the number of jobs, so that what is built from the results is the same bytes with 1 job or
 16. At most ``window`` chunks are in flight at a time, so memory stays bounded however many items
-there are (results are yielded as soon as every earlier one is). With one job (or one item) nothing
+there are (results are yielded as soon as every earlier one is). With one job nothing
 is forked: the work runs in this process, which keeps tracebacks plain and tests cheap.
 
 ``fn`` and the items must be picklable (a module-level function, plain data). ``shared``: data every
