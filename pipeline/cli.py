@@ -412,7 +412,7 @@ def _run(ws, ui, period, raw_dir, processed_dir, reports_dir, db_url, final, by,
                             db_url or ws.database, lang=lang, policy=ws.release, finalise=finalise,
                             book_csv=ws.book_csv, progress=lambda items: ui.progress(items, period),
                             echo=ui.detail if ui.verbose else None, keep_withdrawn=keep_withdrawn,
-                            staff_policy=staff_policy or ws.staff_policy, jobs=jobs)
+                            staff_policy=staff_policy or ws.staff_policy, jobs=jobs, instansi=ws.instansi)
     except RunLocked as err:
         click.echo(text.say("cli.run_locked", lang, lock=err), err=True)
         sys.exit(EXIT_LOCKED)
@@ -487,6 +487,45 @@ def repair(ws, ui, processed_dir, lang):
     ui.result(text.say("cli.restored", lang, versions=done.versions, periods=", ".join(done.periods) or "-"))
     for missing in done.missing:
         click.echo(text.say("cli.no_archive", lang, missing=missing), err=True)
+
+
+@command(cli)
+@click.option("--period", callback=_period, help="Default: the latest period any agency published to the database.")
+@click.option("--db", "db_url", help="The database the agencies publish to (SQLAlchemy URL); default: rekap.toml's "
+                                     "database.")
+@click.option("--processed", "processed_dir", type=click.Path(path_type=Path),
+              help="The national tables go to PROCESSED/national/PERIOD/; default: the workspace's processed/.")
+def national(ws, ui, period, db_url, processed_dir, lang):
+    """Consolidate the national tables from the database the agencies publish to (SQL sums of every
+    agency's latest published cells; totals and percentages recomputed) and write them like the city
+    tables, to PROCESSED/national/PERIOD/ and to the table rekap_national_cells.
+
+    Exit status: 0 written; 2 usage error (no database, no agency published the period); 5 the database
+    failed (nothing changed).
+
+    \b
+    Example:
+      rekap national --period 2022 --db postgresql+psycopg://rekap@db.example/rekap
+    """
+    from pipeline.database import DatabaseError
+    from pipeline.national import NoNationalData, latest_period, write_national
+    from pipeline.run import EXIT_FAILED, _safe_url
+
+    url = db_url or ws.database
+    if not url:
+        raise UsageFailure.say("no_national", lang, period=period or "-", database="-")
+    try:
+        period = period or latest_period(url)
+        if period is None:
+            raise NoNationalData("-")
+        done = write_national(url, period, processed_dir or ws.processed, lang, ws.book_csv)
+    except NoNationalData:
+        raise UsageFailure.say("no_national", lang, period=period or "-", database=_safe_url(url)) from None
+    except DatabaseError as err:
+        click.echo(f"rekap national: {text.say('cli.database_failed', lang, error=err)}", err=True)
+        sys.exit(EXIT_FAILED)
+    ui.result(text.say("cli.national_done", lang, period=period, agencies=len(done.agencies),
+                       database=_safe_url(url), folder=done.release))
 
 
 @command(cli)

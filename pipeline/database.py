@@ -3,18 +3,28 @@
 :func:`publish_frames` replaces the rows of one period in each named table, in ONE transaction: either
 every table holds the new rows of that period, or (after any failure, even a crash) every table still
 holds the previous ones. Running it twice with the same frames leaves identical table contents. Rows of
-other periods are never touched, nor are tables not named in ``frames``.
+other periods are never touched, nor are tables not named in ``frames``. Only the rows that changed are
+written where a table's rows have a key (:data:`ROW_KEYS`): one OPD's new version rewrites its own lineage
+rows and the city cells that changed, nothing else.
+
+A database may be shared by many agencies (a province, the national agency): each publishes its rows
+tagged with its code (column ``instansi``, second after ``period``), and a publish replaces only its own
+agency's rows (:func:`publish_agencies` publishes several agencies of one workspace in one transaction).
+Untagged rows (a city on its own database) are the rows whose ``instansi`` is NULL, if the column exists.
 
 Tables are created when missing, with column types derived from the frame's dtypes (text, bigint,
 double, boolean, timestamp) and a ``period`` column always first. Every table gets an index on the
-columns it has among ``(period, table, key)``; ``rekap_cells`` gets a primary key on them instead
-(see :data:`PRIMARY_KEYS`, extensible through ``primary_keys=``). A frame with a column the table lacks
-adds that column (nullable) in the same transaction; a column the table has but the frame lacks is
+columns it has among ``(period, instansi, table, key)``; ``rekap_cells`` gets a primary key on them
+instead (see :data:`PRIMARY_KEYS`, extensible through ``primary_keys=``). A frame with a column the table
+lacks adds that column (nullable) in the same transaction; a column the table has but the frame lacks is
 written as NULL. Column types of an existing table are never changed: a value the database cannot
 store in it (PostgreSQL is strict, SQLite is not) fails the publish with a :class:`DatabaseError`.
 
-Concurrent publishes are serialised (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped
-advisory lock), so two runs never interleave their rows.
+Concurrent publishes are safe. SQLite: ``BEGIN IMMEDIATE`` serialises them. PostgreSQL: each holds a
+transaction-scoped advisory lock per agency it publishes (``pg_advisory_xact_lock``), so two runs of one
+agency never interleave their rows while different agencies publish side by side; one that must create
+or extend a table (in the same transaction) holds a schema lock exclusively, the others hold it shared.
+(A table created untagged keeps its primary key without ``instansi``: a shared database starts empty.)
 
 Any problem with the database (bad URL, missing driver, unreachable server, failed statement) is raised
 as :class:`DatabaseError` with a one-line message naming the database, password hidden.
@@ -33,11 +43,20 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 
-# Key columns of the known tables (period first), beyond which a frame's rows must be unique.
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {"rekap_cells": ("period", "table", "key")}
-INDEX_COLUMNS = ("period", "table", "key")  # indexed where a table has them (the leading ones present)
+# Key columns of the known tables (period first; ``instansi`` where the rows are tagged), beyond which a
+# frame's rows must be unique.
+TAG = "instansi"  # the column naming the agency whose rows they are (a database shared by agencies)
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {"rekap_cells": ("period", TAG, "table", "key")}
+# Within one period and agency, what identifies a row of the known tables: a publish deletes and inserts only
+# the rows whose values changed (one OPD's new file rewrites its own lineage rows, not everyone's). Other
+# tables are replaced whole within the period and agency.
+ROW_KEYS: dict[str, tuple[str, ...]] = {"rekap_cells": ("table", "key"),
+                                        "rekap_lineage": ("table", "key", "opd", "source")}
+INDEX_COLUMNS = ("period", TAG, "table", "key")  # indexed where a table has them (the leading ones present)
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONNECT_TIMEOUT = 10  # seconds, PostgreSQL: an unreachable server fails fast instead of hanging
+SCHEMA_LOCK = "rekap.schema"  # PostgreSQL advisory locks: tables created or extended (exclusive) or used
+PUBLISH_LOCK = "rekap.publish:{}"  # ... and one per agency ("" for untagged rows)
 
 
 class DatabaseError(Exception):
@@ -49,30 +68,115 @@ class _NoDatabase(DatabaseError):
 
 
 def publish_frames(url: str, period: str, frames: Mapping[str, pd.DataFrame],
-                   primary_keys: Mapping[str, Sequence[str]] | None = None) -> None:
+                   primary_keys: Mapping[str, Sequence[str]] | None = None,
+                   instansi: str | None = None) -> dict[str, dict[str, int]]:
     """Replace the rows of ``period`` in each table ``frames`` names with that frame's rows, atomically.
 
     A frame without a ``period`` column gets one; a frame with one must hold ``period`` only.
     ``primary_keys`` adds to :data:`PRIMARY_KEYS` (table -> key columns, used when a table is created).
+    ``instansi``: the agency the rows are tagged with (column ``instansi``): only that agency's rows of
+    the period are replaced. Untagged rows (``None``) replace only the untagged rows of the period.
+    Returns, per table, the rows ``deleted`` and ``inserted`` (see :data:`ROW_KEYS`).
+    """
+    return publish_agencies(url, period, {instansi: frames}, primary_keys)[instansi]
+
+
+def publish_agencies(url: str, period: str, by_agency: Mapping[str | None, Mapping[str, pd.DataFrame]],
+                     primary_keys: Mapping[str, Sequence[str]] | None = None) -> dict:
+    """:func:`publish_frames` for several agencies at once (agency -> its frames), in ONE transaction.
+
+    PostgreSQL: the transaction holds a transaction-scoped advisory lock per agency
+    (``pg_advisory_xact_lock``, taken in agency order), so publishers of different agencies run side by
+    side and two publishers of one agency wait for each other; a publish that must create or extend a table
+    holds a schema lock exclusively (others hold it shared), so DDL never races. SQLite: ``BEGIN
+    IMMEDIATE`` serialises every publisher. Returns agency -> table -> counts.
     """
     period = str(period)
     keys = {**PRIMARY_KEYS, **(primary_keys or {})}
-    prepared = {name: _prepare(name, period, frame) for name, frame in frames.items()}
+    prepared = {agency: {name: _prepare(name, period, frame, agency) for name, frame in frames.items()}
+                for agency, frames in by_agency.items()}
+    order = sorted(prepared, key=lambda a: a or "")
     with _engine(url, create=True) as engine:
         where = _where(engine)
+        postgres = engine.dialect.name == "postgresql"
         try:
+            schema = postgres and _needs_schema(engine, prepared)
             with engine.begin() as conn:
-                if engine.dialect.name == "postgresql":  # concurrent publishes wait for each other
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('rekap.publish_frames'))"))
-                for name, frame in prepared.items():
-                    table = _ensure_table(conn, name, frame, keys.get(name))
-                    conn.execute(sa.delete(table).where(table.c.period == period))
-                    rows = _records(frame, table)
-                    if rows:
-                        conn.execute(sa.insert(table), rows)
+                if postgres:  # creating or extending a table excludes every other publisher; else shared
+                    _lock(conn, SCHEMA_LOCK, shared=not schema)
+                    for agency in order:
+                        _lock(conn, PUBLISH_LOCK.format(agency or ""))
+                tables = {}
+                counts = {}
+                for agency in order:
+                    counts[agency] = {name: _replace(conn, _table_for(conn, name, frame, keys.get(name), tables),
+                                                     period, agency, frame, ROW_KEYS.get(name))
+                                      for name, frame in prepared[agency].items()}
         except exc.SQLAlchemyError as e:
             raise DatabaseError(f"publishing period {period} to {where} failed, nothing changed: "
                                 f"{_reason(e)}") from e
+    return counts
+
+
+def _lock(conn: sa.Connection, name: str, shared: bool = False) -> None:
+    fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    conn.execute(sa.text(f"SELECT {fn}(hashtext(:name))"), {"name": name})
+
+
+def _needs_schema(engine: sa.Engine, prepared: Mapping[str | None, Mapping[str, pd.DataFrame]]) -> bool:
+    """Whether a table the frames go to is missing, or lacks one of their columns."""
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        present = set(inspector.get_table_names())
+        columns: dict[str, set[str]] = {}
+        for frames in prepared.values():
+            for name, frame in frames.items():
+                if name not in present:
+                    return True
+                if name not in columns:
+                    columns[name] = {c["name"] for c in inspector.get_columns(name)}
+                if set(frame.columns) - columns[name]:
+                    return True
+    return False
+
+
+def _table_for(conn: sa.Connection, name: str, frame: pd.DataFrame, key, tables: dict[str, sa.Table]) -> sa.Table:
+    """The table ``name`` for ``frame`` (created or extended when needed), reflected once per transaction."""
+    known = tables.get(name)
+    if known is None or any(c not in known.c for c in frame.columns):
+        tables[name] = _ensure_table(conn, name, frame, key)
+    return tables[name]
+
+
+def _replace(conn: sa.Connection, table: sa.Table, period: str, agency: str | None, frame: pd.DataFrame,
+             row_key: Sequence[str] | None) -> dict[str, int]:
+    """Make the rows of ``period`` and ``agency`` in ``table`` those of ``frame``: by difference when rows
+    have a key (:data:`ROW_KEYS`) and the frame's rows are unique on it, else delete and insert."""
+    scope = [table.c.period == period]
+    if agency is not None:
+        scope.append(table.c[TAG] == agency)
+    elif TAG in table.c:  # untagged rows never touch an agency's
+        scope.append(table.c[TAG].is_(None))
+    rows = _records(frame, table)
+    columns = [c for c in table.columns if c.name not in ("period", TAG)]
+    if row_key and all(k in frame.columns for k in row_key):
+        new = {tuple(r[k] for k in row_key): tuple(r.get(c.name) for c in columns) for r in rows}
+        if len(new) == len(rows):
+            index = [columns.index(table.c[k]) for k in row_key]
+            old = {tuple(r[i] for i in index): tuple(r) for r in conn.execute(sa.select(*columns).where(*scope))}
+            gone = [k for k, values in old.items() if new.get(k) != values]
+            fresh = [r for r in rows if old.get(tuple(r[k] for k in row_key)) != new[tuple(r[k] for k in row_key)]]
+            if gone:
+                match = [table.c[k] == sa.bindparam(f"key_{i}") for i, k in enumerate(row_key)]
+                conn.execute(sa.delete(table).where(*scope, *match),
+                             [{f"key_{i}": v for i, v in enumerate(k)} for k in gone])
+            if fresh:
+                conn.execute(sa.insert(table), fresh)
+            return {"deleted": len(gone), "inserted": len(fresh)}
+    deleted = conn.execute(sa.delete(table).where(*scope)).rowcount
+    if rows:
+        conn.execute(sa.insert(table), rows)
+    return {"deleted": deleted, "inserted": len(rows)}
 
 
 def read_frame(url: str, table: str, period: str | None = None, missing_ok: bool = False) -> pd.DataFrame:
@@ -180,8 +284,9 @@ def _check_name(name: str) -> None:
         raise ValueError(f"not a usable table or column name: {name!r} (letters, digits, underscore)")
 
 
-def _prepare(name: str, period: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame to write: string column names, a ``period`` column first, holding ``period`` only."""
+def _prepare(name: str, period: str, frame: pd.DataFrame, agency: str | None = None) -> pd.DataFrame:
+    """The frame to write: string column names, a ``period`` column first, holding ``period`` only, and
+    for an agency's rows an ``instansi`` column second, holding ``agency`` only."""
     _check_name(name)
     frame = frame.reset_index(drop=True).rename(columns=str)
     if frame.columns.duplicated().any():
@@ -194,12 +299,15 @@ def _prepare(name: str, period: str, frame: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"frame {name!r} holds rows of other periods than {period}: {sorted(found)}")
         frame = frame.drop(columns="period")
     frame.insert(0, "period", pd.Series([period] * len(frame), dtype="str"))
+    if agency is not None:
+        frame = frame.drop(columns=TAG, errors="ignore")
+        frame.insert(1, TAG, pd.Series([agency] * len(frame), dtype="str"))
     return frame
 
 
 def _sql_type(series: pd.Series) -> sa.types.TypeEngine:
     """The column type for a frame column: from its dtype, or from its values when it is ``object``."""
-    if series.name == "period":
+    if series.name in ("period", TAG):
         return sa.Text()
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -253,6 +361,8 @@ def _ensure_table(conn: sa.Connection, name: str, frame: pd.DataFrame,
 def _leading(wanted: Sequence[str], present) -> list[str]:
     out = []
     for c in wanted:
+        if c == TAG and c not in present:  # untagged rows: the same index as ever
+            continue
         if c not in present:
             break
         out.append(c)

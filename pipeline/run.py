@@ -44,7 +44,8 @@ from pipeline.consolidate import consolidate
 from pipeline.coverage import Previous, coverage_frame, coverage_note
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
-from pipeline.read import scan, skipped_entries
+from pipeline.agencies import agency_frames, agency_tables, discover, registries_by_file, tag_coverage, \
+    write_agency_releases
 from pipeline.release import release_frame, release_status
 from pipeline.repair import write_archive_note
 from pipeline.rules.cross import city_rules, period_rules
@@ -155,7 +156,7 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
                reports: Path | str = "reports", db_url: str | None = None, registry: dict[str, Opd] | None = None,
                lang: str = "id", policy: ReleasePolicy = ReleasePolicy(), finalise: dict | None = None,
                book_csv: str = "excel-id", progress=None, echo=None, keep_withdrawn: bool = False,
-               staff_policy: str = "reconcile", jobs: int | None = 1) -> RunResult:
+               staff_policy: str = "reconcile", jobs: int | None = 1, instansi: str = "") -> RunResult:
     """Run one period. Raises :class:`RunLocked` when another run is under way, and any fault that
     prevents the run from recording itself (a read-only or full disk, a damaged catalog: see
     :func:`fault_message`); every other fault is the run's ``failed`` outcome.
@@ -167,6 +168,8 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
     ``staff_policy`` says how staff lists in ``raw/PERIOD/`` are used (:mod:`pipeline.staff_run`).
     ``jobs``: processes that validate new versions (``None``: every core; the outputs are the same bytes
     whatever the number).
+    ``instansi``: the agency the published SQL rows are tagged with (a shared database, rekap.toml's
+    ``instansi``); a registry of agencies tags each agency's rows with its own.
     """
     raw, processed, reports = Path(raw), Path(processed), Path(reports)
     processed.mkdir(parents=True, exist_ok=True)
@@ -195,7 +198,8 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
                    "started": started}
         try:
             result = _run(run_id, period, raw, processed, reports, db_url, registry or load_registry(), lang,
-                          catalog, log, keep_withdrawn=keep_withdrawn, staff_policy=staff_policy, jobs=jobs, **options)
+                          catalog, log, keep_withdrawn=keep_withdrawn, staff_policy=staff_policy, jobs=jobs,
+                          instansi=instansi, **options)
         except Exception as err:  # a fault, not bad data: record it; the previous outputs stand
             log("failed", error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
             result = RunResult(run_id, period, "failed", EXIT_FAILED, [], message=fault_note(err))
@@ -248,12 +252,14 @@ def fault_note(err: BaseException) -> str:
 
 def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalog: Catalog, log, *,
          policy: ReleasePolicy, finalise: dict | None, book_csv: str, progress, started: str,
-         keep_withdrawn: bool = False, staff_policy: str = "reconcile", jobs: int | None = 1) -> RunResult:
+         keep_withdrawn: bool = False, staff_policy: str = "reconcile", jobs: int | None = 1,
+         instansi: str = "") -> RunResult:
     from pipeline import staff_run  # staff lists: recognised by content, checked, reconciled, used by policy
 
     tables = load_tables()
-    files, ignored = scan(raw / period)
-    notes = skipped_entries(raw / period)  # links, pipes, folders: named on the dashboard, never read
+    # raw/PERIOD/ (and raw/PERIOD/<instansi>/ of a registry of agencies); links, pipes, folders are named on
+    # the dashboard, never read
+    files, ignored, notes, agency_of = discover(raw / period, registry)
     log("discovered", files=len(files), ignored=[p.name for p in ignored], skipped=[n.params["name"] for n in notes])
     catalog.record_ignored(run_id, period, [p.name for p in ignored])
     # -- staff lists ----------------------------------------------------------------------------------------
@@ -266,7 +272,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     # ------------------------------------------------------------------------------------------------------
     previous = Previous(catalog, period)  # the earlier periods' published versions: one query
     inputs, validated = _versions(files, period, processed, registry, catalog, started, lists, previous, log,
-                                  progress, jobs)
+                                  progress, jobs, registries_by_file(registry, agency_of))
 
     reconciled = staff_run.reconcile_inputs(lists, inputs, staff_policy, processed)
     chosen = _choose(inputs, period, registry, catalog, notes, keep_withdrawn)
@@ -293,9 +299,14 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         return result
 
     used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
-    city, lineage = consolidate(staff_run.sources(chosen, origins, _values), tables)
-    coverage, summary = coverage_frame(period, registry, inputs, chosen, previous,
-                                       withdrawn={n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"})
+    sources = staff_run.sources(chosen, origins, _values)
+    city, lineage = consolidate(sources, tables)
+    withdrawn = {n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"}
+    coverage, summary = coverage_frame(period, registry, inputs, chosen, previous, withdrawn=withdrawn)
+    parts = agency_tables(period, registry, inputs, chosen, sources, agency_of, previous, withdrawn)
+    if parts:  # a registry of agencies: coverage says whose, the summary each agency's counts
+        coverage = tag_coverage(coverage, registry, inputs, agency_of)
+        summary = {**summary, "agencies": {name: part["summary"] for name, part in parts.items()}}
     result.coverage, result.coverage_summary = coverage, summary
     catalog.record_coverage(run_id, period, coverage, summary)
     url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
@@ -316,6 +327,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         "from_lists": origins,  # OPD -> the list its counts came from, and the cells kept from its recap
         "code_version": code_version(),
         "rules_version": rules_version(),
+        **({"instansi": instansi} if instansi else {}),  # the tag of the published SQL rows
     }
     fingerprint = _fingerprint(manifest)
     if previous and previous.get("fingerprint") == fingerprint:
@@ -338,15 +350,20 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     note = coverage_note(summary, lang)
     manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed"}
     outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
+    outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv)
     log("written", release=release.name, outputs=len(outputs))
 
-    from pipeline.database import publish_frames
+    from pipeline.database import publish_agencies
 
     try:
-        publish_frames(url, period, {
-            "rekap_cells": published_cells(long_cells(city, period)).assign(release=manifest["release"]["status"]),
-            "rekap_lineage": integer_values(lineage.assign(period=period)), "rekap_coverage": coverage,
-            "rekap_release": release_frame(period, run_id, manifest["release"])})
+        if parts:  # each agency's own tables, tagged with it (the combined ones are their sum)
+            published = agency_frames(period, run_id, parts, manifest["release"])
+        else:
+            published = {instansi or None: {
+                "rekap_cells": published_cells(long_cells(city, period)).assign(release=manifest["release"]["status"]),
+                "rekap_lineage": integer_values(lineage.assign(period=period)), "rekap_coverage": coverage,
+                "rekap_release": release_frame(period, run_id, manifest["release"])}}
+        publish_agencies(url, period, published)
     except Exception:
         shutil.rmtree(release, ignore_errors=True)
         raise
@@ -400,7 +417,8 @@ class _Seen:
 
 
 def _versions(files: list[Path], period: str, processed: Path, registry, catalog: Catalog, received: str,
-              lists: list, previous: Previous, log, progress, jobs: int | None) -> tuple[list[Input], int]:
+              lists: list, previous: Previous, log, progress, jobs: int | None,
+              registry_of: dict[str, dict] | None = None) -> tuple[list[Input], int]:
     """The catalog's version of every file, validating (on ``jobs`` processes) only those this code, these
     rules and this evidence have not checked yet; each new version is saved to the catalog as it comes.
 
@@ -409,7 +427,8 @@ def _versions(files: list[Path], period: str, processed: Path, registry, catalog
     start), so files that arrive together share one first-seen time and their modification times tell
     them apart. ``lists`` (staff lists, :mod:`pipeline.staff_run`): an OPD's usable list gives error
     localisation the true count of each cell, taken over the previous period's value (``previous``);
-    which list it was is part of the cache key, so a new list re-validates the recap.
+    which list it was is part of the cache key, so a new list re-validates the recap. ``registry_of``:
+    the registry a file is checked against, by path (its agency's, :func:`pipeline.agencies.registries_by_file`).
     """
     from pipeline import staff_run
 
@@ -436,7 +455,7 @@ def _versions(files: list[Path], period: str, processed: Path, registry, catalog
             unique.setdefault(s.sha, s)  # the same bytes twice in the folder are checked once
     todo = list(unique.values())
     evidence = _evidence(registry, lists, previous) if todo else None
-    fresh = iter_validate([s.path for s in todo], period, registry, evidence, jobs)
+    fresh = iter_validate([s.path for s in todo], period, registry, evidence, jobs, registry_of)
     inputs, done = [], {}
     try:
         for s in progress(seen):

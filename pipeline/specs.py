@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import functools
 import itertools
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -273,12 +274,18 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class Opd:
-    code: str
+    code: str  # its id everywhere in rekap: the registry code, ``INSTANSI.CODE`` when it belongs to an agency
     name: str
     type: str
     leader: str
     aliases: tuple[str, ...] = ()  # other names of the unit in staff lists (registry column `aliases`, `;`-separated)
     tables: tuple[str, ...] = ()  # tables it must submit besides those their specs ask of it (column `tables`)
+    instansi: str = ""  # the agency (registry column `instansi`) it belongs to; "" in a one-city registry
+
+    @property
+    def local(self) -> str:
+        """The code its own agency knows it by (``DISKOMINFO`` of ``KOTA-SERANG.DISKOMINFO``)."""
+        return self.code[len(self.instansi) + 1:] if self.instansi else self.code
 
 
 def _member(raw) -> Member:
@@ -426,11 +433,40 @@ def load_tables(root: Path | None = None) -> dict[str, TableSpec]:
 @cache
 def load_registry(path: Path | None = None) -> dict[str, Opd]:
     """The OPD registry (``registry.csv``: code, name, type, leader, aliases separated by ``;``), default:
-    the one in force."""
+    the one in force.
+
+    A registry of several agencies (a province, the national agency) has a column ``instansi``: the
+    agency's code (capitals, digits, ``-``), which names its folder ``raw/PERIOD/<instansi>/``. An OPD
+    of an agency is known as ``INSTANSI.CODE`` (:attr:`Opd.code`), so two agencies may each have a
+    ``DISKOMINFO``; a line without an agency keeps its bare code."""
     with open(path or spec_file("registry.csv"), newline="", encoding="utf-8") as f:
-        return {r["code"]: Opd(r["code"], r["name"], r["type"], r["leader"], _list(r.get("aliases")),
-                               _list(r.get("tables")))
-                for r in csv.DictReader(f)}
+        registry = {}
+        for r in csv.DictReader(f):
+            instansi = (r.get("instansi") or "").strip().upper()
+            if instansi and not AGENCY_CODE.fullmatch(instansi):
+                raise ValueError(f"registry: agency code {instansi!r} is not capitals, digits and '-'")
+            code = f"{instansi}.{r['code']}" if instansi else r["code"]
+            if code in registry:
+                raise ValueError(f"registry: {code} is listed twice")
+            registry[code] = Opd(code, r["name"], r["type"], r["leader"], _list(r.get("aliases")),
+                                 _list(r.get("tables")), instansi)
+        return registry
+
+
+AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,63}")  # an agency code names a folder: nothing else allowed
+
+
+def agencies(registry: dict[str, Opd]) -> list[str]:
+    """The agencies of a registry, in registry order; empty for a one-city registry."""
+    return list(dict.fromkeys(o.instansi for o in registry.values() if o.instansi))
+
+
+def agency_registry(registry: dict[str, Opd], instansi: str) -> dict[str, Opd]:
+    """The registry as seen from one agency's folder: its OPDs by their own code (``DISKOMINFO``) and by
+    their id (``KOTA-SERANG.DISKOMINFO``), so a submission in ``raw/PERIOD/KOTA-SERANG/`` may name
+    either; another agency's OPD is unknown there (the folder, never the submitted text, says whose)."""
+    mine = [o for o in registry.values() if o.instansi == instansi]
+    return {**{o.local: o for o in mine}, **{o.code: o for o in mine}}
 
 
 def _list(text: str | None) -> tuple[str, ...]:

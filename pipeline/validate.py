@@ -86,8 +86,10 @@ def check_identity(extract: Extract, path: Path, expected_period: str | None,
         findings.append(Finding("OPD_UNKNOWN", "identity:opd", actual=shown[:40] + ("..." if len(shown) > 40 else ""),
                                 expected=", ".join(list(registry)[:3]) + ", ..."))
         opd = None
-    elif stem in registry and stem != opd:
+    elif stem in registry and registry[stem].code != registry[opd].code:
         findings.append(Finding("OPD_MISMATCH", "identity:opd", actual=opd, expected=stem))
+    if opd is not None:  # an agency's folder knows its OPDs by their own code too: the id is the registry's
+        opd = registry[opd].code
     raw_period = extract.identity.get("period")
     period = normalize_period(raw_period)
     if raw_period in (None, ""):
@@ -215,7 +217,7 @@ def _check(extract: Extract, staged: Staged | None, expected_period: str | None,
            reference, tables: dict[str, TableSpec]) -> Result:
     path = Path(extract.file)
     # an unreadable file still belongs to the OPD its name names, so that OPD hears about it
-    opd, period, findings = (path.stem.upper() if path.stem.upper() in registry else None), None, []
+    opd, period, findings = (registry[path.stem.upper()].code if path.stem.upper() in registry else None), None, []
     if extract.cells or extract.identity:
         opd, period, findings = check_identity(extract, path, expected_period, registry)
     findings = list(extract.findings) + findings
@@ -240,6 +242,7 @@ class _Job:
     expected_period: str | None
     registry: dict[str, Opd]
     reference: object
+    registry_of: dict[str, dict[str, Opd]]  # a file's own registry (its agency's), by path
 
 
 def _check_paths(job: _Job, paths: list) -> list[Result]:
@@ -251,21 +254,29 @@ def _check_paths(job: _Job, paths: list) -> list[Result]:
             extracts.append((i, read_submission(Path(path))))
         except Exception as err:  # a bug in a reader, not bad data: record it and go on
             results[i] = internal_error(path, err)
-    checked = check_extracts([ex for _, ex in extracts], job.expected_period, job.registry, job.reference)
-    results.update((i, r) for (i, _), r in zip(extracts, checked))
+    groups: dict[int, list] = {}  # the files checked against one registry (an agency's), together
+    for i, extract in extracts:
+        groups.setdefault(id(job.registry_of.get(str(paths[i]), job.registry)), []).append((i, extract))
+    for members in groups.values():
+        registry = job.registry_of.get(str(paths[members[0][0]]), job.registry)
+        checked = check_extracts([ex for _, ex in members], job.expected_period, registry, job.reference)
+        results.update((i, r) for (i, _), r in zip(members, checked))
     return [results[i].compact() for i in range(len(paths))]
 
 
 def iter_validate(paths, expected_period: str | None = None, registry: dict[str, Opd] | None = None,
-                  reference=None, jobs: int | None = 1) -> Iterator[Result]:
+                  reference=None, jobs: int | None = 1,
+                  registry_of: dict[str, dict[str, Opd]] | None = None) -> Iterator[Result]:
     """Compact results (:meth:`Result.compact`) of ``paths``, in their order, as they come, checked on
     ``jobs`` processes (:func:`pipeline.pool.ordered_map`; ``None``: every core). Each file on its
     own: a fault while checking one, even one that kills its worker process, is a finding on that file
     (INTERNAL_ERROR), never a stop for the rest. ``reference``: see :func:`check_extract` (plain data,
-    e.g. an :class:`Evidence`, when jobs > 1 on a system that cannot fork)."""
+    e.g. an :class:`Evidence`, when jobs > 1 on a system that cannot fork). ``registry_of``: the registry
+    a file is checked against, by path (an agency's folder: :func:`pipeline.agencies.registries_by_file`);
+    else ``registry``."""
     from pipeline.pool import ordered_map
 
-    job = _Job(expected_period, registry or load_registry(), reference)
+    job = _Job(expected_period, registry or load_registry(), reference, registry_of or {})
     load_tables()  # loaded once here, so that forked workers inherit it
     yield from ordered_map(_check_paths, paths, jobs, chunk=8, shared=job, batched=True,
                            on_crash=lambda p: internal_error(p, "the process checking it stopped (killed or crashed)"))

@@ -7,6 +7,7 @@ OPDs) and an optional ``rekap.toml``:
 .. code-block:: toml
 
     agency = "BKPSDM Kota Serang"      # named in the instructions sent with the templates
+    instansi = ""                      # the agency's code: tags its rows in a database shared by agencies
     registry = "registry.csv"          # the OPD registry; default: the one shipped with rekap
     specs = "schemas"                  # a file here overrides the shipped spec of the same name
     collection = ""                    # a folder of tables unrelated to the book, used instead of its six
@@ -74,6 +75,7 @@ class ReleasePolicy:
 class Workspace:
     root: Path
     agency: str = "BKPSDM Kota Serang"
+    instansi: str = ""  # the agency's code in a database shared by agencies ("" : untagged rows)
     registry: Path | None = None  # None: the shipped registry (or the specs folder's registry.csv)
     specs: Path | None = None  # a folder whose files override the shipped specs
     collection: Path | None = None  # a folder of tables (and their rules) used instead of the book's
@@ -136,6 +138,12 @@ def load(root: Path) -> Workspace:
     if book_csv not in BOOK_CSV_DIALECTS or not isinstance(share, (int, float)) or not 0 <= share <= 1:
         raise WorkspaceError("output", path=path, choices=", ".join(BOOK_CSV_DIALECTS))
 
+    from pipeline.specs import AGENCY_CODE
+
+    instansi = str(data.get("instansi") or "").strip().upper()
+    if instansi and not AGENCY_CODE.fullmatch(instansi):
+        raise WorkspaceError("instansi", path=path, value=repr(instansi))
+
     def folder_or_file(key: str) -> Path | None:
         value = data.get(key)
         if not value:
@@ -146,7 +154,7 @@ def load(root: Path) -> Workspace:
         return target
 
     return Workspace(
-        root, agency=str(data.get("agency") or Workspace.agency), registry=folder_or_file("registry"),
+        root, agency=str(data.get("agency") or Workspace.agency), instansi=instansi, registry=folder_or_file("registry"),
         specs=folder_or_file("specs"), collection=folder_or_file("collection"), database=data.get("database") or None,
         release=ReleasePolicy(float(share), tuple(str(c).upper() for c in release.get("exempt", ()))),
         book_csv=book_csv, staff_policy=staff_policy, config=path)
@@ -154,6 +162,10 @@ def load(root: Path) -> Workspace:
 
 CONFIG_TEXT = '''# rekap workspace settings (see the README, "Running rekap for an agency").
 agency = "{agency}"
+
+# The agency's code (capitals, digits, -), e.g. "KOTA-SERANG": it tags the rows this workspace publishes to
+# a database shared by several agencies (see `rekap national`). Empty: untagged rows, the city on its own.
+instansi = ""
 
 # The OPD registry: code, name, type, leader. Edit it as the city changes.
 registry = "registry.csv"

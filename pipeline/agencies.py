@@ -1,0 +1,134 @@
+"""Several agencies in one workspace: a province, or the national agency, collecting for its agencies.
+
+A registry with an ``instansi`` column (:func:`pipeline.specs.load_registry`) holds agencies (*instansi*)
+and their OPDs. Their submissions are in ``raw/PERIOD/<instansi>/``, one folder per agency of the
+registry (a folder's name comes from the registry, never from submitted text): a file there is checked
+against that agency's OPDs only, which it may name by their own code (``DISKOMINFO``) or by their id
+(``KOTA-SERANG.DISKOMINFO``, what the agency's templates carry). A file directly in ``raw/PERIOD/`` must
+name an id. A folder there that is no agency of the registry is skipped with a note, like any folder.
+
+Consolidation gives the combined tables (the release, as for a city) and each agency's own tables
+(``instansi/<INSTANSI>/`` inside the release, written like the city tables); coverage has an
+``instansi`` column and the summary each agency's counts. In SQL, each agency's rows are tagged with it
+(:func:`pipeline.database.publish_agencies`). A registry without agencies changes nothing of this.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.findings import Finding
+from pipeline.read import scan, skipped_entries
+from pipeline.specs import Opd, agencies, agency_registry
+
+AGENCY_FOLDER = "instansi"  # inside a release: one folder per agency with its own tables
+
+
+def discover(folder: Path, registry: dict[str, Opd]) -> tuple[list[Path], list[Path], list[Finding], dict[Path, str]]:
+    """The submissions, the other files and the skipped entries of ``raw/PERIOD/`` and of its agencies'
+    folders, and the agency of each file found in an agency's folder (a one-city registry: only
+    ``folder``, exactly as :func:`pipeline.read.scan` and :func:`pipeline.read.skipped_entries`)."""
+    folder = Path(folder)
+    files, ignored = scan(folder)
+    notes = skipped_entries(folder)
+    names = agencies(registry)
+    if not names:
+        return files, ignored, notes, {}
+    mine = {n for n in names if (folder / n).is_dir() and not (folder / n).is_symlink()}
+    notes = [n for n in notes if not (n.params["kind"] == "folder" and n.params["name"] in mine)]
+    agency_of: dict[Path, str] = {}
+    for name in names:
+        if name not in mine:
+            continue
+        found, other = scan(folder / name)
+        files += found
+        ignored += other
+        agency_of.update({p: name for p in found})
+        for note in skipped_entries(folder / name):
+            notes.append(Finding(note.code, note.rule, params={**note.params, "name": f"{name}/{note.params['name']}"}))
+    return files, ignored, notes, agency_of
+
+
+def registries_by_file(registry: dict[str, Opd], agency_of: dict[Path, str]) -> dict[str, dict[str, Opd]]:
+    """The registry each file of an agency's folder is checked against (its agency's, by the folder it is
+    in), by path; a file not listed is checked against the whole registry. One pass per agency."""
+    mine = {agency: agency_registry(registry, agency) for agency in sorted(set(agency_of.values()))}
+    return {str(path): mine[agency] for path, agency in agency_of.items()}
+
+
+def agency_of_opd(registry: dict[str, Opd]) -> dict[str, str]:
+    """OPD id -> its agency, for the registry's OPDs that belong to one."""
+    return {code: o.instansi for code, o in registry.items() if o.instansi}
+
+
+def tag_coverage(coverage: pd.DataFrame, registry: dict[str, Opd], inputs, agency_of: dict[Path, str]) -> pd.DataFrame:
+    """The coverage frame with an ``instansi`` column after ``period`` (an unknown OPD's file: the agency
+    whose folder it was in)."""
+    by_opd = agency_of_opd(registry)
+    by_file = {i.file.name: agency_of.get(i.file, "") for i in inputs}
+    tags = [by_opd.get(opd) or by_file.get(file, "") for opd, file in zip(coverage["opd"], coverage["file"])]
+    out = coverage.copy()
+    out.insert(1, "instansi", pd.Series(tags, index=out.index, dtype="str"))
+    return out
+
+
+def per_agency(registry: dict[str, Opd], inputs, chosen: dict, sources: list, agency_of: dict[Path, str]):
+    """For each agency of the registry: its registry, its inputs, its chosen versions and its sources
+    (what consolidation sums), in registry order."""
+    out = {}
+    for name in agencies(registry):
+        sub = {c: o for c, o in registry.items() if o.instansi == name}
+        mine = [i for i in inputs if i.opd in sub or (i.opd not in registry and agency_of.get(i.file) == name)]
+        out[name] = (sub, mine, {c: v for c, v in chosen.items() if c in sub}, [s for s in sources if s.opd in sub])
+    return out
+
+
+def agency_tables(period: str, registry: dict[str, Opd], inputs, chosen: dict, sources: list,
+                  agency_of: dict[Path, str], previous, withdrawn: set[str]) -> dict[str, dict]:
+    """Each agency's own tables: ``{instansi: {"city", "lineage", "coverage", "summary", "opds"}}`` (its
+    values summed over its chosen versions, their lineage, its coverage frame and summary, its OPDs)."""
+    from pipeline.consolidate import consolidate
+    from pipeline.coverage import coverage_frame
+
+    out = {}
+    for name, (sub, mine, used, summed) in per_agency(registry, inputs, chosen, sources, agency_of).items():
+        city, lineage = consolidate(summed)
+        coverage, summary = coverage_frame(period, sub, mine, used, previous, withdrawn=withdrawn & set(sub))
+        out[name] = {"city": city, "lineage": lineage, "coverage": coverage, "summary": summary, "opds": set(sub)}
+    return out
+
+
+def write_agency_releases(release: Path, period: str, parts: dict[str, dict], manifest: dict, lang: str,
+                          book_csv: str) -> list[str]:
+    """Each agency's tables into ``release/instansi/<INSTANSI>/``, written like the combined ones (cells,
+    lineage, coverage, the book's tables and workbook, a manifest of its own); returns the files written."""
+    from pipeline.coverage import coverage_note
+    from pipeline.publish import write_release
+
+    written = []
+    for name, part in parts.items():
+        folder = release / AGENCY_FOLDER / name
+        own = {"period": period, "instansi": name, "release": manifest.get("release"),
+               "used": {o: s for o, s in manifest["used"].items() if o in part["opds"]},
+               "coverage": part["summary"], "code_version": manifest.get("code_version"),
+               "rules_version": manifest.get("rules_version"), "run_id": manifest.get("run_id")}
+        outputs = write_release(folder, period, part["city"], part["lineage"], part["coverage"],
+                                coverage_note(part["summary"], lang), own, lang, book_csv=book_csv)
+        written += [f"{AGENCY_FOLDER}/{name}/{o}" for o in outputs]
+    return written
+
+
+def agency_frames(period: str, run_id: str, parts: dict[str, dict], release: dict) -> dict[str, dict[str, pd.DataFrame]]:
+    """The SQL tables of each agency (``rekap_cells``, ``rekap_lineage``, ``rekap_coverage``,
+    ``rekap_release``), as a city publishes its own; :func:`pipeline.database.publish_agencies` tags them."""
+    from pipeline.publish import integer_values, published_cells
+    from pipeline.release import release_frame
+    from pipeline.values import long_cells
+
+    return {name: {
+        "rekap_cells": published_cells(long_cells(part["city"], period)).assign(release=release["status"]),
+        "rekap_lineage": integer_values(part["lineage"].assign(period=period)),
+        "rekap_coverage": part["coverage"],
+        "rekap_release": release_frame(period, run_id, release)} for name, part in parts.items()}

@@ -1,0 +1,145 @@
+"""``rekap national``: the national tables, consolidated with SQL from the database the agencies publish to.
+
+Each agency's run publishes its own tables to one shared database, tagged with its code (column
+``instansi``, :mod:`pipeline.database`); its rows of a period are always its latest published release.
+The national tables are the sums, in SQL, of the agencies' inner cells (what a person counts: no total,
+no percentage) for the period; every total and percentage is then recomputed from them
+(:func:`pipeline.complete.complete`), as a city's are from its OPDs. They are written like the city
+tables, as a release of ``processed/national/PERIOD/`` swapped in at once (cells, lineage: each
+agency's contribution to each cell, coverage: each agency and its release status, the book's tables
+and workbook), and published back as ``rekap_national_cells`` (untagged, one period replaced).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+NATIONAL = "national"  # the folder, under processed/, of the national releases
+TABLE = "rekap_national_cells"
+
+
+class NoNationalData(LookupError):
+    """No agency has published a period (or anything) to the database."""
+
+
+@dataclass
+class National:
+    period: str
+    values: dict  # table id -> {key: value}: the national tables
+    lineage: pd.DataFrame  # table, key, instansi, value: each agency's contribution to each inner cell
+    agencies: pd.DataFrame  # one row per agency: its release status, run and OPD counts
+    release: Path | None = None  # the release folder written, once written
+
+
+def latest_period(url: str) -> str | None:
+    """The latest period any agency has published to the database, or None."""
+    import sqlalchemy as sa
+
+    from pipeline.database import TAG, DatabaseError, _engine, _reason, _where
+
+    with _engine(url, create=False) as engine:
+        try:
+            with engine.connect() as conn:
+                if not sa.inspect(conn).has_table("rekap_cells"):
+                    return None
+                t = sa.Table("rekap_cells", sa.MetaData(), autoload_with=conn)
+                if TAG not in t.c:
+                    return None
+                return conn.execute(sa.select(sa.func.max(t.c.period)).where(t.c[TAG].is_not(None))).scalar()
+        except sa.exc.SQLAlchemyError as e:
+            raise DatabaseError(f"reading the periods of {_where(engine)} failed: {_reason(e)}") from e
+
+
+def consolidate_national(url: str, period: str) -> National:
+    """The national tables of ``period`` from the agencies' published cells (SQL sums), with each
+    agency's contribution and release. Raises :class:`NoNationalData` when no agency published it."""
+    import sqlalchemy as sa
+
+    from pipeline.complete import complete, inner_cells
+    from pipeline.database import TAG, DatabaseError, _engine, _reason, _where
+    from pipeline.specs import load_tables
+    from pipeline.values import parse_key
+
+    tables = load_tables()
+    with _engine(url, create=False) as engine:
+        try:
+            with engine.connect() as conn:
+                inspector = sa.inspect(conn)
+                if not inspector.has_table("rekap_cells") or \
+                        TAG not in {c["name"] for c in inspector.get_columns("rekap_cells")}:
+                    raise NoNationalData(period)
+                cells = sa.Table("rekap_cells", sa.MetaData(), autoload_with=conn)
+                counted = [cells.c.period == period, cells.c[TAG].is_not(None),
+                           sa.not_(cells.c.is_total), sa.not_(cells.c.percent)]
+                sums = conn.execute(
+                    sa.select(cells.c.table, cells.c.key, sa.func.sum(cells.c.value))
+                    .where(*counted).group_by(cells.c.table, cells.c.key)).all()
+                parts = conn.execute(
+                    sa.select(cells.c.table, cells.c.key, cells.c[TAG], cells.c.value)
+                    .where(*counted, cells.c.value != 0)
+                    .order_by(cells.c.table, cells.c.key, cells.c[TAG])).all()
+                releases = sa.Table("rekap_release", sa.MetaData(), autoload_with=conn)
+                agencies = conn.execute(
+                    sa.select(releases.c[TAG], releases.c.status, releases.c.run_id, releases.c.opds_required,
+                              releases.c.opds_included)
+                    .where(releases.c.period == period, releases.c[TAG].is_not(None))
+                    .order_by(releases.c[TAG])).all()
+        except sa.exc.SQLAlchemyError as e:
+            raise DatabaseError(f"reading the agencies' tables from {_where(engine)} failed: {_reason(e)}") from e
+    if not agencies:
+        raise NoNationalData(period)
+    summed: dict[str, dict] = {t: {} for t in tables}
+    for table, key, value in sums:
+        if table not in tables:
+            raise ValueError(f"table {table!r} of the published cells is not in the specs")
+        summed[table][parse_key(tables[table], key)] = float(value or 0)
+    values = {t: complete(spec, {k: summed[t].get(k, 0.0) for k in inner_cells(spec)}) for t, spec in tables.items()}
+    lineage = pd.DataFrame([{"table": t, "key": k, "instansi": a, "value": v} for t, k, a, v in parts],
+                           columns=["table", "key", "instansi", "value"])
+    frame = pd.DataFrame([{"period": period, "instansi": a, "status": s, "run_id": r, "opds_required": q,
+                           "opds_included": i} for a, s, r, q, i in agencies],
+                         columns=["period", "instansi", "status", "run_id", "opds_required", "opds_included"])
+    return National(period, values, lineage, frame)
+
+
+def national_note(agencies: pd.DataFrame, lang: str = "id") -> str:
+    """What the national tables cover: how many agencies, how many of them final, which provisional."""
+    from pipeline import text
+    from pipeline.release import FINAL
+
+    provisional = sorted(agencies.loc[agencies["status"] != FINAL, "instansi"])
+    note = text.say("national.covers", lang, n=len(agencies), final=len(agencies) - len(provisional))
+    if provisional:
+        note += text.say("national.provisional", lang, agencies=", ".join(provisional))
+    return note
+
+
+def write_national(url: str, period: str, processed: Path, lang: str = "id", book_csv: str = "excel-id") -> National:
+    """Consolidate the national tables of ``period`` and write them to ``processed/national/PERIOD/``
+    (a new release swapped in at once) and to the database (``rekap_national_cells``)."""
+    from pipeline.database import publish_frames
+    import sqlalchemy as sa
+
+    from pipeline.publish import published_cells, release_dir, swap_in, write_release
+    from pipeline.values import long_cells
+    from pipeline.versions import code_version, rules_version
+
+    national = consolidate_national(url, period)
+    root = Path(processed) / NATIONAL
+    root.mkdir(parents=True, exist_ok=True)
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    folder = release_dir(root, period, run_id)
+    manifest = {"period": period, "run_id": run_id, "database": sa.make_url(url).render_as_string(hide_password=True),
+                "agencies": national.agencies[["instansi", "status", "run_id"]].to_dict("records"),
+                "code_version": code_version(), "rules_version": rules_version()}
+    write_release(folder, period, national.values, national.lineage, national.agencies,
+                  national_note(national.agencies, lang), manifest, lang, book_csv=book_csv)
+    publish_frames(url, period, {TABLE: published_cells(long_cells(national.values, period))})
+    swap_in(root, period, folder)
+    national.release = root / period
+    return national
