@@ -58,6 +58,15 @@ def registries_by_file(registry: dict[str, Opd], agency_of: dict[Path, str]) -> 
     return {str(path): mine[agency] for path, agency in agency_of.items()}
 
 
+def agency_groups(chosen: dict, registry: dict[str, Opd]) -> list[dict]:
+    """``chosen`` (OPD -> version) split by agency, over which a city's rules hold (one II.A per city);
+    a one-city registry: one group, all of it."""
+    names = agencies(registry)
+    if not names:
+        return [chosen]
+    return [{c: v for c, v in chosen.items() if c in registry and registry[c].instansi == name} for name in names]
+
+
 def agency_of_opd(registry: dict[str, Opd]) -> dict[str, str]:
     """OPD id -> its agency, for the registry's OPDs that belong to one."""
     return {code: o.instansi for code, o in registry.items() if o.instansi}

@@ -171,8 +171,8 @@ def sums_check(city: Values, tables: dict[str, TableSpec]) -> Check:
     ))
 
 
-def cross_checks(city: Values, tables: dict[str, TableSpec]) -> list[Check]:
-    rules = [*cross_rules(), *city_rules()]
+def cross_checks(city: Values, tables: dict[str, TableSpec], city_scope: bool = True) -> list[Check]:
+    rules = [*cross_rules(), *(city_rules() if city_scope else ())]
     groups: dict[str, list[dict]] = {"cross_equal": [], "cross_at_most": [], "plausibility": []}
     for rule in rules:
         if any(r.table not in city for r in rule.refs):
@@ -239,11 +239,12 @@ def _common(spec: TableSpec, keys) -> dict:
     return {n: m for n, m in dicts[0].items() if n not in spec.percent["of"] and all(d[n] == m for d in dicts)}
 
 
-def checks(city: Values, tables: dict[str, TableSpec] | None = None) -> list[Check]:
-    """Every check frame of the gate, in the order they are reported."""
+def checks(city: Values, tables: dict[str, TableSpec] | None = None, city_scope: bool = True) -> list[Check]:
+    """Every check frame of the gate, in the order they are reported. ``city_scope=False``: tables summed
+    over several agencies, whose city rules (one II.A per city) hold per agency, not over their sum."""
     tables = tables or load_tables()
     return [counts_check(city, tables), percents_check(city, tables), sums_check(city, tables),
-            *cross_checks(city, tables), percent_totals_check(city, tables)]
+            *cross_checks(city, tables, city_scope), percent_totals_check(city, tables)]
 
 
 # -- the GX adapter -----------------------------------------------------------------------------
@@ -364,7 +365,7 @@ def _lines(outcome: Outcome) -> list[str]:
 
 
 def run_gate(city: Values, period: str, docs_dir: Path | None,
-             tables: dict[str, TableSpec] | None = None) -> GateResult:
+             tables: dict[str, TableSpec] | None = None, city_scope: bool = True) -> GateResult:
     """Confront the consolidated city tables with the gate's GX suite; Data Docs go to ``docs_dir``.
 
     GX's pages (``index.html``, ``expectations/``, ``validations/``) in ``docs_dir`` are replaced by
@@ -375,7 +376,7 @@ def run_gate(city: Values, period: str, docs_dir: Path | None,
     """
     start = time.perf_counter()
     try:
-        outcomes, index = _confront(checks(city, tables), docs_dir, period)
+        outcomes, index = _confront(checks(city, tables, city_scope), docs_dir, period)
     except Exception as exc:  # a GX internal fault (or a bug here) must block publishing, not crash the run
         return GateResult(False, [f"gate error: {type(exc).__name__}: {exc}"], seconds=time.perf_counter() - start)
     failures, warned = [], []

@@ -2,8 +2,8 @@
 
 Each agency's run publishes its own tables to one shared database, tagged with its code (column
 ``instansi``, :mod:`pipeline.database`); its rows of a period are always its latest published release.
-The national tables are the sums, in SQL, of the agencies' inner cells (what a person counts: no total,
-no percentage) for the period; every total and percentage is then recomputed from them
+The national tables are the sums, in SQL, of the agencies' count cells for the period; every total and
+percentage is then recomputed from the inner ones (what a person counts)
 (:func:`pipeline.complete.complete`), as a city's are from its OPDs. They are written like the city
 tables, as a release of ``processed/national/PERIOD/`` swapped in at once (cells, lineage: each
 agency's contribution to each cell, coverage: each agency and its release status, the book's tables
@@ -13,6 +13,7 @@ and workbook), and published back as ``rekap_national_cells`` (untagged, one per
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +26,18 @@ TABLE = "rekap_national_cells"
 
 class NoNationalData(LookupError):
     """No agency has published a period (or anything) to the database."""
+
+
+@contextmanager
+def _database(url: str):
+    """An engine on the shared database; a SQLite file that does not exist holds nothing published."""
+    from pipeline.database import _engine, _NoDatabase
+
+    try:
+        with _engine(url, create=False) as engine:
+            yield engine
+    except _NoDatabase:
+        raise NoNationalData(url) from None
 
 
 @dataclass
@@ -40,9 +53,9 @@ def latest_period(url: str) -> str | None:
     """The latest period any agency has published to the database, or None."""
     import sqlalchemy as sa
 
-    from pipeline.database import TAG, DatabaseError, _engine, _reason, _where
+    from pipeline.database import TAG, DatabaseError, _reason, _where
 
-    with _engine(url, create=False) as engine:
+    with _database(url) as engine:
         try:
             with engine.connect() as conn:
                 if not sa.inspect(conn).has_table("rekap_cells"):
@@ -61,12 +74,12 @@ def consolidate_national(url: str, period: str) -> National:
     import sqlalchemy as sa
 
     from pipeline.complete import complete, inner_cells
-    from pipeline.database import TAG, DatabaseError, _engine, _reason, _where
+    from pipeline.database import TAG, DatabaseError, _reason, _where
     from pipeline.specs import load_tables
-    from pipeline.values import parse_key
+    from pipeline.values import key_text, parse_key
 
     tables = load_tables()
-    with _engine(url, create=False) as engine:
+    with _database(url) as engine:
         try:
             with engine.connect() as conn:
                 inspector = sa.inspect(conn)
@@ -74,8 +87,8 @@ def consolidate_national(url: str, period: str) -> National:
                         TAG not in {c["name"] for c in inspector.get_columns("rekap_cells")}:
                     raise NoNationalData(period)
                 cells = sa.Table("rekap_cells", sa.MetaData(), autoload_with=conn)
-                counted = [cells.c.period == period, cells.c[TAG].is_not(None),
-                           sa.not_(cells.c.is_total), sa.not_(cells.c.percent)]
+                # every count cell (a total is summed too, and recomputed below from the inner ones)
+                counted = [cells.c.period == period, cells.c[TAG].is_not(None), sa.not_(cells.c.percent)]
                 sums = conn.execute(
                     sa.select(cells.c.table, cells.c.key, sa.func.sum(cells.c.value))
                     .where(*counted).group_by(cells.c.table, cells.c.key)).all()
@@ -99,8 +112,9 @@ def consolidate_national(url: str, period: str) -> National:
             raise ValueError(f"table {table!r} of the published cells is not in the specs")
         summed[table][parse_key(tables[table], key)] = float(value or 0)
     values = {t: complete(spec, {k: summed[t].get(k, 0.0) for k in inner_cells(spec)}) for t, spec in tables.items()}
-    lineage = pd.DataFrame([{"table": t, "key": k, "instansi": a, "value": v} for t, k, a, v in parts],
-                           columns=["table", "key", "instansi", "value"])
+    inner = {t: {key_text(spec, k) for k in inner_cells(spec)} for t, spec in tables.items()}
+    lineage = pd.DataFrame([{"table": t, "key": k, "instansi": a, "value": v} for t, k, a, v in parts
+                            if k in inner.get(t, ())], columns=["table", "key", "instansi", "value"])
     frame = pd.DataFrame([{"period": period, "instansi": a, "status": s, "run_id": r, "opds_required": q,
                            "opds_included": i} for a, s, r, q, i in agencies],
                          columns=["period", "instansi", "status", "run_id", "opds_required", "opds_included"])

@@ -44,7 +44,7 @@ from pipeline.consolidate import consolidate
 from pipeline.coverage import Previous, coverage_frame, coverage_note
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
-from pipeline.agencies import agency_frames, agency_tables, discover, registries_by_file, tag_coverage, \
+from pipeline.agencies import agency_frames, agency_groups, agency_tables, discover, registries_by_file, tag_coverage, \
     write_agency_releases
 from pipeline.release import release_frame, release_status
 from pipeline.repair import write_archive_note
@@ -338,7 +338,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     from pipeline.gate import run_gate  # Great Expectations is imported only where the gate runs
 
-    gate = run_gate(city, period, reports / period / "gx")
+    gate = run_gate(city, period, reports / period / "gx", city_scope=not parts)  # agencies: city rules in _choose
     log("gate", ok=gate.ok, failures=gate.failures)
     catalog.record_gate(run_id, period, gate.ok, gate.outcomes)
     if not gate.ok:
@@ -582,7 +582,8 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes:
                 if earlier[-1] not in older:
                     older[earlier[-1]] = catalog.version(earlier[-1], period)
                 chosen[opd] = older[earlier[-1]]
-        breaches = city_breaches({opd: _values(v) for opd, v in chosen.items()}, city_rules())
+        breaches = [b for group in agency_groups(chosen, registry)  # a city's rules hold per agency
+                    for b in city_breaches({opd: _values(v) for opd, v in group.items()}, city_rules())]
         if not breaches:
             break
         flagged = False

@@ -224,3 +224,132 @@ def test_an_unusable_sqlite_path(tmp_path):
     assert not (tmp_path / "none.sqlite").exists()  # reading never creates a database
     with pytest.raises(DatabaseError, match="failed"):  # a folder where the file should be
         publish_frames(f"sqlite:///{tmp_path}", "2022", {"rekap_runs": frames("2022")["rekap_runs"]})
+
+
+# -- a database shared by agencies ------------------------------------------------------------------------
+
+def tagged(url: str, table: str, period: str, agency: str | None) -> pd.DataFrame:
+    frame = read_frame(url, table, period)
+    if "instansi" not in frame.columns:
+        return frame if agency is None else frame.iloc[0:0]
+    return frame[frame["instansi"].isna()] if agency is None else frame[frame["instansi"] == agency]
+
+
+def test_rows_are_tagged_by_agency_and_each_publish_replaces_only_its_own(url):
+    publish_frames(url, "2022", frames("2022"), instansi="KOTA-A")
+    publish_frames(url, "2022", frames("2022", opds=("DINKES",), scale=2), instansi="KAB-B")
+    kab_b = {name: tagged(url, name, "2022", "KAB-B") for name in frames("2022")}
+    publish_frames(url, "2022", frames("2022", opds=("KEC_SERANG",)), instansi="KOTA-A")
+    for name, frame in frames("2022", opds=("KEC_SERANG",)).items():
+        stored = tagged(url, name, "2022", "KOTA-A").drop(columns="instansi")
+        pd.testing.assert_frame_equal(comparable(stored), canonical(frame, "2022"), check_dtype=False)
+        pd.testing.assert_frame_equal(tagged(url, name, "2022", "KAB-B"), kab_b[name])
+    assert inspect(url)["rekap_cells"]["pk"] == ["period", "instansi", "table", "key"]
+
+
+def test_one_changed_opd_rewrites_only_its_own_rows(url):
+    first = frames("2022")
+    assert publish_frames(url, "2022", first, instansi="KOTA-A")["rekap_lineage"] == {
+        "deleted": 0, "inserted": len(first["rekap_lineage"])}
+    rowids = _row_ids(url, "KOTA-A")
+    second = frames("2022")
+    lineage = second["rekap_lineage"]
+    changed = lineage["opd"] == "DINKES"
+    lineage.loc[changed, "value"] = lineage.loc[changed, "value"] * 2
+    cells = second["rekap_cells"]
+    cells.loc[cells.index[:5], "value"] = cells.loc[cells.index[:5], "value"] + 1
+    counts = publish_frames(url, "2022", second, instansi="KOTA-A")
+    assert counts["rekap_lineage"] == {"deleted": int(changed.sum()), "inserted": int(changed.sum())}
+    assert counts["rekap_cells"] == {"deleted": 5, "inserted": 5}
+    assert counts["rekap_coverage"] == {"deleted": 3, "inserted": 3}  # no row key: replaced whole
+    for name, frame in second.items():
+        stored = tagged(url, name, "2022", "KOTA-A").drop(columns="instansi")
+        pd.testing.assert_frame_equal(comparable(stored), canonical(frame, "2022"), check_dtype=False)
+    if rowids is not None:  # PostgreSQL: the other OPDs' lineage rows are the very same tuples
+        after = _row_ids(url, "KOTA-A")
+        kept = {k: v for k, v in rowids.items() if k[2] != "DINKES"}
+        assert kept and all(after[k] == v for k, v in kept.items())
+    again = publish_frames(url, "2022", second, instansi="KOTA-A")
+    assert again["rekap_lineage"] == again["rekap_cells"] == {"deleted": 0, "inserted": 0}
+
+
+def _row_ids(url: str, agency: str) -> dict | None:
+    """PostgreSQL: each lineage row's physical id (ctid), which an UPDATE or a re-insert changes."""
+    if not url.startswith("postgresql"):
+        return None
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text('SELECT "table", key, opd, source, ctid::text FROM rekap_lineage '
+                                        "WHERE instansi = :a"), {"a": agency}).all()
+    finally:
+        engine.dispose()
+    return {tuple(r[:4]): r[4] for r in rows}
+
+
+def test_concurrent_publishers_of_one_and_of_two_agencies(pg_url):
+    """Four publishers start together on an empty database: two of agency KOTA-A (different frames),
+    two of KAB-B, each publishing again and again. None fails, and each agency ends with
+    exactly one publisher's frames, never a mix."""
+    import threading
+
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    variants = {("KOTA-A", 0): frames("2022", opds=("DINKES", "DINSOS")),
+                ("KOTA-A", 1): frames("2022", opds=("DINDIKBUD", "DINKES", "KEC_SERANG"), scale=3),
+                ("KAB-B", 0): frames("2022", scale=2), ("KAB-B", 1): frames("2022", opds=("DINSOS",))}
+    start = threading.Barrier(len(variants))
+    errors = []
+
+    def publisher(agency, variant):
+        try:
+            start.wait()
+            for _ in range(8):
+                publish_frames(pg_url, "2022", variants[(agency, variant)], instansi=agency)
+        except Exception as err:  # noqa: BLE001 - collected and asserted below
+            errors.append(err)
+
+    threads = [threading.Thread(target=publisher, args=key) for key in variants]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for agency in ("KOTA-A", "KAB-B"):
+        stored = {name: comparable(tagged(pg_url, name, "2022", agency).drop(columns="instansi"))
+                  for name in frames("2022")}
+        matches = [v for v in (0, 1) if all(_same(stored[name], canonical(frame, "2022"))
+                                           for name, frame in variants[(agency, v)].items())]
+        assert len(matches) == 1, agency
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    try:
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+        return True
+    except AssertionError:
+        return False
+
+
+def test_national_tables_are_the_sums_of_the_agencies_published_cells(url):
+    from pipeline.national import NoNationalData, consolidate_national
+
+    with pytest.raises(NoNationalData):
+        consolidate_national(url, "2022")
+    a, b = frames("2022", opds=("DINKES",)), frames("2022", opds=("DINKES", "DINSOS"), scale=2)
+    release = pd.DataFrame([{"status": "final", "run_id": "r", "opds_required": 1, "opds_included": 1}])
+    publish_frames(url, "2022", {**a, "rekap_release": release}, instansi="KOTA-A")
+    publish_frames(url, "2022", {**b, "rekap_release": release.assign(status="sementara")}, instansi="KAB-B")
+    publish_frames(url, "2021", frames("2021", scale=100), instansi="KOTA-A")  # another period: not summed
+    national = consolidate_national(url, "2022")
+    expected = (a["rekap_cells"].set_index(["table", "key"])["value"]
+                + b["rekap_cells"].set_index(["table", "key"])["value"])
+    counted = expected[~a["rekap_cells"].set_index(["table", "key"])["percent"]]
+    for (table, key), total in counted.items():
+        spec_key = tuple(part.split("=", 1)[1] for part in key.split("|"))
+        assert national.values[table][spec_key] == pytest.approx(total), (table, key)
+    assert list(national.agencies["instansi"]) == ["KAB-B", "KOTA-A"]
+    assert set(national.lineage["instansi"]) == {"KAB-B", "KOTA-A"}

@@ -1,0 +1,222 @@
+"""Several agencies: a registry of agencies (instansi) and their OPDs, submissions in raw/PERIOD/<instansi>/,
+per-agency and combined tables; agencies publishing to one shared PostgreSQL; ``rekap national``.
+
+The end-to-end tests run the ``rekap`` command on real files in temporary workspaces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from conftest import Submission
+from pipeline.cli import cli
+from pipeline.database import read_frame
+from pipeline.specs import agencies, agency_registry, load_registry, use_specs
+from pipeline.validate import validate_files
+
+PERIOD = "2023"
+REGISTRY = """code,name,type,leader,instansi
+DINKES,Dinas Kesehatan,dinas,II.B,KOTA-A
+DINSOS,Dinas Sosial,dinas,II.B,KOTA-A
+DINKES,Dinas Kesehatan,dinas,II.B,KAB-B
+DINSOS,Dinas Sosial,dinas,II.B,KAB-B
+"""
+GRAND = {"table": "golongan", "key": "ruang=JML|gol=JML|sex=JML"}
+
+
+@pytest.fixture(autouse=True)
+def shipped_specs():
+    yield
+    use_specs()
+
+
+def rekap(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def grand(sub: Submission) -> float:
+    return sub.get("golongan", ruang="JML", gol="JML", sex="JML")
+
+
+def registry_file(tmp_path: Path, text: str = REGISTRY) -> Path:
+    path = tmp_path / "registry.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- the registry ---------------------------------------------------------------------------------------------
+
+def test_an_opd_of_an_agency_is_known_by_agency_and_code(tmp_path):
+    registry = load_registry(registry_file(tmp_path))
+    assert list(registry) == ["KOTA-A.DINKES", "KOTA-A.DINSOS", "KAB-B.DINKES", "KAB-B.DINSOS"]
+    assert agencies(registry) == ["KOTA-A", "KAB-B"]
+    assert registry["KAB-B.DINSOS"].local == "DINSOS" and registry["KAB-B.DINSOS"].instansi == "KAB-B"
+    seen = agency_registry(registry, "KAB-B")
+    assert seen["DINKES"] is registry["KAB-B.DINKES"] and seen["KAB-B.DINKES"] is registry["KAB-B.DINKES"]
+    assert "KOTA-A.DINKES" not in seen
+
+
+def test_a_one_city_registry_has_no_agencies():
+    registry = load_registry()
+    assert agencies(registry) == [] and registry["DINKES"].code == "DINKES" and registry["DINKES"].local == "DINKES"
+
+
+@pytest.mark.parametrize("bad", ["kota a", "../X", "A/B", ".HIDDEN"])
+def test_an_agency_code_that_is_no_plain_folder_name_is_refused(tmp_path, bad):
+    with pytest.raises(ValueError, match="agency code"):
+        load_registry(registry_file(tmp_path, f"code,name,type,leader,instansi\nDINKES,D,dinas,II.B,{bad}\n"))
+
+
+def test_an_opd_listed_twice_in_one_agency_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="twice"):
+        load_registry(registry_file(tmp_path, REGISTRY + "DINKES,Dinas Kesehatan,dinas,II.B,KAB-B\n"))
+
+
+def test_a_submission_names_its_opd_within_its_agency_only(tmp_path):
+    registry = load_registry(registry_file(tmp_path))
+    own = Submission("DINSOS", PERIOD).write_csv(tmp_path / "a.csv")
+    by_id = Submission("KAB-B.DINSOS", PERIOD).write_csv(tmp_path / "b.csv")
+    other = Submission("KOTA-A.DINSOS", PERIOD).write_csv(tmp_path / "c.csv")
+    results = validate_files([own, by_id, other], PERIOD, agency_registry(registry, "KAB-B"))
+    assert [r.opd for r in results] == ["KAB-B.DINSOS", "KAB-B.DINSOS", None]
+    assert [r.status for r in results] == ["accepted", "accepted", "rejected"]
+    assert "OPD_UNKNOWN" in {f.code for f in results[2].findings}
+
+
+# -- a province: two agencies in one workspace, and a city of its own, publishing to one PostgreSQL ------------
+
+class Site:
+    def __init__(self, root: Path, registry: str | None, db: str, instansi: str = ""):
+        self.root = root
+        assert rekap("init", root).exit_code == 0
+        if registry is not None:
+            (root / "registry.csv").write_text(registry, encoding="utf-8")
+        config = root / "rekap.toml"
+        text = config.read_text(encoding="utf-8")
+        text = text.replace('instansi = ""', f'instansi = "{instansi}"').replace('database = ""', f'database = "{db}"')
+        config.write_text(text, encoding="utf-8")
+
+    def submit(self, sub: Submission, *where: str) -> Path:
+        folder = self.root / "raw" / PERIOD / Path(*where[:-1]) if len(where) > 1 else self.root / "raw" / PERIOD
+        folder.mkdir(parents=True, exist_ok=True)
+        return sub.write_csv(folder / where[-1])
+
+    def __call__(self, *args):
+        return rekap(*args, "--workspace", self.root)
+
+    def release(self) -> Path:
+        return self.root / "processed" / PERIOD
+
+    def cells(self, folder: Path) -> pd.DataFrame:
+        return pd.read_csv(folder / "cells.csv", keep_default_na=False)
+
+
+def value(cells: pd.DataFrame, table: str, key: str) -> float:
+    return float(cells[(cells["table"] == table) & (cells["key"] == key)]["value"].item())
+
+
+@pytest.fixture
+def shared_db(pg_url):
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return pg_url
+
+
+def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_national_tables(tmp_path, shared_db):
+    province = Site(tmp_path / "provinsi", REGISTRY, shared_db)
+    a_dinkes, b_dinkes, b_dinsos = (Submission("DINKES", PERIOD), Submission("DINKES", PERIOD).scaled(2),
+                                    Submission("KAB-B.DINSOS", PERIOD).scaled(3))
+    province.submit(a_dinkes, "KOTA-A", "DINKES.csv")
+    province.submit(b_dinkes, "KAB-B", "DINKES.csv")  # the same OPD code, another agency
+    province.submit(b_dinsos, "KAB-B", "dinsos-kirim.csv")  # named by its id
+    province.submit(Submission("KOTA-A.DINSOS", PERIOD), "KAB-B", "salah.csv")  # another agency's OPD: unknown here
+    province.submit(Submission("DINSOS", PERIOD), "KOTA-X", "DINSOS.csv")  # no agency of the registry: never read
+    result = province("run", "--period", PERIOD)
+    assert result.exit_code == 1, result.output  # salah.csv is rejected
+
+    manifest = json.loads((province.release() / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["used"]) == {"KAB-B.DINKES", "KAB-B.DINSOS", "KOTA-A.DINKES"}
+    assert set(manifest["coverage"]["agencies"]) == {"KOTA-A", "KAB-B"}
+    assert manifest["coverage"]["agencies"]["KOTA-A"]["missing"] == ["KOTA-A.DINSOS"]
+    inputs = {i["file"]: i for i in manifest["inputs"]}
+    assert inputs["salah.csv"]["opd"] is None and inputs["salah.csv"]["status"] == "rejected"
+    assert "DINSOS.csv" not in inputs  # KOTA-X is no agency of the registry
+
+    combined = province.cells(province.release())
+    a_cells = province.cells(province.release() / "instansi" / "KOTA-A")
+    b_cells = province.cells(province.release() / "instansi" / "KAB-B")
+    assert value(a_cells, **GRAND) == grand(a_dinkes)
+    assert value(b_cells, **GRAND) == grand(b_dinkes) + grand(b_dinsos)
+    assert value(combined, **GRAND) == grand(a_dinkes) + grand(b_dinkes) + grand(b_dinsos)
+    assert (province.release() / "instansi" / "KAB-B" / "tables").is_dir()
+
+    coverage = pd.read_csv(province.release() / "coverage.csv", keep_default_na=False)
+    by_opd = coverage.set_index("opd")
+    assert by_opd.loc["KAB-B.DINKES", "instansi"] == "KAB-B" and by_opd.loc["KOTA-A.DINSOS", "status"] == "not_submitted"
+    assert (province.root / "reports" / PERIOD / "opd" / "KAB-B.DINKES.html").is_file()
+    assert (province.root / "reports" / PERIOD / "opd" / "KOTA-A.DINKES.html").is_file()
+
+    sql = read_frame(shared_db, "rekap_cells", PERIOD)
+    assert set(sql["instansi"]) == {"KOTA-A", "KAB-B"}
+    grand_sql = sql[(sql["table"] == GRAND["table"]) & (sql["key"] == GRAND["key"])].set_index("instansi")["value"]
+    assert grand_sql.to_dict() == {"KOTA-A": grand(a_dinkes), "KAB-B": grand(b_dinkes) + grand(b_dinsos)}
+    lineage = read_frame(shared_db, "rekap_lineage", PERIOD)
+    assert set(zip(lineage["instansi"], lineage["opd"])) == {
+        ("KOTA-A", "KOTA-A.DINKES"), ("KAB-B", "KAB-B.DINKES"), ("KAB-B", "KAB-B.DINSOS")}
+
+    city = Site(tmp_path / "kota", None, shared_db, instansi="KOTA-C")  # a city on its own, tagged in the shared db
+    c_dinkes = Submission("DINKES", PERIOD).scaled(5)
+    city.submit(c_dinkes, "DINKES.csv")
+    assert city("run", "--period", PERIOD).exit_code == 0
+    assert not (city.release() / "instansi").exists()
+    assert set(read_frame(shared_db, "rekap_cells", PERIOD)["instansi"]) == {"KOTA-A", "KAB-B", "KOTA-C"}
+
+    national = province("national", "--period", PERIOD, "--lang", "en")
+    assert national.exit_code == 0, national.output
+    assert "3 agencies" in national.output
+    folder = province.root / "processed" / "national" / PERIOD
+    total = grand(a_dinkes) + grand(b_dinkes) + grand(b_dinsos) + grand(c_dinkes)
+    assert value(province.cells(folder), **GRAND) == total
+    agencies_frame = pd.read_csv(folder / "coverage.csv", keep_default_na=False)
+    assert list(agencies_frame["instansi"]) == ["KAB-B", "KOTA-A", "KOTA-C"]
+    contributions = pd.read_csv(folder / "lineage.csv", keep_default_na=False)
+    assert set(contributions["instansi"]) == {"KAB-B", "KOTA-A", "KOTA-C"}
+    stored = read_frame(shared_db, "rekap_national_cells", PERIOD)
+    assert stored[(stored["table"] == GRAND["table"]) & (stored["key"] == GRAND["key"])]["value"].item() == total
+    # every total and percentage of the national tables is recomputed: the book's tables are there
+    assert sorted(p.name for p in (folder / "tables").iterdir())
+
+    # one agency's file changes: only its rows change in the shared database, the others' stay as they were
+    before = read_frame(shared_db, "rekap_cells", PERIOD)
+    province.submit(Submission("DINKES", PERIOD).scaled(4), "KOTA-A", "DINKES-revisi.csv")
+    assert province("run", "--period", PERIOD).exit_code == 1
+    after = read_frame(shared_db, "rekap_cells", PERIOD)
+    for tag in ("KAB-B", "KOTA-C"):
+        pd.testing.assert_frame_equal(after[after["instansi"] == tag].reset_index(drop=True),
+                                      before[before["instansi"] == tag].reset_index(drop=True))
+    mine = after[(after["instansi"] == "KOTA-A") & (after["table"] == GRAND["table"]) & (after["key"] == GRAND["key"])]
+    assert mine["value"].item() == grand(Submission().scaled(4))
+
+
+def test_national_without_published_agencies_is_a_usage_error(tmp_path, shared_db):
+    site = Site(tmp_path / "nasional", None, shared_db)
+    result = site("national", "--period", PERIOD)
+    assert result.exit_code == 2 and "2023" in result.output
+
+
+def test_a_one_city_workspace_writes_no_agency_column(tmp_path):
+    site = Site(tmp_path / "kota", None, "")
+    site.submit(Submission("DINKES", PERIOD), "DINKES.csv")
+    assert site("run", "--period", PERIOD).exit_code == 0
+    coverage = pd.read_csv(site.release() / "coverage.csv")
+    assert "instansi" not in coverage.columns and not (site.release() / "instansi").exists()
+    manifest = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
+    assert "agencies" not in manifest["coverage"] and "instansi" not in manifest
