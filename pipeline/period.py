@@ -44,15 +44,18 @@ class NewPeriod:
 
 
 def new_period(ws, period: str, lang: str = "id", progress=lambda items: items) -> NewPeriod:
-    """Create ``raw/PERIOD/`` and write the templates of the OPDs that must submit, with the letter."""
+    """Create ``raw/PERIOD/`` (and ``raw/PERIOD/<instansi>/`` of each agency of the registry) and write the
+    templates of the OPDs that must submit, with the letter."""
     from pipeline.files import atomic_write_text
-    from pipeline.specs import load_registry
+    from pipeline.specs import agencies, load_registry
     from pipeline.template import write_template
 
     registry = load_registry()
     required = ws.release.required(registry)
     raw = ws.raw / period
     raw.mkdir(parents=True, exist_ok=True)
+    for instansi in agencies(registry):  # a registry of agencies: one folder each (pipeline.agencies)
+        (raw / instansi).mkdir(exist_ok=True)
     folder = ws.templates / period
     written = [write_template(folder / f"{code}.xlsx", registry[code], period, lang=lang)
                for code in progress(required)]

@@ -220,3 +220,15 @@ def test_a_one_city_workspace_writes_no_agency_column(tmp_path):
     assert "instansi" not in coverage.columns and not (site.release() / "instansi").exists()
     manifest = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
     assert "agencies" not in manifest["coverage"] and "instansi" not in manifest
+
+
+def test_a_new_period_makes_each_agency_its_folder_and_templates_carry_the_opd_id(tmp_path):
+    import openpyxl
+
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    assert site("period", "new", PERIOD).exit_code == 0
+    assert sorted(p.name for p in (site.root / "raw" / PERIOD).iterdir()) == ["KAB-B", "KOTA-A"]
+    template = site.root / "templates" / PERIOD / "KAB-B.DINKES.xlsx"
+    cells = [c.value for row in openpyxl.load_workbook(template, read_only=True)["Identitas"].iter_rows()
+             for c in row]
+    assert "KAB-B.DINKES" in cells
