@@ -323,7 +323,7 @@ def test_usage_errors_exit_2_with_one_line_and_write_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["validate"], ["template"], ["sample"], ["init"], ["period", "new"], ["run"],
-                                     ["release"], ["report"], ["status"]])
+                                     ["release"], ["report"], ["status"], ["national"]])
 def test_every_command_has_version_quiet_verbose(command):
     result = rekap(*command, "--version")
     assert result.exit_code == 0 and "version" in result.output
