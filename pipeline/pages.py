@@ -53,7 +53,8 @@ def _feedback_text(lang: str) -> dict:
 
 def _dashboard_text(lang: str) -> dict:
     t = words("pages.dashboard", lang)
-    return {**t, "opd_cols": list(t["opd_cols"].values()), "run_cols": list(t["run_cols"].values())}
+    return {**t, "opd_cols": list(t["opd_cols"].values()), "run_cols": list(t["run_cols"].values()),
+            "agency_cols": list(t["agency_cols"].values())}
 
 
 def _profile_text(lang: str) -> dict:
@@ -247,9 +248,13 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
     check_lang(lang)
     text = _dashboard_text(lang)
     pages, workbooks, links = set(pages), set(workbooks), set(links)
+    summary = report.coverage or {}
+    agencies = [{"code": code, "opds": f"{part['opds_used']} {text['of']} {part['opds_in_registry']}",
+                 "staff": number(part.get("staff_used", 0), lang), "missing": ", ".join(part.get("missing") or []) or "-"}
+                for code, part in (summary.get("agencies") or {}).items()]  # a registry of agencies (pipeline.agencies)
     rows = []
     for opd in report.opds:
-        rows.append({
+        rows.append({"agency": opd.code.split(".", 1)[0] if agencies and "." in opd.code else "",
             "code": opd.code, "name": opd.name, "status": opd.status, "symbol": SYMBOLS.get(opd.status, "?"),
             "label": status_labels(lang).get(opd.status, opd.status), "file": opd.file or "",
             "counts": opd.counts, "staff": number(opd.staff, lang),
@@ -267,7 +272,6 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
     link_texts = {"profil.html": text["profile_html"], "profil.pdf": text["profile_pdf"],
                   GATE_PAGE: text["gate_page"]}
     nav = [{"href": href, "text": label} for href, label in link_texts.items() if href in links]
-    summary = report.coverage or {}
     note = coverage_note(summary, lang) if summary else ""
     release = None
     if report.release:
@@ -277,7 +281,7 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
     return render("dashboard.html", lang=lang, t=text, period=report.period, run_id=report.run_id, rows=rows,
                   tiles=tiles, runs=runs, links=nav, coverage_note=note, release=release, ignored=report.ignored,
                   notes=[n.message(lang) for n in report.notes],
-                  coverage_facts=coverage_facts(summary, lang) if summary else [],
+                  coverage_facts=coverage_facts(summary, lang) if summary else [], agencies=agencies,
                   numeric_cols={0, 4, 5, 6, 7}, numeric_run_cols={4, 5, 6, 7, 8})
 
 

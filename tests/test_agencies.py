@@ -163,6 +163,11 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
     assert by_opd.loc["KAB-B.DINKES", "instansi"] == "KAB-B" and by_opd.loc["KOTA-A.DINSOS", "status"] == "not_submitted"
     assert (province.root / "reports" / PERIOD / "opd" / "KAB-B.DINKES.html").is_file()
     assert (province.root / "reports" / PERIOD / "opd" / "KOTA-A.DINKES.html").is_file()
+    dashboard = (province.root / "reports" / PERIOD / "index.html").read_text(encoding="utf-8")
+    assert '<tr data-instansi="KOTA-A"><td class="mono">KOTA-A</td><td>1 dari 2</td>' in dashboard
+    assert '<tr data-instansi="KAB-B"><td class="mono">KAB-B</td><td>2 dari 2</td>' in dashboard
+    groups = [dashboard.index(f'<tr class="group" data-instansi="{a}">') for a in ("KOTA-A", "KAB-B")]
+    assert groups[0] < dashboard.index('data-opd="KOTA-A.DINSOS"') < groups[1] < dashboard.index('data-opd="KAB-B.DINKES"')
 
     sql = read_frame(shared_db, "rekap_cells", PERIOD)
     assert set(sql["instansi"]) == {"KOTA-A", "KAB-B"}
@@ -220,6 +225,8 @@ def test_a_one_city_workspace_writes_no_agency_column(tmp_path):
     assert "instansi" not in coverage.columns and not (site.release() / "instansi").exists()
     manifest = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
     assert "agencies" not in manifest["coverage"] and "instansi" not in manifest
+    dashboard = (site.root / "reports" / PERIOD / "index.html").read_text(encoding="utf-8")
+    assert 'id="agencies"' not in dashboard and 'class="group"' not in dashboard
 
 
 def test_a_new_period_makes_each_agency_its_folder_and_templates_carry_the_opd_id(tmp_path):
