@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 
 from conftest import Submission
+from pgserver import emptied
 from pipeline.cli import cli
 from pipeline.database import read_frame
 from pipeline.specs import agencies, agency_registry, load_registry, use_specs
@@ -122,12 +122,7 @@ def value(cells: pd.DataFrame, table: str, key: str) -> float:
 
 @pytest.fixture
 def shared_db(pg_url):
-    engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return pg_url
+    return emptied(pg_url)
 
 
 def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_national_tables(tmp_path, shared_db):

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import consistent_values
+from pgserver import emptied
 from pipeline import database
 from pipeline.consolidate import Source, consolidate
 from pipeline.values import long_cells
@@ -19,13 +20,7 @@ def url(request, tmp_path):
     """An empty database of each kind."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/out/rekap.sqlite"  # the folder does not exist yet: publish makes it
-    url = request.getfixturevalue("pg_url")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    return url
+    return emptied(request.getfixturevalue("pg_url"))
 
 
 def frames(period: str, opds=("DINDIKBUD", "DINKES", "KEC_SERANG"), scale: float = 1.0) -> dict[str, pd.DataFrame]:
@@ -293,11 +288,7 @@ def test_concurrent_publishers_of_one_and_of_two_agencies(pg_url):
     exactly one publisher's frames, never a mix."""
     import threading
 
-    engine = sa.create_engine(pg_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
+    emptied(pg_url)
     variants = {("KOTA-A", 0): frames("2022", opds=("DINKES", "DINSOS")),
                 ("KOTA-A", 1): frames("2022", opds=("DINDIKBUD", "DINKES", "KEC_SERANG"), scale=3),
                 ("KAB-B", 0): frames("2022", scale=2), ("KAB-B", 1): frames("2022", opds=("DINSOS",))}
