@@ -210,8 +210,9 @@ def test_failing_publish_gate_publishes_nothing(site, monkeypatch):
     site.submit(Submission("DINSOS"))
     real = gate.run_gate
 
-    def failing(city, period, docs_dir):
-        return dataclasses.replace(real(city, period, docs_dir), ok=False, failures=["a failure made by the test"])
+    def failing(city, period, docs_dir, **options):
+        return dataclasses.replace(real(city, period, docs_dir, **options), ok=False,
+                                   failures=["a failure made by the test"])
 
     monkeypatch.setattr(gate, "run_gate", failing)
     result = site.run()
