@@ -234,3 +234,14 @@ def test_a_new_period_makes_each_agency_its_folder_and_templates_carry_the_opd_i
     cells = [c.value for row in openpyxl.load_workbook(template, read_only=True)["Identitas"].iter_rows()
              for c in row]
     assert "KAB-B.DINKES" in cells
+
+
+def test_the_gate_checks_a_city_rule_per_agency_not_over_their_sum():
+    from pipeline.gate import run_gate
+
+    one_sekda = Submission("SETDA", PERIOD).set("eselon", 1, status="terisi", eselon="II.A", sex="L") \
+        .set("eselon", 1, status="disiapkan", eselon="II.A", sex="JML").recompute("eselon")
+    two_cities = one_sekda.copy().scaled(2).values  # the sum of two agencies, each with its one II.A post
+    assert two_cities["eselon"][("terisi", "II.A", "JML")] == 2
+    assert not run_gate(two_cities, PERIOD, None).ok
+    assert run_gate(two_cities, PERIOD, None, city_scope=False).ok

@@ -233,7 +233,7 @@ def test_an_expectation_gx_cannot_evaluate_is_a_gate_error(offline, monkeypatch)
                             ("table", "key", "value"),
                             (gate_module.Expect("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0},
                                                 "every count is >= 0", "negative count", "{table} {key}"),))
-    monkeypatch.setattr(gate_module, "checks", lambda city, tables=None: [bad])
+    monkeypatch.setattr(gate_module, "checks", lambda city, tables=None, city_scope=True: [bad])
     result = run_gate(consistent_values(), "2022", None)
     assert not result.ok
     assert len(result.failures) == 1 and result.failures[0].startswith("gate error: bad: negative count: ")
