@@ -129,15 +129,20 @@ def write_agency_releases(release: Path, period: str, parts: dict[str, dict], ma
     return written
 
 
-def agency_frames(period: str, run_id: str, parts: dict[str, dict], release: dict) -> dict[str, dict[str, pd.DataFrame]]:
-    """The SQL tables of each agency (``rekap_cells``, ``rekap_lineage``, ``rekap_coverage``,
-    ``rekap_release``), as a city publishes its own; :func:`pipeline.database.publish_agencies` tags them."""
+def sql_frames(period: str, run_id: str, city, lineage: pd.DataFrame, coverage: pd.DataFrame,
+               release: dict) -> dict[str, pd.DataFrame]:
+    """The SQL tables of one city or agency: ``rekap_cells``, ``rekap_lineage``, ``rekap_coverage`` and
+    ``rekap_release`` (:func:`pipeline.database.publish_agencies` tags them with the agency)."""
     from pipeline.publish import integer_values, published_cells
     from pipeline.release import release_frame
     from pipeline.values import long_cells
 
-    return {name: {
-        "rekap_cells": published_cells(long_cells(part["city"], period)).assign(release=release["status"]),
-        "rekap_lineage": integer_values(part["lineage"].assign(period=period)),
-        "rekap_coverage": part["coverage"],
-        "rekap_release": release_frame(period, run_id, release)} for name, part in parts.items()}
+    return {"rekap_cells": published_cells(long_cells(city, period)).assign(release=release["status"]),
+            "rekap_lineage": integer_values(lineage.assign(period=period)), "rekap_coverage": coverage,
+            "rekap_release": release_frame(period, run_id, release)}
+
+
+def agency_frames(period: str, run_id: str, parts: dict[str, dict], release: dict) -> dict[str, dict[str, pd.DataFrame]]:
+    """Each agency's SQL tables (:func:`sql_frames`), as a city publishes its own."""
+    return {name: sql_frames(period, run_id, part["city"], part["lineage"], part["coverage"], release)
+            for name, part in parts.items()}

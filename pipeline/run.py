@@ -39,20 +39,20 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from pipeline.agencies import agency_frames, agency_groups, agency_tables, discover, registries_by_file, sql_frames, \
+    tag_coverage, write_agency_releases
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import consolidate
 from pipeline.coverage import Previous, coverage_frame, coverage_note
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
-from pipeline.agencies import agency_frames, agency_groups, agency_tables, discover, registries_by_file, tag_coverage, \
-    write_agency_releases
-from pipeline.release import release_frame, release_status
+from pipeline.release import release_status
 from pipeline.repair import write_archive_note
 from pipeline.rules.cross import city_rules, period_rules
 from pipeline.rules.scoped import city_breaches, city_finding, period_findings
-from pipeline.publish import current_manifest, integer_values, published_cells, release_dir, swap_in, write_release
+from pipeline.publish import current_manifest, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
-from pipeline.values import Values, from_refs, long_cells
+from pipeline.values import Values, from_refs
 from pipeline.text import note, shown
 from pipeline.workspace import ReleasePolicy
 from pipeline.validate import Evidence, iter_validate
@@ -356,14 +356,9 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     from pipeline.database import publish_agencies
 
     try:
-        if parts:  # each agency's own tables, tagged with it (the combined ones are their sum)
-            published = agency_frames(period, run_id, parts, manifest["release"])
-        else:
-            published = {instansi or None: {
-                "rekap_cells": published_cells(long_cells(city, period)).assign(release=manifest["release"]["status"]),
-                "rekap_lineage": integer_values(lineage.assign(period=period)), "rekap_coverage": coverage,
-                "rekap_release": release_frame(period, run_id, manifest["release"])}}
-        publish_agencies(url, period, published)
+        # a registry of agencies: each agency's own tables, tagged with it (the combined ones are their sum)
+        publish_agencies(url, period, agency_frames(period, run_id, parts, manifest["release"]) if parts else
+                         {instansi or None: sql_frames(period, run_id, city, lineage, coverage, manifest["release"])})
     except Exception:
         shutil.rmtree(release, ignore_errors=True)
         raise
