@@ -95,8 +95,10 @@ def ordered_map(fn: Callable[..., R], items: Iterable[T], jobs: int | None = 1, 
     with_shared = shared is not None
     if jobs == 1:
         while batch := [item for _, item in zip(range(chunk), items)]:
-            yield from _chunk_call(fn, batch, with_shared, batched) if batched else \
-                (fn(shared, item) if with_shared else fn(item) for item in batch)
+            if batched:
+                yield from fn(shared, batch) if with_shared else fn(batch)
+            else:
+                yield from (fn(shared, item) if with_shared else fn(item) for item in batch)
         return
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool

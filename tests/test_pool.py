@@ -77,3 +77,14 @@ def test_the_commands_jobs_apply_where_a_call_says_none(monkeypatch):
     assert resolve_jobs(None) == 3 and resolve_jobs(2) == 2
     pool.use_jobs(None)
     assert resolve_jobs(None) == 5
+
+
+def _batch_with_shared(shared, items):
+    return [(shared, len(items), n) for n in items]
+
+
+def test_batched_items_get_the_shared_data_in_process_and_in_workers():
+    for jobs in (1, 2):
+        out = list(ordered_map(_batch_with_shared, range(10), jobs=jobs, chunk=4, shared="S", batched=True))
+        assert [n for _, _, n in out] == list(range(10))
+        assert {s for s, _, _ in out} == {"S"} and {k for _, k, _ in out} == {4, 2}
