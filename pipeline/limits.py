@@ -1,8 +1,11 @@
 """Resource limits, checked before a submission is parsed: a file beyond them is one finding, never a parse.
 
-A workbook (.xlsx) is a zip of XML parts. :func:`check_xlsx` reads only the zip's directory and then
-streams every XML part once through expat, counting as it goes (nothing is built in memory, a merged
-range's area is arithmetic, a long text is measured, not kept), and stops at the first limit passed.
+A workbook (.xlsx) is a zip of XML parts. :func:`check_xlsx` reads the zip's directory, then tries a
+quick proof that the workbook is within every limit (expat checks each part is well-formed, with no
+Python callback; C-speed bytes patterns bound the counts: the usual workbook passes here). When the
+proof cannot vouch, the walk decides: it streams every XML part through expat, counting as it goes
+(nothing is built in memory, a merged range's area is arithmetic, a long text is measured, not kept),
+and stops at the first limit passed. The verdict, and its wording, is always the walk's.
 The sizes the zip's directory declares bound what is inflated: Python's zipfile never returns more
 than an entry's declared size (a lying entry fails its CRC), so those sizes are checked first.
 :func:`check_csv` looks at the size, the number of lines and the longest line.
@@ -215,6 +218,100 @@ def _scan(z: zipfile.ZipFile, info: zipfile.ZipInfo, totals: dict) -> None:
     totals["sheet_area"] += part.max_row * part.max_col  # a sheet's grid from A1 to its last cell
 
 
+# -- the quick proof ------------------------------------------------------------------------------------------
+# Most workbooks are far within every limit. The quick proof reads each part whole and shows that with
+# C-speed work only: expat checks it is well-formed XML with no DTD (no Python callback per element), and
+# bytes patterns bound what the walk counts. Where the patterns cannot vouch for a count (a cell without
+# its reference first, a prefixed element, a comment or a CDATA section that hides text, another encoding,
+# any error), the proof gives up and the walk decides: the verdict is always the walk's.
+_DECLARATION = re.compile(rb"<\?xml[^>]*\?>")
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_COUNTED_START = re.compile(rb"<(?:[^\s<>/!?=]*:)?(c|row|mergeCell|si|sheet)[\s/>]")  # a counted element
+_CELL = re.compile(rb'<c r="\$?([A-Za-z]{1,3})\$?(\d{1,7})"')
+_ROW = re.compile(rb'<row r="(\d+)"')
+_MERGE = re.compile(rb'<mergeCell ref="([A-Za-z0-9$:]*)"')
+_STRING = re.compile(rb"<(?:[^\s<>/!?=]*:)?si[\s>].*?</(?:[^\s<>/!?=]*:)?si\s*>", re.DOTALL)
+_LONG_TEXT = re.compile(rb"[^<]{%d}" % (LIMITS["text_length"].value + 1))
+
+
+class _Doubt(Exception):
+    """The quick proof cannot vouch for this workbook: the walk decides."""
+
+
+def _vouch(data: bytes, totals: dict) -> None:
+    """Add to ``totals`` bounds of what the walk would count in one part (exact where the walk's limits
+    depend on places: rows, columns, merged areas), or raise :class:`_Doubt`."""
+    if not data[:CHUNK].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return  # not XML, as the walk sees it
+    body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    declaration = _DECLARATION.match(body)
+    if declaration:
+        encoding = _ENCODING.search(declaration.group())
+        if encoding and encoding.group(1).lower() not in (b"utf-8", b"utf8"):
+            raise _Doubt()
+        body = body[declaration.end():]
+    if b"<!" in body or b"<?" in body or b"\x00" in body:
+        raise _Doubt()  # comments, CDATA, DTDs and instructions hide text from the patterns
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    parser.Parse(data, True)  # well-formed (else the walk says how it is not)
+    names = _COUNTED_START.findall(body)
+    if not names:
+        if len(body) > LIMITS["text_length"].value and _LONG_TEXT.search(body):
+            raise _Doubt()
+        return
+    cells, rows, merges = _CELL.findall(body), _ROW.findall(body), _MERGE.findall(body)
+    if (len(cells), len(rows), len(merges)) != (names.count(b"c"), names.count(b"row"), names.count(b"mergeCell")):
+        raise _Doubt()  # an element without its reference first (or a prefixed one): the walk follows it
+    for name in ("cells", "merged_ranges", "shared_strings", "sheets"):
+        totals[name] += names.count({"cells": b"c", "merged_ranges": b"mergeCell", "shared_strings": b"si",
+                                     "sheets": b"sheet"}[name])
+    max_row = max(map(int, set(rows)), default=0)
+    max_col = 0
+    if cells:
+        letters, numbers = zip(*cells)
+        max_row = max(max_row, max(map(int, set(numbers))))
+        max_col = max(column_number(x.decode()) for x in set(letters))
+    for ref in merges:
+        ends = ref.decode().split(":")
+        a, b = _ref(ends[0]), _ref(ends[-1])
+        if a and b:
+            totals["merged_area"] += (abs(b[0] - a[0]) + 1) * (abs(b[1] - a[1]) + 1)
+            max_row, max_col = max(max_row, a[0], b[0]), max(max_col, a[1], b[1])
+    totals["rows"] = max(totals["rows"], max_row)
+    totals["columns"] = max(totals["columns"], max_col)
+    totals["sheet_area"] += max_row * max_col
+    if len(body) > LIMITS["text_length"].value:
+        if _LONG_TEXT.search(body):  # a text run is at most the bytes between two tags
+            raise _Doubt()
+        if b"si" in names and any(m.end() - m.start() > LIMITS["text_length"].value for m in _STRING.finditer(body)):
+            raise _Doubt()  # a shared string (several runs) is at most the bytes of its <si>
+
+
+def _within(z: zipfile.ZipFile, infos: list) -> bool:
+    """True when the quick proof shows the workbook within every limit the walk checks."""
+    totals = dict.fromkeys(("cells", "merged_ranges", "merged_area", "shared_strings", "sheets", "sheet_area",
+                            "rows", "columns"), 0)
+    try:
+        for info in infos:
+            if not info.is_dir():
+                _vouch(z.read(info), totals)  # zipfile never inflates more than the declared size
+    except Exception:  # noqa: BLE001 - any doubt (or error) is the walk's to judge and to word
+        return False
+    return all(actual <= LIMITS[name].value for name, actual in totals.items())
+
+
+def _walk(z: zipfile.ZipFile, infos: list) -> None:
+    """Stream every part through expat, counting; raises at the first limit passed (or unsafe XML)."""
+    totals = dict.fromkeys(("cells", "merged_ranges", "merged_area", "shared_strings", "sheets", "sheet_area"), 0)
+    for info in infos:
+        if not info.is_dir():
+            _scan(z, info, totals)
+            _check("sheet_area", totals["sheet_area"])
+
+
 def check_xlsx(path, size: int | None = None) -> Finding | None:
     """``FILE_TOO_LARGE`` (or ``FILE_CORRUPT`` for XML no workbook holds) when a workbook is beyond a
     limit; None when it is within every limit, or is not a zip at all (the reader says what it is)."""
@@ -233,11 +330,8 @@ def check_xlsx(path, size: int | None = None) -> Finding | None:
             for info in infos:
                 if info.file_size > RATIO_FROM:
                     _check("ratio", info.file_size // max(1, info.compress_size))
-            totals = dict.fromkeys(("cells", "merged_ranges", "merged_area", "shared_strings", "sheets", "sheet_area"), 0)
-            for info in infos:
-                if not info.is_dir():
-                    _scan(z, info, totals)
-                    _check("sheet_area", totals["sheet_area"])
+            if not _within(z, infos):
+                _walk(z, infos)
     except _Over as over:
         return too_large(str(path), over.name, over.actual)
     except _Unsafe:

@@ -189,3 +189,40 @@ def test_neutral_follows_the_owasp_rule():
         assert neutral(lead + "cmd|' /C calc'!A0") == "'" + lead + "cmd|' /C calc'!A0"
     assert neutral("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
     assert [neutral(v) for v in ("-", "-5", "+1.009", "DINKES", 5, None)] == ["-", "-5", "+1.009", "DINKES", 5, None]
+
+
+def _quick_and_walk(path: Path):
+    from pipeline import limits
+
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        quick = limits._within(z, infos)
+        try:
+            limits._walk(z, infos)
+            walked = None
+        except Exception as err:  # noqa: BLE001 - the walk's refusal, whatever it is
+            walked = type(err).__name__
+    return quick, walked
+
+
+def test_the_quick_limits_proof_vouches_only_for_workbooks_the_walk_accepts(corpus):
+    workbooks = sorted(p for p in corpus.iterdir() if p.suffix == ".xlsx" and zipfile.is_zipfile(p))
+    verdicts = {p.name: _quick_and_walk(p) for p in workbooks}
+    assert [name for name, (quick, walked) in verdicts.items() if quick and walked] == [], verdicts
+    assert any(quick for quick, _ in verdicts.values())  # the good workbooks take the quick way
+
+
+@pytest.mark.parametrize("sheet_data, limit", [
+    ("<row>" + "<c><v>1</v></c>" * 501 + "</row>", "columns"),  # cells without a reference follow their neighbour
+    ('<row r="1"><c r="A1" t="inlineStr"><is><t>' + "x" * 20_000 + "<!-- -->" + "x" * 20_000 + "</t></is></c></row>",
+     "text_length"),  # a comment hides a long text from the patterns
+    ('<row r="1"><c r="A1"><v>1</v></c></row><x:row xmlns:x="urn:x" r="10001"/>', "rows"),  # a prefixed row
+])
+def test_the_walk_decides_where_the_quick_proof_cannot_count(tmp_path, sheet_data, limit):
+    from pipeline.limits import check_xlsx
+
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(hostile.with_sheet(sheet_data))
+    assert _quick_and_walk(path) == (False, "_Over")
+    finding = check_xlsx(path)
+    assert (finding.code, finding.params["what"]) == ("FILE_TOO_LARGE", limit)
