@@ -26,6 +26,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 bench: setup
+	$(BIN)/python bench/national.py --sizes 340
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/quality.py

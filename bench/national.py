@@ -1,0 +1,292 @@
+"""National benchmark: ``rekap run`` on N submissions from a synthetic registry of agencies.
+
+For each size N (default 340 and 3,400; 20,000 where the machine allows: ``--sizes 340,3400,20000``)
+it builds a workspace whose registry holds ceil(N / 34) agencies (instansi) of the 34 Kota Serang OPDs
+(``raw/PERIOD/<instansi>/``), writes N submissions (xlsx and CSV, half each by default, with the sample's planted defects) and measures:
+
+* the baseline: merely parsing the same files with the fast reader (python-calamine for xlsx, the
+  csv module for CSV), CPU seconds, in this process;
+* ``rekap validate`` (read -> stage -> check -> localise) with 1 job: CPU, and the ratio to the baseline
+  (target <= 5x); and its wall time with 1 and with ``--jobs`` jobs (the speed-up);
+* a full ``rekap run``: wall, CPU (every process of the run), peak RSS (the sum over the run's
+  processes, sampled), time per submission;
+* a run with nothing changed, and a run after one file changed: as ratios of the full run
+  (targets <= 1 % and <= 2 % at 3,400);
+* the size of ``processed/`` and ``reports/``.
+
+Submissions are made fast: one workbook per (OPD, variant) from rekap's own sample generator, then
+each agency's copy is the same workbook with its OPD's code renamed to the OPD's id inside the file
+(``INSTANSI.CODE``, as its template's identity sheet carries it), so 20,000 files take seconds to write, not hours. Output: JSON on stdout (and
+``--out FILE``). Machines here are shared and noisy: compare the ratios, measured in one run.
+
+    .venv/bin/python bench/national.py [--sizes 340,3400] [--jobs 2] [--csv-share 0.5] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.files import save_workbook  # noqa: E402
+from pipeline.read_csv import write_csv  # noqa: E402
+from pipeline.sample import sample_values, sample_workbook  # noqa: E402
+from pipeline.specs import load_registry  # noqa: E402
+
+PERIOD = "2099"
+VARIANTS = 3  # distinct value sets per OPD (sample seeds)
+REKAP = [sys.executable, "-m", "pipeline"]
+
+
+# -- the synthetic registry and its submissions ---------------------------------------------------------
+def agency_code(a: int) -> str:
+    return f"K{a:03d}"
+
+
+def registry_rows(n: int) -> list[dict]:
+    """ceil(n / 34) agencies (instansi) of the 34 registry OPDs, the first n of them; an OPD's id is
+    ``INSTANSI.CODE`` (what its template's identity sheet carries)."""
+    base = list(load_registry().values())
+    rows = []
+    for a in range(math.ceil(n / len(base))):
+        for opd in base:
+            rows.append({"instansi": agency_code(a), "code": opd.code, "id": f"{agency_code(a)}.{opd.code}",
+                         "name": opd.name, "type": opd.type, "leader": opd.leader})
+            if len(rows) == n:
+                return rows
+    return rows
+
+
+def write_registry(path: Path, rows: list[dict]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["code", "name", "type", "leader", "aliases", "instansi"])
+        for r in rows:
+            w.writerow([r["code"], r["name"], r["type"], r["leader"], "", r["instansi"]])
+
+
+def variant_workbooks(cache: Path) -> dict[tuple[str, int], bytes]:
+    """The sample's workbook of every OPD for each variant seed (kept in ``cache`` between runs)."""
+    out = {}
+    cache.mkdir(parents=True, exist_ok=True)
+    for opd in load_registry().values():
+        for v in range(VARIANTS):
+            path = cache / f"{opd.code}-{v}.xlsx"
+            if not path.exists():
+                wb, _, _ = sample_workbook(opd, PERIOD, seed=2022 + v)
+                save_workbook(wb, path)
+            out[opd.code, v] = path.read_bytes()
+    return out
+
+
+def renamed(xlsx: bytes, old: str, new: str) -> bytes:
+    """The workbook with the OPD code ``old`` renamed ``new`` wherever it is a whole string."""
+    src = zipfile.ZipFile(io.BytesIO(xlsx))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith(("sharedStrings.xml", ".xml")) and f">{old}<".encode() in data:
+                data = data.replace(f">{old}<".encode(), f">{new}<".encode())
+            dst.writestr(info, data)
+    return buf.getvalue()
+
+
+CODE = "OPDCODEHERE"
+
+
+def variant_csvs(cache: Path) -> dict[tuple[str, int], str]:
+    """The sample's values of every OPD for each variant seed as tidy CSV text, the OPD code a
+    placeholder (:data:`CODE`)."""
+    out = {}
+    for opd in load_registry().values():
+        for v in range(VARIANTS):
+            path = cache / f"{opd.code}-{v}.csv"
+            if not path.exists():
+                write_csv(path, CODE, PERIOD, sample_values(opd, 2022 + v)[0])
+            out[opd.code, v] = path.read_text(encoding="utf-8")
+    return out
+
+
+def write_submissions(raw: Path, rows: list[dict], csv_share: float, variants: dict, csvs: dict,
+                      seed: int = 0) -> list[Path]:
+    files = []
+    for i, r in enumerate(rows):
+        folder = raw / PERIOD / r["instansi"]
+        folder.mkdir(parents=True, exist_ok=True)
+        v = (i // 34 + seed) % VARIANTS
+        if (i * 7919) % 1000 < csv_share * 1000:
+            path = folder / f"{r['code']}.csv"
+            path.write_text(csvs[r["code"], v].replace(CODE, r["id"]), encoding="utf-8")
+        else:
+            path = folder / f"{r['code']}.xlsx"
+            path.write_bytes(renamed(variants[r["code"], v], r["code"], r["id"]))
+        files.append(path)
+    return files
+
+
+# -- measuring ------------------------------------------------------------------------------------------
+def bare_parse(files: list[Path]) -> float:
+    """CPU seconds to merely parse the files: every sheet's values (calamine), every CSV row."""
+    from python_calamine import CalamineWorkbook
+
+    start = time.process_time()
+    for f in files:
+        if f.suffix == ".xlsx":
+            wb = CalamineWorkbook.from_path(str(f))
+            for name in wb.sheet_names:
+                wb.get_sheet_by_name(name).to_python()
+        else:
+            with f.open(newline="", encoding="utf-8") as fh:
+                list(csv.reader(fh))
+    return time.process_time() - start
+
+
+class TreeRss:
+    """Samples the summed resident memory of a process and its descendants (every 50 ms)."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        parents: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                    ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                parents.setdefault(ppid, []).append(int(entry))
+        tree, todo = [], [self.pid]
+        while todo:
+            p = todo.pop()
+            tree.append(p)
+            todo.extend(parents.get(p, []))
+        return tree
+
+    def _rss(self, pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def _run(self):
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, sum(self._rss(p) for p in self._tree()))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def rekap(args: list[str], workspace: Path) -> dict:
+    """One ``rekap`` command: exit code, wall and CPU seconds (every process it waited for), peak RSS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.Popen(REKAP + args + ["--workspace", str(workspace), "--quiet"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = TreeRss(proc.pid) if Path("/proc").is_dir() else None
+    _, err = proc.communicate()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"rekap {' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return {"exit": proc.returncode, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+            "peak_rss_mb": round((sampler.stop() if sampler else 0) / 2**20, 1)}
+
+
+def size_mb(folder: Path) -> float:
+    return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20, 1)
+
+
+def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csvs: dict) -> dict:
+    ws = root / f"n{n}"
+    subprocess.run(REKAP + ["init", str(ws), "--quiet"], check=True, cwd=ROOT)
+    rows = registry_rows(n)
+    write_registry(ws / "registry.csv", rows)
+    start = time.perf_counter()
+    files = write_submissions(ws / "raw", rows, csv_share, variants, csvs)
+    written = time.perf_counter() - start
+    baseline = bare_parse(files)
+    folders = sorted({str(f.parent) for f in files})  # one per agency
+    validate1 = rekap(["validate", *folders, "--period", PERIOD, "--jobs", "1", "--format", "json"], ws)
+    validate_n = rekap(["validate", *folders, "--period", PERIOD, "--jobs", str(jobs), "--format", "json"], ws)
+    full = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
+    unchanged = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
+    # one file changed: the first xlsx gets another variant's values (a new version of that OPD)
+    first = next(i for i, f in enumerate(files) if f.suffix == ".xlsx")
+    r = rows[first]
+    v = (first // 34 + 1) % VARIANTS
+    files[first].write_bytes(renamed(variants[r["code"], v], r["code"], r["id"]))
+    one = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
+    return {
+        "n": n, "agencies": len({r["instansi"] for r in rows}),
+        "xlsx": sum(f.suffix == ".xlsx" for f in files), "csv": sum(f.suffix == ".csv" for f in files),
+        "jobs": jobs, "write_submissions_s": round(written, 1),
+        "baseline_bare_parse_cpu_s": round(baseline, 3),
+        "validate_1_job": validate1, f"validate_{jobs}_jobs": validate_n,
+        "ratio_validate_cpu_to_bare_parse": round(validate1["cpu_s"] / baseline, 2),
+        "speedup_validate_1_to_n_jobs": round(validate1["wall_s"] / validate_n["wall_s"], 2),
+        "full_run": full, "no_change_run": unchanged, "one_file_changed_run": one,
+        "per_submission_ms": {"wall": round(1000 * full["wall_s"] / n, 2), "cpu": round(1000 * full["cpu_s"] / n, 2)},
+        "ratio_no_change_to_full": {"wall": round(unchanged["wall_s"] / full["wall_s"], 4),
+                                    "cpu": round(unchanged["cpu_s"] / full["cpu_s"], 4)},
+        "ratio_one_changed_to_full": {"wall": round(one["wall_s"] / full["wall_s"], 4),
+                                      "cpu": round(one["cpu_s"] / full["cpu_s"], 4)},
+        "processed_mb": size_mb(ws / "processed"), "reports_mb": size_mb(ws / "reports"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="340,3400", help="comma-separated N (e.g. 340,3400,20000)")
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--csv-share", type=float, default=0.5)
+    parser.add_argument("--keep", type=Path, help="build the workspaces here and keep them")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    root = args.keep or Path(tempfile.mkdtemp(prefix="rekap-national-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        variants, csvs = variant_workbooks(root / "variants"), variant_csvs(root / "variants")
+        results = [measure(n, root, args.jobs, args.csv_share, variants, csvs) for n in sizes]
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    first = results[0]
+    report = {"machine_cores": os.cpu_count(), "sizes": results,
+              "per_submission_cpu_vs_smallest": {
+                  str(r["n"]): round(r["per_submission_ms"]["cpu"] / first["per_submission_ms"]["cpu"], 2)
+                  for r in results}}
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
