@@ -263,16 +263,22 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     log("discovered", files=len(files), ignored=[p.name for p in ignored], skipped=[n.params["name"] for n in notes])
     catalog.record_ignored(run_id, period, [p.name for p in ignored])
     # -- staff lists ----------------------------------------------------------------------------------------
-    staff_files = [p for p in files if staff_run.is_staff_list(p)]
-    files = [p for p in files if p not in staff_files]
+    # every file hashed once and the catalog asked once: a file it knows as a recap version checked by this
+    # code and these rules is not a list (it was not one then) and is not opened again to look
+    seen = [_hash(path, period) for path in files]
+    known = catalog.known(sorted({s.sha for s in seen if s.version is None}), period)
+    checked = checked_with()
+    staff_files = [s.path for s in seen
+                   if not _same_rules(known.get(s.sha), checked) and staff_run.is_staff_list(s.path)]
+    seen = [s for s in seen if s.path not in staff_files]
     lists = staff_run.check_lists(staff_files, period, registry)
     staff_run.archive_lists(lists, processed)
     for s in lists:
         log("staff_list", file=s.file.name, sha256=s.sha256, opds=s.opds, status=s.status)
     # ------------------------------------------------------------------------------------------------------
     previous = Previous(catalog, period)  # the earlier periods' published versions: one query
-    inputs, validated = _versions(files, period, processed, registry, catalog, started, lists, previous, log,
-                                  progress, jobs, registries_by_file(registry, agency_of))
+    inputs, validated = _versions(seen, known, period, processed, registry, catalog, started, lists, previous,
+                                  log, progress, jobs, registries_by_file(registry, agency_of))
 
     reconciled = staff_run.reconcile_inputs(lists, inputs, staff_policy, processed)
     chosen = _choose(inputs, period, registry, catalog, notes, keep_withdrawn)
@@ -411,24 +417,28 @@ class _Seen:
     first_seen: str = ""
 
 
-def _versions(files: list[Path], period: str, processed: Path, registry, catalog: Catalog, received: str,
-              lists: list, previous: Previous, log, progress, jobs: int | None,
-              registry_of: dict[str, dict] | None = None) -> tuple[list[Input], int]:
+def _same_rules(version: Version | None, checked: str) -> bool:
+    """Whether a catalog version was checked by this code and these rules (with or without a list as evidence)."""
+    return version is not None and (version.checked_with == checked
+                                    or version.checked_with.startswith(checked + "+staff:"))
+
+
+def _versions(seen: list[_Seen], known: dict[str, Version], period: str, processed: Path, registry,
+              catalog: Catalog, received: str, lists: list, previous: Previous, log, progress,
+              jobs: int | None, registry_of: dict[str, dict] | None = None) -> tuple[list[Input], int]:
     """The catalog's version of every file, validating (on ``jobs`` processes) only those this code, these
     rules and this evidence have not checked yet; each new version is saved to the catalog as it comes.
 
-    Bookkeeping is one pass: every file hashed, the catalog asked once for all hashes, the known ones
-    touched in one transaction. A version first seen in this run is received at ``received`` (the run's
-    start), so files that arrive together share one first-seen time and their modification times tell
-    them apart. ``lists`` (staff lists, :mod:`pipeline.staff_run`): an OPD's usable list gives error
-    localisation the true count of each cell, taken over the previous period's value (``previous``);
-    which list it was is part of the cache key, so a new list re-validates the recap. ``registry_of``:
+    Bookkeeping is one pass: every file hashed once (``seen``, by :func:`_run`), the catalog asked once for
+    all hashes (``known``), the known ones touched in one transaction. A version first seen in this run is
+    received at ``received`` (the run's start), so files that arrive together share one first-seen time and
+    their modification times tell them apart. ``lists`` (staff lists, :mod:`pipeline.staff_run`): an OPD's
+    usable list gives error localisation the true count of each cell, taken over the previous period's value
+    (``previous``); which list it was is part of the cache key, so a new list re-validates the recap. ``registry_of``:
     the registry a file is checked against, by path (its agency's, :func:`pipeline.agencies.registries_by_file`).
     """
     from pipeline import staff_run
 
-    seen = [_hash(path, period) for path in files]
-    known = catalog.known(sorted({s.sha for s in seen if s.version is None}), period)
     checked, touched = checked_with(), []
     for s in seen:
         found = known.get(s.sha)

@@ -168,3 +168,26 @@ def test_in_a_run_the_list_points_the_localiser_at_the_wrong_cell(tmp_path):
     assert located == [("CELL_SUSPECT", {"sekolah": "SD"}, true)]
     checked = con.execute("SELECT checked_with FROM versions WHERE opd='DINDIKBUD'").fetchone()[0]
     assert "+staff:" in checked  # a new list re-validates the recap
+
+
+def test_a_second_run_opens_no_known_recap_to_look_for_a_list_and_still_finds_the_lists(site, monkeypatch):
+    """Discovery looks inside only the files the catalog does not know as recaps: a run with nothing
+    changed sniffs the lists (never versions) and none of the recaps, and reads the same lists as before."""
+    from pipeline import staff_run
+    from pipeline.run import run_period
+
+    root, manifest, _, _ = site
+    sniffed, real = [], staff_run.is_staff_list
+    monkeypatch.setattr(staff_run, "is_staff_list", lambda p: sniffed.append(Path(p).name) or real(p))
+    paths = dict(raw=root / "raw", processed=root / "sniff" / "processed", reports=root / "sniff" / "reports")
+    first = run_period(PERIOD, **paths)
+    recaps = {f"{code}.xlsx" for code in OPDS}
+    assert set(sniffed) == recaps | set(manifest["lists"])  # a first run looks inside every file
+    sniffed.clear()
+    second = run_period(PERIOD, **paths)
+    assert (first.outcome, second.outcome) == ("published", "unchanged"), (first.message, second.message)
+    assert not set(sniffed) & recaps  # no known recap opened again
+    assert set(sniffed) == set(manifest["lists"])  # lists are not versions: still looked at, still lists
+    assert [(s.file.name, s.sha256, s.status) for s in second.staff] == [
+        (s.file.name, s.sha256, s.status) for s in first.staff]
+    assert {i.file.name for i in second.inputs} == {i.file.name for i in first.inputs} == recaps
