@@ -75,17 +75,54 @@ def error_rules(rules) -> list:
     return [r for r in rules if severity(r) == "error"]
 
 
-def rekap_system(values: dict, rules: list, holds: list, tables) -> System:
+def rekap_system(values: dict, rules: tuple, holds: list, tables) -> System:
     """The linear system of one submission: one integer variable >= 0 per count cell in ``rules``,
     weighted as the module docstring says (``holds``: whether each rule holds on ``values``); variable
     names are the cells' ``Ref``."""
-    refs = sorted({r for rule in rules for r in rule.refs}, key=lambda r: _order(r, tables))
-    index = {r: i for i, r in enumerate(refs)}
+    shape = _shape(rules, tables)
     holding: dict = {}
     for rule, held in zip(rules, holds):
         if rule.code == "SUM_MISMATCH" and rule.anchor is not None and held:
             holding[rule.anchor] = holding.get(rule.anchor, 0) + 1
-    rows = []
+    refs = shape.refs
+    vals = [float(values.get(r, math.nan)) if values.get(r) is not None else math.nan for r in refs]
+    weights = [BEYOND_DOUBT if holding.get(r, 0) >= 2 else 1.0 for r in refs]
+    n = len(refs)
+    return System(list(refs), vals, list(shape.rows), [0.0] * n, [math.inf] * n, [True] * n, weights)
+
+
+@dataclass
+class _Shape:
+    """What localisation derives from a tuple of rules alone, the same for every submission with the
+    same tables (:func:`pipeline.validate.submission_rules` gives them the same tuple): worked out once."""
+
+    errors: tuple  # the rules of severity error (the ones a localisation must make hold), in order
+    positions: tuple  # where they are among the rules
+    soft: tuple  # the plausibility rules (:func:`plausibility_rules`)
+    totals: frozenset  # cells printed as a sum of others
+    refs: tuple  # every cell of the rules, in book order: the variables of :func:`rekap_system`
+    rows: list  # each rule as a row of the system
+    member: dict  # Ref -> the rules through it
+
+
+def _shape(rules: tuple, tables) -> _Shape:
+    key = (id(rules), id(tables))
+    hit = _SHAPES.get(key)
+    if hit is None or hit[0] is not rules or hit[1] is not tables:
+        if len(_SHAPES) >= 64:
+            _SHAPES.clear()
+        hit = _SHAPES[key] = (rules, tables, _make_shape(rules, tables))
+    return hit[2]
+
+
+_SHAPES: dict[tuple, tuple] = {}  # (id(rules), id(tables)) -> (rules, tables, shape): kept, so the ids stay theirs
+
+
+def _make_shape(rules: tuple, tables) -> _Shape:
+    positions = tuple(k for k, rule in enumerate(rules) if severity(rule) == "error")
+    refs = sorted({r for rule in rules for r in rule.refs}, key=lambda r: _order(r, tables))
+    index = {r: i for i, r in enumerate(refs)}
+    rows, member = [], {}
     for rule in rules:
         coefs: dict[int, float] = {}
         for r in rule.lhs:
@@ -93,10 +130,10 @@ def rekap_system(values: dict, rules: list, holds: list, tables) -> System:
         for r in rule.rhs:
             coefs[index[r]] = coefs.get(index[r], 0.0) - 1.0
         rows.append(Row(tuple((i, a) for i, a in coefs.items() if a), rule.op, rule.const, rule.rule))
-    vals = [float(values.get(r, math.nan)) if values.get(r) is not None else math.nan for r in refs]
-    weights = [BEYOND_DOUBT if holding.get(r, 0) >= 2 else 1.0 for r in refs]
-    n = len(refs)
-    return System(refs, vals, rows, [0.0] * n, [math.inf] * n, [True] * n, weights)
+        for r in rule.refs:
+            member.setdefault(r, []).append(rule)
+    return _Shape(tuple(rules[k] for k in positions), positions, tuple(plausibility_rules(rules)),
+                  frozenset(r.anchor for r in rules if r.code == "SUM_MISMATCH"), tuple(refs), rows, member)
 
 
 def _order(ref, tables) -> tuple:
@@ -281,8 +318,8 @@ def candidates(loc: Localization, system: System, values: dict, present, tables,
                reference: dict | None = None) -> list[Candidate]:
     """The minimal sets of a localisation, ranked by their evidence, best first (ties: book order).
     ``rules``: every linear rule of the submission (its warning-level ones are plausibility evidence)."""
-    soft = plausibility_rules(rules)
-    totals = {r.anchor for r in rules if r.code == "SUM_MISMATCH"}  # cells printed as a sum of others
+    shape = _shape(rules, tables)
+    soft, totals = shape.soft, shape.totals
     out = []
     for sol in loc.solutions:
         cells = tuple(system.names[i] for i in sol.changed)
@@ -357,7 +394,7 @@ def localization_findings(findings: list, staged, present: set[str], tables, rul
     ``reference`` (``{Ref: value}``: the previous period, a staff list) are evidence for ranking.
     Never raises: a fault here is a ``RULE_NOT_EVALUABLE`` note."""
     try:
-        return _localization_findings(list(findings), staged, present, tables, list(rules), list(outcomes), opd,
+        return _localization_findings(list(findings), staged, present, tables, tuple(rules), list(outcomes), opd,
                                       reference or {})
     except Exception as err:  # a bug in the helper must not cost the OPD its other findings
         return list(findings) + [Finding("RULE_NOT_EVALUABLE", f"{RULE} ({type(err).__name__}: {err})",
@@ -370,17 +407,17 @@ MAX_WEIGHT = 2  # a submission that needs more than two changed cells (with ever
 BUDGET = 5.0  # seconds for one submission's enumeration by the solver (a safety net; nodes bound it first)
 
 
-def _localization_findings(findings: list, staged, present: set[str], tables, every: list, outcomes: list,
+def _localization_findings(findings: list, staged, present: set[str], tables, every: tuple, outcomes: list,
                            opd, reference: dict) -> list:
-    checked = [(rule, outcome) for rule, outcome in zip(every, outcomes) if severity(rule) == "error"]
-    for _, outcome in checked:
+    shape = _shape(every, tables)
+    rules, checked = shape.errors, [outcomes[k] for k in shape.positions]
+    for outcome in checked:
         if isinstance(outcome, Exception):  # checking recorded it; localising without that rule would mislead
             raise outcome
-    rules = [rule for rule, _ in checked]
     locale = _locale_values(findings, staged, rules, tables)
     values = {**staged.values, **{r: v for r, (_, v, _, _) in locale.items()}}
     # the outcomes of checking, unless a count that could not be read was read from its rules
-    holds = [evaluate(r, values).holds for r in rules] if locale else [o.holds for _, o in checked]
+    holds = [evaluate(r, values).holds for r in rules] if locale else [o.holds for o in checked]
     broken = [r for r, held in zip(rules, holds) if held is False]
     ranked: list[Candidate] = []
     capped = False
@@ -402,8 +439,7 @@ def _localization_findings(findings: list, staged, present: set[str], tables, ev
         # the sums hold but the shares do not: two counts swapped within a column keep every sum
         system = rekap_system(values, rules, holds, tables)
         swaps = swap_solutions(system, rules, holds, values, present, tables, percent_only=True)
-        ranked = [c for c in candidates(Localization(swaps), system, values, present, tables, every, opd,
-                                        reference) if c.percent_left == 0]
+        ranked = candidates(Localization(swaps), system, values, present, tables, every, opd, reference)
     decision = decide(ranked, capped)
     new = _locale_findings(locale, staged, tables)
     corrected, targets = values, set()
@@ -462,13 +498,10 @@ def swap_solutions(system: System, rules: list, holds: list, values: dict, prese
     """Two neighbouring count cells (grid neighbours or the L/P twin) swapped back, where that makes
     every linear error rule hold (``holds``: whether each of ``rules`` holds on ``values``;
     ``percent_only``: where the sums hold and some share fails, the
-    swaps of the counts those shares are made of). Added to the tied minimal sets, so that a
+    swaps of the counts those shares are made of that leave no printed share wrong). Added to the tied minimal sets, so that a
     recognisable swap is never lost to the cap on enumeration."""
     index = {r: i for i, r in enumerate(system.names)}
-    member: dict = {}
-    for rule in rules:
-        for r in rule.refs:
-            member.setdefault(r, []).append(rule)
+    member = _shape(rules, tables).member
     if percent_only:
         cells = []
         for t in sorted(present):
@@ -500,6 +533,8 @@ def swap_solutions(system: System, rules: list, holds: list, values: dict, prese
             trial[a], trial[b] = vb, va
             if any(evaluate(rule, trial).holds is False for rule in touched.values()):
                 continue
+            if percent_only and _percent_left(trial, present, tables):
+                continue  # a swap that leaves a printed share wrong explains nothing
             weight = system.weights[index[a]] + system.weights[index[b]]
             out.append(Solution(pair, {index[a]: vb, index[b]: va}, forced(system, pair), weight))
     return out

@@ -27,7 +27,7 @@ from pipeline.findings import Finding
 from pipeline.numbers import parse_count, parse_percent, thousands_hint
 from pipeline.rules.linear import Ref
 from pipeline.specs import Key, TableSpec, load_tables
-from pipeline.submission import Extract
+from pipeline.submission import Extract, RawCell
 
 
 @dataclass
@@ -58,16 +58,6 @@ def schema() -> pa.DataFrameSchema:
                               checks=[_value_check(name, holds) for name, (_, holds) in CHECKS.items()])
 
 
-@dataclass
-class _Row:
-    """A staged cell of a batch: which submission, which cell, where it was typed."""
-
-    sub: int
-    ref: Ref
-    sheet: str | None
-    address: str | None
-
-
 def _blank(value) -> bool:
     """A cell left empty: nothing, blank text, or a missing number."""
     if isinstance(value, str):
@@ -84,38 +74,44 @@ def stage_batch(extracts: list[Extract], tables: dict[str, TableSpec] | None = N
     """Stage the cells of each extract, validating all of them with one schema call; one Staged per extract."""
     tables = tables or load_tables()
     staged = [Staged({}, {}, []) for _ in extracts]
-    rows: list[_Row] = []
+    rows: list[tuple[int, Ref, RawCell]] = []  # the staged cells of the batch: submission, cell, as read
     percents: list[bool] = []
     numbers: list[float] = []
-    last: dict[tuple[int, Ref], int] = {}  # the row a cell's value comes from (a repeated cell: its last)
     for sub, (extract, out) in enumerate(zip(extracts, staged)):
+        values, sources, filled = out.values, out.sources, out.filled
         for raw in extract.cells:
             spec = tables[raw.table]
-            percent = spec.is_percent(raw.key)
-            parsed = parse_percent(raw.value, raw.fraction) if percent else parse_count(raw.value)
-            value = 0.0 if parsed.value is None else parsed.value
-            if parsed.not_available or parsed.unit or parsed.as_text or math.isnan(value):
-                out.findings += _notes(extract, raw, spec, parsed, value)
-            if spec.is_impossible(raw.key):
+            ref, percent, impossible = _cells(spec).get(raw.key) or _cell(spec, raw.key)
+            typed = raw.value
+            if not percent and (type(typed) is float or type(typed) is int) and math.isfinite(typed):
+                value, blank = float(typed), False  # a plain number: what parse_count gives it, with no note
+            else:
+                parsed = parse_percent(typed, raw.fraction) if percent else parse_count(typed)
+                value = 0.0 if parsed.value is None else parsed.value
+                if parsed.not_available or parsed.unit or parsed.as_text or math.isnan(value):
+                    out.findings += _notes(extract, raw, spec, parsed, value)
+                blank = _blank(typed)
+            if impossible:
                 if value:
                     out.findings.append(Finding("IMPOSSIBLE_CELL", "cell:possible", raw.table, spec.key_dict(raw.key),
                                                 raw.sheet, raw.address, actual=value, expected=0))
                 continue
-            if not _blank(raw.value):
-                out.filled.add(raw.table)
-            ref = Ref(raw.table, raw.key)
-            out.values[ref] = value
-            out.sources[ref] = (raw.sheet, raw.address)
-            last[sub, ref] = len(rows)
-            rows.append(_Row(sub, ref, raw.sheet, raw.address))
+            if not blank:
+                filled.add(raw.table)
+            values[ref] = value
+            sources[ref] = (raw.sheet, raw.address)
+            rows.append((sub, ref, raw))
             percents.append(percent)
             numbers.append(value)
         for table in extract.tables:  # cells of optional rows an older template lacks count as zero
-            for key in _optional_cells(tables[table]):
-                out.values.setdefault(Ref(table, key), 0.0)
+            for ref in _optional_cells(tables[table]):
+                values.setdefault(ref, 0.0)
     frame = pd.DataFrame({"percent": np.array(percents, dtype=bool), "value": np.array(numbers, dtype=float)})
-    for index, finding in _schema_findings(frame, rows, tables):
-        sub, ref = rows[index].sub, rows[index].ref
+    rejected = list(_schema_findings(frame, rows, tables))
+    if rejected:  # the row each cell's value comes from (a repeated cell: its last)
+        last = {(sub, ref): index for index, (sub, ref, _) in enumerate(rows)}
+    for index, finding in rejected:
+        sub, ref, _ = rows[index]
         staged[sub].findings.append(finding)
         if last[sub, ref] == index:
             staged[sub].values[ref] = math.nan  # a value the schema rejects is not used by rules
@@ -124,9 +120,20 @@ def stage_batch(extracts: list[Extract], tables: dict[str, TableSpec] | None = N
     return staged
 
 
+def _cell(spec: TableSpec, key: Key) -> tuple[Ref, bool, bool]:
+    """A cell's Ref, whether it is a percentage and whether it cannot exist."""
+    return Ref(spec.id, key), spec.is_percent(key), spec.is_impossible(key)
+
+
 @cache
-def _optional_cells(spec: TableSpec) -> tuple[Key, ...]:
-    return tuple(key for key in spec.cells if spec.rows[spec.placements()[key].row].optional)
+def _cells(spec: TableSpec) -> dict[Key, tuple[Ref, bool, bool]]:
+    """:func:`_cell` of every cell a table prints, worked out once per spec."""
+    return {key: _cell(spec, key) for key in spec.placements()}
+
+
+@cache
+def _optional_cells(spec: TableSpec) -> tuple[Ref, ...]:
+    return tuple(Ref(spec.id, key) for key in spec.cells if spec.rows[spec.placements()[key].row].optional)
 
 
 def _notes(extract: Extract, raw, spec: TableSpec, parsed, value: float) -> list[Finding]:
@@ -175,7 +182,7 @@ def fold_notes(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-def _schema_findings(frame: pd.DataFrame, rows: list[_Row], tables: dict[str, TableSpec]):
+def _schema_findings(frame: pd.DataFrame, rows: list[tuple[int, Ref, RawCell]], tables: dict[str, TableSpec]):
     """``(row, finding)`` for each row of ``frame`` a check of the schema rejects, by check then row."""
     if frame.empty:
         return
@@ -187,11 +194,11 @@ def _schema_findings(frame: pd.DataFrame, rows: list[_Row], tables: dict[str, Ta
     cases = cases[cases["check"].isin(list(CHECKS))].drop_duplicates(["check", "index"])
     order = {name: i for i, name in enumerate(CHECKS)}
     for check, index in sorted(zip(cases["check"], map(int, cases["index"])), key=lambda c: (order[c[0]], c[1])):
-        row, value = rows[index], float(frame["value"].iat[index])
-        cell = tables[row.ref.table].key_dict(row.ref.key)
+        (_, ref, raw), value = rows[index], float(frame["value"].iat[index])
+        cell = tables[ref.table].key_dict(ref.key)
         code = CHECKS[check][0]
         params, expected = {"line": "-", "detail": cell}, None
         if code == "VALUE_NOT_WHOLE" and (expected := thousands_hint(value)):
             params["hint"] = str(expected)  # as the clerk should type it (1009), not formatted
-        yield index, Finding(code, f"schema:{check}", row.ref.table, cell, row.sheet, row.address,
+        yield index, Finding(code, f"schema:{check}", ref.table, cell, raw.sheet, raw.address,
                              expected=expected, actual=value, params=params)

@@ -18,7 +18,7 @@ from pipeline.findings import Finding, has_errors
 from pipeline.localize import localization_findings
 from pipeline.period import normalize_period, period_of_path
 from pipeline.read import read_submission
-from pipeline.rules.cross import cross_rules
+from pipeline.rules.cross import compiled, cross_rules
 from pipeline.rules.linear import LinearRule, Outcome, Ref, evaluate
 from pipeline.rules.percent import percent_findings
 from pipeline.rules.presence import presence_findings
@@ -102,23 +102,115 @@ def check_identity(extract: Extract, path: Path, expected_period: str | None,
     return opd, period, findings
 
 
-def submission_rules(present: set[str], tables: dict[str, TableSpec]) -> list[LinearRule]:
+def submission_rules(present: set[str], tables: dict[str, TableSpec]) -> tuple[LinearRule, ...]:
     """Every linear rule over the tables present, in book order: the sum rules of each table, then the
-    rules across tables whose tables are all present."""
-    ordered = sorted(present, key=lambda t: tables[t].number)
-    rules = [r for t in ordered for r in sum_rules(tables[t])]
-    return rules + [r for r in cross_rules() if {x.table for x in r.refs} <= set(present)]
+    rules across tables whose tables are all present. Built once per set of tables (the same tuple
+    each time, so that what is derived from it can be kept: :func:`confront`, the localiser)."""
+    specs = tuple(sorted((tables[t] for t in present), key=lambda spec: spec.number))
+    book = compiled()
+    hit = _RULES.get(specs)
+    if hit is None or hit[0] is not book:
+        if len(_RULES) >= 64:
+            _RULES.clear()
+        ids = {spec.id for spec in specs}
+        rules = tuple(r for spec in specs for r in sum_rules(spec))
+        hit = _RULES[specs] = (book, rules + tuple(r for r in cross_rules() if {x.table for x in r.refs} <= ids))
+    return hit[1]
 
 
-def confront(rules: list[LinearRule], values: dict) -> list[Outcome | Exception]:
-    """Each rule's outcome on ``values``; a rule that crashes gives its exception (recorded, never fatal)."""
-    outcomes: list[Outcome | Exception] = []
+_RULES: dict[tuple, tuple] = {}  # tables present (their specs) -> (the rulebook compiled, their rules)
+
+
+def confront(rules: tuple[LinearRule, ...], values: dict) -> list[Outcome | Exception]:
+    """Each rule's outcome on ``values``; a rule that crashes gives its exception (recorded, never fatal).
+    Every rule at once (:class:`RuleMatrix`) where that is exact, else one by one (:func:`evaluate`)."""
+    outcomes = _matrix(rules).outcomes(values)
+    if outcomes is not None:
+        return outcomes
+    outcomes = []
     for rule in rules:
         try:
             outcomes.append(evaluate(rule, values))
         except Exception as err:
             outcomes.append(err)
     return outcomes
+
+
+class RuleMatrix:
+    """Linear rules as two sparse matrices (rule x cell: how often a cell is on each side), so that a
+    submission's rules are evaluated by two products instead of a Python loop per rule.
+
+    The outcomes are :func:`evaluate`'s, float for float: :meth:`outcomes` is used only when every
+    value is a whole number and every sum stays below 2**52, where float addition is exact whatever
+    its order; otherwise it returns None and the rules are evaluated one by one."""
+
+    EXACT = 2.0 ** 52
+
+    def __init__(self, rules: tuple[LinearRule, ...]):
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        self.rules = rules
+        self.refs = list(dict.fromkeys(r for rule in rules for r in rule.refs))
+        index = {r: i for i, r in enumerate(self.refs)}
+
+        def side(name: str):
+            data, rows, cols = [], [], []
+            for k, rule in enumerate(rules):
+                for r in getattr(rule, name):
+                    data.append(1.0)
+                    rows.append(k)
+                    cols.append(index[r])
+            return csr_matrix((data, (rows, cols)), shape=(len(rules), len(self.refs)))  # duplicates summed
+
+        self.left, self.right = side("lhs"), side("rhs")
+        self.cells = abs(self.left) + abs(self.right)
+        self.const = np.array([float(rule.const) for rule in rules])
+        self.tol = np.array([rule.tol for rule in rules], dtype=float)
+        self.equal = np.array([rule.op == "==" for rule in rules])
+        # a sum rule's finding reads the other way round: actual = its total (right), expected = the parts
+        self.turned = [rule.anchor is not None and rule.lhs != (rule.anchor,) and rule.rhs == (rule.anchor,)
+                       for rule in rules]
+        self.whole_const = bool(np.all(self.const == np.floor(self.const)))
+
+    def outcomes(self, values: dict) -> list[Outcome] | None:
+        import numpy as np
+
+        if not self.rules or not self.whole_const:
+            return None
+        try:
+            v = np.array([values.get(r) for r in self.refs], dtype=float)
+        except (TypeError, ValueError):
+            return None
+        unknown = np.isnan(v)
+        v[unknown] = 0.0
+        if not np.all(v == np.floor(v)):  # a fraction (an infinity fails the bound below)
+            return None
+        if not np.all(self.cells @ np.abs(v) + np.abs(self.const) < self.EXACT):
+            return None
+        left, right = self.left @ v, self.right @ v + self.const
+        holds = np.where(self.equal, np.abs(left - right) <= self.tol, left <= right + self.tol).tolist()
+        missing = (self.cells @ unknown.astype(float)) > 0
+        out = []
+        for k, (rule, held, a, b, gap) in enumerate(zip(self.rules, holds, left.tolist(), right.tolist(),
+                                                        missing.tolist())):
+            if gap:
+                out.append(evaluate(rule, values))
+            else:
+                out.append(Outcome(held, b, a) if self.turned[k] else Outcome(held, a, b))
+        return out
+
+
+_MATRICES: dict[int, tuple] = {}  # id(rules) -> (rules, their RuleMatrix): the rules are kept, so the id is theirs
+
+
+def _matrix(rules: tuple[LinearRule, ...]) -> RuleMatrix:
+    hit = _MATRICES.get(id(rules))
+    if hit is None or hit[0] is not rules:
+        if len(_MATRICES) >= 64:
+            _MATRICES.clear()
+        hit = _MATRICES[id(rules)] = (rules, RuleMatrix(rules))
+    return hit[1]
 
 
 def check_rules(staged: Staged, present: set[str], tables: dict[str, TableSpec], rules: list[LinearRule],

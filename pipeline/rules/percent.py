@@ -85,32 +85,43 @@ def _where(spec: TableSpec, group: tuple) -> tuple:
     return ()
 
 
+@cache
+def _cells(spec: TableSpec) -> tuple[tuple, tuple]:
+    """The share and total rules of a table with the Ref of each cell they read (made once per spec)."""
+    def refs(keys):
+        return tuple(Ref(spec.id, k) for k in keys)
+
+    return (tuple((rule, Ref(spec.id, rule.key), refs(rule.part), refs(rule.whole)) for rule in share_rules(spec)),
+            tuple((rule, refs(rule.keys), refs(rule.whole)) for rule in total_rules(spec)))
+
+
 def percent_findings(spec: TableSpec, values: dict[Ref, float]) -> tuple[list[Finding], list[str]]:
     """Findings of the percent rules of one table, and the names of rules that could not be evaluated."""
     if not spec.percent:
         return [], []
     findings, not_evaluable, evaluable = [], [], set()
 
-    def val(key):
-        v = values.get(Ref(spec.id, key))
-        return None if v is None or math.isnan(v) else v
+    def unknown(ref) -> bool:
+        v = values.get(ref)
+        return v is None or math.isnan(v)
 
-    for rule in share_rules(spec):
-        printed = val(rule.key)
-        if printed is None or any(val(k) is None for k in rule.part + rule.whole):
+    shares, totals = _cells(spec)
+    for rule, cell, part, whole in shares:
+        if unknown(cell) or any(unknown(r) for r in part + whole):
             not_evaluable.append(f"{spec.id}:{rule.rule}")
             continue
         evaluable.add(rule.key)
-        num, den = sum(val(k) for k in rule.part), sum(val(k) for k in rule.whole)
+        printed = values[cell]
+        num, den = sum(values[r] for r in part), sum(values[r] for r in whole)
         exact = share(num, den) or 0.0
         if abs(printed - exact) > tolerance(spec):
             findings.append(Finding(
                 "PCT_SHARE", f"{spec.id}:{rule.rule}", spec.id, spec.key_dict(rule.key),
                 expected=round(exact, decimals(spec)), actual=printed, params={"count": num, "total": den}))
-    for rule in total_rules(spec):
-        if not set(rule.keys) <= evaluable or not sum(val(k) for k in rule.whole):
+    for rule, keys, whole in totals:
+        if not set(rule.keys) <= evaluable or not sum(values[r] for r in whole):
             continue
-        total, n = sum(val(k) for k in rule.keys), len(rule.keys)
+        total, n = sum(values[r] for r in keys), len(rule.keys)
         if abs(total - 100.0) > tolerance(spec, n):
             findings.append(Finding(
                 "PCT_TOTAL", f"{spec.id}:{rule.rule}", spec.id, None, expected=100.0,
