@@ -31,6 +31,7 @@ machine), the difference to bare Python and the ratio.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -66,12 +67,15 @@ def rekap_check(extracts, batch: bool, all_rules: bool = False) -> list[list]:
     out = []
     for ex, st in zip(extracts, staged):
         present = set(ex.tables)
-        if all_rules:
-            rules = submission_rules(present, TABLES)
-        else:
-            rules = [r for t in sorted(present, key=lambda t: TABLES[t].number) for r in sum_rules(TABLES[t])]
+        rules = submission_rules(present, TABLES) if all_rules else table_rules(frozenset(present))
         out.append(st.findings + check_rules(st, present, TABLES, rules, confront(rules, st.values)))
     return out
+
+
+@functools.cache
+def table_rules(present: frozenset) -> tuple:
+    """The sum rules of the tables present, once per set of tables (as :func:`submission_rules` keeps its rules)."""
+    return tuple(r for t in sorted(present, key=lambda t: TABLES[t].number) for r in sum_rules(TABLES[t]))
 
 
 def city_values(staged) -> dict:

@@ -97,10 +97,12 @@ class System:
         """Whether variable ``i`` is tied to its observed value (costs ``weights[i]`` to change)."""
         return not math.isnan(self.values[i]) and math.isfinite(self.weights[i]) and self.weights[i] > 0
 
-    def violated(self, x=None) -> list[int]:
+    def violated(self, x=None, rows=None) -> list[int]:
+        """The rows ``x`` (default: the observed values) breaks, among ``rows`` (default: every row)."""
         x = self.values if x is None else x
         out = []
-        for r, row in enumerate(self.rows):
+        for r in range(len(self.rows)) if rows is None else rows:
+            row = self.rows[r]
             terms = [a * x[i] for i, a in row.coefs]
             if any(math.isnan(t) for t in terms):
                 continue
@@ -156,11 +158,12 @@ def locate(system: System, limit: int = LIMIT, time_limit: float = 10.0, node_li
     ``capped``; before it, ``timed_out`` (nothing is claimed)."""
     start = time.perf_counter()
     deadline = start + time_limit
-    if not system.violated():
+    violated = system.violated()
+    if not violated:
         return Localization([], seconds=time.perf_counter() - start)
     v = np.array(system.values, dtype=float)
     if not np.isnan(v).any():
-        quick = _single_changes(system, v, QUICK_LIMIT) or _pair_changes(system, v, QUICK_LIMIT)
+        quick = _single_changes(system, v, QUICK_LIMIT, violated) or _pair_changes(system, v, QUICK_LIMIT, violated)
         if quick is None and max_weight is not None and max_weight <= 2:
             quick = Localization([], unresolved=True)
         if quick is not None:
@@ -181,12 +184,27 @@ def locate(system: System, limit: int = LIMIT, time_limit: float = 10.0, node_li
     return result
 
 
-def _single_changes(system: System, v: np.ndarray, limit: int) -> Localization | None:
+def _mentions(system: System) -> dict[int, list[int]]:
+    """The rows each variable appears in (with any coefficient)."""
+    out: dict[int, list[int]] = {}
+    for r, row in enumerate(system.rows):
+        for i in dict.fromkeys(i for i, _ in row.coefs):
+            out.setdefault(i, []).append(r)
+    return out
+
+
+def _still_violated(system: System, x, cells, mentions: dict) -> bool:
+    """Whether ``x`` (the observed values but at ``cells``) breaks a row, for ``cells`` that every
+    violated row goes through: the other rows read the observed values only, and hold."""
+    return bool(system.violated(x, sorted({r for i in cells for r in mentions.get(i, [])})))
+
+
+def _single_changes(system: System, v: np.ndarray, limit: int, violated: list[int]) -> Localization | None:
     """The exact answer without a solver when one variable of weight 1 can repair every violated row:
     then no set weighs less (a violated row has no free variable, so any repair changes a variable of
     weight >= 1), every minimal set is one such variable, and trying each variable of every violated
     row is the whole enumeration. None when no such variable exists (the solver is needed)."""
-    violated = system.violated()
+    mentions = _mentions(system)
     members = [{i for i, a in system.rows[r].coefs if a} for r in violated]
     common = set.intersection(*members) if members else set()
     found = []
@@ -202,7 +220,7 @@ def _single_changes(system: System, v: np.ndarray, limit: int) -> Localization |
             continue
         if system.integer[i]:
             x[i] = float(round(x[i]))
-        if not system.lower[i] - TOL <= x[i] <= system.upper[i] + TOL or system.violated(x):
+        if not system.lower[i] - TOL <= x[i] <= system.upper[i] + TOL or _still_violated(system, x, (i,), mentions):
             continue
         found.append(Solution((i,), {i: x[i]}, forced(system, (i,)), 1.0))
     if not found:
@@ -210,15 +228,15 @@ def _single_changes(system: System, v: np.ndarray, limit: int) -> Localization |
     return Localization(found[:limit], capped=len(found) > limit)
 
 
-def _pair_changes(system: System, v: np.ndarray, limit: int) -> Localization | None:
+def _pair_changes(system: System, v: np.ndarray, limit: int, violated: list[int]) -> Localization | None:
     """The exact answer without a solver when no single variable of weight 1 repairs every violated row
     (so no set weighs less than 2) and some set of weight 2 does: every minimal set is then one variable
     of weight 2 or two variables of weight 1 that, together, touch every violated row. Each such pair is
     solved from the equality rows through it; None (the solver is needed) when none exists, or when a
     pair's values are not determined by its rows."""
-    violated = system.violated()
     if not violated:
         return None
+    mentions = _mentions(system)
     members = [{i for i, a in system.rows[r].coefs if a} for r in violated]
     through: dict[int, list[int]] = {}
     for r, row in enumerate(system.rows):
@@ -229,7 +247,7 @@ def _pair_changes(system: System, v: np.ndarray, limit: int) -> Localization | N
     heavy = set.intersection(*members)  # single variables of weight 2
     for i in sorted(heavy):
         if system.linked(i) and system.weights[i] == 2.0:
-            x = _solve(system, v, (i,), through)
+            x = _solve(system, v, (i,), through, mentions)
             if x is not None:
                 found.append(Solution((i,), {i: x[i]}, forced(system, (i,)), 2.0))
     light = {i for i in range(len(v)) if system.linked(i) and system.weights[i] == 1.0}
@@ -243,7 +261,7 @@ def _pair_changes(system: System, v: np.ndarray, limit: int) -> Localization | N
     for i, j in sorted(pairs):
         if covers[i] | covers[j] != everything:
             continue
-        x = _solve(system, v, (i, j), through)
+        x = _solve(system, v, (i, j), through, mentions)
         if x is False:
             return None  # not determined by its rows: let the solver find values
         if x is not None:
@@ -253,10 +271,10 @@ def _pair_changes(system: System, v: np.ndarray, limit: int) -> Localization | N
     return Localization(found[:limit], capped=len(found) > limit)
 
 
-def _solve(system: System, v: np.ndarray, cells: tuple[int, ...], through: dict):
+def _solve(system: System, v: np.ndarray, cells: tuple[int, ...], through: dict, mentions: dict):
     """Values for ``cells`` (the others as observed) from the equality rows through them: the values
     when they exist, are whole where asked, within bounds and make every row hold; None when there are
-    none; False when the rows leave them undetermined."""
+    none; False when the rows leave them undetermined. Every violated row goes through ``cells``."""
     rows = sorted({r for i in cells for r in through.get(i, [])})
     eq = [system.rows[r] for r in rows if system.rows[r].op == "=="]
     pos = {i: k for k, i in enumerate(cells)}
@@ -283,7 +301,7 @@ def _solve(system: System, v: np.ndarray, cells: tuple[int, ...], through: dict)
         if not system.lower[i] - TOL <= value <= system.upper[i] + TOL or abs(value - v[i]) <= TOL:
             return None
         x[i] = value
-    return None if system.violated(list(x)) else x
+    return None if _still_violated(system, list(x), cells, mentions) else x
 
 
 def _enumerate(system: System, v: np.ndarray, m: float, limit: int, deadline: float, node_limit: int,

@@ -327,6 +327,9 @@ def _check(extract: Extract, staged: Staged | None, expected_period: str | None,
     return Result(str(path), opd, period, findings, extract, staged, kind=extract.kind)
 
 
+CHUNK = 32  # files read and checked together (see iter_validate)
+
+
 @dataclass
 class _Job:
     """What every check of one :func:`iter_validate` shares (handed to each worker once)."""
@@ -366,11 +369,15 @@ def iter_validate(paths, expected_period: str | None = None, registry: dict[str,
     e.g. an :class:`Evidence`, when jobs > 1 on a system that cannot fork). ``registry_of``: the registry
     a file is checked against, by path (an agency's folder: :func:`pipeline.agencies.registries_by_file`);
     else ``registry``."""
-    from pipeline.pool import ordered_map
+    from pipeline.pool import ordered_map, resolve_jobs
 
     job = _Job(expected_period, registry or load_registry(), reference, registry_of or {})
     load_tables()  # loaded once here, so that forked workers inherit it
-    yield from ordered_map(_check_paths, paths, jobs, chunk=8, shared=job, batched=True,
+    paths, jobs = list(paths), resolve_jobs(jobs)
+    # a chunk's files are staged by one schema validation (its fixed cost is paid per chunk): chunks of
+    # CHUNK files, smaller where that would leave a worker without about four chunks
+    chunk = CHUNK if jobs == 1 else max(8, min(CHUNK, -(-len(paths) // (4 * jobs))))
+    yield from ordered_map(_check_paths, paths, jobs, chunk=chunk, shared=job, batched=True,
                            on_crash=lambda p: internal_error(p, "the process checking it stopped (killed or crashed)"))
 
 

@@ -284,3 +284,30 @@ def test_missing_identity(sub):
     ex.identity = {}
     from pipeline.validate import check_extract
     assert sorted(f.code for f in check_extract(ex).findings) == ["IDENTITY_MISSING", "IDENTITY_MISSING"]
+
+
+# -- the rules of a submission evaluated together ---------------------------------------------
+@pytest.mark.parametrize("change, together", [
+    (None, True),  # every rule holds
+    (("add", 3), True),  # a count off: its row, column and cross-table rules fail
+    (("set", float("nan")), True),  # an unreadable count: the rules through it cannot be evaluated
+    (("set", 2.0 ** 60), False),  # sums beyond exact float addition: one rule at a time
+    (("set", 2.5), False),  # a fraction: one rule at a time
+])
+def test_rules_evaluated_together_give_each_rules_own_outcome(sub, change, together):
+    from pipeline.rules.linear import Ref, evaluate
+    from pipeline.specs import load_tables
+    from pipeline.validate import _matrix, confront, submission_rules
+
+    key = dict(ruang="B", gol="III", sex="L")
+    if change is not None:
+        sub = sub.add("golongan", change[1], **key) if change[0] == "add" else sub.set("golongan", change[1], **key)
+    ex = sub.extract()
+    values = {Ref(c.table, c.key): float(c.value) for c in ex.cells}
+    rules = submission_rules(set(ex.tables), load_tables())
+    assert rules is submission_rules(set(ex.tables), load_tables())  # built once per set of tables
+    alone = [evaluate(rule, values) for rule in rules]
+    assert confront(rules, values) == alone
+    assert (_matrix(rules).outcomes(values) is not None) == together
+    if change is not None:
+        assert any(o.holds is not True for o in alone)
