@@ -34,7 +34,8 @@ import posixpath
 import re
 import weakref
 import zipfile
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -67,6 +68,7 @@ class Grid:
     bounds: dict = field(default_factory=dict)  # top-left -> (min_row, min_col, max_row, max_col)
     text: dict = field(default_factory=dict)  # row -> [(col, normalized text)], merged text filled
     xml: SheetXml | None = None
+    merges: tuple = ()  # the merged ranges as given to _merge, in order: what origin and bounds are made of
 
     def top_left(self, r: int, c: int) -> tuple[int, int]:
         return self.origin.get((r, c), (r, c))
@@ -112,7 +114,7 @@ def _index_text(g: Grid) -> Grid:
         v = g.values.get(top)
         if isinstance(v, str) and v.strip():
             rows.setdefault(r, []).append((c, normalize(v)))
-    g.text = {r: sorted(cells) for r, cells in rows.items()}
+    g.text = {r: tuple(sorted(cells)) for r, cells in rows.items()}
     return g
 
 
@@ -147,8 +149,9 @@ def _calamine_grids(data: bytes, xlsx: bool = False) -> list[Grid]:
                 if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
                     v = int(v)
                 g.values[(r, c)] = _xlsx_value(v) if xlsx else v
-        for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
-            _merge(g, r0 + 1, c0 + 1, r1 + 1, c1 + 1)
+        g.merges = tuple((r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ())
+        for merge in g.merges:
+            _merge(g, *merge)
         if parts is not None:
             g.xml = SheetXml(parts, meta.name)
         grids.append(_index_text(g))
@@ -404,7 +407,7 @@ def _align(accepts: list, items: list, weight=None) -> list:
 
 
 # -- what to look for: one table's labels, from its layout (pipeline.layout) --------------------------------
-@dataclass
+@dataclass(eq=False)  # compared (and hashed) by identity: one per spec object
 class Wanted:
     spec: TableSpec
     groups: list  # [(outer Accept, [column indices], [sub Accept per column] or None)]
@@ -455,6 +458,7 @@ class Match:
     score: int
     n_cols: int
     n_rows: int
+    plan: tuple = ()  # the cells to read (see _plan), for a match memoised by its sheet's fingerprint
 
 
 def _header_rows(grid: Grid, lay: Wanted) -> list[int]:
@@ -466,9 +470,9 @@ def _is_headerish(cells, lay: Wanted) -> bool:
     return len(frozenset().union(*(lay.group_hits(t) for _, t in cells))) >= lay.headerish
 
 
-def _boundaries(grid: Grid, layouts: list[Wanted], titles: dict) -> set[int]:
+def _boundaries(grid: Grid, layouts: tuple[Wanted, ...], titles: list[int]) -> set[int]:
     """Rows that start another table (or another copy): a table title or a header-like row."""
-    out = set(titles.get(grid.title, ()))
+    out = set(titles)
     for r, cells in grid.text.items():
         if any(_is_headerish(cells, lay) for lay in layouts):
             out.add(r)
@@ -605,16 +609,51 @@ def _plausible(m: Match, spec: TableSpec) -> bool:
     return 2 * m.n_cols >= len(spec.columns) and 2 * m.n_rows >= len(spec.rows) and m.n_rows > 0
 
 
-def _titles(grids: list[Grid], specs) -> dict[str, list[int]]:
-    """Rows, per sheet, that hold a table title (containing a full title, or exactly an alias)."""
+def _titles(grid: Grid, specs) -> list[int]:
+    """Rows of a sheet that hold a table title (containing a full title, or exactly an alias)."""
     full = [v for s in specs for v in variants(*s.title.values()) if " " in v]
     exact = variants(*(a for s in specs for a in s.aliases))
-    out: dict[str, list[int]] = {}
-    for g in grids:
-        for r, cells in g.text.items():
-            if any(t in exact or any(v in t for v in full) for _, t in cells):
-                out.setdefault(g.title, []).append(r)
-    return out
+    return [r for r, cells in grid.text.items() if any(t in exact or any(v in t for v in full) for _, t in cells)]
+
+
+# -- what was found on a sheet, remembered by what the finder looks at ----------------------------------------
+# The finder (_titles, _boundaries, _best and what they call) reads a sheet's text by row (``Grid.text``, in
+# its order) and its merged ranges (``Grid.span``: ``origin`` and ``bounds``, made of ``Grid.merges`` alone),
+# nothing else: not the values, the title or the XML. Two sheets alike in those get the same answer, so
+# it is remembered per sheet by exactly them (and by the tables looked for): a workbook made from the
+# template skips label matching. (Two sheets of one workbook never share a title with different text: a
+# grid is read by its name, so equal names give equal grids, and each sheet's title rows are its own.)
+FOUND_SHEETS = 256  # sheets whose found tables one process remembers (least recently used first out)
+_found: OrderedDict = OrderedDict()
+
+
+class _Found:
+    """One sheet's table boundaries, and per table (its :class:`Wanted`) the best match, cells planned."""
+
+    def __init__(self, boundaries: set[int]):
+        self.boundaries = boundaries
+        self.best: dict = {}
+
+
+def _found_on(grid: Grid, specs, layouts: tuple[Wanted, ...]) -> _Found:
+    key = (layouts, tuple(grid.text.items()), grid.merges)
+    found = _found.get(key)
+    if found is None:
+        found = _found[key] = _Found(_boundaries(grid, layouts, _titles(grid, specs)))
+        if len(_found) > FOUND_SHEETS:
+            _found.popitem(last=False)
+    else:
+        _found.move_to_end(key)
+    return found
+
+
+def _best_on(grid: Grid, lay: Wanted, found: _Found) -> Match | None:
+    """:func:`_best` on ``grid``, remembered in ``found`` (``grid`` is one of the sheets it was found for)."""
+    if lay not in found.best:
+        m = _best(grid, lay, found.boundaries)
+        found.best[lay] = None if m is None else replace(m, plan=_plan(lay.spec, m), grid=None)
+    m = found.best[lay]
+    return None if m is None else replace(m, grid=grid)
 
 
 # -- reading -------------------------------------------------------------------------------------------------
@@ -720,27 +759,37 @@ def _identity_value(name: str, value) -> str:
     return str(value).strip()
 
 
-def _cells(spec: TableSpec, m: Match, ex: Extract) -> None:
-    g = m.grid
+def _plan(spec: TableSpec, m: Match) -> tuple:
+    """The cells a match reads, in the spec's order: (key, the places its merged columns cover, their
+    addresses, impossible?, percent?) for each placement whose row and columns were found."""
+    out = []
     for key, p in spec.placements().items():
         r = m.rows[p.row]
         cols = [c for j in range(p.col_first, p.col_last + 1) for c in (m.cols[j] or [])]
         if r is None or not cols:
             continue
-        positions = list(dict.fromkeys(g.top_left(r, c) for c in cols))
-        pos = next((q for q in positions if not _blank(g.values.get(q))), positions[0])
-        value = g.values.get(pos)
-        address = _a1(*pos)
+        places = tuple(dict.fromkeys(m.grid.top_left(r, c) for c in cols))
+        out.append((key, places, tuple(_a1(*q) for q in places), spec.is_impossible(key), spec.is_percent(key)))
+    return tuple(out)
+
+
+def _cells(spec: TableSpec, m: Match, ex: Extract) -> None:
+    g, values = m.grid, m.grid.values
+    for key, places, addresses, impossible, percent in m.plan:
+        i = 0  # the first place holding something, else the first
+        if len(places) > 1:
+            i = next((i for i, q in enumerate(places) if not _blank(values.get(q))), 0)
+        pos, value = places[i], values.get(places[i])
         formula = g.formula(pos) if value is None else None
         if formula is not None:
             ex.findings.append(Finding("FORMULA_NO_VALUE", RULE, table=spec.id, cell=spec.key_dict(key),
-                                       sheet=g.title, address=address, params={"detail": formula}))
+                                       sheet=g.title, address=addresses[i], params={"detail": formula}))
             continue
-        if spec.is_impossible(key) and _blank(value):
+        if impossible and _blank(value):
             continue
         # the number format matters only to a percentage held as a number (0.6804 formatted as %)
-        fraction = isinstance(value, (int, float)) and spec.is_percent(key) and g.percent(pos)
-        ex.cells.append(RawCell(spec.id, key, _plain(value), g.title, address, fraction))
+        fraction = isinstance(value, (int, float)) and percent and g.percent(pos)
+        ex.cells.append(RawCell(spec.id, key, _plain(value), g.title, addresses[i], fraction))
 
 
 COPY_SHARE = 0.9  # a second visible sheet matching this share of the best score holds the table too
@@ -792,16 +841,15 @@ def read_xlsx(path) -> Extract:
     ex.identity = _identity(grids)
 
     specs = list(load_tables().values())
-    layouts = [wanted(s) for s in specs]
-    titles = _titles(grids, specs)
-    bounds = {g.title: _boundaries(g, layouts, titles) for g in grids}
+    layouts = tuple(wanted(s) for s in specs)
+    found = {id(g): _found_on(g, specs, layouts) for g in grids}
     opd = ex.identity.get("opd", "").strip().upper()
     for spec, lay in zip(specs, layouts):
         per_grid: list[Match] = []  # the best match of each sheet
         for g in sorted(grids, key=lambda g: g.hidden):  # visible sheets first, workbook order kept
             if per_grid and g.hidden and not per_grid[0].grid.hidden:
                 break
-            mine = _best(g, lay, bounds[g.title])
+            mine = _best_on(g, lay, found[id(g)])
             if mine is not None:
                 per_grid.append(mine)
         best = max(per_grid, key=lambda m: m.score) if per_grid else None

@@ -6,11 +6,13 @@ import datetime as dt
 import random
 import re
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from pipeline.findings import flatten
+from pipeline import read_xlsx as reader
 from pipeline.read_xlsx import read_xlsx
 from pipeline.specs import load_registry, load_tables
 from pipeline.template import build_workbook, grid_origin, locate
@@ -29,6 +31,36 @@ def sample_values(seed: int = 1) -> dict[str, dict]:
 
 VALUES = sample_values()
 NO_GURU = {t: v for t, v in VALUES.items() if t != "guru"}  # what a non-education OPD submits
+
+
+def extract_of(ex) -> tuple:
+    """Everything an extract says: kind, identity, tables, every cell (address, fraction) and finding."""
+    return ex.kind, sorted(ex.identity.items()), sorted(ex.tables), [repr(c) for c in ex.cells], [
+        repr(f) for f in ex.findings]
+
+
+@pytest.fixture(autouse=True)
+def _remembered_layouts_read_what_a_fresh_search_reads(tmp_path_factory):
+    """Every workbook these tests read (the template, reordered, relabelled, damaged...) is kept as read; after
+    the test (its own patches undone) it is read again with no layout remembered (a fresh search), then with
+    its sheets' layouts remembered: the three extracts must be the same."""
+    seen = []
+
+    def read_and_keep(path):
+        ex = reader.read_xlsx(path)
+        seen.append((Path(path).name, Path(path).read_bytes() if Path(path).is_file() else None, extract_of(ex)))
+        return ex
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(globals(), "read_xlsx", read_and_keep)
+        yield
+    for name, data, got in seen:
+        path = tmp_path_factory.mktemp("again") / name
+        if data is not None:
+            path.write_bytes(data)
+        reader._found.clear()
+        assert extract_of(reader.read_xlsx(path)) == got, name
+        assert extract_of(reader.read_xlsx(path)) == got, name
 
 
 def save(wb, tmp_path, name="book.xlsx"):
@@ -593,3 +625,52 @@ def test_xls_and_ods_read_like_xlsx(tmp_path, fmt):
     assert any(code == "SUM_MISMATCH" for code, *_ in found(tmp_path / "DINDIKBUD.xlsx"))  # random values
 
 
+
+
+# -- layouts remembered per sheet ------------------------------------------------------------------------------
+def test_a_remembered_layout_reads_what_a_fresh_search_reads_on_the_sample_and_the_hostile_corpus(tmp_path):
+    """Each workbook read with nothing remembered, then all of them in turn with every layout remembered
+    from the others (same template, other values, other identities, planted defects): the same extracts."""
+    import hostile
+    from pipeline.limits import check_xlsx
+    from pipeline.sample import write_sample
+
+    write_sample(tmp_path / "sample", "2022", log=None)
+    hostile.write_corpus(tmp_path / "hostile", good=True)
+    paths = sorted((tmp_path / "sample" / "2022").glob("*.xlsx")) + sorted(
+        p for p in (tmp_path / "hostile").iterdir() if p.suffix in (".xlsx", ".xlsm") and check_xlsx(p) is None)
+    fresh = []
+    for path in paths:
+        reader._found.clear()
+        fresh.append(extract_of(reader.read_xlsx(path)))
+    reader._found.clear()
+    assert [extract_of(reader.read_xlsx(p)) for p in paths] == fresh
+    assert len(paths) > 34 and sum(len(f[3]) for f in fresh) > 34 * 200
+
+
+def test_a_workbook_from_the_template_skips_label_matching_when_another_was_read(tmp_path, monkeypatch):
+    one = save(build_workbook(DINDIKBUD, "2022", VALUES), tmp_path, "one.xlsx")
+    other = save(build_workbook(DINDIKBUD, "2022", sample_values(2)), tmp_path, "other.xlsx")
+    reader._found.clear()
+    reader.read_xlsx(one)
+    searched = []
+    monkeypatch.setattr(reader, "_best", lambda *args: searched.append(args) or None)
+    ex = reader.read_xlsx(other)
+    assert searched == [] and read_values(ex) == expected(sample_values(2))
+
+
+def test_a_merge_over_a_value_is_remembered_apart_from_the_same_labels_unmerged(tmp_path):
+    """Two workbooks with the same text, one with a count merged over its neighbour: the neighbour is read
+    from the merged cell's top-left in that one only, whatever was read before."""
+    spec = SPECS["golongan"]
+    left, right = locate(spec, ("A", "I", "L"))[1], locate(spec, ("A", "I", "P"))[1]
+    assert re.sub(r"\d", "", left) < re.sub(r"\d", "", right) and re.sub(r"\D", "", left) == re.sub(r"\D", "", right)
+    plain = save(build_workbook(DINKES, "2022", {"golongan": VALUES["golongan"]}), tmp_path, "plain.xlsx")
+    wb = build_workbook(DINKES, "2022", {"golongan": VALUES["golongan"]})
+    wb["Golongan"][right] = None
+    wb["Golongan"].merge_cells(f"{left}:{right}")
+    merged = save(wb, tmp_path, "merged.xlsx")
+    reader._found.clear()
+    for path, address in ((plain, right), (merged, left), (plain, right)):
+        cell = next(c for c in read_xlsx(path).cells if c.key == ("A", "I", "P") and c.table == "golongan")
+        assert cell.address == address
