@@ -19,9 +19,11 @@ grid costs however sparse the sheet: python-calamine fills each sheet from A1 to
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from xml.parsers import expat
 
@@ -238,11 +240,16 @@ class _Doubt(Exception):
     """The quick proof cannot vouch for this workbook: the walk decides."""
 
 
-def _vouch(data: bytes, totals: dict) -> None:
-    """Add to ``totals`` bounds of what the walk would count in one part (exact where the walk's limits
-    depend on places: rows, columns, merged areas), or raise :class:`_Doubt`."""
+PROVED = ("cells", "merged_ranges", "shared_strings", "sheets", "merged_area", "sheet_area", "rows", "columns")
+PROVED_PART = 64 * 1024  # parts up to this size (styles, themes, relations: alike across workbooks) are remembered
+
+
+def _vouch(data: bytes) -> tuple[int, ...]:
+    """Bounds of what the walk would count in one part, in the order of ``PROVED`` (exact where the walk's
+    limits depend on places: rows, columns, merged areas; rows and columns are the part's largest), or raise
+    :class:`_Doubt`."""
     if not data[:CHUNK].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return  # not XML, as the walk sees it
+        return (0,) * len(PROVED)  # not XML, as the walk sees it
     body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     declaration = _DECLARATION.match(body)
     if declaration:
@@ -261,15 +268,12 @@ def _vouch(data: bytes, totals: dict) -> None:
     if not names:
         if len(body) > LIMITS["text_length"].value and _LONG_TEXT.search(body):
             raise _Doubt()
-        return
+        return (0,) * len(PROVED)
     cells, rows, merges = _CELL.findall(body), _ROW.findall(body), _MERGE.findall(body)
     if (len(cells), len(rows), len(merges)) != (names.count(b"c"), names.count(b"row"), names.count(b"mergeCell")):
         raise _Doubt()  # an element without its reference first (or a prefixed one): the walk follows it
-    for name in ("cells", "merged_ranges", "shared_strings", "sheets"):
-        totals[name] += names.count({"cells": b"c", "merged_ranges": b"mergeCell", "shared_strings": b"si",
-                                     "sheets": b"sheet"}[name])
     max_row = max(map(int, set(rows)), default=0)
-    max_col = 0
+    max_col = merged_area = 0
     if cells:
         letters, numbers = zip(*cells)
         max_row = max(max_row, max(map(int, set(numbers))))
@@ -278,26 +282,44 @@ def _vouch(data: bytes, totals: dict) -> None:
         ends = ref.decode().split(":")
         a, b = _ref(ends[0]), _ref(ends[-1])
         if a and b:
-            totals["merged_area"] += (abs(b[0] - a[0]) + 1) * (abs(b[1] - a[1]) + 1)
+            merged_area += (abs(b[0] - a[0]) + 1) * (abs(b[1] - a[1]) + 1)
             max_row, max_col = max(max_row, a[0], b[0]), max(max_col, a[1], b[1])
-    totals["rows"] = max(totals["rows"], max_row)
-    totals["columns"] = max(totals["columns"], max_col)
-    totals["sheet_area"] += max_row * max_col
     if len(body) > LIMITS["text_length"].value:
         if _LONG_TEXT.search(body):  # a text run is at most the bytes between two tags
             raise _Doubt()
         if b"si" in names and any(m.end() - m.start() > LIMITS["text_length"].value for m in _STRING.finditer(body)):
             raise _Doubt()  # a shared string (several runs) is at most the bytes of its <si>
+    return (len(cells), len(merges), names.count(b"si"), names.count(b"sheet"), merged_area, max_row * max_col,
+            max_row, max_col)
 
 
-def _within(z: zipfile.ZipFile, infos: list) -> bool:
-    """True when the quick proof shows the workbook within every limit the walk checks."""
-    totals = dict.fromkeys(("cells", "merged_ranges", "merged_area", "shared_strings", "sheets", "sheet_area",
-                            "rows", "columns"), 0)
+def _vouched(data: bytes) -> tuple[int, ...] | None:
+    """:func:`_vouch`, or None where it has a doubt (or meets any error: the walk judges and words it)."""
+    try:
+        return _vouch(data)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+_vouched_small = lru_cache(maxsize=256)(_vouched)  # a pure function of the part's bytes
+
+
+def _within(z: zipfile.ZipFile, infos: list, parts: dict | None = None) -> bool:
+    """True when the quick proof shows the workbook within every limit the walk checks. Every entry is read
+    (inflated and its CRC checked) once; ``parts`` gets them, by name, when given."""
+    totals = dict.fromkeys(PROVED, 0)
     try:
         for info in infos:
-            if not info.is_dir():
-                _vouch(z.read(info), totals)  # zipfile never inflates more than the declared size
+            data = z.read(info)  # zipfile never inflates more than the declared size
+            if parts is not None:
+                parts[info.filename] = data
+            if info.is_dir():
+                continue
+            counts = (_vouched_small if len(data) <= PROVED_PART else _vouched)(data)
+            if counts is None:
+                return False
+            for name, n in zip(PROVED, counts):
+                totals[name] = max(totals[name], n) if name in ("rows", "columns") else totals[name] + n
     except Exception:  # noqa: BLE001 - any doubt (or error) is the walk's to judge and to word
         return False
     return all(actual <= LIMITS[name].value for name, actual in totals.items())
@@ -312,15 +334,20 @@ def _walk(z: zipfile.ZipFile, infos: list) -> None:
             _check("sheet_area", totals["sheet_area"])
 
 
-def check_xlsx(path, size: int | None = None) -> Finding | None:
+def check_xlsx(path, size: int | None = None, data: bytes | None = None,
+               parts: dict | None = None) -> Finding | None:
     """``FILE_TOO_LARGE`` (or ``FILE_CORRUPT`` for XML no workbook holds) when a workbook is beyond a
-    limit; None when it is within every limit, or is not a zip at all (the reader says what it is)."""
+    limit; None when it is within every limit, or is not a zip at all (the reader says what it is).
+
+    ``data``: the file's bytes, when read already. ``parts``: filled with every entry's inflated bytes (CRC
+    checked) when the quick proof vouches for the workbook; left empty otherwise."""
     path = Path(path)
     size = path.stat().st_size if size is None else size
     if size > LIMITS["file_bytes"].value:
         return too_large(str(path), "file_bytes", size)
+    source = path if data is None else io.BytesIO(data)
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(source) as z:
             infos = z.infolist()
             if len(infos) > LIMITS["zip_entries"].value:
                 return too_large(str(path), "zip_entries", len(infos))
@@ -330,7 +357,9 @@ def check_xlsx(path, size: int | None = None) -> Finding | None:
             for info in infos:
                 if info.file_size > RATIO_FROM:
                     _check("ratio", info.file_size // max(1, info.compress_size))
-            if not _within(z, infos):
+            if not _within(z, infos, parts):
+                if parts is not None:
+                    parts.clear()
                 _walk(z, infos)
     except _Over as over:
         return too_large(str(path), over.name, over.actual)
@@ -340,7 +369,7 @@ def check_xlsx(path, size: int | None = None) -> Finding | None:
         return corrupt(str(path), f"XML: {err}")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, RuntimeError,
             ValueError) as err:  # not a zip, or one the reader will call corrupt (encrypted, bad CRC, method)
-        if isinstance(err, (zipfile.BadZipFile,)) and not zipfile.is_zipfile(path):
+        if isinstance(err, (zipfile.BadZipFile,)) and not zipfile.is_zipfile(source):
             return None
         return corrupt(str(path), f"{type(err).__name__}: {err}"[:200])
     return None

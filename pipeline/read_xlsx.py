@@ -42,7 +42,7 @@ from xml.etree import ElementTree
 from pipeline.findings import Finding
 from pipeline.labels import normalize, variants
 from pipeline.layout import IDENTITY_SHEET, Label, identity_accepts, layout
-from pipeline.limits import check_xlsx, column_number
+from pipeline.limits import LIMITS, check_xlsx, column_number
 from pipeline.specs import GridLine, TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
 
@@ -126,7 +126,7 @@ def _xlsx_value(v):
     return v
 
 
-def _calamine_grids(data: bytes, xlsx: bool = False) -> list[Grid]:
+def _calamine_grids(data: bytes, xlsx: bool = False, parts: dict | None = None) -> list[Grid]:
     """The worksheets of a workbook (python-calamine): values and merged ranges (chart sheets are no grid).
 
     A formula's value is read as its cached result. A whole number stored as a float is read as an int.
@@ -135,7 +135,7 @@ def _calamine_grids(data: bytes, xlsx: bool = False) -> list[Grid]:
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    parts = XlsxParts(data) if xlsx else None
+    parts = XlsxParts(data, parts) if xlsx else None
     grids = []
     for meta in wb.sheets_metadata:
         if xlsx and meta.typ != SheetTypeEnum.WorkSheet:
@@ -184,13 +184,16 @@ class XlsxParts:
     """The few XML parts of an .xlsx needed beyond calamine's values, each read at most once, on demand:
     the workbook's sheet paths, the styles' percent formats, and a sheet's XML."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, entries: dict | None = None):
         self._data = data
+        self._entries = entries  # every entry's bytes, by name, when read already
         self._zip: zipfile.ZipFile | None = None
         self._paths: dict[str, str] | None = None
         self._percent: frozenset | None = None
 
     def _read(self, name: str) -> bytes | None:
+        if self._entries is not None:
+            return self._entries.get(name)
         try:
             if self._zip is None:
                 self._zip = zipfile.ZipFile(io.BytesIO(self._data))
@@ -662,8 +665,9 @@ def _fail(ex: Extract, code: str, detail: str = "") -> Extract:
     return ex
 
 
-def _load(data: bytes, ex: Extract) -> list[Grid] | None:
-    """The workbook's sheets as grids, or None after adding a finding."""
+def _load(data: bytes, ex: Extract, parts: dict | None = None) -> list[Grid] | None:
+    """The workbook's sheets as grids, or None after adding a finding. ``parts``: every zip entry's bytes,
+    each read with its CRC checked (by the limits' quick proof), when known."""
     if not data:
         _fail(ex, "FILE_EMPTY")
         return None
@@ -676,16 +680,11 @@ def _load(data: bytes, ex: Extract) -> list[Grid] | None:
     if not data.startswith(b"PK"):
         _fail(ex, "FILE_UNSUPPORTED")
         return None
+    if parts:
+        return _load_calamine(data, ex, parts) if _zip_kind(ex, set(parts), parts.get) else None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = set(z.namelist())
-            if "mimetype" in names and z.read("mimetype").strip() == ODS_MIMETYPE:
-                ex.kind = "ods"
-            elif not any(n.startswith("xl/workbook") for n in names):
-                _fail(ex, "FILE_UNSUPPORTED", "zip")
-                return None
-            elif "xl/workbook.xml" not in names:  # a binary workbook (.xlsb) under another name, as before
-                _fail(ex, "FILE_CORRUPT", "no xl/workbook.xml")
+            if not _zip_kind(ex, set(z.namelist()), z.read):
                 return None
             bad = z.testzip()
             if bad:
@@ -697,9 +696,22 @@ def _load(data: bytes, ex: Extract) -> list[Grid] | None:
     return _load_calamine(data, ex)
 
 
-def _load_calamine(data: bytes, ex: Extract) -> list[Grid] | None:
+def _zip_kind(ex: Extract, names: set, read) -> bool:
+    """Whether a zip is a workbook (an .ods sets the extract's kind), else False after adding a finding."""
+    if "mimetype" in names and read("mimetype").strip() == ODS_MIMETYPE:
+        ex.kind = "ods"
+    elif not any(n.startswith("xl/workbook") for n in names):
+        _fail(ex, "FILE_UNSUPPORTED", "zip")
+        return False
+    elif "xl/workbook.xml" not in names:  # a binary workbook (.xlsb) under another name, as before
+        _fail(ex, "FILE_CORRUPT", "no xl/workbook.xml")
+        return False
+    return True
+
+
+def _load_calamine(data: bytes, ex: Extract, parts: dict | None = None) -> list[Grid] | None:
     try:
-        return _calamine_grids(data, xlsx=ex.kind == "xlsx")
+        return _calamine_grids(data, xlsx=ex.kind == "xlsx", parts=parts)
     except Exception as e:  # noqa: BLE001 - a damaged or password-protected file is a finding
         locked = ex.kind != "xlsx" and ("password" in str(e).lower() or "encrypt" in str(e).lower())
         code = "FILE_ENCRYPTED" if locked else "FILE_CORRUPT"
@@ -818,6 +830,16 @@ def _broken_sums(spec: TableSpec, m: Match) -> int:
     return sum(1 for r in sum_rules(spec) if evaluate(r, values).holds is False)
 
 
+def _bytes(path: Path, size: int) -> bytes | None:
+    """The file's bytes when within the size limit and readable; else None (the limits' check says why)."""
+    if size > LIMITS["file_bytes"].value:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 def read_xlsx(path) -> Extract:
     """Read a workbook (.xlsx, .xlsm; .xls and .ods through python-calamine) into an :class:`Extract`.
 
@@ -825,17 +847,20 @@ def read_xlsx(path) -> Extract:
     in the bytes ("xlsx", "xls", "ods"), whatever the file's name."""
     path = Path(path)
     ex = Extract(file=str(path), kind="xlsx")
+    parts: dict = {}  # the zip's entries, read once by the limits' check
     try:
-        beyond = check_xlsx(path)  # limits before parsing: a file beyond one is never parsed
+        size = path.stat().st_size
+        data = _bytes(path, size)
+        beyond = check_xlsx(path, size, data, parts)  # limits before parsing: a file beyond one is never parsed
         if beyond is not None:
             ex.findings.append(beyond)
             return ex
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except FileNotFoundError:
         return _fail(ex, "FILE_NOT_FOUND")
     except OSError as e:
         return _fail(ex, "FILE_CORRUPT", str(e))
-    grids = _load(data, ex)
+    grids = _load(data, ex, parts or None)
     if grids is None:
         return ex
     ex.identity = _identity(grids)
