@@ -36,6 +36,7 @@ import weakref
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -105,25 +106,15 @@ def _merge(g: Grid, min_row: int, min_col: int, max_row: int, max_col: int) -> N
                 g.origin[(r, c)] = top
 
 
-def _index_text(g: Grid) -> Grid:
-    rows: dict[int, list] = {}
-    for (r, c), v in g.values.items():
-        if isinstance(v, str) and v.strip():
-            rows.setdefault(r, []).append((c, normalize(v)))
+def _index_text(g: Grid, rows: dict[int, list]) -> Grid:
+    """``g.text``: the sheet's texts by row (``rows``: those of its cells, in the values' order), and each
+    merged cell's copy of its top-left text."""
     for (r, c), top in g.origin.items():
         v = g.values.get(top)
         if isinstance(v, str) and v.strip():
             rows.setdefault(r, []).append((c, normalize(v)))
     g.text = {r: tuple(sorted(cells)) for r, cells in rows.items()}
     return g
-
-
-def _xlsx_value(v):
-    """A calamine value of an .xlsx cell as openpyxl reads it: a date as a datetime (openpyxl never gives a
-    bare date)."""
-    if type(v) is dt.date:
-        return dt.datetime(v.year, v.month, v.day)
-    return v
 
 
 def _calamine_grids(data: bytes, xlsx: bool = False, parts: dict | None = None) -> list[Grid]:
@@ -142,19 +133,27 @@ def _calamine_grids(data: bytes, xlsx: bool = False, parts: dict | None = None) 
             continue
         sheet = wb.get_sheet_by_name(meta.name)
         g = Grid(meta.name, meta.visible != SheetVisibleEnum.Visible)
+        values, text = g.values, {}
         for r, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
             for c, v in enumerate(row, start=1):
-                if v is None or v == "":
+                t = type(v)
+                if t is float:
+                    if v.is_integer() and abs(v) < 2 ** 53:
+                        v = int(v)
+                elif v is None or v == "":
                     continue
-                if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
-                    v = int(v)
-                g.values[(r, c)] = _xlsx_value(v) if xlsx else v
+                elif t is str:
+                    if v.strip():
+                        text.setdefault(r, []).append((c, normalize(v)))
+                elif t is dt.date and xlsx:  # as openpyxl reads it: a datetime, never a bare date
+                    v = dt.datetime(v.year, v.month, v.day)
+                values[(r, c)] = v
         g.merges = tuple((r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ())
         for merge in g.merges:
             _merge(g, *merge)
         if parts is not None:
             g.xml = SheetXml(parts, meta.name)
-        grids.append(_index_text(g))
+        grids.append(_index_text(g, text))
     return grids
 
 
@@ -201,45 +200,66 @@ class XlsxParts:
         except (KeyError, zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
             return None  # calamine read the values: a part it did not need may be missing, nothing more
 
-    def _tree(self, name: str):
-        data = self._read(name)
-        try:
-            return ElementTree.fromstring(data) if data else None  # small parts, within the limits, no DTD
-        except ElementTree.ParseError:
-            return None
-
     def sheet(self, title: str) -> bytes | None:
         """The XML of the worksheet named ``title``."""
         if self._paths is None:
-            self._paths = {}
-            book, rels = self._tree("xl/workbook.xml"), self._tree("xl/_rels/workbook.xml.rels")
-            targets = {r.get("Id"): r.get("Target", "") for r in (rels.iter() if rels is not None else ())
-                       if _local(r.tag) == "Relationship"}
-            for s in book.iter() if book is not None else ():
-                if _local(s.tag) == "sheet" and s.get(NS_R) in targets:
-                    target = targets[s.get(NS_R)]
-                    path = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-                    self._paths[s.get("name")] = path
+            self._paths = _sheet_paths(self._read("xl/workbook.xml"), self._read("xl/_rels/workbook.xml.rels"))
         path = self._paths.get(title)
         return self._read(path) if path else None
 
     def percent_styles(self) -> frozenset:
         """The cell style ids (``s=``) whose number format holds ``%``."""
         if self._percent is None:
-            styles = self._tree("xl/styles.xml")
-            custom, out = {}, set()
-            if styles is not None:
-                for e in styles.iter():
-                    if _local(e.tag) == "numFmt":
-                        custom[e.get("numFmtId")] = e.get("formatCode") or ""
-                xfs = next((e for e in styles.iter() if _local(e.tag) == "cellXfs"), None)
-                for i, xf in enumerate(x for x in (xfs if xfs is not None else ()) if _local(x.tag) == "xf"):
-                    fid = xf.get("numFmtId") or "0"
-                    n = int(fid) if fid.isdigit() else 0
-                    if n in PERCENT_BUILTIN or (n >= CUSTOM_FORMATS_FROM and "%" in custom.get(fid, "")):
-                        out.add(i)
-            self._percent = frozenset(out)
+            self._percent = _percent_styles(self._read("xl/styles.xml"))
         return self._percent
+
+
+REMEMBERED_PART = 256 * 1024  # parts up to this size (alike across workbooks of one template) are remembered
+
+
+def _by_bytes(fn):
+    """``fn`` (a pure function of parts' bytes) remembering its answers for small parts (LRU)."""
+    remembered = lru_cache(maxsize=64)(fn)
+    return lambda *parts: (remembered if all(p is None or len(p) <= REMEMBERED_PART for p in parts) else fn)(*parts)
+
+
+def _tree(data: bytes | None):
+    try:
+        return ElementTree.fromstring(data) if data else None  # small parts, within the limits, no DTD
+    except ElementTree.ParseError:
+        return None
+
+
+@_by_bytes
+def _sheet_paths(workbook: bytes | None, rels: bytes | None) -> dict[str, str]:
+    """Each sheet's part, by sheet name (the answer is shared: never changed)."""
+    book, rels = _tree(workbook), _tree(rels)
+    targets = {r.get("Id"): r.get("Target", "") for r in (rels.iter() if rels is not None else ())
+               if _local(r.tag) == "Relationship"}
+    paths = {}
+    for s in book.iter() if book is not None else ():
+        if _local(s.tag) == "sheet" and s.get(NS_R) in targets:
+            target = targets[s.get(NS_R)]
+            paths[s.get("name")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+    return paths
+
+
+@_by_bytes
+def _percent_styles(styles: bytes | None) -> frozenset:
+    """The cell style ids (``s=``) whose number format holds ``%``."""
+    styles = _tree(styles)
+    custom, out = {}, set()
+    if styles is not None:
+        for e in styles.iter():
+            if _local(e.tag) == "numFmt":
+                custom[e.get("numFmtId")] = e.get("formatCode") or ""
+        xfs = next((e for e in styles.iter() if _local(e.tag) == "cellXfs"), None)
+        for i, xf in enumerate(x for x in (xfs if xfs is not None else ()) if _local(x.tag) == "xf"):
+            fid = xf.get("numFmtId") or "0"
+            n = int(fid) if fid.isdigit() else 0
+            if n in PERCENT_BUILTIN or (n >= CUSTOM_FORMATS_FROM and "%" in custom.get(fid, "")):
+                out.add(i)
+    return frozenset(out)
 
 
 class SheetXml:
@@ -727,8 +747,15 @@ def _plain(value):
     return value
 
 
+_accepts: list = [None, {}]  # the text catalogue, and the identity labels it gives (see _identity)
+
+
 def _identity(grids: list[Grid]) -> dict[str, str]:
-    accepts = {f: identity_accepts(f) for f in IDENTITY_FIELDS}
+    from pipeline.text import catalogue
+
+    if _accepts[0] is not catalogue():  # the accepted labels are the catalogue's (and fixed spellings)
+        _accepts[:] = [catalogue(), {f: identity_accepts(f) for f in IDENTITY_FIELDS}]
+    accepts = _accepts[1]
     named = [g for g in grids if normalize(g.title) in {normalize(IDENTITY_SHEET), "IDENTITY"}]
     out: dict[str, str] = {}
     for g in named or grids:
