@@ -1,12 +1,20 @@
 """Benchmark: validating the sample period, as ratios against a baseline measured in the same run.
 
 The baseline is the fast reader's bare parse of the same files (python-calamine: every worksheet's
-values and merged ranges, :func:`bench.readers.calamine_parse`), the least any reader of these files
-must spend. The machines are shared and noisy, so report ratios of CPU time (this process and any
+values and merged ranges, :func:`bench.readers.calamine_parse`), the least any reader of these
+files must spend. The machines are shared and noisy, so report ratios of CPU time (this process and any
 worker it waited for), not seconds: read / baseline (``read_xlsx``: limits, parse, finding the tables)
 and validate / baseline (read, stage, check, localise).
 
-    .venv/bin/python bench/validate.py [--repeat 3]
+The reader remembers what is alike across workbooks of one template (the tables found on a sheet, the
+proof of a small part); reading one file twice would flatter it. So every pass reads files it has not
+seen: each pass gets its own sample (another seed: other values, other planted defects), after a warm-up
+on the default seed's sample (as a run's first files warm a worker).
+
+    .venv/bin/python bench/validate.py [--repeat 3] [--code OTHER_CHECKOUT]
+
+``--code`` measures another checkout's ``pipeline`` (e.g. main's worktree) with this same bench, so a
+before/after pair is two runs of one script, back to back.
 """
 
 from __future__ import annotations
@@ -19,13 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.readers import calamine_parse  # noqa: E402
-from pipeline.read_xlsx import read_xlsx  # noqa: E402
-from pipeline.sample import write_sample  # noqa: E402
-from pipeline.validate import validate_files  # noqa: E402
-
 
 def cpu() -> float:
     """CPU seconds of this process and of its waited-for children."""
@@ -33,36 +34,50 @@ def cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def best_of(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        start = cpu()
-        fn()
-        times.append(cpu() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--code", default=str(Path(__file__).resolve().parent.parent),
+                        help="the checkout whose pipeline is measured (default: this one)")
     args = parser.parse_args()
+    sys.path.insert(0, args.code)
+    from pipeline.read_xlsx import read_xlsx
+    from pipeline.sample import write_sample
+    from pipeline.validate import validate_files
+
+    sys.path.append(str(Path(__file__).resolve().parent.parent))
+    from bench.readers import calamine_parse  # after the measured pipeline: it stays the one imported
+
     with tempfile.TemporaryDirectory() as tmp:
-        write_sample(Path(tmp), "2022", log=None)
-        files = sorted((Path(tmp) / "2022").glob("*.xlsx"))
-        read_xlsx(files[0])  # load the specs and the text catalogue once, outside the timings
-        baseline = best_of(args.repeat, lambda: [calamine_parse(f) for f in files])
-        read = best_of(args.repeat, lambda: [read_xlsx(f) for f in files])
-        validate = best_of(args.repeat, lambda: validate_files(files))
-    n = len(files)
+        def sample(seed: int) -> list[Path]:
+            write_sample(Path(tmp) / str(seed), "2022", seed=seed, log=None)
+            return sorted((Path(tmp) / str(seed) / "2022").glob("*.xlsx"))
+
+        for f in sample(2022):  # warm-up: specs, text catalogue, what one template's workbooks share
+            read_xlsx(f)
+        spent = {"baseline": [], "read": [], "validate": []}
+        for k in range(args.repeat):
+            files = {step: sample(100 * k + i) for i, step in enumerate(spent, start=1)}
+            for step, fn in (("baseline", calamine_parse), ("read", read_xlsx)):
+                start = cpu()
+                for f in files[step]:
+                    fn(f)
+                spent[step].append(cpu() - start)
+            start = cpu()
+            validate_files(files["validate"])
+            spent["validate"].append(cpu() - start)
+    n = len(files["read"])
+    baseline, read, validate = (min(spent[step]) for step in ("baseline", "read", "validate"))
     print(json.dumps({
+        "code": args.code,
         "files": n,
-        "baseline": "python-calamine bare parse of the same files (values and merged ranges)",
+        "baseline": "python-calamine bare parse of sample files (values and merged ranges)",
         "baseline_cpu_per_file_ms": round(1000 * baseline / n, 2),
         "read_cpu_per_file_ms": round(1000 * read / n, 2),
         "ratio_read_to_baseline": round(read / baseline, 1),
         "validate_cpu_per_file_ms": round(1000 * validate / n, 2),
         "ratio_validate_to_baseline": round(validate / baseline, 1),
-        "spread_note": f"best of {args.repeat}, CPU time",
+        "spread_note": f"best of {args.repeat} passes, CPU time; each pass on files none saw before (own seeds)",
     }, indent=2))
 
 
