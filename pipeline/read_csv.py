@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import weakref
 from pathlib import Path
 
 from pipeline.findings import Finding
@@ -45,7 +46,18 @@ def write_csv(path, opd: str, period: str, values: dict[str, dict], identity: di
                 w.writerow([opd, period, table, *(d.get(n, "") for n in dims), value])
 
 
+_lookups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _member_lookup(spec: TableSpec) -> dict[str, dict[str, str]]:
+    """Per dimension, the member code of each normalised code, label and alias; built once per spec."""
+    found = _lookups.get(spec)
+    if found is None:
+        found = _lookups[spec] = _build_member_lookup(spec)
+    return found
+
+
+def _build_member_lookup(spec: TableSpec) -> dict[str, dict[str, str]]:
     out = {}
     for dim in spec.dims:
         names = {}
@@ -82,13 +94,15 @@ def _mixed_identity(rows: dict[str, set], ex: Extract) -> None:
 def _rows(reader, tables, lookups, named: dict, seen: dict, ex: Extract) -> None:
     """Every line of the CSV into ``ex``: cells, identity, what each line names."""
     ids = {normalize(t): t for t in tables}
+    texts = {name: set() for name in named}  # what each line named, as typed (one file repeats it)
     for line, row in enumerate(reader, start=2):
         for name in IDENTITY_FIELDS:
             if row.get(name) and name not in ex.identity:
                 ex.identity[name] = row[name].strip()
         for name, names in named.items():
-            if (row.get(name) or "").strip():
-                text = row[name].strip()
+            text = (row.get(name) or "").strip()
+            if text and text not in texts[name]:
+                texts[name].add(text)
                 names.add(text.upper() if name == "opd" else normalize_period(text) or text)
         table = ids.get(normalize(row.get("table")))  # `staf_umur`, `STAF UMUR`, `staf-umur`: one table
         spec = tables.get(table)
