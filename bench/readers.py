@@ -10,6 +10,10 @@ reader refused (an exception: the reader turns it into a finding).
 
     .venv/bin/python bench/readers.py [--repeat 3] [--before OLD/pipeline/read_xlsx.py]
 
+rekap's reader remembers what workbooks of one template share (the tables found on a sheet, the limits'
+proof of a small part): with ``--repeat`` above 1 the same files are read again, which flatters it; use
+``--repeat 1`` for its cost, or bench/validate.py (each pass reads files none saw before).
+
 ``--before`` loads another version of the reader (e.g. ``git show main:pipeline/read_xlsx.py > /tmp/old.py``)
 and, on the same files, compares its extracts with today's (kind, identity, tables, cells, findings: the
 files that differ are listed) and gives the before/after read cost per file as a ratio.
