@@ -67,7 +67,7 @@ class Grid:
     values: dict = field(default_factory=dict)  # (row, col) -> value, as stored (top-left cells only)
     origin: dict = field(default_factory=dict)  # (row, col) of a merged cell -> its top-left
     bounds: dict = field(default_factory=dict)  # top-left -> (min_row, min_col, max_row, max_col)
-    text: dict = field(default_factory=dict)  # row -> [(col, normalized text)], merged text filled
+    text: dict = field(default_factory=dict)  # row -> ((col, normalized text), ...) by column, merged text filled
     xml: SheetXml | None = None
     merges: tuple = ()  # the merged ranges as given to _merge, in order: what origin and bounds are made of
 
