@@ -113,6 +113,10 @@ CREATE TABLE IF NOT EXISTS lineage (
 """
 
 
+COLUMNS = ("sha256", "period", "opd", "file", "kind", "archive", "first_seen", "last_seen", "status", "checked_with",
+           "errors", "warnings", "notes", "findings", "cell_values")  # of the table versions
+
+
 @dataclass
 class Version:
     sha256: str
@@ -191,16 +195,25 @@ class Catalog:
             self.db.execute("UPDATE versions SET last_seen=?, file=? WHERE sha256=? AND period=?",
                             (when, file, sha256, period))
 
-    def known(self, shas: list[str], period: str) -> dict[str, Version]:
+    def known(self, shas: list[str], period: str, values: bool = True) -> dict[str, Version]:
         """The versions of ``shas`` in ``period`` the catalog has, by sha256: one query per run (in slices
-        of 500 hashes, under SQLite's limit on parameters)."""
+        of 500 hashes, under SQLite's limit on parameters). ``values=False``: without their cell values
+        (``values`` empty; :meth:`values` reads them where they are needed)."""
+        columns = "*" if values else ", ".join(c for c in COLUMNS if c != "cell_values")
         out: dict[str, Version] = {}
-        for start in range(0, len(shas), 500):
-            part = shas[start:start + 500]
-            rows = self.db.execute(f"SELECT * FROM versions WHERE period=? AND sha256 IN ({','.join('?' * len(part))})",
-                                   (period, *part))
+        for part in _slices(shas):
+            rows = self.db.execute(f"SELECT {columns} FROM versions WHERE period=? AND sha256 IN "
+                                   f"({','.join('?' * len(part))})", (period, *part))
             out.update((r["sha256"], _version(r)) for r in rows)
         return out
+
+    def values(self, shas: list[str], period: str) -> Iterator[tuple[str, Values]]:
+        """``(sha256, cell values)`` of the versions of ``shas`` in ``period``, one at a time."""
+        for part in _slices(shas):
+            rows = self.db.execute(f"SELECT sha256, cell_values FROM versions WHERE period=? AND sha256 IN "
+                                   f"({','.join('?' * len(part))})", (period, *part))
+            for sha, stored in rows:
+                yield sha, decode(json.loads(stored))
 
     def touch_all(self, seen: list[tuple[str, str, str]], period: str, when: str) -> None:
         """:meth:`touch` for every ``(sha256, file)`` in one transaction."""
@@ -358,6 +371,14 @@ def _damage(err: sqlite3.OperationalError) -> bool:
 
 
 def _version(row) -> Version:
+    """A row of ``versions`` (its cell values decoded when the row has them)."""
+    values = decode(json.loads(row["cell_values"])) if "cell_values" in row.keys() else {}
     return Version(row["sha256"], row["period"], row["opd"], row["file"], row["kind"], row["archive"],
                    row["first_seen"], row["last_seen"], row["status"], row["checked_with"],
-                   [Finding.from_record(f) for f in json.loads(row["findings"])], decode(json.loads(row["cell_values"])))
+                   [Finding.from_record(f) for f in json.loads(row["findings"])], values)
+
+
+def _slices(items: list, size: int = 500) -> Iterator[list]:
+    """``items`` in slices of ``size``: SQLite limits the parameters of one statement."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

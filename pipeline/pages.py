@@ -28,7 +28,6 @@ from pipeline.corrections import LOCATED, affected_text, corrections, role, type
 from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.layout import layout, table_heading
-from pipeline.pdf import write_pdf
 from pipeline.report_data import OpdReport, PeriodReport
 from pipeline.text import label, say, shown, words
 from pipeline.specs import TableSpec, load_tables
@@ -501,6 +500,8 @@ def profile_html(report: PeriodReport, lang: str = "id", *, pdf: str | None = "p
 def write_profile(html_path, pdf_path, report: PeriodReport, lang: str = "id") -> tuple[Path, Path]:
     """``reports/PERIOD/profil.html`` and ``profil.pdf``: every city table laid out like the book, with
     the coverage note and charts; the PDF is printed from the same HTML."""
+    from pipeline.pdf import write_pdf  # WeasyPrint: imported only where a PDF is printed
+
     html_path, pdf_path = Path(html_path), Path(pdf_path)
     pdf_link = pdf_path.name if pdf_path.parent.resolve() == html_path.parent.resolve() else None
     html = profile_html(report, lang, pdf=pdf_link)

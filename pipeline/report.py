@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.findings import Finding
-from pipeline.report_data import OpdReport, PeriodReport, load_period
+from pipeline.report_data import OpdReport, PeriodReport, load_period, opd_values
 
 
 STAMP = ".rekap-reports.json"  # what the complete set of reports in a folder was made from
@@ -48,7 +48,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     from pipeline.specs import load_registry
 
     registry = registry or load_registry()
-    report: PeriodReport = load_period(processed, period, registry)
+    report: PeriodReport = load_period(processed, period, registry, values=False)
     folder = Path(reports) / period
     versions = _versions()
     before = _stamp(folder)
@@ -66,6 +66,9 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
             continue
         todo.append(_OpdJob(opd, report.period, lang, str(page), str(feedback_path(reports, period, opd.code)), key,
                             str(store)))
+    values = opd_values(processed, period, [job.opd for job in todo])  # only for the reports written
+    todo = [dataclasses.replace(job, opd=dataclasses.replace(job.opd, values=values.get(job.opd.sha256, {})))
+            for job in todo]
     if report.city is not None:
         prints["profile"] = fingerprint(report.period, report.city, report.coverage, report.release, lang, versions)
     if report.gate is not None:

@@ -55,7 +55,9 @@ class PeriodReport:
     fingerprint: str | None = None  # of the published release: what the reports were made from
 
 
-def load_period(processed, period: str, registry=None) -> PeriodReport:
+def load_period(processed, period: str, registry=None, values: bool = True) -> PeriodReport:
+    """``values=False``: the OPDs' cell values are left out (:func:`opd_values` reads them for the reports
+    that are written)."""
     processed = Path(processed)
     registry = registry or load_registry()
     catalog = Catalog(processed / "catalog.sqlite")
@@ -75,14 +77,15 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
         for note in notes:
             if note.params.get("opd") in registry:
                 on_opd.setdefault(note.params["opd"], []).append(note)
+        versions = catalog.known(sorted({i["sha256"] for i in inputs.values()}), period, values=values)
         opds = []
         for row in rows:
             name = row["name"] or (registry[row["opd"]].name if row["opd"] in registry else "")
             report = OpdReport(row["opd"], name, row["status"], row["file"] or None,
                                used_sha256=row["sha256"] or None, staff=row["staff"])
             run_input = inputs.get(row["file"]) if row["file"] else None
-            if run_input is not None:
-                version = catalog.version(run_input["sha256"], period)
+            version = versions.get(run_input["sha256"]) if run_input is not None else None
+            if version is not None:  # (a file unreadable in the run has no catalog version)
                 report.sha256, report.kind = version.sha256, version.kind
                 report.archive = processed / version.archive if version.archive else None
                 report.findings = version.findings + run_input["findings"]
@@ -104,6 +107,15 @@ def load_period(processed, period: str, registry=None) -> PeriodReport:
                         release=(manifest or {}).get("release"), ignored=ignored, gate=gate,
                         notes=[n for n in notes if n.params.get("opd") not in registry],
                         fingerprint=(manifest or {}).get("fingerprint"))
+
+
+def opd_values(processed, period: str, opds: list[OpdReport]) -> dict[str, Values]:
+    """sha256 -> the cell values of the OPDs' latest versions, read from the catalog in one query."""
+    catalog = Catalog(Path(processed) / "catalog.sqlite")
+    try:
+        return dict(catalog.values(sorted({o.sha256 for o in opds if o.sha256}), period))
+    finally:
+        catalog.close()
 
 
 def read_city(path: Path) -> Values:

@@ -55,7 +55,6 @@ from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.values import Values, from_refs
 from pipeline.text import note, shown
 from pipeline.workspace import ReleasePolicy
-from pipeline.validate import Evidence, iter_validate
 from pipeline.versions import checked_with, code_version, rules_version, sha256_file
 
 # Exit codes, for schedulers (documented in the README).
@@ -266,7 +265,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     # every file hashed once and the catalog asked once: a file it knows as a recap version checked by this
     # code and these rules is not a list (it was not one then) and is not opened again to look
     seen = [_hash(path, period) for path in files]
-    known = catalog.known(sorted({s.sha for s in seen if s.version is None}), period)
+    known = catalog.known(sorted({s.sha for s in seen if s.version is None}), period, values=False)
     checked = checked_with()
     staff_files = [s.path for s in seen
                    if not _same_rules(known.get(s.sha), checked) and staff_run.is_staff_list(s.path)]
@@ -279,6 +278,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     previous = Previous(catalog, period)  # the earlier periods' published versions: one query
     inputs, validated = _versions(seen, known, period, processed, registry, catalog, started, lists, previous,
                                   log, progress, jobs, registries_by_file(registry, agency_of))
+    _read_values(inputs, lists, catalog, period)
 
     reconciled = staff_run.reconcile_inputs(lists, inputs, staff_policy, processed)
     chosen = _choose(inputs, period, registry, catalog, notes, keep_withdrawn)
@@ -459,6 +459,8 @@ def _versions(seen: list[_Seen], known: dict[str, Version], period: str, process
         if s.version is None:
             unique.setdefault(s.sha, s)  # the same bytes twice in the folder are checked once
     todo = list(unique.values())
+    from pipeline.validate import iter_validate  # reading and checking (pandera, scipy): only if a file is new
+
     evidence = _evidence(registry, lists, previous) if todo else None
     fresh = iter_validate([s.path for s in todo], period, registry, evidence, jobs, registry_of)
     inputs, done = [], {}
@@ -467,9 +469,10 @@ def _versions(seen: list[_Seen], known: dict[str, Version], period: str, process
             new = s.version is None and s.sha not in done
             if new:
                 result = next(fresh)
-                s.version = done[s.sha] = version_of(result, s.sha, period, s.path.name, s.archive, s.first_seen,
-                                                     received, checked + evidence.tag(result.opd))
-                catalog.save_version(s.version)
+                version = version_of(result, s.sha, period, s.path.name, s.archive, s.first_seen, received,
+                                     checked + evidence.tag(result.opd))
+                catalog.save_version(version)
+                s.version = done[s.sha] = dataclasses.replace(version, values={})  # read back where needed
             elif s.version is None:  # the same bytes again
                 s.version = dataclasses.replace(done[s.sha], file=s.path.name)
                 catalog.touch_all([(s.sha, s.path.name)], period, received)
@@ -479,6 +482,18 @@ def _versions(seen: list[_Seen], known: dict[str, Version], period: str, process
     finally:
         fresh.close()  # a fault above: the workers stop
     return inputs, len(done)
+
+
+def _read_values(inputs: list[Input], lists: list, catalog: Catalog, period: str) -> None:
+    """The cell values of the inputs that can be chosen (accepted by validation) or are compared with a
+    staff list, read from the catalog in one query; the others' are never read (nor held)."""
+    wanted: dict[str, list[Version]] = {}
+    for i in inputs:
+        if i.version.status == "accepted" or (i.opd and any(s.usable(i.opd) for s in lists)):
+            wanted.setdefault(i.version.sha256, []).append(i.version)
+    for sha, values in catalog.values(sorted(wanted), period):
+        for version in wanted[sha]:
+            version.values = values
 
 
 def _hash(path: Path, period: str) -> _Seen:
@@ -504,10 +519,12 @@ def _archive(path: Path, sha: str, period: str, processed: Path, known: Version 
     return archive.relative_to(processed).as_posix(), first_seen
 
 
-def _evidence(registry, lists: list, previous: Previous) -> Evidence:
-    """What error localisation compares each OPD with, as plain data for the workers: the previous
-    period's published values (``previous``) and the counts of the OPD's usable staff list."""
+def _evidence(registry, lists: list, previous: Previous):
+    """What error localisation compares each OPD with (:class:`pipeline.validate.Evidence`), as plain data
+    for the workers: the previous period's published values (``previous``) and the counts of the OPD's
+    usable staff list."""
     from pipeline import staff_run
+    from pipeline.validate import Evidence
 
     opds = {o for s in lists for o in s.opds if o in registry}
     return Evidence(previous, {o: staff_run.reference_for(lists, o) for o in opds},

@@ -52,7 +52,8 @@ def decode(stored: dict, tables: dict[str, TableSpec] | None = None) -> Values:
     """The catalog's {table: {key text: value}} as :data:`Values` (None stays None: a cell not readable).
 
     Cells of a table the specs no longer have, or whose key no longer fits the table, are left out: they
-    cannot be placed in today's tables (the version is checked again when its rules changed).
+    cannot be placed in today's tables (the version is checked again when its rules changed). Each key
+    text is parsed once per table spec (:data:`_PARSED`): every version repeats the same texts.
     """
     tables = tables or load_tables()
     out: Values = {}
@@ -60,13 +61,20 @@ def decode(stored: dict, tables: dict[str, TableSpec] | None = None) -> Values:
         spec = tables.get(t)
         if spec is None:
             continue
+        parsed = _PARSED.setdefault(spec, {})
         mine = out[t] = {}
         for text, v in cells.items():
-            try:
-                mine[parse_key(spec, text)] = v
-            except ValueError:
-                continue
+            key = parsed.get(text)
+            if key is None:
+                try:
+                    key = parsed[text] = parse_key(spec, text)
+                except ValueError:
+                    continue
+            mine[key] = v
     return out
+
+
+_PARSED: dict[TableSpec, dict[str, Key]] = {}  # spec (by identity) -> key text -> its key, as parsed
 
 
 # -- the rule engine's view ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -49,6 +50,28 @@ def test_an_existing_catalog_row_loads_as_values(tmp_path):
         assert catalog.version("a" * 64, "2022").values == {"golongan": {TOTAL: 7.0}}
     finally:
         catalog.close()
+
+
+def test_versions_without_their_values_and_values_read_alone(tmp_path):
+    """The run and the reports ask for versions without cell values and read the values of the few they need."""
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    try:
+        for sha, n in (("a", 7.0), ("b", 9.0)):
+            catalog.save_version(Version(sha * 64, "2022", "DINKES", "DINKES.xlsx", "xlsx", None, "t", "t", "accepted",
+                                         "x", [], {"golongan": {TOTAL: n, GOL.cells[0]: None}}))
+        light = catalog.known(["a" * 64, "b" * 64, "c" * 64], "2022", values=False)
+        assert set(light) == {"a" * 64, "b" * 64} and all(v.values == {} for v in light.values())
+        assert light["a" * 64] == dataclasses.replace(catalog.version("a" * 64, "2022"), values={})
+        assert dict(catalog.values(["b" * 64, "c" * 64], "2022")) == {"b" * 64: {"golongan": {TOTAL: 9.0, GOL.cells[0]: None}}}
+    finally:
+        catalog.close()
+
+
+def test_decode_parses_each_key_text_once_and_still_refuses_bad_ones():
+    stored = {"golongan": {"ruang=JML|gol=JML|sex=JML": 5, "ruang=JML|gol=JML": 1}}
+    first, again = decode(stored), decode(stored)
+    assert first == again == {"golongan": {TOTAL: 5}}
+    assert next(iter(first["golongan"])) is next(iter(again["golongan"]))  # one key tuple, remembered
 
 
 def test_rule_engine_view():
