@@ -9,7 +9,7 @@ it builds a workspace whose registry holds ceil(N / 34) agencies (instansi) of t
 * ``rekap validate`` (read -> stage -> check -> localise) with 1 job: CPU, and the ratio to the baseline
   (target <= 5x); and its wall time with 1 and with ``--jobs`` jobs (the speed-up);
 * a full ``rekap run``: wall, CPU (every process of the run), peak RSS (the sum over the run's
-  processes, sampled), time per submission;
+  processes, sampled, and the main process alone: flat in N), time per submission;
 * a run with nothing changed, and a run after one file changed: as ratios of the full run
   (targets <= 1 % and <= 2 % at 3,400);
 * the size of ``processed/`` and ``reports/``.
@@ -19,7 +19,10 @@ each agency's copy is the same workbook with its OPD's code renamed to the OPD's
 (``INSTANSI.CODE``, as its template's identity sheet carries it), so 20,000 files take seconds to write, not hours. Output: JSON on stdout (and
 ``--out FILE``). Machines here are shared and noisy: compare the ratios, measured in one run.
 
-    .venv/bin/python bench/national.py [--sizes 340,3400] [--jobs 2] [--csv-share 0.5] [--keep DIR]
+    .venv/bin/python bench/national.py [--sizes 340,3400] [--jobs 2] [--csv-share 0.5] [--keep DIR] [--runs-only]
+
+(It replaces ``bench/run.py``, ``bench/pool.py`` and ``bench/incremental.py``, which measured the same
+runs on smaller synthetic periods.)
 """
 
 from __future__ import annotations
@@ -158,10 +161,11 @@ def bare_parse(files: list[Path]) -> float:
 
 
 class TreeRss:
-    """Samples the summed resident memory of a process and its descendants (every 50 ms)."""
+    """Samples the summed resident memory of a process and its descendants (every 50 ms): ``peak``, and
+    ``main``, the peak of the process alone (its workers, whose number is ``--jobs``, left out)."""
 
     def __init__(self, pid: int):
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.pid, self.peak, self.main, self._stop = pid, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -194,11 +198,12 @@ class TreeRss:
     def _run(self):
         while not self._stop.wait(0.05):
             self.peak = max(self.peak, sum(self._rss(p) for p in self._tree()))
+            self.main = max(self.main, self._rss(self.pid))
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peak, self.main
 
 
 def rekap(args: list[str], workspace: Path) -> dict:
@@ -214,15 +219,17 @@ def rekap(args: list[str], workspace: Path) -> dict:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"rekap {' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    peak, main = sampler.stop() if sampler else (0, 0)
     return {"exit": proc.returncode, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-            "peak_rss_mb": round((sampler.stop() if sampler else 0) / 2**20, 1)}
+            "peak_rss_mb": round(peak / 2**20, 1), "peak_rss_main_mb": round(main / 2**20, 1)}
 
 
 def size_mb(folder: Path) -> float:
     return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20, 1)
 
 
-def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csvs: dict) -> dict:
+def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csvs: dict,
+            validate: bool = True) -> dict:
     ws = root / f"n{n}"
     subprocess.run(REKAP + ["init", str(ws), "--quiet"], check=True, cwd=ROOT)
     rows = registry_rows(n)
@@ -232,8 +239,13 @@ def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csv
     written = time.perf_counter() - start
     baseline = bare_parse(files)
     folders = sorted({str(f.parent) for f in files})  # one per agency
-    validate1 = rekap(["validate", *folders, "--period", PERIOD, "--jobs", "1", "--format", "json"], ws)
-    validate_n = rekap(["validate", *folders, "--period", PERIOD, "--jobs", str(jobs), "--format", "json"], ws)
+    checks = {}
+    if validate:
+        validate1 = rekap(["validate", *folders, "--period", PERIOD, "--jobs", "1", "--format", "json"], ws)
+        validate_n = rekap(["validate", *folders, "--period", PERIOD, "--jobs", str(jobs), "--format", "json"], ws)
+        checks = {"validate_1_job": validate1, f"validate_{jobs}_jobs": validate_n,
+                  "ratio_validate_cpu_to_bare_parse": round(validate1["cpu_s"] / baseline, 2),
+                  "speedup_validate_1_to_n_jobs": round(validate1["wall_s"] / validate_n["wall_s"], 2)}
     full = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
     unchanged = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
     # one file changed: the first xlsx gets another variant's values (a new version of that OPD)
@@ -246,10 +258,7 @@ def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csv
         "n": n, "agencies": len({r["instansi"] for r in rows}),
         "xlsx": sum(f.suffix == ".xlsx" for f in files), "csv": sum(f.suffix == ".csv" for f in files),
         "jobs": jobs, "write_submissions_s": round(written, 1),
-        "baseline_bare_parse_cpu_s": round(baseline, 3),
-        "validate_1_job": validate1, f"validate_{jobs}_jobs": validate_n,
-        "ratio_validate_cpu_to_bare_parse": round(validate1["cpu_s"] / baseline, 2),
-        "speedup_validate_1_to_n_jobs": round(validate1["wall_s"] / validate_n["wall_s"], 2),
+        "baseline_bare_parse_cpu_s": round(baseline, 3), **checks,
         "full_run": full, "no_change_run": unchanged, "one_file_changed_run": one,
         "per_submission_ms": {"wall": round(1000 * full["wall_s"] / n, 2), "cpu": round(1000 * full["cpu_s"] / n, 2)},
         "ratio_no_change_to_full": {"wall": round(unchanged["wall_s"] / full["wall_s"], 4),
@@ -267,13 +276,14 @@ def main() -> None:
     parser.add_argument("--csv-share", type=float, default=0.5)
     parser.add_argument("--keep", type=Path, help="build the workspaces here and keep them")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--runs-only", action="store_true", help="measure the runs only (no validate commands)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     root = args.keep or Path(tempfile.mkdtemp(prefix="rekap-national-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
         variants, csvs = variant_workbooks(root / "variants"), variant_csvs(root / "variants")
-        results = [measure(n, root, args.jobs, args.csv_share, variants, csvs) for n in sizes]
+        results = [measure(n, root, args.jobs, args.csv_share, variants, csvs, not args.runs_only) for n in sizes]
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

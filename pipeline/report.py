@@ -9,7 +9,8 @@ workbook, the profile and the gate page have a *fingerprint* (a hash of everythi
 language, and the code and spec versions); the stamp ``reports/PERIOD/.rekap-reports.json`` records
 the fingerprints of a complete set of reports, and a report whose fingerprint is in it (and whose
 files exist) is left as it is. A marked workbook is built once per fingerprint and kept in
-``processed/feedback/`` (by that hash), from where it is copied into ``reports/``. The OPDs' reports
+``processed/feedback/`` (by that hash), from where it is copied into ``reports/``; one the reports no longer
+reference (an OPD's earlier version) is removed once the new stamp is written. The OPDs' reports
 are written on every core (:func:`pipeline.pool.ordered_map`), in registry order whatever the cores.
 """
 
@@ -108,6 +109,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     if not failed:
         stamp = {"fingerprint": report.fingerprint, "lang": lang, "versions": versions, "reports": prints}
         atomic_write_text(folder / STAMP, json.dumps(stamp, sort_keys=True, indent=0) + "\n")
+        _prune(store, before.get("reports", {}), prints)
     return written
 
 
@@ -210,6 +212,16 @@ def _placed(job: _OpdJob, report: PeriodReport, workbook: Path) -> bool:
     mode = 0o600 if staff is not None and staff.personal else None  # personal data: owner only
     atomic_write(workbook, lambda tmp: shutil.copyfile(stored, tmp), mode)
     return True
+
+
+def _prune(store: Path, before: dict[str, str], now: dict[str, str]) -> None:
+    """Remove from the store the marked workbooks these reports referenced and no longer do (an OPD's
+    earlier version), once the new stamp is written. Each removal is one unlink; the store is a cache, so
+    a workbook another folder of reports still shows is built again if it is ever needed."""
+    kept = set(now.values())
+    for name, key in before.items():
+        if name.startswith("opd:") and key not in kept:
+            (store / key[:2] / f"{key}.xlsx").unlink(missing_ok=True)
 
 
 def _stamp(folder: Path) -> dict:

@@ -93,11 +93,12 @@ def load_period(processed, period: str, registry=None, values: bool = True) -> P
             report.findings = report.findings + on_opd.get(row["opd"], [])
             opds.append(report)
         # staff lists: their part of each OPD's own feedback (personal data: the OPD's own page only)
-        from pipeline.staff_report import staff_view
-
         staff_records = catalog.run_staff(run_id)
-        for report in opds:
-            report.staff_lists = staff_view(processed, staff_records, report.code, report.findings)
+        if staff_records:  # (polars is imported only then)
+            from pipeline.staff_report import staff_view
+
+            for report in opds:
+                report.staff_lists = staff_view(processed, staff_records, report.code, report.findings)
     finally:
         catalog.close()
     published = processed / period

@@ -306,7 +306,6 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
     sources = staff_run.sources(chosen, origins, _values)
-    city, lineage = consolidate(sources, tables)
     withdrawn = {n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"}
     coverage, summary = coverage_frame(period, registry, inputs, chosen, previous, withdrawn=withdrawn)
     parts = agency_tables(period, registry, inputs, chosen, sources, agency_of, previous, withdrawn)
@@ -344,6 +343,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     from pipeline.gate import run_gate  # Great Expectations is imported only where the gate runs
 
+    city, lineage = consolidate(sources, tables)  # the city tables: only when something changed
     gate = run_gate(city, period, reports / period / "gx", city_scope=not parts)  # agencies: city rules in _choose
     log("gate", ok=gate.ok, failures=gate.failures)
     catalog.record_gate(run_id, period, gate.ok, gate.outcomes)

@@ -3,6 +3,7 @@ only, and gives the same bytes as a run from scratch on the same raw files (CLI,
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -99,7 +100,9 @@ def test_one_changed_file_rewrites_only_its_reports_and_matches_a_run_from_scrat
     # a marked workbook is built once per version (and language, code): a lost reports/ folder is
     # rebuilt by copying them from processed/feedback/, none built again
     store = _files(first / "processed" / "feedback")
-    assert len(store) == len(KEEP) + 2  # every submission's, and the changed OPD's first version
+    assert len(store) == len(KEEP) + 1  # every submission's; the changed OPD's first version was pruned
+    stamp = json.loads((reports / ".rekap-reports.json").read_text(encoding="utf-8"))
+    assert {Path(name).stem for name in store} <= set(stamp["reports"].values())  # each one the reports show
     kept = {name: path.stat().st_ino for name, path in store.items()}
     shutil.rmtree(first / "reports")
     done = CliRunner().invoke(cli, ["report", "--period", PERIOD, "--processed", str(first / "processed"),
