@@ -459,10 +459,12 @@ def _versions(seen: list[_Seen], known: dict[str, Version], period: str, process
         if s.version is None:
             unique.setdefault(s.sha, s)  # the same bytes twice in the folder are checked once
     todo = list(unique.values())
-    from pipeline.validate import iter_validate  # reading and checking (pandera, scipy): only if a file is new
+    evidence, fresh = None, (result for result in ())
+    if todo:  # reading and checking (pandera, scipy) are imported only when a file is new
+        from pipeline.validate import iter_validate
 
-    evidence = _evidence(registry, lists, previous) if todo else None
-    fresh = iter_validate([s.path for s in todo], period, registry, evidence, jobs, registry_of)
+        evidence = _evidence(registry, lists, previous)
+        fresh = iter_validate([s.path for s in todo], period, registry, evidence, jobs, registry_of)
     inputs, done = [], {}
     try:
         for s in progress(seen):
