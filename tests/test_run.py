@@ -300,16 +300,6 @@ def test_previous_published_period_is_evidence_for_the_next(site):
 
 
 NOT_ON_A_QUIET_RUN = ("pandera", "scipy", "weasyprint", "great_expectations")
-QUIET_RUN = """
-import sys
-from pipeline.cli import main
-sys.argv = ["rekap", *sys.argv[1:]]
-try:
-    main()
-except SystemExit:
-    pass
-print("imported:", " ".join(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})))
-"""
 
 
 def test_a_run_with_nothing_new_imports_no_reader_checker_pdf_or_gate(tmp_path):
@@ -318,13 +308,15 @@ def test_a_run_with_nothing_new_imports_no_reader_checker_pdf_or_gate(tmp_path):
     import subprocess
     import sys
 
+    from test_cli import PROBE  # runs the CLI and prints which of the named libraries it imported
+
     raw = tmp_path / "raw" / PERIOD
     raw.mkdir(parents=True)
     Submission("DLH", PERIOD).write_csv(raw / "DLH.csv")
     args = ["run", "--period", PERIOD, "--raw", str(tmp_path / "raw"), "--processed", str(tmp_path / "processed"),
             "--reports", str(tmp_path / "reports"), "--jobs", "1"]
     assert CliRunner().invoke(cli, args).exit_code in (0, 1)
-    proc = subprocess.run([sys.executable, "-c", QUIET_RUN.format(heavy=set(NOT_ON_A_QUIET_RUN)), *args],
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=set(NOT_ON_A_QUIET_RUN)), *args],
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
     assert proc.returncode == 0, proc.stderr
