@@ -22,8 +22,9 @@ run: setup
 	  --staff --staff-manifest raw/$(PERIOD)-staff-manifest.json
 	$(BIN)/rekap run --period $(PERIOD); status=$$?; [ $$status -le 1 ] || exit $$status
 
+# the suite on every core; idle workers take queued tests from busy ones (the slow end-to-end tests vary)
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 bench: setup
 	$(BIN)/python bench/national.py --sizes 340
