@@ -29,7 +29,6 @@ test: setup
 bench: setup
 	$(BIN)/python bench/national.py --sizes 340
 	$(BIN)/python bench/validate.py
-	$(BIN)/python bench/run.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/staff.py
 	$(BIN)/python bench/check.py
