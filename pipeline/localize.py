@@ -404,7 +404,6 @@ def localization_findings(findings: list, staged, present: set[str], tables, rul
 MAX_BROKEN = 40  # broken rules beyond which a submission is not localised (LOCALIZE_TOO_MANY)
 MAX_WEIGHT = 2  # a submission that needs more than two changed cells (with every value readable) is not
 #                 localised (LOCALIZE_UNRESOLVED): such "explanations" are guesses, and finding them is slow
-BUDGET = 5.0  # seconds for one submission's enumeration by the solver (a safety net; nodes bound it first)
 
 
 def _localization_findings(findings: list, staged, present: set[str], tables, every: tuple, outcomes: list,
@@ -425,7 +424,7 @@ def _localization_findings(findings: list, staged, present: set[str], tables, ev
         return findings + [Finding("LOCALIZE_TOO_MANY", RULE, params={"count": len(broken), "limit": MAX_BROKEN})]
     if broken:
         system = rekap_system(values, rules, holds, tables)
-        loc = locate(system, time_limit=BUDGET, max_weight=MAX_WEIGHT)
+        loc = locate(system, max_weight=MAX_WEIGHT)
         if loc.timed_out or loc.unresolved:
             return findings + [Finding("LOCALIZE_UNRESOLVED", RULE, params={"count": len(broken)})]
         capped = loc.capped

@@ -45,6 +45,8 @@ from scipy.sparse import csr_matrix, hstack
 TOL = 1e-6
 LIMIT = 12  # minimal sets enumerated at most by the solver
 NODE_LIMIT = 2000  # branch-and-bound nodes per solve: a deterministic bound on the solver's work
+NODE_BUDGET = 20_000  # nodes for one enumeration, every solve counting at least one: the whole work bound.
+#                       A count, not a clock, so the advice is the same on a busy machine as on an idle one
 QUICK_LIMIT = 200  # minimal sets of one or two variables listed at most without the solver
 # HiGHS writes nothing when its output flag is off; scipy's milp passes that option through verbatim
 # (with a warning that it does not know it, silenced here: the option is HiGHS's own).
@@ -146,18 +148,19 @@ def _matrix(system: System):
     return a, np.array(lo, dtype=float), np.array(hi, dtype=float)
 
 
-def locate(system: System, limit: int = LIMIT, time_limit: float = 10.0, node_limit: int = NODE_LIMIT,
+def locate(system: System, limit: int = LIMIT, node_limit: int = NODE_LIMIT, node_budget: int = NODE_BUDGET,
            max_weight: float | None = None) -> Localization:
     """Every minimal-weight set of variables whose change satisfies all rows (up to ``limit``).
 
     Sets of one or two variables are found without the solver when the system has no unknown value
     (exactly: see :func:`_single_changes`, :func:`_pair_changes`). ``max_weight=2`` stops there: a
     system that needs more is returned ``unresolved`` without calling the solver. The solver's work is
-    bounded by ``node_limit`` per solve (deterministic) and ``time_limit`` for the whole enumeration
-    (a safety net): when a limit stops it after the first set, the sets found are returned with
-    ``capped``; before it, ``timed_out`` (nothing is claimed)."""
+    bounded by ``node_limit`` per solve and ``node_budget`` for the whole enumeration (both counts of
+    branch-and-bound nodes, so the result never depends on the machine's speed or load): when a limit
+    stops it after the first set, the sets found are returned with ``capped``; before it, ``timed_out``
+    (nothing is claimed)."""
     start = time.perf_counter()
-    deadline = start + time_limit
+    budget = [node_budget]  # nodes left, shared by every enumeration below
     violated = system.violated()
     if not violated:
         return Localization([], seconds=time.perf_counter() - start)
@@ -175,9 +178,9 @@ def locate(system: System, limit: int = LIMIT, time_limit: float = 10.0, node_li
         # First with x continuous (only z binary): sum rules with whole data nearly always give
         # whole values, and this is many times faster. If any located value of an integer variable
         # is fractional, the enumeration is repeated with x integer, so the result is exact.
-        result = _enumerate(system, v, m, limit, deadline, node_limit, relax=True)
+        result = _enumerate(system, v, m, limit, budget, node_limit, relax=True)
         if any(system.integer[i] and abs(x - round(x)) > TOL for s in result.solutions for i, x in s.values.items()):
-            result = _enumerate(system, v, m, limit, deadline, node_limit, relax=False)
+            result = _enumerate(system, v, m, limit, budget, node_limit, relax=False)
         if result.feasible or result.timed_out:
             break
     result.seconds = time.perf_counter() - start
@@ -304,7 +307,7 @@ def _solve(system: System, v: np.ndarray, cells: tuple[int, ...], through: dict,
     return None if _still_violated(system, list(x), cells, mentions) else x
 
 
-def _enumerate(system: System, v: np.ndarray, m: float, limit: int, deadline: float, node_limit: int,
+def _enumerate(system: System, v: np.ndarray, m: float, limit: int, budget: list[int], node_limit: int,
                relax: bool = False) -> Localization:
     n = len(system.names)
     a, lo, hi = _matrix(system)
@@ -345,14 +348,14 @@ def _enumerate(system: System, v: np.ndarray, m: float, limit: int, deadline: fl
         if cuts:  # no-good cuts: sum of z over a set found before <= its size - 1
             constraints.append(LinearConstraint(csr_matrix(np.vstack(cuts)), -np.inf,
                                                 np.array([cut.sum() - 1.0 for cut in cuts])))
-        left = deadline - time.perf_counter()
-        if left <= 0:
+        if budget[0] <= 0:
             if best is None:
                 return Localization([], timed_out=True)
             capped = True
             break
-        res = _milp(c, constraints, integrality, bounds, {"time_limit": left, "node_limit": node_limit})
-        if res.status == 1:  # the time limit: what it found is not proven minimal
+        res = _milp(c, constraints, integrality, bounds, {"node_limit": min(node_limit, budget[0])})
+        budget[0] -= max(int(getattr(res, "mip_node_count", 0) or 0), 1)
+        if res.status == 1:  # the node limit: what it found is not proven minimal
             if best is None:
                 return Localization([], timed_out=True)
             capped = True

@@ -164,6 +164,20 @@ def test_the_solver_enumeration_is_capped():
     assert all(len(s.changed) == 1 and s.weight == 1.0 for s in loc.solutions)
 
 
+def test_the_solver_work_is_bounded_by_a_count_not_a_clock(monkeypatch):
+    """The same system gives the same sets on a machine a thousand times slower: the bound is the
+    node budget, never the time the solver took."""
+    system = _chain(a=30, c=50, g=99)
+    quick = locate(system, limit=50)
+    clock = iter(range(0, 10**9, 1000))  # every reading of the clock 1000 s after the previous one
+    monkeypatch.setattr("pipeline.solver.time.perf_counter", lambda: float(next(clock)))
+    slow = locate(system, limit=50)
+    assert not slow.timed_out and not slow.capped
+    assert [(s.changed, s.values) for s in slow.solutions] == [(s.changed, s.values) for s in quick.solutions]
+    starved = locate(system, limit=50, node_budget=1)  # one solve allowed: one proven set, the rest capped
+    assert starved.capped and [s.changed for s in starved.solutions] == [quick.solutions[0].changed]
+
+
 def test_a_value_that_is_not_forced_is_said_so():
     # x + y == z with z fixed and both x and y changed: any split of z works
     system = System.from_dicts({"x": 6, "y": 6, "z": 5}, [({"x": 1, "y": 1, "z": -1}, "==", 0)],
