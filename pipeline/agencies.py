@@ -5,7 +5,8 @@ and their OPDs. Their submissions are in ``raw/PERIOD/<instansi>/``, one folder 
 registry (a folder's name comes from the registry, never from submitted text): a file there is checked
 against that agency's OPDs only, which it may name by their own code (``DISKOMINFO``) or by their id
 (``KOTA-SERANG.DISKOMINFO``, what the agency's templates carry). A file directly in ``raw/PERIOD/`` must
-name an id. A folder there that is no agency of the registry is skipped with a note, like any folder.
+name an id. A file of an agency's folder is a version of that agency (:func:`version_key`): the same bytes
+in two agencies' folders are two submissions, each naming its own agency's OPD. A folder there that is no agency of the registry is skipped with a note, like any folder.
 
 Consolidation gives the combined tables (the release, as for a city) and each agency's own tables
 (``instansi/<INSTANSI>/`` inside the release, written like the city tables); coverage has an
@@ -49,6 +50,13 @@ def discover(folder: Path, registry: dict[str, Opd]) -> tuple[list[Path], list[P
         for note in skipped_entries(folder / name):
             notes.append(Finding(note.code, note.rule, params={**note.params, "name": f"{name}/{note.params['name']}"}))
     return files, ignored, notes, agency_of
+
+
+def version_key(sha: str, agency: str = "") -> str:
+    """A version's key in the catalog: the file's sha256, followed by ``@AGENCY`` for a file of an agency's
+    folder. What a file there names is read against that agency's OPDs (a bare code is its own OPD), so the
+    same bytes in two agencies' folders are two submissions, each of its own agency."""
+    return f"{sha}@{agency}" if agency else sha
 
 
 def registries_by_file(registry: dict[str, Opd], agency_of: dict[Path, str]) -> dict[str, dict[str, Opd]]:

@@ -40,7 +40,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from pipeline.agencies import agency_frames, agency_groups, agency_tables, discover, registries_by_file, sql_frames, \
-    tag_coverage, write_agency_releases
+    tag_coverage, version_key, write_agency_releases
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import consolidate
 from pipeline.coverage import Previous, coverage_frame, coverage_note
@@ -264,7 +264,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     # -- staff lists ----------------------------------------------------------------------------------------
     # every file hashed once and the catalog asked once: a file it knows as a recap version checked by this
     # code and these rules is not a list (it was not one then) and is not opened again to look
-    seen = [_hash(path, period) for path in files]
+    seen = [_hash(path, period, agency_of.get(path, "")) for path in files]
     known = catalog.known(sorted({s.sha for s in seen if s.version is None}), period, values=False)
     checked = checked_with()
     staff_files = [s.path for s in seen
@@ -498,11 +498,11 @@ def _read_values(inputs: list[Input], lists: list, catalog: Catalog, period: str
             version.values = values
 
 
-def _hash(path: Path, period: str) -> _Seen:
+def _hash(path: Path, period: str, agency: str = "") -> _Seen:
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):  # replaced by a link or a pipe since discovery
             raise FileNotFoundError(errno.ENOENT, "not a regular file any more", str(path))
-        return _Seen(path, sha256_file(path), path.stat().st_mtime_ns)
+        return _Seen(path, version_key(sha256_file(path), agency), path.stat().st_mtime_ns)
     except OSError as err:
         if _disk_fault(err):
             raise

@@ -245,3 +245,27 @@ def test_the_gate_checks_a_city_rule_per_agency_not_over_their_sum():
     assert two_cities["eselon"][("terisi", "II.A", "JML")] == 2
     assert not run_gate(two_cities, PERIOD, None).ok
     assert run_gate(two_cities, PERIOD, None, city_scope=False).ok
+
+
+def test_the_same_bytes_in_two_agencies_folders_reach_each_agencys_own_opd(tmp_path):
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    same = Submission("DINKES", PERIOD)  # names only the bare code: which OPD it is depends on the folder
+    a = site.submit(same, "KOTA-A", "DINKES.csv")
+    assert site("run", "--period", PERIOD).exit_code == 0
+    b = site.submit(same, "KAB-B", "DINKES.csv")  # the same bytes, seen before in the other agency's folder
+    assert a.read_bytes() == b.read_bytes()
+
+    def published() -> dict:
+        return json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
+
+    for _ in range(2):  # the second run takes both from the catalog
+        assert site("run", "--period", PERIOD).exit_code == 0
+        manifest = published()
+        assert set(manifest["used"]) == {"KOTA-A.DINKES", "KAB-B.DINKES"}
+        assert sorted(i["opd"] for i in manifest["inputs"]) == ["KAB-B.DINKES", "KOTA-A.DINKES"]
+        for agency in ("KOTA-A", "KAB-B"):
+            assert value(site.cells(site.release() / "instansi" / agency), **GRAND) == grand(same)
+        assert value(site.cells(site.release()), **GRAND) == 2 * grand(same)
+    a.unlink()  # KOTA-A withdraws its file: KAB-B's stays
+    site("run", "--period", PERIOD)
+    assert set(published()["used"]) == {"KAB-B.DINKES"}
