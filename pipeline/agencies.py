@@ -5,8 +5,9 @@ and their OPDs. Their submissions are in ``raw/PERIOD/<instansi>/``, one folder 
 registry (a folder's name comes from the registry, never from submitted text): a file there is checked
 against that agency's OPDs only, which it may name by their own code (``DISKOMINFO``) or by their id
 (``KOTA-SERANG.DISKOMINFO``, what the agency's templates carry). A file directly in ``raw/PERIOD/`` must
-name an id. A file of an agency's folder is a version of that agency (:func:`version_key`): the same bytes
-in two agencies' folders are two submissions, each naming its own agency's OPD. A folder there that is no agency of the registry is skipped with a note, like any folder.
+name an id. A folder there that is no agency of the registry is skipped with a note, like any folder. A
+file of an agency's folder is a version of that agency (:func:`version_key`): the same bytes in two
+agencies' folders are two submissions, each of its own agency's OPD.
 
 Consolidation gives the combined tables (the release, as for a city) and each agency's own tables
 (``instansi/<INSTANSI>/`` inside the release, written like the city tables); coverage has an
