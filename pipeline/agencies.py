@@ -105,8 +105,8 @@ def per_agency(registry: dict[str, Opd], inputs, chosen: dict, sources: list, ag
 
 def agency_tables(period: str, registry: dict[str, Opd], inputs, chosen: dict, sources: list,
                   agency_of: dict[Path, str], previous, withdrawn: set[str]) -> dict[str, dict]:
-    """Each agency's own tables: ``{instansi: {"city", "lineage", "coverage", "summary", "opds"}}`` (its
-    values summed over its chosen versions, their lineage, its coverage frame and summary, its OPDs)."""
+    """Each agency's own tables: ``{instansi: {"city", "lineage", "coverage", "summary", "registry"}}``
+    (its values summed over its chosen versions, their lineage, its coverage frame and summary, its OPDs)."""
     from pipeline.consolidate import consolidate
     from pipeline.coverage import coverage_frame
 
@@ -114,7 +114,29 @@ def agency_tables(period: str, registry: dict[str, Opd], inputs, chosen: dict, s
     for name, (sub, mine, used, summed) in per_agency(registry, inputs, chosen, sources, agency_of).items():
         city, lineage = consolidate(summed)
         coverage, summary = coverage_frame(period, sub, mine, used, previous, withdrawn=withdrawn & set(sub))
-        out[name] = {"city": city, "lineage": lineage, "coverage": coverage, "summary": summary, "opds": set(sub)}
+        out[name] = {"city": city, "lineage": lineage, "coverage": coverage, "summary": summary, "registry": sub}
+    return out
+
+
+def agency_releases(parts: dict[str, dict], policy, used: dict[str, str], published: Path, finalise: dict | None,
+                    now: str) -> dict[str, dict]:
+    """Each agency's own release status (:func:`pipeline.release.release_status` over its own OPDs' coverage;
+    an officer's finalisation of the release holds for each agency's data it was given), kept in its part as
+    ``release``; returns them by agency. ``published``: the current release folder (``processed/PERIOD``),
+    whose agencies' manifests are the previous ones."""
+    import json
+
+    from pipeline.release import release_status
+
+    out = {}
+    for name, part in parts.items():
+        try:
+            previous = json.loads((published / AGENCY_FOLDER / name / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+        mine = {o: s for o, s in used.items() if o in part["registry"]}
+        part["release"] = out[name] = release_status(part["summary"], part["registry"], policy, mine, previous,
+                                                     finalise, now)
     return out
 
 
@@ -128,8 +150,8 @@ def write_agency_releases(release: Path, period: str, parts: dict[str, dict], ma
     written = []
     for name, part in parts.items():
         folder = release / AGENCY_FOLDER / name
-        own = {"period": period, "instansi": name, "release": manifest.get("release"),
-               "used": {o: s for o, s in manifest["used"].items() if o in part["opds"]},
+        own = {"period": period, "instansi": name, "release": part["release"],
+               "used": {o: s for o, s in manifest["used"].items() if o in part["registry"]},
                "coverage": part["summary"], "code_version": manifest.get("code_version"),
                "rules_version": manifest.get("rules_version"), "run_id": manifest.get("run_id")}
         outputs = write_release(folder, period, part["city"], part["lineage"], part["coverage"],
@@ -151,7 +173,7 @@ def sql_frames(period: str, run_id: str, city, lineage: pd.DataFrame, coverage: 
             "rekap_release": release_frame(period, run_id, release)}
 
 
-def agency_frames(period: str, run_id: str, parts: dict[str, dict], release: dict) -> dict[str, dict[str, pd.DataFrame]]:
-    """Each agency's SQL tables (:func:`sql_frames`), as a city publishes its own."""
-    return {name: sql_frames(period, run_id, part["city"], part["lineage"], part["coverage"], release)
+def agency_frames(period: str, run_id: str, parts: dict[str, dict]) -> dict[str, dict[str, pd.DataFrame]]:
+    """Each agency's SQL tables (:func:`sql_frames`) with its own release status, as a city publishes its own."""
+    return {name: sql_frames(period, run_id, part["city"], part["lineage"], part["coverage"], part["release"])
             for name, part in parts.items()}

@@ -7,6 +7,10 @@ is recorded with who and when. An officer's finalisation holds for the data it w
 run with the same versions keeps it (and is "unchanged"); a run whose data changed is provisional
 again until the coverage is reached or the officer finalises once more.
 
+A registry of agencies: each agency's own release (``instansi/<INSTANSI>/`` of the release) has its own
+status, by the same rule over its own OPDs (:func:`pipeline.agencies.agency_releases`); the combined
+release lists them (``release.agencies``).
+
 The status goes into ``manifest.json`` (``release``), the SQL tables (``rekap_release``, and a
 ``release`` column of ``rekap_cells``), the published workbook, the dashboard, and as a
 "SEMENTARA" mark on the profile.
@@ -68,9 +72,23 @@ def release_text(release: dict | None, lang: str = "id") -> str:
     return f"{w['status'][release['status']]}: " + "; ".join(parts)
 
 
+def agencies_text(statuses: dict[str, str], lang: str = "id") -> str:
+    """How many agencies' releases are final, and which are still provisional (agency -> status)."""
+    provisional = sorted(a for a, s in statuses.items() if s != FINAL)
+    line = text.say("release.agencies", lang, n=len(statuses), final=len(statuses) - len(provisional))
+    return line + ("; " + text.say("release.provisional", lang, agencies=", ".join(provisional)) if provisional else "")
+
+
 def release_line(release: dict | None, lang: str = "id") -> str:
-    """The run summary's closing line about the release ("" when nothing was to be released)."""
-    return f"\n{text.say('release.head', lang)}: {release_text(release, lang)}" if release else ""
+    """The run summary's closing line about the release ("" when nothing was to be released); a registry of
+    agencies: and a line on the agencies' own releases."""
+    if not release:
+        return ""
+    line = f"\n{text.say('release.head', lang)}: {release_text(release, lang)}"
+    if release.get("agencies"):
+        statuses = {a: r["status"] for a, r in release["agencies"].items()}
+        line += f"\n{text.say('release.agencies_head', lang)}: {agencies_text(statuses, lang)}"
+    return line
 
 
 def release_frame(period: str, run_id: str, release: dict) -> pd.DataFrame:

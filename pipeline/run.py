@@ -39,8 +39,8 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from pipeline.agencies import agency_frames, agency_groups, agency_tables, discover, registries_by_file, sql_frames, \
-    tag_coverage, version_key, write_agency_releases
+from pipeline.agencies import agency_frames, agency_groups, agency_releases, agency_tables, discover, \
+    registries_by_file, sql_frames, tag_coverage, version_key, write_agency_releases
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import consolidate
 from pipeline.coverage import Previous, coverage_frame, coverage_note
@@ -316,7 +316,10 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     catalog.record_coverage(run_id, period, coverage, summary)
     url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
     previous = current_manifest(processed, period)
-    release = release_status(summary, registry, policy, used, previous, finalise, _now())
+    now = _now()
+    release = release_status(summary, registry, policy, used, previous, finalise, now)
+    if parts:  # and each agency's own, from its own OPDs' coverage
+        release["agencies"] = agency_releases(parts, policy, used, processed / period, finalise, now)
     result.release = release
     manifest = {
         "period": period,
@@ -363,7 +366,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     try:
         # a registry of agencies: each agency's own tables, tagged with it (the combined ones are their sum)
-        publish_agencies(url, period, agency_frames(period, run_id, parts, manifest["release"]) if parts else
+        publish_agencies(url, period, agency_frames(period, run_id, parts) if parts else
                          {instansi or None: sql_frames(period, run_id, city, lineage, coverage, manifest["release"])})
     except Exception:
         shutil.rmtree(release, ignore_errors=True)

@@ -269,3 +269,38 @@ def test_the_same_bytes_in_two_agencies_folders_reach_each_agencys_own_opd(tmp_p
     a.unlink()  # KOTA-A withdraws its file: KAB-B's stays
     site("run", "--period", PERIOD)
     assert set(published()["used"]) == {"KAB-B.DINKES"}
+
+
+def test_each_agencys_release_states_its_own_status_from_its_own_opds(tmp_path):
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")  # KOTA-A: 1 of its 2 OPDs
+    site.submit(Submission("DINKES", PERIOD), "KAB-B", "DINKES.csv")  # KAB-B: both of its OPDs
+    site.submit(Submission("DINSOS", PERIOD), "KAB-B", "DINSOS.csv")
+    result = site("run", "--period", PERIOD, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "Release by agency: 1 of 2 agencies final; still provisional: KOTA-A" in result.output
+
+    def release(*agency: str) -> dict:
+        folder = site.release().joinpath("instansi", *agency) if agency else site.release()
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["release"]
+
+    assert (release()["status"], release()["included"], release()["required"]) == ("sementara", 3, 4)
+    assert {a: r["status"] for a, r in release()["agencies"].items()} == {"KOTA-A": "sementara", "KAB-B": "final"}
+    assert (release("KOTA-A")["status"], release("KOTA-A")["missing"]) == ("sementara", ["KOTA-A.DINSOS"])
+    assert (release("KAB-B")["status"], release("KAB-B")["reason"], release("KAB-B")["missing"]) == \
+        ("final", "coverage", [])
+    sql = f"sqlite:///{site.root / 'processed' / 'catalog.sqlite'}"
+    published = read_frame(sql, "rekap_release", PERIOD).set_index("instansi")
+    assert published["status"].to_dict() == {"KOTA-A": "sementara", "KAB-B": "final"}
+    cells = read_frame(sql, "rekap_cells", PERIOD)
+    assert dict(cells.groupby("instansi")["release"].unique().map(list)) == {"KAB-B": ["final"], "KOTA-A": ["sementara"]}
+
+    # the officer finalises the release: each agency's data as given is final too (KAB-B by its coverage)
+    result = site("release", "--final", "--by", "Siti", "--period", PERIOD)
+    assert result.exit_code == 0, result.output
+    assert "Rilis per instansi: 2 dari 2 instansi final" in result.output
+    assert (release("KOTA-A")["status"], release("KOTA-A")["reason"], release("KOTA-A")["finalised_by"]) == \
+        ("final", "officer", "Siti")
+    assert (release("KAB-B")["status"], release("KAB-B")["reason"]) == ("final", "coverage")
+    assert site("run", "--period", PERIOD).exit_code == 0  # nothing changed: the finalisation holds
+    assert release("KOTA-A")["reason"] == "officer"
