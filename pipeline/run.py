@@ -270,14 +270,15 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     staff_files = [s.path for s in seen
                    if not _same_rules(known.get(s.sha), checked) and staff_run.is_staff_list(s.path)]
     seen = [s for s in seen if s.path not in staff_files]
-    lists = staff_run.check_lists(staff_files, period, registry)
+    registry_of = registries_by_file(registry, agency_of)  # a file of an agency's folder: its agency's OPDs
+    lists = staff_run.check_lists(staff_files, period, registry, registry_of)
     staff_run.archive_lists(lists, processed)
     for s in lists:
         log("staff_list", file=s.file.name, sha256=s.sha256, opds=s.opds, status=s.status)
     # ------------------------------------------------------------------------------------------------------
     previous = Previous(catalog, period)  # the earlier periods' published versions: one query
     inputs, validated = _versions(seen, known, period, processed, registry, catalog, started, lists, previous,
-                                  log, progress, jobs, registries_by_file(registry, agency_of))
+                                  log, progress, jobs, registry_of)
     _read_values(inputs, lists, catalog, period)
 
     reconciled = staff_run.reconcile_inputs(lists, inputs, staff_policy, processed)

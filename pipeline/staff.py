@@ -280,11 +280,11 @@ def _words(text) -> str:
 @cache
 def _unit_names(registry_items: tuple) -> tuple[tuple[str, str], ...]:
     names = []
-    for code, opd in registry_items:
+    for code, opd in registry_items:  # an agency's registry knows its OPD by its own code too: the id is named
         for text in (code, opd.name, *opd.aliases):
             n = _words(text)
             if n:
-                names.append((n, code))
+                names.append((n, opd.code))
     return tuple(sorted(names, key=lambda x: -len(x[0])))
 
 

@@ -98,9 +98,13 @@ def _check_safely(path, period: str, registry: dict[str, Opd]) -> StaffInput:
         return out
 
 
-def check_lists(paths, period: str, registry: dict[str, Opd]) -> list[StaffInput]:
-    """Every list, then NIPs given twice within or across them (city-wide)."""
-    lists = [_check_safely(p, period, registry) for p in paths]
+def check_lists(paths, period: str, registry: dict[str, Opd],
+                registry_of: dict[str, dict[str, Opd]] | None = None) -> list[StaffInput]:
+    """Every list, then NIPs given twice within or across them (city-wide). ``registry_of``: the registry a
+    list is matched against, by path (a list in an agency's folder: its agency's OPDs,
+    :func:`pipeline.agencies.registries_by_file`); a list not in it: ``registry``."""
+    registry_of = registry_of or {}
+    lists = [_check_safely(p, period, registry_of.get(str(p), registry)) for p in paths]
     dup = duplicate_findings([(str(s.file), s.rows) for s in lists if "nip" in s.rows.columns])
     for s in lists:
         s.findings += [f for f in dup if f.params.get("file") == s.file.name]

@@ -304,3 +304,21 @@ def test_each_agencys_release_states_its_own_status_from_its_own_opds(tmp_path):
     assert (release("KAB-B")["status"], release("KAB-B")["reason"]) == ("final", "coverage")
     assert site("run", "--period", PERIOD).exit_code == 0  # nothing changed: the finalisation holds
     assert release("KOTA-A")["reason"] == "officer"
+
+
+def test_a_staff_list_in_an_agencys_folder_is_matched_to_that_agencys_opds(tmp_path):
+    from test_staff import CLEAN, HEADER, write_list
+
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
+    (site.root / "raw" / PERIOD / "KAB-B").mkdir(parents=True)
+    # one employee of "Dinas Sosial": both agencies have one; the list is in KAB-B's folder
+    write_list(site.root / "raw" / PERIOD / "KAB-B" / "pegawai.csv", [CLEAN])
+    result = site("run", "--period", PERIOD, "--staff-policy", "recap-first")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
+    assert [(s["file"], s["opds"], s["status"]) for s in manifest["staff_lists"]] == \
+        [("pegawai.csv", ["KAB-B.DINSOS"], "accepted")]
+    assert set(manifest["from_lists"]) == {"KAB-B.DINSOS"} and set(manifest["used"]) == {"KOTA-A.DINKES", "KAB-B.DINSOS"}
+    staff = {"table": "golongan", "key": "ruang=JML|gol=JML|sex=JML"}
+    assert value(site.cells(site.release() / "instansi" / "KAB-B"), **staff) == 1
