@@ -500,8 +500,11 @@ def national(ws, ui, period, db_url, processed_dir, lang):
     agency's latest published cells; totals and percentages recomputed) and write them like the city
     tables, to PROCESSED/national/PERIOD/ and to the table rekap_national_cells.
 
-    Exit status: 0 written; 2 usage error (no database, no agency published the period); 5 the database
-    failed (nothing changed).
+    The manifest and the summary state the national release's status: final once every agency expected
+    (every agency that published to the database, and the registry's agencies) published the period as final.
+
+    Exit status: 0 written; 2 usage error (no database, no agency published the period); 4 the publish gate
+    failed (nothing written); 5 the database failed (nothing changed).
 
     \b
     Example:
@@ -509,7 +512,9 @@ def national(ws, ui, period, db_url, processed_dir, lang):
     """
     from pipeline.database import DatabaseError
     from pipeline.national import NoNationalData, latest_period, write_national
-    from pipeline.run import EXIT_FAILED, _safe_url
+    from pipeline.release import release_line
+    from pipeline.run import EXIT_FAILED, EXIT_GATE, _safe_url
+    from pipeline.specs import agencies, load_registry
 
     url = db_url or ws.database
     if not url:
@@ -518,14 +523,18 @@ def national(ws, ui, period, db_url, processed_dir, lang):
         period = period or latest_period(url)
         if period is None:
             raise NoNationalData("-")
-        done = write_national(url, period, processed_dir or ws.processed, lang, ws.book_csv)
+        done = write_national(url, period, processed_dir or ws.processed, lang, ws.book_csv, agencies(load_registry()))
     except NoNationalData:
         raise UsageFailure.say("no_national", lang, period=period or "-", database=_safe_url(url)) from None
     except DatabaseError as err:
         click.echo(f"rekap national: {text.say('cli.database_failed', lang, error=err)}", err=True)
         sys.exit(EXIT_FAILED)
-    ui.result(text.say("cli.national_done", lang, period=period, agencies=len(done.agencies),
-                       database=_safe_url(url), folder=done.release))
+    if not done.gate.ok:
+        failures = [f"  {f}" for f in done.gate.failures]
+        click.echo("\n".join([text.say("cli.national_gate", lang, period=period), *failures]), err=True)
+        sys.exit(EXIT_GATE)
+    ui.result(text.say("cli.national_done", lang, period=period, agencies=done.release["included"],
+                       database=_safe_url(url), folder=done.folder) + release_line(done.release, lang))
 
 
 @command(cli)

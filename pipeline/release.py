@@ -55,28 +55,35 @@ def release_status(summary: dict, registry, policy: ReleasePolicy, used: dict[st
 
 
 def release_text(release: dict | None, lang: str = "id") -> str:
-    """One line: the status and why (``SEMENTARA: 3 dari 34 OPD wajib ...; final bila ...``)."""
+    """One line: the status and why (``SEMENTARA: 3 dari 34 OPD wajib ...; final bila ...``); the national
+    release's (``unit: instansi``) in agencies."""
     w = text.words("release", lang)
     if not release:
         return "-"
-    parts = [text.fill(w["count"], release)]
+    national = release.get("unit") == "instansi"  # the national release: counted in agencies
+    parts = [text.fill(w["count_agencies" if national else "count"], release)]
     if release["status"] == FINAL:
         parts.append(text.fill(w["officer"], {"by": release["finalised_by"], "at": str(release["finalised_at"])[:19]})
                      if release.get("reason") == "officer" else w["coverage"])
     else:
-        parts.append(text.fill(w["needs"], {"needed": release["needed"]}))
+        parts.append(w["needs_agencies"] if national else text.fill(w["needs"], {"needed": release["needed"]}))
+    if release.get("provisional"):
+        parts.append(text.say("release.provisional", lang, agencies=_first(release["provisional"])))
     if release.get("missing"):
-        shown = release["missing"][:10]
-        parts.append(text.fill(w["missing"], {"missing": ", ".join(shown)
-                                              + (", ..." if len(release["missing"]) > 10 else "")}))
+        parts.append(text.fill(w["missing"], {"missing": _first(release["missing"])}))
     return f"{w['status'][release['status']]}: " + "; ".join(parts)
+
+
+def _first(names: list[str], n: int = 10) -> str:
+    """The first ``n`` names, and "..." when there are more."""
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
 
 
 def agencies_text(statuses: dict[str, str], lang: str = "id") -> str:
     """How many agencies' releases are final, and which are still provisional (agency -> status)."""
     provisional = sorted(a for a, s in statuses.items() if s != FINAL)
     line = text.say("release.agencies", lang, n=len(statuses), final=len(statuses) - len(provisional))
-    return line + ("; " + text.say("release.provisional", lang, agencies=", ".join(provisional)) if provisional else "")
+    return line + ("; " + text.say("release.provisional", lang, agencies=_first(provisional)) if provisional else "")
 
 
 def release_line(release: dict | None, lang: str = "id") -> str:

@@ -179,10 +179,22 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
     assert not (city.release() / "instansi").exists()
     assert set(read_frame(shared_db, "rekap_cells", PERIOD)["instansi"]) == {"KOTA-A", "KAB-B", "KOTA-C"}
 
+    # each agency's release states its own status: KAB-B has both its OPDs, KOTA-A one of two, KOTA-C one of 34
+    statuses = read_frame(shared_db, "rekap_release", PERIOD).set_index("instansi")["status"].to_dict()
+    assert statuses == {"KOTA-A": "sementara", "KAB-B": "final", "KOTA-C": "sementara"}
+
     national = province("national", "--period", PERIOD, "--lang", "en")
     assert national.exit_code == 0, national.output
-    assert "3 agencies" in national.output
+    assert "3 agencies summed" in national.output
+    assert "Release status: PROVISIONAL (sementara): 3 of 3 agencies published this period; final once every agency " \
+           "has published a final release of this period; still provisional: KOTA-A, KOTA-C" in national.output
     folder = province.root / "processed" / "national" / PERIOD
+    stated = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert stated["gate"] == "passed"
+    assert {k: stated["release"][k] for k in ("status", "included", "required", "missing", "provisional")} == \
+        {"status": "sementara", "included": 3, "required": 3, "missing": [], "provisional": ["KOTA-A", "KOTA-C"]}
+    assert [(a["instansi"], a["published"], a["status"]) for a in stated["agencies"]] == \
+        [("KAB-B", True, "final"), ("KOTA-A", True, "sementara"), ("KOTA-C", True, "sementara")]
     total = grand(a_dinkes) + grand(b_dinkes) + grand(b_dinsos) + grand(c_dinkes)
     assert value(province.cells(folder), **GRAND) == total
     agencies_frame = pd.read_csv(folder / "coverage.csv", keep_default_na=False)
@@ -191,6 +203,7 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
     assert set(contributions["instansi"]) == {"KAB-B", "KOTA-A", "KOTA-C"}
     stored = read_frame(shared_db, "rekap_national_cells", PERIOD)
     assert stored[(stored["table"] == GRAND["table"]) & (stored["key"] == GRAND["key"])]["value"].item() == total
+    assert set(stored["release"]) == {"sementara"}
     # every total and percentage of the national tables is recomputed: the book's tables are there
     assert sorted(p.name for p in (folder / "tables").iterdir())
 
@@ -204,6 +217,31 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
                                       before[before["instansi"] == tag].reset_index(drop=True))
     mine = after[(after["instansi"] == "KOTA-A") & (after["table"] == GRAND["table"]) & (after["key"] == GRAND["key"])]
     assert mine["value"].item() == grand(Submission().scaled(4))
+
+    # a national workspace whose registry names an agency that never published: it is missing, in Indonesian
+    nation = Site(tmp_path / "nasional", REGISTRY + "DINKES,Dinas Kesehatan,dinas,II.B,KAB-D\n", shared_db)
+    national = nation("national", "--period", PERIOD)
+    assert national.exit_code == 0, national.output
+    assert "SEMENTARA: 3 dari 4 instansi menerbitkan periode ini" in national.output
+    assert "belum masuk: KAB-D" in national.output
+    stated = json.loads((nation.root / "processed" / "national" / PERIOD / "manifest.json").read_text(encoding="utf-8"))
+    assert (stated["release"]["status"], stated["release"]["missing"]) == ("sementara", ["KAB-D"])
+    coverage = pd.read_csv(nation.root / "processed" / "national" / PERIOD / "coverage.csv", keep_default_na=False)
+    assert coverage.set_index("instansi")["published"].to_dict() == \
+        {"KAB-B": True, "KAB-D": False, "KOTA-A": True, "KOTA-C": True}
+
+    # the national tables go through the publish gate: a published count below zero stops them, nothing written
+    import sqlalchemy as sa
+
+    with sa.create_engine(shared_db).begin() as conn:
+        conn.execute(sa.text("UPDATE rekap_cells SET value = -1000 WHERE instansi = 'KOTA-C' AND \"table\" = 'golongan' "
+                             "AND key = 'ruang=A|gol=I|sex=L'"))
+    written = (nation.root / "processed" / "national" / PERIOD / "manifest.json").read_bytes()
+    national = nation("national", "--period", PERIOD, "--lang", "en")
+    assert national.exit_code == 4, national.output
+    assert "National tables 2023 NOT written: the publish gate failed:" in national.output
+    assert "counts: negative count: golongan ruang=A|gol=I|sex=L" in national.output
+    assert (nation.root / "processed" / "national" / PERIOD / "manifest.json").read_bytes() == written
 
 
 def test_national_without_published_agencies_is_a_usage_error(tmp_path, shared_db):
