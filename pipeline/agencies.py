@@ -60,6 +60,12 @@ def version_key(sha: str, agency: str = "") -> str:
     return f"{sha}@{agency}" if agency else sha
 
 
+def registry_of(registry: dict[str, Opd], key: str) -> dict[str, Opd]:
+    """The registry a version was checked against, by its key (:func:`version_key`): its agency's, or all."""
+    agency = key.partition("@")[2]
+    return agency_registry(registry, agency) if agency else registry
+
+
 def registries_by_file(registry: dict[str, Opd], agency_of: dict[Path, str]) -> dict[str, dict[str, Opd]]:
     """The registry each file of an agency's folder is checked against (its agency's, by the folder it is
     in), by path; a file not listed is checked against the whole registry. One pass per agency."""

@@ -11,7 +11,8 @@ Everything the catalog knows can be found again:
 
 Repair moves the damaged file aside (``catalog.sqlite.damaged-<time>``, never deleted), validates every
 archived version again with the current code and rules (from a private copy under its own file name, so
-the OPD and period it states are checked as before), and records, for each period with a release, one
+the OPD and period it states are checked as before, against its agency's OPDs for a version of an
+agency's folder), and records, for each period with a release, one
 run ``repair-<time>`` that stands for the published release (its versions, coverage and fingerprint).
 The run history before the damage is lost; the versions, the releases and the raw files are not.
 Then the next ``rekap run`` works as before (and finds nothing changed if nothing did).
@@ -73,6 +74,7 @@ def repair(processed, registry=None, now: str | None = None) -> Repaired:
     """Rebuild ``processed/catalog.sqlite`` (see the module doc). Holds the run lock while it works."""
     from filelock import FileLock
 
+    from pipeline.agencies import registry_of
     from pipeline.catalog import Catalog
     from pipeline.run import RunLocked, version_of
     from pipeline.specs import load_registry
@@ -126,7 +128,7 @@ def repair(processed, registry=None, now: str | None = None) -> Repaired:
                     copy = Path(tmp) / period / Path(item["file"]).name
                     copy.parent.mkdir()
                     shutil.copyfile(item["archive"], copy)
-                    checked = validate_files([copy], period, registry)[0]
+                    checked = validate_files([copy], period, registry_of(registry, sha))[0]
                 version = version_of(checked, sha, period, Path(item["file"]).name,
                                      Path(item["archive"]).relative_to(processed).as_posix(), item["first_seen"], now)
                 catalog.save_version(version)

@@ -304,6 +304,11 @@ def test_the_same_bytes_in_two_agencies_folders_reach_each_agencys_own_opd(tmp_p
         for agency in ("KOTA-A", "KAB-B"):
             assert value(site.cells(site.release() / "instansi" / agency), **GRAND) == grand(same)
         assert value(site.cells(site.release()), **GRAND) == 2 * grand(same)
+    # a catalog rebuilt by `rekap repair` checks each version against its own agency's OPDs again
+    (site.root / "processed" / "catalog.sqlite").write_bytes(b"not a database")
+    assert site("repair").exit_code == 0
+    again = site("run", "--period", PERIOD)
+    assert again.exit_code == 0 and "TIDAK BERUBAH" in again.output, again.output
     a.unlink()  # KOTA-A withdraws its file: KAB-B's stays
     site("run", "--period", PERIOD)
     assert set(published()["used"]) == {"KAB-B.DINKES"}
