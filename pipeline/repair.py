@@ -12,8 +12,8 @@ Everything the catalog knows can be found again:
 Repair moves the damaged file aside (``catalog.sqlite.damaged-<time>``, never deleted), validates every
 archived version again with the current code and rules (from a private copy under its own file name, so
 the OPD and period it states are checked as before, against its agency's OPDs for a version of an
-agency's folder), and records, for each period with a release, one
-run ``repair-<time>`` that stands for the published release (its versions, coverage and fingerprint).
+agency's folder), and records, for each period with a release, one run ``repair-<time>`` that stands
+for the published release (its versions, coverage and fingerprint).
 The run history before the damage is lost; the versions, the releases and the raw files are not.
 Then the next ``rekap run`` works as before (and finds nothing changed if nothing did).
 """
