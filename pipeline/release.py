@@ -86,16 +86,20 @@ def agencies_text(statuses: dict[str, str], lang: str = "id") -> str:
     return line + ("; " + text.say("release.provisional", lang, agencies=_first(provisional)) if provisional else "")
 
 
+def agencies_line(release: dict | None, lang: str = "id") -> str:
+    """A line on the agencies' own releases (a registry of agencies), "" otherwise."""
+    if not (release or {}).get("agencies"):
+        return ""
+    statuses = {a: r["status"] for a, r in release["agencies"].items()}
+    return f"\n{text.say('release.agencies_head', lang)}: {agencies_text(statuses, lang)}"
+
+
 def release_line(release: dict | None, lang: str = "id") -> str:
-    """The run summary's closing line about the release ("" when nothing was to be released); a registry of
-    agencies: and a line on the agencies' own releases."""
+    """The run summary's closing line about the release ("" when nothing was to be released), and
+    :func:`agencies_line`."""
     if not release:
         return ""
-    line = f"\n{text.say('release.head', lang)}: {release_text(release, lang)}"
-    if release.get("agencies"):
-        statuses = {a: r["status"] for a, r in release["agencies"].items()}
-        line += f"\n{text.say('release.agencies_head', lang)}: {agencies_text(statuses, lang)}"
-    return line
+    return f"\n{text.say('release.head', lang)}: {release_text(release, lang)}" + agencies_line(release, lang)
 
 
 def release_frame(period: str, run_id: str, release: dict) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from pipeline import text
 from pipeline.catalog import Catalog
 from pipeline.coverage import status_labels
 from pipeline.publish import current_manifest
-from pipeline.release import release_text
+from pipeline.release import agencies_line, release_text
 from pipeline.specs import load_registry
 
 def run_alive(processed: Path) -> bool:
@@ -53,7 +53,8 @@ def status_text(processed, period: str, lang: str = "id") -> str:
                              f"{version:<12}  {row['file'] or '-'}")
         manifest = current_manifest(processed, period)
         if manifest is not None:
-            lines.append(text.fill(w["release"], {"release": release_text(manifest.get("release"), lang)}))
+            lines.append(text.fill(w["release"], {"release": release_text(manifest.get("release"), lang)})
+                         + agencies_line(manifest.get("release"), lang))
         lines.append(w["runs"])
         alive = run_alive(processed)
         for r in runs:

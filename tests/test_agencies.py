@@ -322,6 +322,8 @@ def test_each_agencys_release_states_its_own_status_from_its_own_opds(tmp_path):
     result = site("run", "--period", PERIOD, "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "Release by agency: 1 of 2 agencies final; still provisional: KOTA-A" in result.output
+    status = site("status", "--period", PERIOD, "--lang", "en")
+    assert "Release by agency: 1 of 2 agencies final; still provisional: KOTA-A" in status.output, status.output
 
     def release(*agency: str) -> dict:
         folder = site.release().joinpath("instansi", *agency) if agency else site.release()
