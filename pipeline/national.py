@@ -126,8 +126,8 @@ def consolidate_national(url: str, period: str, expected: list[str] = ()) -> Nat
                               releases.c.opds_included)
                     .where(releases.c.period == period, releases.c[TAG].is_not(None))
                     .order_by(releases.c[TAG])).all()
-                known = conn.execute(sa.select(releases.c[TAG]).where(releases.c[TAG].is_not(None)).distinct()).scalars()
-                expected = sorted({*known, *expected})
+                ever = sa.select(releases.c[TAG]).where(releases.c[TAG].is_not(None)).distinct()
+                expected = sorted({*conn.execute(ever).scalars(), *expected})
         except sa.exc.SQLAlchemyError as e:
             raise DatabaseError(f"reading the agencies' tables from {_where(engine)} failed: {_reason(e)}") from e
     if not agencies:
@@ -158,7 +158,7 @@ def national_note(release: dict, lang: str = "id") -> str:
     included, provisional = release["included"], release["provisional"]
     note = text.say("national.covers", lang, n=included, final=included - len(provisional))
     if provisional:
-        note += text.say("national.provisional", lang, agencies=", ".join(provisional))
+        note += "; " + text.say("release.provisional", lang, agencies=", ".join(provisional))
     if release["missing"]:
         note += text.say("national.missing", lang, agencies=", ".join(release["missing"]))
     return note + "."

@@ -338,7 +338,8 @@ def test_each_agencys_release_states_its_own_status_from_its_own_opds(tmp_path):
     published = read_frame(sql, "rekap_release", PERIOD).set_index("instansi")
     assert published["status"].to_dict() == {"KOTA-A": "sementara", "KAB-B": "final"}
     cells = read_frame(sql, "rekap_cells", PERIOD)
-    assert dict(cells.groupby("instansi")["release"].unique().map(list)) == {"KAB-B": ["final"], "KOTA-A": ["sementara"]}
+    assert dict(cells.groupby("instansi")["release"].unique().map(list)) == \
+        {"KAB-B": ["final"], "KOTA-A": ["sementara"]}
 
     # the officer finalises the release: each agency's data as given is final too (KAB-B by its coverage)
     result = site("release", "--final", "--by", "Siti", "--period", PERIOD)
@@ -364,6 +365,7 @@ def test_a_staff_list_in_an_agencys_folder_is_matched_to_that_agencys_opds(tmp_p
     manifest = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
     assert [(s["file"], s["opds"], s["status"]) for s in manifest["staff_lists"]] == \
         [("pegawai.csv", ["KAB-B.DINSOS"], "accepted")]
-    assert set(manifest["from_lists"]) == {"KAB-B.DINSOS"} and set(manifest["used"]) == {"KOTA-A.DINKES", "KAB-B.DINSOS"}
+    assert set(manifest["from_lists"]) == {"KAB-B.DINSOS"}
+    assert set(manifest["used"]) == {"KOTA-A.DINKES", "KAB-B.DINSOS"}
     staff = {"table": "golongan", "key": "ruang=JML|gol=JML|sex=JML"}
     assert value(site.cells(site.release() / "instansi" / "KAB-B"), **staff) == 1
