@@ -457,7 +457,7 @@ def _versions(seen: list[_Seen], known: dict[str, Version], period: str, process
         except OSError as err:
             if _disk_fault(err):
                 raise
-            s.version = _unreadable(s.path, period, err)  # vanished, unreadable: that file only
+            s.version = _unreadable(s.path, period, err, s.sha.partition("@")[2])  # that file only (its agency's)
     unique: dict[str, _Seen] = {}
     for s in todo:
         if s.version is None:
@@ -510,7 +510,7 @@ def _hash(path: Path, period: str, agency: str = "") -> _Seen:
     except OSError as err:
         if _disk_fault(err):
             raise
-        return _Seen(path, version=_unreadable(path, period, err))  # vanished, unreadable: that file only
+        return _Seen(path, version=_unreadable(path, period, err, agency))  # vanished, unreadable: that file only
 
 
 def _archive(path: Path, sha: str, period: str, processed: Path, known: Version | None,
@@ -550,12 +550,13 @@ def _disk_fault(err: OSError) -> bool:
     return err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
-def _unreadable(path: Path, period: str, err: OSError) -> Version:
-    """A file that vanished or cannot be read between discovery and reading: a finding on that file only."""
+def _unreadable(path: Path, period: str, err: OSError, agency: str = "") -> Version:
+    """A file that vanished or cannot be read between discovery and reading: a finding on that file only
+    (named by its file name and agency: two agencies' folders may hold files of one name)."""
     now = _now()
     code = "FILE_NOT_FOUND" if isinstance(err, FileNotFoundError) else "FILE_CORRUPT"
     finding = Finding(code, "file:read", params={"file": path.name, "detail": f"{type(err).__name__}: {err}"})
-    sha = "unread-" + hashlib.sha256(path.name.encode("utf-8", "replace")).hexdigest()[:16]
+    sha = version_key("unread-" + hashlib.sha256(path.name.encode("utf-8", "replace")).hexdigest()[:16], agency)
     return Version(sha, period, None, path.name, "unknown", None, now, now, "rejected", checked_with(), [finding], {})
 
 

@@ -369,3 +369,15 @@ def test_a_staff_list_in_an_agencys_folder_is_matched_to_that_agencys_opds(tmp_p
     assert set(manifest["used"]) == {"KOTA-A.DINKES", "KAB-B.DINSOS"}
     staff = {"table": "golongan", "key": "ruang=JML|gol=JML|sex=JML"}
     assert value(site.cells(site.release() / "instansi" / "KAB-B"), **staff) == 1
+
+
+def test_a_file_vanishing_in_two_agencies_folders_is_a_finding_on_each(tmp_path):
+    """Two agencies' files of one name that vanish between discovery and reading are two versions (keyed by
+    name and agency), each with its own finding: neither hides the other's."""
+    from pipeline.run import _hash
+
+    gone = {a: _hash(tmp_path / "2022" / a / "DINKES.xlsx", "2022", a).version for a in ("KOTA-A", "KAB-B")}
+    assert gone["KOTA-A"].sha256 != gone["KAB-B"].sha256
+    assert gone["KOTA-A"].sha256.endswith("@KOTA-A") and gone["KAB-B"].sha256.endswith("@KAB-B")
+    assert [f.code for v in gone.values() for f in v.findings] == ["FILE_NOT_FOUND", "FILE_NOT_FOUND"]
+    assert "@" not in _hash(tmp_path / "2022" / "DINKES.xlsx", "2022").version.sha256  # one city: as before
