@@ -27,6 +27,7 @@ import polars as pl
 
 from pipeline.findings import Finding
 from pipeline.labels import normalize
+from pipeline.limits import check_xlsx
 from pipeline.specs import Opd, load_registry, load_tables, read_yaml, spec_file
 
 FIELDS_OUT = ("row", "nip", "name", "sex", "status", "gol", "ruang", "rank", "grade", "education", "position",
@@ -36,8 +37,14 @@ PRIVATE = 0o600  # archived lists and the people file: owner only
 
 @cache
 def staff_spec(path: Path | None = None) -> dict:
-    """The staff-list mapping spec (``staff.yaml``), default: the one in force (a workspace may override it)."""
-    return read_yaml(path or spec_file("staff.yaml"))
+    """The staff-list mapping spec (``staff.yaml``), default: the one in force (a workspace may override it).
+    Parsed once per file and process (every row of every file sniffed asks for it): read it, never change it."""
+    return _spec_at(str(path or spec_file("staff.yaml")))
+
+
+@cache
+def _spec_at(path: str) -> dict:
+    return read_yaml(Path(path))
 
 
 def mask_nip(nip) -> str:
@@ -58,11 +65,16 @@ class StaffList:
 
 
 # -- recognising and reading ---------------------------------------------------------------------
+_ALIASES: list = [None, None]  # the staff spec last asked for, and its aliases
+
+
 def _aliases() -> dict[str, tuple[str, ...]]:
-    out = {}
-    for name, col in staff_spec()["columns"].items():
-        out[name] = tuple(normalize(a).replace(" ", "") for a in col["aliases"])
-    return out
+    """field -> its aliases, normalised (built once per staff spec: every row of every sniffed file asks)."""
+    spec = staff_spec()
+    if _ALIASES[0] is not spec:
+        _ALIASES[:] = [spec, {name: tuple(normalize(a).replace(" ", "") for a in col["aliases"])
+                              for name, col in spec["columns"].items()}]
+    return _ALIASES[1]
 
 
 def header_fields(header: list) -> dict[str, int]:
@@ -85,9 +97,10 @@ SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CFB = bytes.fromhex("D0CF11E0A1B11AE1")  # the old binary Excel format (.xls)
 
 
-def _sheets(path: Path, limit: int | None):
-    """(title, rows) of each visible sheet: openpyxl for xlsx, python-calamine for xls and ods."""
-    if path.suffix.lower() in (".xls", ".ods") or _head(path, 8) == CFB:
+def _sheets(path: Path, limit: int | None, whole: bool = False):
+    """(title, rows) of each visible sheet: python-calamine for xls and ods, and for xlsx when ``whole``
+    (a workbook within the recap limits, loaded whole: many times faster); else openpyxl, streaming."""
+    if whole or path.suffix.lower() in (".xls", ".ods") or _head(path, 8) == CFB:
         from python_calamine import CalamineWorkbook
 
         wb = CalamineWorkbook.from_path(str(path))
@@ -132,7 +145,10 @@ def is_staff_list(path) -> bool:
     limit = int(staff_spec()["header_rows"])
     try:
         if _is_sheet(path):
-            return any(any(_is_header(list(r)) for r in rows) for _, rows in _sheets(path, limit))
+            # every recap is within the limits (checked before anything parses it) and is asked this: read
+            # it fast; a bigger list is streamed, its first rows only
+            small = _head(path, 4) == b"PK\x03\x04" and check_xlsx(path) is None
+            return any(any(_is_header(list(r)) for r in rows) for _, rows in _sheets(path, limit, whole=small))
         if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
             return False
         lines, delimiter = _csv_head(path, limit)

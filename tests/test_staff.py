@@ -124,6 +124,27 @@ def test_a_list_is_recognised_by_content_not_name(tmp_path):
     assert not is_staff_list(recap)
 
 
+def test_a_workbook_is_recognised_alike_loaded_whole_or_streamed(tmp_path, monkeypatch):
+    """Workbooks within the limits are sniffed with calamine (whole), bigger ones streamed with openpyxl:
+    the same answer either way, for a list (header below a title) and for a recap workbook."""
+    from openpyxl import Workbook
+
+    from pipeline import staff
+    from pipeline.template import write_template
+
+    wb = Workbook()
+    wb.active.append(["Daftar pegawai Dinas Sosial"])
+    wb.active.append(HEADER)
+    wb.active.append(CLEAN)
+    wb.save(tmp_path / "list.xlsx")
+    recap = write_template(tmp_path / "DINKES.xlsx", load_registry()["DINKES"], "2022")
+    answers = {}
+    for whole in (True, False):
+        monkeypatch.setattr(staff, "check_xlsx", lambda path, whole=whole: None if whole else "beyond")
+        answers[whole] = [is_staff_list(tmp_path / "list.xlsx"), is_staff_list(recap)]
+    assert answers[True] == answers[False] == [True, False]
+
+
 def test_a_missing_required_column_is_a_finding(tmp_path):
     header = [h for h in HEADER if h != "TINGKAT PENDIDIKAN NAMA"]
     staff = read_staff(write_list(tmp_path / "l.csv", [[v for h, v in zip(HEADER, CLEAN) if h in header]], header))
