@@ -39,8 +39,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse import csr_matrix, hstack
 
 TOL = 1e-6
 LIMIT = 12  # minimal sets enumerated at most by the solver
@@ -135,6 +133,8 @@ class Localization:
 
 
 def _matrix(system: System):
+    from scipy.sparse import csr_matrix  # scipy is imported only where a system is solved
+
     n = len(system.names)
     data, rows, cols, lo, hi = [], [], [], [], []
     for r, row in enumerate(system.rows):
@@ -309,6 +309,9 @@ def _solve(system: System, v: np.ndarray, cells: tuple[int, ...], through: dict,
 
 def _enumerate(system: System, v: np.ndarray, m: float, limit: int, budget: list[int], node_limit: int,
                relax: bool = False) -> Localization:
+    from scipy.optimize import Bounds, LinearConstraint
+    from scipy.sparse import csr_matrix, hstack
+
     n = len(system.names)
     a, lo, hi = _matrix(system)
     linked = np.array([system.linked(i) for i in range(n)])
@@ -388,6 +391,8 @@ def _enumerate(system: System, v: np.ndarray, m: float, limit: int, budget: list
 
 def _milp(c, constraints, integrality, bounds, options: dict):
     """``scipy.optimize.milp`` with HiGHS's own output off (see :data:`HIGHS_QUIET`)."""
+    from scipy.optimize import milp
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Unrecognized options detected", RuntimeWarning)
         return milp(c, constraints=constraints, integrality=integrality, bounds=bounds,
@@ -398,6 +403,9 @@ def _cover_rows(system: System, linked: np.ndarray, n: int):
     """Valid inequalities that tighten the relaxation (they cut off no integer solution):
     a violated row needs a change in one of its variables (``sum z >= 1``); a satisfied equality
     whose variables are all linked cannot absorb a single change (``z_i <= sum_{j != i} z_j``)."""
+    from scipy.optimize import LinearConstraint
+    from scipy.sparse import csr_matrix
+
     violated = set(system.violated())
     data, rows, cols, lo = [], [], [], []
     r = 0
@@ -447,6 +455,8 @@ def forced(system: System, changed: tuple[int, ...]) -> dict[int, bool]:
 
 
 def _range(system: System, free: set[int], v: np.ndarray, target: int):
+    from scipy.optimize import linprog
+
     n = len(v)
     a, lo, hi = _matrix(system)
     lb = np.array([system.lower[i] if i in free else v[i] for i in range(n)], dtype=float)

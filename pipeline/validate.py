@@ -137,8 +137,9 @@ def confront(rules: tuple[LinearRule, ...], values: dict) -> list[Outcome | Exce
 
 
 class RuleMatrix:
-    """Linear rules as two sparse matrices (rule x cell: how often a cell is on each side), so that a
-    submission's rules are evaluated by two products instead of a Python loop per rule.
+    """Linear rules as index arrays (for each side, which rule each of its cells belongs to), so that a
+    submission's rules are evaluated by a few weighted counts (``numpy.bincount``) instead of a Python
+    loop per rule.
 
     The outcomes are :func:`evaluate`'s, float for float: :meth:`outcomes` is used only when every
     value is a whole number and every sum stays below 2**52, where float addition is exact whatever
@@ -148,23 +149,17 @@ class RuleMatrix:
 
     def __init__(self, rules: tuple[LinearRule, ...]):
         import numpy as np
-        from scipy.sparse import csr_matrix
 
         self.rules = rules
         self.refs = list(dict.fromkeys(r for rule in rules for r in rule.refs))
         index = {r: i for i, r in enumerate(self.refs)}
 
-        def side(name: str):
-            data, rows, cols = [], [], []
-            for k, rule in enumerate(rules):
-                for r in getattr(rule, name):
-                    data.append(1.0)
-                    rows.append(k)
-                    cols.append(index[r])
-            return csr_matrix((data, (rows, cols)), shape=(len(rules), len(self.refs)))  # duplicates summed
+        def side(name: str) -> tuple:
+            pairs = [(k, index[r]) for k, rule in enumerate(rules) for r in getattr(rule, name)]
+            return (np.array([k for k, _ in pairs], dtype=np.intp), np.array([c for _, c in pairs], dtype=np.intp))
 
-        self.left, self.right = side("lhs"), side("rhs")
-        self.cells = abs(self.left) + abs(self.right)
+        self.left, self.right = side("lhs"), side("rhs")  # a cell twice on one side counts twice
+        self.cells = tuple(np.concatenate(pair) for pair in zip(self.left, self.right))
         self.const = np.array([float(rule.const) for rule in rules])
         self.tol = np.array([rule.tol for rule in rules], dtype=float)
         self.equal = np.array([rule.op == "==" for rule in rules])
@@ -172,6 +167,13 @@ class RuleMatrix:
         self.turned = [rule.anchor is not None and rule.lhs != (rule.anchor,) and rule.rhs == (rule.anchor,)
                        for rule in rules]
         self.whole_const = bool(np.all(self.const == np.floor(self.const)))
+
+    def _sum(self, side: tuple, v):
+        """Per rule, the sum of ``v`` over the cells of ``side``."""
+        import numpy as np
+
+        rows, cols = side
+        return np.bincount(rows, weights=v[cols], minlength=len(self.rules))
 
     def outcomes(self, values: dict) -> list[Outcome] | None:
         import numpy as np
@@ -186,11 +188,11 @@ class RuleMatrix:
         v[unknown] = 0.0
         if not np.all(v == np.floor(v)):  # a fraction (an infinity fails the bound below)
             return None
-        if not np.all(self.cells @ np.abs(v) + np.abs(self.const) < self.EXACT):
+        if not np.all(self._sum(self.cells, np.abs(v)) + np.abs(self.const) < self.EXACT):
             return None
-        left, right = self.left @ v, self.right @ v + self.const
+        left, right = self._sum(self.left, v), self._sum(self.right, v) + self.const
         holds = np.where(self.equal, np.abs(left - right) <= self.tol, left <= right + self.tol).tolist()
-        missing = (self.cells @ unknown.astype(float)) > 0
+        missing = self._sum(self.cells, unknown.astype(float)) > 0
         out = []
         for k, (rule, held, a, b, gap) in enumerate(zip(self.rules, holds, left.tolist(), right.tolist(),
                                                         missing.tolist())):

@@ -157,6 +157,20 @@ def test_help_and_version_import_no_heavy_library(args, allowed):
     assert {m.split(".")[0] for m in imported.split()} <= set(allowed)
 
 
+def test_validate_loads_the_solver_library_only_for_a_system_it_must_solve(tmp_path):
+    """A clean submission and a one-cell slip (located by re-checking rows, no solve) cost no scipy
+    import (about a second of every process's start): it is loaded only where a system is solved."""
+    good = Submission().write_csv(tmp_path / "DINDIKBUD.csv")
+    slip = Submission("DINKES").add("golongan", 5, ruang="A", gol="IV", sex="P").write_csv(tmp_path / "DINKES.csv")
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy={"scipy"}), "validate", "--format", "json",
+                           str(good), str(slip), "--period", "2022"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    shown, imported = proc.stdout.rsplit("imported:", 1)
+    suspect = [f for f in json.loads(shown)["submissions"][1]["findings"] if f["code"] == "CELL_SUSPECT"]
+    assert [(s["cell"], s["expected"]) for s in suspect] == [({"ruang": "A", "gol": "IV", "sex": "P"}, 1)]
+    assert imported.split() == []
+
+
 def test_every_command_has_an_example_in_its_help():
     for name, command in cli.commands.items():
         assert "Example" in (command.help or ""), name
