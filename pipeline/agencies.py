@@ -30,7 +30,7 @@ AGENCY_FOLDER = "instansi"  # inside a release: one folder per agency with its o
 
 def discover(folder: Path, registry: dict[str, Opd]) -> tuple[list[Path], list[Path], list[Finding], dict[Path, str]]:
     """The submissions, the other files and the skipped entries of ``raw/PERIOD/`` and of its agencies'
-    folders, and the agency of each file found in an agency's folder (a one-city registry: only
+    folders, and the agency of each file (submission or not) found in an agency's folder (a one-city registry: only
     ``folder``, exactly as :func:`pipeline.read.scan` and :func:`pipeline.read.skipped_entries`)."""
     folder = Path(folder)
     files, ignored = scan(folder)
@@ -47,10 +47,16 @@ def discover(folder: Path, registry: dict[str, Opd]) -> tuple[list[Path], list[P
         found, other = scan(folder / name)
         files += found
         ignored += other
-        agency_of.update({p: name for p in found})
+        agency_of.update({p: name for p in found + other})
         for note in skipped_entries(folder / name):
             notes.append(Finding(note.code, note.rule, params={**note.params, "name": f"{name}/{note.params['name']}"}))
     return files, ignored, notes, agency_of
+
+
+def input_name(path: Path, agency: str = "") -> str:
+    """A file of ``raw/PERIOD/`` as runs record and show it: its name, after its agency's folder when it is
+    in one (``KOTA-A/DINKES.xlsx``): two agencies' files of one name are two inputs."""
+    return f"{agency}/{path.name}" if agency else path.name
 
 
 def version_key(sha: str, agency: str = "") -> str:
@@ -91,7 +97,7 @@ def tag_coverage(coverage: pd.DataFrame, registry: dict[str, Opd], inputs, agenc
     """The coverage frame with an ``instansi`` column after ``period`` (an unknown OPD's file: the agency
     whose folder it was in)."""
     by_opd = agency_of_opd(registry)
-    by_file = {i.file.name: agency_of.get(i.file, "") for i in inputs}
+    by_file = {i.name: agency_of.get(i.file, "") for i in inputs}
     tags = [by_opd.get(opd) or by_file.get(file, "") for opd, file in zip(coverage["opd"], coverage["file"])]
     out = coverage.copy()
     out.insert(1, "instansi", pd.Series(tags, index=out.index, dtype="str"))

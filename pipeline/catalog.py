@@ -1,5 +1,5 @@
 """The catalog: an embedded SQLite database under ``processed/`` that remembers every submission
-version seen, every run, and which versions went into each published output (lineage).
+version seen, every run, and which versions each published release used and which files it wrote.
 
 A version is a file's content, named by its sha256: a changed file is a new version, the same bytes
 again are the same version. A version's validation is kept with the code and rule versions it was
@@ -102,14 +102,25 @@ CREATE TABLE IF NOT EXISTS run_staff (
     findings TEXT NOT NULL,
     PRIMARY KEY (run_id, file)
 );
-CREATE TABLE IF NOT EXISTS lineage (
+CREATE TABLE IF NOT EXISTS release_versions (
     run_id TEXT NOT NULL,
     period TEXT NOT NULL,
-    output TEXT NOT NULL,
     opd TEXT NOT NULL,
     sha256 TEXT NOT NULL,
-    PRIMARY KEY (run_id, output, opd)
+    PRIMARY KEY (run_id, opd)
 );
+CREATE TABLE IF NOT EXISTS release_outputs (
+    run_id TEXT NOT NULL,
+    output TEXT NOT NULL,
+    PRIMARY KEY (run_id, output)
+);
+"""
+# Catalogs written before 0.2 kept one ``lineage`` row per output and version (outputs x versions rows a
+# run: 3.5 million at 3,400 submissions): its content moves to the two tables above, once.
+MIGRATE_LINEAGE = """
+INSERT OR IGNORE INTO release_versions SELECT DISTINCT run_id, period, opd, sha256 FROM lineage;
+INSERT OR IGNORE INTO release_outputs SELECT DISTINCT run_id, output FROM lineage;
+DROP TABLE lineage;
 """
 
 
@@ -160,6 +171,8 @@ class Catalog:
                 raise CatalogDamaged(self.path, check)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(SCHEMA)
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='lineage'").fetchone():
+                self.db.executescript(f"BEGIN; {MIGRATE_LINEAGE} COMMIT;")
         except sqlite3.DatabaseError as err:
             self.db.close()
             if isinstance(err, sqlite3.OperationalError) and not _damage(err):
@@ -305,10 +318,23 @@ class Catalog:
         return [{**dict(r), "opds": json.loads(r["opds"]),
                  "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]} for r in rows]
 
-    def record_lineage(self, run_id: str, period: str, outputs: list[str], used: dict[str, str]) -> None:
+    def record_release(self, run_id: str, period: str, outputs: list[str], used: dict[str, str]) -> None:
+        """What a published run wrote (its release's files) and the version of each OPD it used: every
+        output is made of these versions (an agency's folder ``instansi/<INSTANSI>/`` of its own OPDs')."""
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO lineage VALUES (?,?,?,?,?)",
-                                [(run_id, period, out, opd, sha) for out in outputs for opd, sha in used.items()])
+            self.db.executemany("INSERT OR REPLACE INTO release_versions VALUES (?,?,?,?)",
+                                [(run_id, period, opd, sha) for opd, sha in sorted(used.items())])
+            self.db.executemany("INSERT OR REPLACE INTO release_outputs VALUES (?,?)", [(run_id, o) for o in outputs])
+
+    def release_versions(self, run_id: str) -> dict[str, str]:
+        """OPD -> sha256 of the versions a published run used."""
+        rows = self.db.execute("SELECT opd, sha256 FROM release_versions WHERE run_id=? ORDER BY opd", (run_id,))
+        return {r["opd"]: r["sha256"] for r in rows}
+
+    def release_outputs(self, run_id: str) -> list[str]:
+        """The files a published run's release holds."""
+        return [r[0] for r in self.db.execute("SELECT output FROM release_outputs WHERE run_id=? ORDER BY output",
+                                              (run_id,))]
 
     def record_coverage(self, run_id: str, period: str, frame, summary: dict) -> None:
         with self.db:

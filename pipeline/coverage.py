@@ -80,13 +80,13 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, prev
             status = "older_version"
         counts = {s: sum(f.severity == s for f in current.all_findings) if current else 0 for s in ("error", "warning")}
         rows.append({"period": period, "opd": code, "name": opd.name, "status": status,
-                     "file": current.file.name if current else "", "sha256": version.sha256 if version else "",
+                     "file": current.name if current else "", "sha256": version.sha256 if version else "",
                      "staff": int(staff(version.values)) if version else None,
                      "errors": counts["error"], "warnings": counts["warning"]})
     for i in inputs:  # files that name no registry OPD are listed too, so nothing goes unseen
         if i.opd not in registry:
             rows.append({"period": period, "opd": i.opd or "?", "name": "", "status": "rejected",
-                         "file": i.file.name, "sha256": "", "staff": None,
+                         "file": i.name, "sha256": "", "staff": None,
                          "errors": sum(f.severity == "error" for f in i.all_findings), "warnings": 0})
     frame = pd.DataFrame(rows, columns=["period", "opd", "name", "status", "file", "sha256", "staff", "errors",
                                         "warnings"])

@@ -40,7 +40,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from pipeline.agencies import agency_frames, agency_groups, agency_releases, agency_tables, discover, \
-    registries_by_file, sql_frames, tag_coverage, version_key, write_agency_releases
+    input_name, registries_by_file, sql_frames, tag_coverage, version_key, write_agency_releases
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import consolidate
 from pipeline.coverage import Previous, coverage_frame, coverage_note
@@ -79,6 +79,10 @@ class Input:
     used: bool = False
     superseded: bool = False  # a later file of the same OPD is current
     mtime: float = 0.0
+    name: str = ""  # as recorded and shown (pipeline.agencies.input_name): unique in a run
+
+    def __post_init__(self):
+        self.name = self.name or self.file.name
 
     @property
     def opd(self) -> str | None:
@@ -259,8 +263,12 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     # raw/PERIOD/ (and raw/PERIOD/<instansi>/ of a registry of agencies); links, pipes, folders are named on
     # the dashboard, never read
     files, ignored, notes, agency_of = discover(raw / period, registry)
-    log("discovered", files=len(files), ignored=[p.name for p in ignored], skipped=[n.params["name"] for n in notes])
-    catalog.record_ignored(run_id, period, [p.name for p in ignored])
+
+    def named(path: Path) -> str:  # as the run records and shows it (its agency's folder, its name)
+        return input_name(path, agency_of.get(path, ""))
+
+    log("discovered", files=len(files), ignored=[named(p) for p in ignored], skipped=[n.params["name"] for n in notes])
+    catalog.record_ignored(run_id, period, [named(p) for p in ignored])
     # -- staff lists ----------------------------------------------------------------------------------------
     # every file hashed once and the catalog asked once: a file it knows as a recap version checked by this
     # code and these rules is not a list (it was not one then) and is not opened again to look
@@ -274,7 +282,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     lists = staff_run.check_lists(staff_files, period, registry, registry_of)
     staff_run.archive_lists(lists, processed)
     for s in lists:
-        log("staff_list", file=s.file.name, sha256=s.sha256, opds=s.opds, status=s.status)
+        log("staff_list", file=named(s.file), sha256=s.sha256, opds=s.opds, status=s.status)
     # ------------------------------------------------------------------------------------------------------
     previous = Previous(catalog, period)  # the earlier periods' published versions: one query
     inputs, validated = _versions(seen, known, period, processed, registry, catalog, started, lists, previous,
@@ -287,18 +295,18 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     _cross_period(inputs, previous)
     for i in inputs:
         if i.findings:
-            log("run_findings", file=i.file.name, codes=sorted({f.code for f in i.findings}))
-    result = RunResult(run_id, period, "", EXIT_OK, inputs, validated=validated, ignored=[p.name for p in ignored])
+            log("run_findings", file=i.name, codes=sorted({f.code for f in i.findings}))
+    result = RunResult(run_id, period, "", EXIT_OK, inputs, validated=validated, ignored=[named(p) for p in ignored])
     if any(i.status == "rejected" for i in result.current):
         result.exit_code = EXIT_REJECTED
     catalog.record_inputs(run_id, period, [
-        {"file": i.file.name, "sha256": i.version.sha256, "opd": i.opd, "status": i.status,
+        {"file": i.name, "sha256": i.version.sha256, "opd": i.opd, "status": i.status,
          "used": i.used, "findings": i.findings} for i in inputs])
     catalog.record_notes(run_id, period, notes)
     for note in notes:
         log("note", code=note.code, params=note.params)
     catalog.record_staff(run_id, period, [
-        {"file": s.file.name, "sha256": s.sha256, "status": s.status, "opds": s.opds, "people": s.people,
+        {"file": named(s.file), "sha256": s.sha256, "status": s.status, "opds": s.opds, "people": s.people,
          "findings": s.findings} for s in lists])
     result.staff, result.staff_policy, result.reconciled, result.from_lists = lists, staff_policy, reconciled, origins
     if not chosen:
@@ -325,14 +333,15 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     manifest = {
         "period": period,
         "database": _safe_url(url),
-        "inputs": [{"file": i.file.name, "opd": i.opd, "sha256": i.version.sha256, "status": i.status,
+        "inputs": [{"file": i.name, "opd": i.opd, "sha256": i.version.sha256, "status": i.status,
                     "used": i.used, "superseded": i.superseded} for i in inputs],
         "used": used,
         "older_versions_used": sorted(set(chosen) - {i.opd for i in inputs if i.used}),
         "coverage": summary,
         "release": release,
         "staff_policy": staff_policy,
-        "staff_lists": [{"file": s.file.name, "sha256": s.sha256, "status": s.status, "opds": s.opds} for s in lists],
+        "staff_lists": [{"file": named(s.file), "sha256": s.sha256, "status": s.status, "opds": s.opds}
+                        for s in lists],
         "from_lists": origins,  # OPD -> the list its counts came from, and the cells kept from its recap
         "code_version": code_version(),
         "rules_version": rules_version(),
@@ -374,7 +383,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         raise
     log("database", url=_safe_url(url))
     swap_in(processed, period, release)
-    catalog.record_lineage(run_id, period, outputs, used)
+    catalog.record_release(run_id, period, outputs, used)
     catalog.end_run(run_id, fingerprint=fingerprint)
     result.outcome = "published"
     log("published", release=release.name)
@@ -419,6 +428,7 @@ class _Seen:
     version: Version | None = None  # known (checked by this code, rules and evidence), or unreadable
     archive: str = ""
     first_seen: str = ""
+    name: str = ""  # as the run records and shows it (pipeline.agencies.input_name)
 
 
 def _same_rules(version: Version | None, checked: str) -> bool:
@@ -482,8 +492,8 @@ def _versions(seen: list[_Seen], known: dict[str, Version], period: str, process
             elif s.version is None:  # the same bytes again
                 s.version = dataclasses.replace(done[s.sha], file=s.path.name)
                 catalog.touch_all([(s.sha, s.path.name)], period, received)
-            inputs.append(Input(s.path, s.version, mtime=s.mtime))
-            log("input", file=s.path.name, sha256=s.version.sha256, opd=s.version.opd, status=s.version.status,
+            inputs.append(Input(s.path, s.version, mtime=s.mtime, name=s.name))
+            log("input", file=s.name, sha256=s.version.sha256, opd=s.version.opd, status=s.version.status,
                 validated=new)
     finally:
         fresh.close()  # a fault above: the workers stop
@@ -506,11 +516,12 @@ def _hash(path: Path, period: str, agency: str = "") -> _Seen:
     try:
         if not stat.S_ISREG(os.lstat(path).st_mode):  # replaced by a link or a pipe since discovery
             raise FileNotFoundError(errno.ENOENT, "not a regular file any more", str(path))
-        return _Seen(path, version_key(sha256_file(path), agency), path.stat().st_mtime_ns)
+        return _Seen(path, version_key(sha256_file(path), agency), path.stat().st_mtime_ns, name=input_name(path, agency))
     except OSError as err:
         if _disk_fault(err):
             raise
-        return _Seen(path, version=_unreadable(path, period, err, agency))  # vanished, unreadable: that file only
+        return _Seen(path, version=_unreadable(path, period, err, agency),  # vanished, unreadable: that file only
+                     name=input_name(path, agency))
 
 
 def _archive(path: Path, sha: str, period: str, processed: Path, known: Version | None,
@@ -647,7 +658,7 @@ def _supersede(opd: str, claims: list[Input]) -> None:
     latest = max(_received(c) for c in claims)
     newest = [c for c in claims if _received(c) == latest]
     if len({c.version.sha256 for c in newest}) > 1:
-        names = ", ".join(c.file.name for c in newest)
+        names = ", ".join(c.name for c in newest)
         for c in newest:
             c.findings.append(Finding("DUPLICATE_SUBMISSION", "run:one_file_per_opd", params={
                 "opd": opd, "count": len(newest), "detail": names}))
@@ -659,10 +670,10 @@ def _supersede(opd: str, claims: list[Input]) -> None:
         c.superseded = True
         if current is not None:
             c.findings.append(Finding("SUBMISSION_SUPERSEDED", "run:one_file_per_opd", params={
-                "opd": opd, "detail": current.file.name}))
+                "opd": opd, "detail": current.name}))
     if current is not None and older:
         current.findings.append(Finding("SUBMISSION_REPLACES", "run:one_file_per_opd", params={
-            "opd": opd, "detail": ", ".join(c.file.name for c in sorted(older, key=_received))}))
+            "opd": opd, "detail": ", ".join(c.name for c in sorted(older, key=_received))}))
 
 
 def _cross_period(inputs: list[Input], previous: Previous) -> None:

@@ -142,8 +142,9 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
     assert set(manifest["coverage"]["agencies"]) == {"KOTA-A", "KAB-B"}
     assert manifest["coverage"]["agencies"]["KOTA-A"]["missing"] == ["KOTA-A.DINSOS"]
     inputs = {i["file"]: i for i in manifest["inputs"]}
-    assert inputs["salah.csv"]["opd"] is None and inputs["salah.csv"]["status"] == "rejected"
-    assert "DINSOS.csv" not in inputs  # KOTA-X is no agency of the registry
+    assert set(inputs) == {"KOTA-A/DINKES.csv", "KAB-B/DINKES.csv", "KAB-B/dinsos-kirim.csv", "KAB-B/salah.csv"}
+    assert inputs["KAB-B/salah.csv"]["opd"] is None and inputs["KAB-B/salah.csv"]["status"] == "rejected"
+    assert not any(name.startswith("KOTA-X") for name in inputs)  # KOTA-X is no agency of the registry
 
     combined = province.cells(province.release())
     a_cells = province.cells(province.release() / "instansi" / "KOTA-A")
@@ -364,11 +365,46 @@ def test_a_staff_list_in_an_agencys_folder_is_matched_to_that_agencys_opds(tmp_p
     assert result.exit_code == 0, result.output
     manifest = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
     assert [(s["file"], s["opds"], s["status"]) for s in manifest["staff_lists"]] == \
-        [("pegawai.csv", ["KAB-B.DINSOS"], "accepted")]
+        [("KAB-B/pegawai.csv", ["KAB-B.DINSOS"], "accepted")]
     assert set(manifest["from_lists"]) == {"KAB-B.DINSOS"}
     assert set(manifest["used"]) == {"KOTA-A.DINKES", "KAB-B.DINSOS"}
     staff = {"table": "golongan", "key": "ruang=JML|gol=JML|sex=JML"}
     assert value(site.cells(site.release() / "instansi" / "KAB-B"), **staff) == 1
+
+
+def test_two_agencies_files_of_one_name_are_two_inputs_each_reported_on_its_own_opd(tmp_path):
+    """KOTA-A's DINKES.csv is clean, KAB-B's has a slip: the run records, publishes and reports them as two
+    inputs named by folder, and each OPD's report shows its own file's findings, never the other's."""
+    from pipeline.catalog import Catalog
+    from pipeline.report_data import load_period
+
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
+    site.submit(Submission("DINKES", PERIOD).add("golongan", 5, ruang="A", gol="IV", sex="P"), "KAB-B", "DINKES.csv")
+    (site.root / "raw" / PERIOD / "KAB-B" / "surat.pdf").write_bytes(b"%PDF-1.4")
+    (site.root / "raw" / PERIOD / "KOTA-A" / "surat.pdf").write_bytes(b"%PDF-1.4")
+    assert site("run", "--period", PERIOD).exit_code == 1
+    expected = [("KAB-B/DINKES.csv", "KAB-B.DINKES", "rejected"), ("KOTA-A/DINKES.csv", "KOTA-A.DINKES", "accepted")]
+    manifest = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted((i["file"], i["opd"], i["status"]) for i in manifest["inputs"]) == expected
+    coverage = pd.read_csv(site.release() / "coverage.csv", keep_default_na=False).set_index("opd")
+    assert coverage.loc["KAB-B.DINKES", "file"] == "KAB-B/DINKES.csv"
+    assert coverage.loc["KOTA-A.DINKES", ["file", "instansi"]].tolist() == ["KOTA-A/DINKES.csv", "KOTA-A"]
+    catalog = Catalog(site.root / "processed" / "catalog.sqlite")
+    try:
+        run = catalog.runs(PERIOD, limit=1)[0]["id"]
+        assert sorted((i["file"], i["opd"], i["status"]) for i in catalog.run_inputs(run)) == expected
+        assert sorted(catalog.ignored(run)) == ["KAB-B/surat.pdf", "KOTA-A/surat.pdf"]
+        assert catalog.release_versions(run) == manifest["used"] and list(manifest["used"]) == ["KOTA-A.DINKES"]
+        assert "instansi/KOTA-A/cells.csv" in catalog.release_outputs(run)
+    finally:
+        catalog.close()
+    reports = {o.code: o for o in load_period(site.root / "processed", PERIOD,
+                                              load_registry(site.root / "registry.csv")).opds}
+    assert {f.code for f in reports["KAB-B.DINKES"].findings} >= {"SUM_MISMATCH", "CELL_SUSPECT"}
+    assert reports["KAB-B.DINKES"].file == "KAB-B/DINKES.csv" and reports["KAB-B.DINKES"].status == "rejected"
+    assert [f.code for f in reports["KOTA-A.DINKES"].findings if f.severity == "error"] == []
+    assert reports["KOTA-A.DINKES"].file == "KOTA-A/DINKES.csv"
 
 
 def test_a_file_vanishing_in_two_agencies_folders_is_a_finding_on_each(tmp_path):

@@ -52,6 +52,29 @@ def test_an_existing_catalog_row_loads_as_values(tmp_path):
         catalog.close()
 
 
+def test_an_older_catalogs_lineage_moves_to_the_releases_versions_and_outputs(tmp_path):
+    """Catalogs before 0.2 kept a row per output and version; opened now, that becomes each published
+    run's versions and outputs (outputs + versions rows, not their product), once."""
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "catalog.sqlite")
+    old.executescript("CREATE TABLE lineage (run_id TEXT NOT NULL, period TEXT NOT NULL, output TEXT NOT NULL, "
+                      "opd TEXT NOT NULL, sha256 TEXT NOT NULL, PRIMARY KEY (run_id, output, opd));")
+    old.executemany("INSERT INTO lineage VALUES (?,?,?,?,?)",
+                    [("r1", "2022", out, opd, sha) for out in ("cells.csv", "lineage.csv")
+                     for opd, sha in (("DINKES", "a" * 64), ("DINSOS", "b" * 64))])
+    old.commit()
+    old.close()
+    for _ in range(2):  # opened again: nothing left to move
+        catalog = Catalog(tmp_path / "catalog.sqlite")
+        try:
+            assert catalog.release_versions("r1") == {"DINKES": "a" * 64, "DINSOS": "b" * 64}
+            assert catalog.release_outputs("r1") == ["cells.csv", "lineage.csv"]
+            assert catalog.db.execute("SELECT name FROM sqlite_master WHERE name='lineage'").fetchone() is None
+        finally:
+            catalog.close()
+
+
 def test_versions_without_their_values_and_values_read_alone(tmp_path):
     """The run and the reports ask for versions without cell values and read the values of the few they need."""
     catalog = Catalog(tmp_path / "catalog.sqlite")
