@@ -21,11 +21,12 @@ import hashlib
 import json
 import shutil
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.findings import Finding
-from pipeline.report_data import OpdReport, PeriodReport, load_period, opd_values
+from pipeline.report_data import OpdReport, PeriodReport, load_period
 
 
 STAMP = ".rekap-reports.json"  # what the complete set of reports in a folder was made from
@@ -67,9 +68,6 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
             continue
         todo.append(_OpdJob(opd, report.period, lang, str(page), str(feedback_path(reports, period, opd.code)), key,
                             str(store)))
-    values = opd_values(processed, period, [job.opd for job in todo])  # only for the reports written
-    todo = [dataclasses.replace(job, opd=dataclasses.replace(job.opd, values=values.get(job.opd.sha256, {})))
-            for job in todo]
     if report.city is not None:
         prints["profile"] = fingerprint(report.period, report.city, report.coverage, report.release, lang, versions)
     if report.gate is not None:
@@ -85,7 +83,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
         if log is not None:
             log("report_failed", opd=opd, error=error, traceback=trace)
 
-    for job, (files, error, trace) in zip(todo, _map(todo, jobs)):
+    for job, (files, error, trace) in zip(todo, _map(todo, jobs, processed)):
         if error is not None:  # one report failing never stops the others
             record("feedback", job.opd.code, error, trace)
             continue
@@ -161,7 +159,7 @@ class _OpdJob:
     store: str
 
 
-def _map(todo: list[_OpdJob], jobs: int | None):
+def _map(todo: list[_OpdJob], jobs: int | None, processed):
     """``(files written, error, traceback)`` of each job, in order, on every core. A worker that dies
     (a crash in a C library, the system killing it) costs only its own OPDs: the jobs of its chunk are
     tried again one by one, each in a process of its own, and one that kills its process again is that
@@ -171,15 +169,36 @@ def _map(todo: list[_OpdJob], jobs: int | None):
     jobs = min(resolve_jobs(jobs), len(todo)) or 1
     results = []
     try:
-        for result in ordered_map(_write_opd, todo, jobs, chunk=1):
+        for result in ordered_map(_write_opd, _with_values(todo, processed), jobs, chunk=1):
             results.append(result)
     except PoolBroken:
         for job in todo[len(results):]:
             try:
-                results.extend(ordered_map(_write_opd, [job], 2))
+                results.extend(ordered_map(_write_opd, _with_values([job], processed), 2))
             except PoolBroken as err:
                 results.append(((), f"{type(err).__name__}: {err}", None))
     return results
+
+
+VALUES_AT_ONCE = 64  # OPDs whose cell values are read from the catalog together (memory: not every OPD's)
+
+
+def _with_values(todo: list[_OpdJob], processed) -> Iterator[_OpdJob]:
+    """The jobs with their OPD's cell values, read from the catalog :data:`VALUES_AT_ONCE` OPDs at a time as
+    the pool takes the jobs: the reports of N OPDs never hold N OPDs' values at once."""
+    from pipeline.catalog import Catalog
+
+    if not todo:
+        return
+    catalog = Catalog(Path(processed) / "catalog.sqlite")
+    try:
+        for start in range(0, len(todo), VALUES_AT_ONCE):
+            part = todo[start:start + VALUES_AT_ONCE]
+            values = dict(catalog.values(sorted({job.opd.sha256 for job in part if job.opd.sha256}), part[0].period))
+            for job in part:
+                yield dataclasses.replace(job, opd=dataclasses.replace(job.opd, values=values.get(job.opd.sha256, {})))
+    finally:
+        catalog.close()
 
 
 def _write_opd(job: _OpdJob):

@@ -56,8 +56,8 @@ class PeriodReport:
 
 
 def load_period(processed, period: str, registry=None, values: bool = True) -> PeriodReport:
-    """``values=False``: the OPDs' cell values are left out (:func:`opd_values` reads them for the reports
-    that are written)."""
+    """``values=False``: the OPDs' cell values are left out (the reports read them, a few OPDs at a time,
+    for the reports that are written: :func:`pipeline.report._with_values`)."""
     processed = Path(processed)
     registry = registry or load_registry()
     catalog = Catalog(processed / "catalog.sqlite")
@@ -108,15 +108,6 @@ def load_period(processed, period: str, registry=None, values: bool = True) -> P
                         release=(manifest or {}).get("release"), ignored=ignored, gate=gate,
                         notes=[n for n in notes if n.params.get("opd") not in registry],
                         fingerprint=(manifest or {}).get("fingerprint"))
-
-
-def opd_values(processed, period: str, opds: list[OpdReport]) -> dict[str, Values]:
-    """sha256 -> the cell values of the OPDs' latest versions, read from the catalog in one query."""
-    catalog = Catalog(Path(processed) / "catalog.sqlite")
-    try:
-        return dict(catalog.values(sorted({o.sha256 for o in opds if o.sha256}), period))
-    finally:
-        catalog.close()
 
 
 def read_city(path: Path) -> Values:
