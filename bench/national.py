@@ -19,7 +19,8 @@ each agency's copy is the same workbook with its OPD's code renamed to the OPD's
 (``INSTANSI.CODE``, as its template's identity sheet carries it), so 20,000 files take seconds to write, not hours. Output: JSON on stdout (and
 ``--out FILE``). Machines here are shared and noisy: compare the ratios, measured in one run.
 
-    .venv/bin/python bench/national.py [--sizes 340,3400] [--jobs 2] [--csv-share 0.5] [--keep DIR] [--runs-only]
+    .venv/bin/python bench/national.py [--sizes 340,3400] [--jobs 2] [--csv-share 0.5] [--keep DIR]
+        [--runs-only | --validate-only]
 
 (It replaces ``bench/run.py``, ``bench/pool.py`` and ``bench/incremental.py``, which measured the same
 runs on smaller synthetic periods.)
@@ -229,7 +230,7 @@ def size_mb(folder: Path) -> float:
 
 
 def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csvs: dict,
-            validate: bool = True) -> dict:
+            validate: bool = True, runs: bool = True) -> dict:
     ws = root / f"n{n}"
     subprocess.run(REKAP + ["init", str(ws), "--quiet"], check=True, cwd=ROOT)
     rows = registry_rows(n)
@@ -245,7 +246,13 @@ def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csv
         validate_n = rekap(["validate", *folders, "--period", PERIOD, "--jobs", str(jobs), "--format", "json"], ws)
         checks = {"validate_1_job": validate1, f"validate_{jobs}_jobs": validate_n,
                   "ratio_validate_cpu_to_bare_parse": round(validate1["cpu_s"] / baseline, 2),
-                  "speedup_validate_1_to_n_jobs": round(validate1["wall_s"] / validate_n["wall_s"], 2)}
+                  "speedup_validate_1_to_n_jobs": round(validate1["wall_s"] / validate_n["wall_s"], 2),
+                  "validate_per_submission_cpu_ms": round(1000 * validate1["cpu_s"] / n, 2)}
+    sizes = {"n": n, "agencies": len({r["instansi"] for r in rows}),
+             "xlsx": sum(f.suffix == ".xlsx" for f in files), "csv": sum(f.suffix == ".csv" for f in files),
+             "jobs": jobs, "write_submissions_s": round(written, 1), "baseline_bare_parse_cpu_s": round(baseline, 3)}
+    if not runs:
+        return {**sizes, **checks}
     full = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
     unchanged = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
     # one file changed: the first xlsx gets another variant's values (a new version of that OPD)
@@ -255,10 +262,7 @@ def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csv
     files[first].write_bytes(renamed(variants[r["code"], v], r["code"], r["id"]))
     one = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
     return {
-        "n": n, "agencies": len({r["instansi"] for r in rows}),
-        "xlsx": sum(f.suffix == ".xlsx" for f in files), "csv": sum(f.suffix == ".csv" for f in files),
-        "jobs": jobs, "write_submissions_s": round(written, 1),
-        "baseline_bare_parse_cpu_s": round(baseline, 3), **checks,
+        **sizes, **checks,
         "full_run": full, "no_change_run": unchanged, "one_file_changed_run": one,
         "per_submission_ms": {"wall": round(1000 * full["wall_s"] / n, 2), "cpu": round(1000 * full["cpu_s"] / n, 2)},
         "ratio_no_change_to_full": {"wall": round(unchanged["wall_s"] / full["wall_s"], 4),
@@ -276,22 +280,26 @@ def main() -> None:
     parser.add_argument("--csv-share", type=float, default=0.5)
     parser.add_argument("--keep", type=Path, help="build the workspaces here and keep them")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
-    parser.add_argument("--runs-only", action="store_true", help="measure the runs only (no validate commands)")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--runs-only", action="store_true", help="measure the runs only (no validate commands)")
+    only.add_argument("--validate-only", action="store_true", help="measure the validate commands only (no runs)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     root = args.keep or Path(tempfile.mkdtemp(prefix="rekap-national-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
         variants, csvs = variant_workbooks(root / "variants"), variant_csvs(root / "variants")
-        results = [measure(n, root, args.jobs, args.csv_share, variants, csvs, not args.runs_only) for n in sizes]
+        results = [measure(n, root, args.jobs, args.csv_share, variants, csvs, not args.runs_only, not args.validate_only)
+                   for n in sizes]
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    first = results[0]
+    def per_submission(r: dict) -> float:  # CPU ms: of the full run, else of validating
+        return r["per_submission_ms"]["cpu"] if "per_submission_ms" in r else r["validate_per_submission_cpu_ms"]
+
     report = {"machine_cores": os.cpu_count(), "sizes": results,
               "per_submission_cpu_vs_smallest": {
-                  str(r["n"]): round(r["per_submission_ms"]["cpu"] / first["per_submission_ms"]["cpu"], 2)
-                  for r in results}}
+                  str(r["n"]): round(per_submission(r) / per_submission(results[0]), 2) for r in results}}
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
