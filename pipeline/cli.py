@@ -176,9 +176,9 @@ def validate(ws, ui, files, fmt, period, jobs, lang):
         where = ", ".join(str(f) for f in files)
         raise UsageFailure.say("no_submission", lang, where=where)
     # staff lists (recognised by content) are checked as lists, not as recaps
-    from pipeline.staff_run import check_lists, is_staff_list, staff_text
+    from pipeline.staff_run import check_lists, find_lists, staff_text
 
-    lists = [p for p in paths if p.is_file() and is_staff_list(p)]
+    lists = find_lists([p for p in paths if p.is_file()], jobs)
     list_period = period or (period_of_path(lists[0]) if lists else None)
     if lists and list_period is None:
         raise UsageFailure.say("staff_needs_period", lang)

@@ -275,8 +275,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     seen = [_hash(path, period, agency_of.get(path, "")) for path in files]
     known = catalog.known(sorted({s.sha for s in seen if s.version is None}), period, values=False)
     checked = checked_with()
-    staff_files = [s.path for s in seen
-                   if not _same_rules(known.get(s.sha), checked) and staff_run.is_staff_list(s.path)]
+    staff_files = staff_run.find_lists([s.path for s in seen if not _same_rules(known.get(s.sha), checked)], jobs)
     seen = [s for s in seen if s.path not in staff_files]
     registry_of = registries_by_file(registry, agency_of)  # a file of an agency's folder: its agency's OPDs
     lists = staff_run.check_lists(staff_files, period, registry, registry_of)

@@ -20,7 +20,7 @@ import csv
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -65,21 +65,28 @@ class StaffList:
 
 
 # -- recognising and reading ---------------------------------------------------------------------
-_ALIASES: list = [None, None]  # the staff spec last asked for, and its aliases
+_ALIASES: list = [None, None, 0]  # the staff spec last asked for, its aliases, and the texts a header holds at least
 
 
 def _aliases() -> dict[str, tuple[str, ...]]:
     """field -> its aliases, normalised (built once per staff spec: every row of every sniffed file asks)."""
     spec = staff_spec()
     if _ALIASES[0] is not spec:
-        _ALIASES[:] = [spec, {name: tuple(normalize(a).replace(" ", "") for a in col["aliases"])
-                              for name, col in spec["columns"].items()}]
+        aliases = {name: tuple(normalize(a).replace(" ", "") for a in col["aliases"])
+                   for name, col in spec["columns"].items()}
+        # a text is one alias: a header holds a text per recognised field when no two share an alias
+        recognised = [set(aliases[name]) for name in spec["recognise"]]
+        disjoint = len(set().union(*recognised)) == sum(map(len, recognised))
+        _ALIASES[:] = [spec, aliases, len(recognised) if disjoint else min(1, len(recognised))]
+        _header_cells.cache_clear()  # its answers were the former spec's
     return _ALIASES[1]
 
 
 def header_fields(header: list) -> dict[str, int]:
-    """field -> index of the column holding it (first alias found, in the spec's order)."""
-    found = {normalize(h).replace(" ", ""): i for i, h in reversed(list(enumerate(header))) if h not in (None, "")}
+    """field -> index of the column holding it (first alias found, in the spec's order). A column is named
+    by a text: a number, date or empty cell names none."""
+    found = {normalize(h).replace(" ", ""): i for i, h in reversed(list(enumerate(header)))
+             if isinstance(h, str) and h}
     out = {}
     for name, aliases in _aliases().items():
         for alias in aliases:
@@ -90,7 +97,17 @@ def header_fields(header: list) -> dict[str, int]:
 
 
 def _is_header(row: list) -> bool:
-    return set(staff_spec()["recognise"]) <= set(header_fields(row))
+    """Whether a row holds the columns of the spec's ``recognise`` fields. A row with fewer texts than a
+    header needs is none; the others are asked by their texts (all :func:`header_fields` reads), remembered:
+    the same label rows recur in every workbook made from a template."""
+    cells = tuple(v for v in row if isinstance(v, str) and v)
+    _aliases()  # the spec in force (a new one forgets the answers of the former)
+    return len(cells) >= _ALIASES[2] and _header_cells(cells)
+
+
+@lru_cache(maxsize=1 << 12)  # bounded: label rows recur, a list's or a recap's data rows do not
+def _header_cells(cells: tuple[str, ...]) -> bool:
+    return set(staff_spec()["recognise"]) <= set(header_fields(list(cells)))
 
 
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")

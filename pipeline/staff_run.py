@@ -30,7 +30,7 @@ from pipeline.catalog import Version
 from pipeline.consolidate import Source
 from pipeline.findings import Finding
 from pipeline.specs import Opd, load_tables
-from pipeline.staff import (PRIVATE, copy_private, is_staff_list, map_rows, read_staff, row_findings,  # noqa: F401
+from pipeline.staff import (PRIVATE, copy_private, is_staff_list, map_rows, read_staff, row_findings,
                             write_people)
 from pipeline.staff_checks import check_rows, duplicate_findings
 from pipeline.staff_recap import derive, from_list, reconcile
@@ -38,6 +38,7 @@ from pipeline.values import Values, key_text, parse_key, refs
 
 POLICIES = ("reconcile", "recap-first", "list-first")
 DEFAULT_POLICY = "reconcile"
+SNIFF_CHUNK = 16  # files asked per hand-over to a worker (a recap takes a few milliseconds)
 
 
 @dataclass
@@ -63,6 +64,17 @@ class StaffInput:
     @property
     def status(self) -> str:
         return "rejected" if any(f.severity == "error" for f in self.findings) else "accepted"
+
+
+def find_lists(paths, jobs: int | None = None) -> list[Path]:
+    """The staff lists among ``paths`` (regular files), in their order: each file asked
+    (:func:`is_staff_list`) on ``jobs`` processes (:func:`pipeline.pool.ordered_map`; ``None``: the
+    command's ``--jobs``). A file whose asking kills its worker is not a list (the recap reader says why)."""
+    from pipeline.pool import ordered_map
+
+    paths = [Path(p) for p in paths]
+    answers = ordered_map(is_staff_list, paths, jobs, chunk=SNIFF_CHUNK, on_crash=lambda _: False)
+    return [p for p, is_list in zip(paths, answers) if is_list]
 
 
 def check_list(path, period: str, registry: dict[str, Opd]) -> StaffInput:
