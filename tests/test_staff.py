@@ -145,6 +145,62 @@ def test_a_workbook_is_recognised_alike_loaded_whole_or_streamed(tmp_path, monke
     assert answers[True] == answers[False] == [True, False]
 
 
+def test_a_row_is_asked_once_by_its_texts_and_a_new_spec_asks_again(monkeypatch):
+    """The header test is remembered by a row's texts (the same label rows recur in every template-made
+    workbook): asked once for the same texts, never confused with a row of other texts, forgotten when
+    another spec is in force. A row with fewer texts than a header holds is none, unasked."""
+    from pipeline import staff
+
+    asked = []
+    real = staff.header_fields
+    monkeypatch.setattr(staff, "header_fields", lambda h: asked.append(list(h)) or real(h))
+    header = ["NIP BARU", "NAMA", "JENIS KELAMIN", "GOL AKHIR NAMA", "memo test"]  # texts no other test asks
+    assert staff._is_header(header) and staff._is_header([None, *header, 7, ""])  # same texts, with other cells
+    assert len(asked) == 1
+    assert not staff._is_header([t if t != "NAMA" else "NAMA IBU" for t in header])  # other texts, asked
+    assert len(asked) == 2
+    assert staff._is_header(["NIP", "NAMA", "JK", "GOL", 2022.0]) is True  # as many texts as recognised fields
+    assert not staff._is_header(["NIP", "NAMA", "JK", 1.0, 2.0]) and len(asked) == 3  # one fewer: never asked
+    spec = dict(staff.staff_spec())
+    monkeypatch.setattr(staff, "staff_spec", lambda path=None: {**spec, "recognise": [*spec["recognise"], "unit"]})
+    assert not staff._is_header(header)  # no unit column: the former spec's answer is forgotten
+    units = {**spec, "recognise": ["unit", "workplace"]}  # two fields sharing an alias: one text may do
+    monkeypatch.setattr(staff, "staff_spec", lambda path=None: units)
+    assert staff._is_header(["UNOR NAMA"]) and not staff._is_header(["NAMA"])
+
+
+def test_the_lists_among_recaps_are_found_alike_on_one_and_two_processes(tmp_path, monkeypatch):
+    """A folder of recaps (template workbooks, CSV) holding a list in xlsx and one in CSV: the same lists,
+    in the files' order, with one job and with two; a file whose sniff kills its worker is no list, and
+    the others are still found."""
+    import os
+
+    from openpyxl import Workbook
+
+    from conftest import Submission
+    from pipeline import staff
+    from pipeline.staff_run import find_lists
+    from pipeline.template import write_template
+
+    for opd in ("BAPPEDA", "DINKES", "DISHUB"):
+        write_template(tmp_path / f"{opd}.xlsx", REGISTRY[opd], "2022")
+        Submission(opd).write_csv(tmp_path / f"{opd}.csv")
+    wb = Workbook()
+    wb.active.append(["Daftar pegawai Dinas Sosial"])
+    wb.active.append(HEADER)
+    wb.active.append(CLEAN)
+    wb.save(tmp_path / "DINSOS-pegawai.xlsx")
+    write_list(tmp_path / "DLH-pegawai.csv", [CLEAN])
+    (tmp_path / "BOOM.csv").write_text(",".join(HEADER) + "\n")
+    paths = sorted(tmp_path.iterdir())
+    lists = [tmp_path / "BOOM.csv", tmp_path / "DINSOS-pegawai.xlsx", tmp_path / "DLH-pegawai.csv"]
+    assert find_lists(paths, 1) == find_lists(paths, 2) == lists
+    real = staff._csv_head
+    monkeypatch.setattr(staff, "_csv_head", lambda path, limit: os._exit(9) if path.name == "BOOM.csv"
+                        else real(path, limit))  # inherited by the forked workers
+    assert find_lists(paths, 2) == lists[1:]
+
+
 def test_a_missing_required_column_is_a_finding(tmp_path):
     header = [h for h in HEADER if h != "TINGKAT PENDIDIKAN NAMA"]
     staff = read_staff(write_list(tmp_path / "l.csv", [[v for h, v in zip(HEADER, CLEAN) if h in header]], header))
