@@ -17,6 +17,8 @@ Consolidation gives the combined tables (the release, as for a city) and each ag
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -115,59 +117,96 @@ def per_agency(registry: dict[str, Opd], inputs, chosen: dict, sources: list, ag
     return out
 
 
+@dataclass
+class Agency:
+    """One agency's part of a run: its OPDs, what its tables sum, its coverage frame and summary, and (once
+    known) its own release status and the fingerprint of everything its sub-release is made of."""
+
+    registry: dict[str, Opd]
+    sources: list
+    coverage: pd.DataFrame
+    summary: dict
+    release: dict | None = None
+    fingerprint: str = ""
+
+    @cached_property
+    def tables(self) -> tuple[dict, pd.DataFrame]:
+        """Its tables and their lineage, summed when first asked: an agency whose sub-release and SQL rows
+        stand as they are is never summed."""
+        from pipeline.consolidate import consolidate
+
+        return consolidate(self.sources)
+
+
 def agency_tables(period: str, registry: dict[str, Opd], inputs, chosen: dict, sources: list,
-                  agency_of: dict[Path, str], previous, withdrawn: set[str]) -> dict[str, dict]:
-    """Each agency's own tables: ``{instansi: {"city", "lineage", "coverage", "summary", "registry"}}``
-    (its values summed over its chosen versions, their lineage, its coverage frame and summary, its OPDs)."""
-    from pipeline.consolidate import consolidate
+                  agency_of: dict[Path, str], previous, withdrawn: set[str]) -> dict[str, Agency]:
+    """Each agency's part (:class:`Agency`): its OPDs, its sources, its coverage frame and summary."""
     from pipeline.coverage import coverage_frame
 
     out = {}
     for name, (sub, mine, used, summed) in per_agency(registry, inputs, chosen, sources, agency_of).items():
-        city, lineage = consolidate(summed)
         coverage, summary = coverage_frame(period, sub, mine, used, previous, withdrawn=withdrawn & set(sub))
-        out[name] = {"city": city, "lineage": lineage, "coverage": coverage, "summary": summary, "registry": sub}
+        out[name] = Agency(sub, summed, coverage, summary)
     return out
 
 
-def agency_releases(parts: dict[str, dict], policy, used: dict[str, str], published: Path, finalise: dict | None,
+def agency_releases(parts: dict[str, Agency], policy, used: dict[str, str], published: Path, finalise: dict | None,
                     now: str) -> dict[str, dict]:
     """Each agency's own release status (:func:`pipeline.release.release_status` over its own OPDs' coverage;
     an officer's finalisation of the release holds for each agency's data it was given), kept in its part as
     ``release``; returns them by agency. ``published``: the current release folder (``processed/PERIOD``),
     whose agencies' manifests are the previous ones."""
-    import json
-
+    from pipeline.publish import read_manifest
     from pipeline.release import release_status
 
     out = {}
     for name, part in parts.items():
-        try:
-            previous = json.loads((published / AGENCY_FOLDER / name / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = None
-        mine = {o: s for o, s in used.items() if o in part["registry"]}
-        part["release"] = out[name] = release_status(part["summary"], part["registry"], policy, mine, previous,
-                                                     finalise, now)
+        previous = read_manifest(published / AGENCY_FOLDER / name)
+        mine = {o: s for o, s in used.items() if o in part.registry}
+        part.release = out[name] = release_status(part.summary, part.registry, policy, mine, previous, finalise, now)
     return out
 
 
-def write_agency_releases(release: Path, period: str, parts: dict[str, dict], manifest: dict, lang: str,
-                          book_csv: str) -> list[str]:
+def agency_manifest(period: str, name: str, part: Agency, manifest: dict) -> dict:
+    """An agency's own manifest, from the combined one: its release status, its used versions, its summary."""
+    return {"period": period, "instansi": name, "release": part.release,
+            "used": {o: s for o, s in manifest["used"].items() if o in part.registry},
+            "coverage": part.summary, "code_version": manifest.get("code_version"),
+            "rules_version": manifest.get("rules_version"), "run_id": manifest.get("run_id")}
+
+
+def fingerprint_agencies(period: str, parts: dict[str, Agency], manifest: dict, lang: str, book_csv: str) -> None:
+    """Each agency's fingerprint (kept in its part): a hash of everything its sub-release and its SQL rows are
+    made of (its manifest but the run id, its coverage frame, the staff lists its counts came from, the
+    language and the book's CSV dialect); the same fingerprint, the same bytes."""
+    import hashlib
+    import json
+
+    for name, part in parts.items():
+        own = {**agency_manifest(period, name, part, manifest), "run_id": None,
+               "from_lists": {o: v for o, v in manifest.get("from_lists", {}).items() if o in part.registry},
+               "coverage_rows": part.coverage.to_csv(index=False), "lang": lang, "book_csv": book_csv}
+        part.fingerprint = hashlib.sha256(json.dumps(own, sort_keys=True).encode()).hexdigest()
+
+
+def write_agency_releases(release: Path, period: str, parts: dict[str, Agency], manifest: dict, lang: str,
+                          book_csv: str, published: Path) -> list[str]:
     """Each agency's tables into ``release/instansi/<INSTANSI>/``, written like the combined ones (cells,
-    lineage, coverage, the book's tables and workbook, a manifest of its own); returns the files written."""
+    lineage, coverage, the book's tables and workbook, a manifest of its own); an agency whose fingerprint is
+    that of its sub-release in ``published`` (the current release folder) gets that one's files linked, only
+    its manifest written. Returns the files of the release."""
     from pipeline.coverage import coverage_note
-    from pipeline.publish import write_release
+    from pipeline.publish import link_release, write_release
 
     written = []
     for name, part in parts.items():
         folder = release / AGENCY_FOLDER / name
-        own = {"period": period, "instansi": name, "release": part["release"],
-               "used": {o: s for o, s in manifest["used"].items() if o in part["registry"]},
-               "coverage": part["summary"], "code_version": manifest.get("code_version"),
-               "rules_version": manifest.get("rules_version"), "run_id": manifest.get("run_id")}
-        outputs = write_release(folder, period, part["city"], part["lineage"], part["coverage"],
-                                coverage_note(part["summary"], lang), own, lang, book_csv=book_csv)
+        own = {**agency_manifest(period, name, part, manifest), "fingerprint": part.fingerprint}
+        outputs = link_release(folder, published / AGENCY_FOLDER / name, own)
+        if outputs is None:
+            city, lineage = part.tables
+            outputs = write_release(folder, period, city, lineage, part.coverage, coverage_note(part.summary, lang),
+                                    own, lang, book_csv=book_csv)
         written += [f"{AGENCY_FOLDER}/{name}/{o}" for o in outputs]
     return written
 
@@ -185,7 +224,6 @@ def sql_frames(period: str, run_id: str, city, lineage: pd.DataFrame, coverage: 
             "rekap_release": release_frame(period, run_id, release)}
 
 
-def agency_frames(period: str, run_id: str, parts: dict[str, dict]) -> dict[str, dict[str, pd.DataFrame]]:
-    """Each agency's SQL tables (:func:`sql_frames`) with its own release status, as a city publishes its own."""
-    return {name: sql_frames(period, run_id, part["city"], part["lineage"], part["coverage"], part["release"])
-            for name, part in parts.items()}
+def agency_frames(period: str, run_id: str, part: Agency) -> dict[str, pd.DataFrame]:
+    """An agency's SQL tables (:func:`sql_frames`) with its own release status, as a city publishes its own."""
+    return sql_frames(period, run_id, *part.tables, part.coverage, part.release)

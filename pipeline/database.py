@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,11 +52,15 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {"rekap_cells": ("period", TAG, "tabl
 # tables are replaced whole within the period and agency.
 ROW_KEYS: dict[str, tuple[str, ...]] = {"rekap_cells": ("table", "key"),
                                         "rekap_lineage": ("table", "key", "opd", "source")}
-INDEX_COLUMNS = ("period", TAG, "table", "key")  # indexed where a table has them (the leading ones present)
+INDEX_COLUMNS = ("period", TAG, "table", "key")
+FINGERPRINTS = "rekap_release"  # the table whose row per period and agency records its publish's fingerprint  # indexed where a table has them (the leading ones present)
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONNECT_TIMEOUT = 10  # seconds, PostgreSQL: an unreachable server fails fast instead of hanging
 SCHEMA_LOCK = "rekap.schema"  # PostgreSQL advisory locks: tables created or extended (exclusive) or used
 PUBLISH_LOCK = "rekap.publish:{}"  # ... and one per agency ("" for untagged rows)
+
+
+Frames = Mapping[str, pd.DataFrame] | Callable[[], Mapping[str, pd.DataFrame]]  # or a function making them
 
 
 class DatabaseError(Exception):
@@ -81,8 +85,9 @@ def publish_frames(url: str, period: str, frames: Mapping[str, pd.DataFrame],
     return publish_agencies(url, period, {instansi: frames}, primary_keys)[instansi]
 
 
-def publish_agencies(url: str, period: str, by_agency: Mapping[str | None, Mapping[str, pd.DataFrame]],
-                     primary_keys: Mapping[str, Sequence[str]] | None = None) -> dict:
+def publish_agencies(url: str, period: str, by_agency: Mapping[str | None, Frames],
+                     primary_keys: Mapping[str, Sequence[str]] | None = None,
+                     fingerprints: Mapping[str | None, str] | None = None) -> dict:
     """:func:`publish_frames` for several agencies at once (agency -> its frames), in ONE transaction.
 
     PostgreSQL: the transaction holds a transaction-scoped advisory lock per agency
@@ -90,32 +95,77 @@ def publish_agencies(url: str, period: str, by_agency: Mapping[str | None, Mappi
     side and two publishers of one agency wait for each other; a publish that must create or extend a table
     holds a schema lock exclusively (others hold it shared), so DDL never races. SQLite: ``BEGIN
     IMMEDIATE`` serialises every publisher. Returns agency -> table -> counts.
+
+    ``fingerprints`` (agency -> a hash of what its frames are made of) are recorded with each agency's row of
+    :data:`FINGERPRINTS`: an agency whose fingerprint is the one recorded at its last publish of the period
+    is left as it is (no row compared; counts ``{}``), and its frames, which may be given as a function
+    that makes them, are never made.
     """
     period = str(period)
     keys = {**PRIMARY_KEYS, **(primary_keys or {})}
-    prepared = {agency: {name: _prepare(name, period, frame, agency) for name, frame in frames.items()}
-                for agency, frames in by_agency.items()}
-    order = sorted(prepared, key=lambda a: a or "")
+    fingerprints = fingerprints or {}
     with _engine(url, create=True) as engine:
         where = _where(engine)
-        postgres = engine.dialect.name == "postgresql"
         try:
-            schema = postgres and _needs_schema(engine, prepared)
-            with engine.begin() as conn:
-                if postgres:  # creating or extending a table excludes every other publisher; else shared
-                    _lock(conn, SCHEMA_LOCK, shared=not schema)
-                    for agency in order:
-                        _lock(conn, PUBLISH_LOCK.format(agency or ""))
-                tables = {}
-                counts = {}
-                for agency in order:
-                    counts[agency] = {name: _replace(conn, _table_for(conn, name, frame, keys.get(name), tables),
-                                                     period, agency, frame, ROW_KEYS.get(name))
-                                      for name, frame in prepared[agency].items()}
+            with engine.connect() as conn:
+                unchanged = _unchanged(conn, period, fingerprints)
+            try:
+                return _publish(engine, period, by_agency, keys, fingerprints, unchanged)
+            except _Moved:  # another publisher changed an agency's rows meanwhile: publish every agency
+                return _publish(engine, period, by_agency, keys, fingerprints, set())
         except exc.SQLAlchemyError as e:
             raise DatabaseError(f"publishing period {period} to {where} failed, nothing changed: "
                                 f"{_reason(e)}") from e
+
+
+class _Moved(Exception):
+    """An agency's rows left as they were changed since their fingerprint was read: publish it after all."""
+
+
+def _publish(engine: sa.Engine, period: str, by_agency: Mapping[str | None, Frames], keys: Mapping,
+             fingerprints: Mapping[str | None, str], unchanged: set) -> dict:
+    """One transaction of :func:`publish_agencies`: every agency but the ``unchanged`` ones replaced."""
+    prepared = {agency: _frames(period, agency, frames, fingerprints.get(agency))
+                for agency, frames in by_agency.items() if agency not in unchanged}
+    order = sorted(prepared, key=lambda a: a or "")
+    postgres = engine.dialect.name == "postgresql"
+    schema = postgres and _needs_schema(engine, prepared)
+    with engine.begin() as conn:
+        if postgres:  # creating or extending a table excludes every other publisher; else shared
+            _lock(conn, SCHEMA_LOCK, shared=not schema)
+            for agency in sorted(by_agency, key=lambda a: a or ""):
+                _lock(conn, PUBLISH_LOCK.format(agency or ""))
+        if not unchanged <= _unchanged(conn, period, fingerprints):
+            raise _Moved
+        tables = {}
+        counts = {agency: {} for agency in unchanged}
+        for agency in order:
+            counts[agency] = {name: _replace(conn, _table_for(conn, name, frame, keys.get(name), tables),
+                                             period, agency, frame, ROW_KEYS.get(name))
+                              for name, frame in prepared[agency].items()}
     return counts
+
+
+def _frames(period: str, agency: str | None, frames: Frames, fingerprint: str | None) -> dict[str, pd.DataFrame]:
+    """An agency's frames prepared (:func:`_prepare`), its fingerprint in its row of :data:`FINGERPRINTS`."""
+    frames = dict(frames() if callable(frames) else frames)
+    if fingerprint is not None:
+        frames[FINGERPRINTS] = frames[FINGERPRINTS].assign(fingerprint=fingerprint)
+    return {name: _prepare(name, period, frame, agency) for name, frame in frames.items()}
+
+
+def _unchanged(conn: sa.Connection, period: str, fingerprints: Mapping[str | None, str]) -> set:
+    """The agencies whose fingerprint is the one recorded with their row of :data:`FINGERPRINTS`."""
+    if not fingerprints:
+        return set()
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(FINGERPRINTS) or \
+            "fingerprint" not in {c["name"] for c in inspector.get_columns(FINGERPRINTS)}:
+        return set()
+    table = sa.Table(FINGERPRINTS, sa.MetaData(), autoload_with=conn)
+    tag = table.c[TAG] if TAG in table.c else sa.null()
+    recorded = dict(conn.execute(sa.select(tag, table.c.fingerprint).where(table.c.period == period)).all())
+    return {agency for agency, fingerprint in fingerprints.items() if recorded.get(agency) == fingerprint}
 
 
 def _lock(conn: sa.Connection, name: str, shared: bool = False) -> None:

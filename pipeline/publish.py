@@ -29,9 +29,13 @@ def release_dir(processed: Path, period: str, run_id: str) -> Path:
 
 
 def current_manifest(processed: Path, period: str) -> dict | None:
-    path = processed / period / "manifest.json"
+    return read_manifest(processed / period)
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The manifest of a release folder, or None when there is none (or it cannot be read)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -68,6 +72,41 @@ def write_release(folder: Path, period: str, city: Values, lineage: pd.DataFrame
         write_book_csv(tmp / "tables" / f"{spec.number}-{spec.id}.csv", spec, city[spec.id], lang, dialect=book_csv)
     write_book_xlsx(tmp / f"profil-kepegawaian-{period}.xlsx", city, period, coverage_note, lang,
                     release=manifest.get("release"))
+    return _finish(tmp, folder, manifest)
+
+
+def link_release(folder: Path, previous: Path, manifest: dict) -> list[str] | None:
+    """The release ``previous`` again as ``folder`` (which must not exist yet) when its manifest has the
+    fingerprint of ``manifest``: its files hard-linked (copied where the file system cannot link), its
+    manifest replaced by ``manifest``; returns the file names, or None (nothing done) when the fingerprint
+    differs or a file of it is missing. Release folders are never changed once written, so a link is safe."""
+    old = read_manifest(previous)
+    if not old or not manifest.get("fingerprint") or old.get("fingerprint") != manifest["fingerprint"]:
+        return None
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        for name in old["outputs"]:
+            if name != "manifest.json":
+                _link(previous / name, tmp / name)
+    except FileNotFoundError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+    return _finish(tmp, folder, manifest)
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        raise
+    except OSError:  # a file system without hard links, or across devices
+        shutil.copy2(source, target)
+
+
+def _finish(tmp: Path, folder: Path, manifest: dict) -> list[str]:
+    """The manifest (listing every file) written into ``tmp``, all of it synced and renamed to ``folder``."""
     names = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
     manifest = {**manifest, "outputs": names + ["manifest.json"]}
     atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n")

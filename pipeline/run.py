@@ -34,13 +34,15 @@ import stat
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 from filelock import FileLock, Timeout
 
 from pipeline.agencies import agency_frames, agency_groups, agency_releases, agency_tables, discover, \
-    input_name, registries_by_file, sql_frames, tag_coverage, version_key, write_agency_releases
+    fingerprint_agencies, input_name, registries_by_file, sql_frames, tag_coverage, version_key, \
+    write_agency_releases
 from pipeline.catalog import Catalog, Version
 from pipeline.consolidate import consolidate
 from pipeline.coverage import Previous, coverage_frame, coverage_note
@@ -319,7 +321,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     parts = agency_tables(period, registry, inputs, chosen, sources, agency_of, previous, withdrawn)
     if parts:  # a registry of agencies: coverage says whose, the summary each agency's counts
         coverage = tag_coverage(coverage, registry, inputs, agency_of)
-        summary = {**summary, "agencies": {name: part["summary"] for name, part in parts.items()}}
+        summary = {**summary, "agencies": {name: part.summary for name, part in parts.items()}}
     result.coverage, result.coverage_summary = coverage, summary
     catalog.record_coverage(run_id, period, coverage, summary)
     url = db_url or f"sqlite:///{(processed / 'catalog.sqlite').resolve()}"
@@ -368,15 +370,18 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     note = coverage_note(summary, lang)
     manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed"}
     outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
-    outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv)
+    fingerprint_agencies(period, parts, manifest, lang, book_csv)  # an unchanged agency: its files linked
+    outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv, processed / period)
     log("written", release=release.name, outputs=len(outputs))
 
     from pipeline.database import publish_agencies
 
     try:
-        # a registry of agencies: each agency's own tables, tagged with it (the combined ones are their sum)
-        publish_agencies(url, period, agency_frames(period, run_id, parts) if parts else
-                         {instansi or None: sql_frames(period, run_id, city, lineage, coverage, manifest["release"])})
+        # a registry of agencies: each agency's own tables, tagged with it (the combined ones are their sum),
+        # made only for an agency whose rows in the database are not those of its fingerprint
+        frames = {name: partial(agency_frames, period, run_id, part) for name, part in parts.items()} or \
+            {instansi or None: sql_frames(period, run_id, city, lineage, coverage, manifest["release"])}
+        publish_agencies(url, period, frames, fingerprints={name: part.fingerprint for name, part in parts.items()})
     except Exception:
         shutil.rmtree(release, ignore_errors=True)
         raise

@@ -6,6 +6,7 @@ The end-to-end tests run the ``rekap`` command on real files in temporary worksp
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -417,3 +418,45 @@ def test_a_file_vanishing_in_two_agencies_folders_is_a_finding_on_each(tmp_path)
     assert gone["KOTA-A"].sha256.endswith("@KOTA-A") and gone["KAB-B"].sha256.endswith("@KAB-B")
     assert [f.code for v in gone.values() for f in v.findings] == ["FILE_NOT_FOUND", "FILE_NOT_FOUND"]
     assert "@" not in _hash(tmp_path / "2022" / "DINKES.xlsx", "2022").version.sha256  # one city: as before
+
+
+def test_an_unchanged_agencys_sub_release_is_linked_not_rewritten_and_its_rows_left_as_they_are(tmp_path):
+    """One agency's file changes: the other agency's sub-release files are the current release's (the same
+    inodes), only its manifest is written anew; its SQL rows are not published again (its release row still
+    names the run that published them); and the whole release is what a run from scratch writes."""
+    from test_incremental import _files, _normal_manifest
+
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
+    site.submit(Submission("DINKES", PERIOD).scaled(2), "KAB-B", "DINKES.csv")
+    site.submit(Submission("DINSOS", PERIOD).scaled(3), "KAB-B", "DINSOS.csv")
+    assert site("run", "--period", PERIOD).exit_code == 0
+    first = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))["run_id"]
+    before = {name: path.stat().st_ino for name, path in _files(site.release()).items()}
+
+    site.submit(Submission("DINKES", PERIOD).scaled(4), "KOTA-A", "DINKES.csv")
+    assert site("run", "--period", PERIOD).exit_code == 0
+    after = _files(site.release())
+    assert set(after) == set(before)
+    kept = {name for name, path in after.items() if path.stat().st_ino == before[name]}
+    assert kept == {name for name in before if name.startswith("instansi/KAB-B/") and name != "instansi/KAB-B/manifest.json"}
+    assert len(kept) > 5 and value(site.cells(site.release() / "instansi" / "KOTA-A"), **GRAND) == \
+        grand(Submission().scaled(4))
+    sql = f"sqlite:///{site.root / 'processed' / 'catalog.sqlite'}"
+    runs = read_frame(sql, "rekap_release", PERIOD).set_index("instansi")["run_id"].to_dict()
+    second = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))["run_id"]
+    assert runs == {"KAB-B": first, "KOTA-A": second}
+
+    fresh = Site(tmp_path / "baru", REGISTRY, "")
+    shutil.copytree(site.root / "raw", fresh.root / "raw", dirs_exist_ok=True)
+    assert fresh("run", "--period", PERIOD).exit_code == 0
+    theirs = _files(fresh.release())
+    assert set(theirs) == set(after)
+    for name, path in after.items():
+        if name.endswith("manifest.json"):
+            assert _normal_manifest(path.read_text()) == _normal_manifest(theirs[name].read_text()), name
+        else:
+            assert path.read_bytes() == theirs[name].read_bytes(), name
+    for table in ("rekap_cells", "rekap_lineage", "rekap_coverage"):
+        pd.testing.assert_frame_equal(read_frame(sql, table, PERIOD), read_frame(
+            f"sqlite:///{fresh.root / 'processed' / 'catalog.sqlite'}", table, PERIOD))
