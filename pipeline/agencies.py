@@ -12,7 +12,9 @@ agencies' folders are two submissions, each of its own agency's OPD.
 Consolidation gives the combined tables (the release, as for a city) and each agency's own tables
 (``instansi/<INSTANSI>/`` inside the release, written like the city tables); coverage has an
 ``instansi`` column and the summary each agency's counts. In SQL, each agency's rows are tagged with it
-(:func:`pipeline.database.publish_agencies`). A registry without agencies changes nothing of this.
+(:func:`pipeline.database.publish_agencies`). An agency whose sub-release and SQL rows would be the same
+(:func:`fingerprint_agencies`) is neither summed nor written again: its files are linked from the current
+release, its rows left as they are. A registry without agencies changes nothing of this.
 """
 
 from __future__ import annotations

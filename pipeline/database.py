@@ -5,7 +5,9 @@ every table holds the new rows of that period, or (after any failure, even a cra
 holds the previous ones. Running it twice with the same frames leaves identical table contents. Rows of
 other periods are never touched, nor are tables not named in ``frames``. Only the rows that changed are
 written where a table's rows have a key (:data:`ROW_KEYS`): one OPD's new version rewrites its own lineage
-rows and the city cells that changed, nothing else.
+rows and the city cells that changed, nothing else. An agency published with a fingerprint (a hash of what
+its frames are made of, recorded in :data:`FINGERPRINTS`) whose fingerprint is unchanged is not compared
+at all (:func:`publish_agencies`).
 
 A database may be shared by many agencies (a province, the national agency): each publishes its rows
 tagged with its code (column ``instansi``, second after ``period``), and a publish replaces only its own

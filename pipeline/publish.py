@@ -3,7 +3,8 @@
 ``processed/PERIOD`` is a symbolic link to ``processed/.releases/PERIOD-<run id>``. A run writes a
 complete release beside the current one and replaces the link with one atomic rename, so a reader
 (or a crash) sees either the old outputs or the new ones, never a mix. The previous release is kept
-for one more run, older ones are removed.
+for one more run, older ones are removed. A release folder is never changed once written, so a new
+release may hard-link an unchanged part of the current one (:func:`link_release`).
 """
 
 from __future__ import annotations
@@ -83,26 +84,18 @@ def link_release(folder: Path, previous: Path, manifest: dict) -> list[str] | No
     old = read_manifest(previous)
     if not old or not manifest.get("fingerprint") or old.get("fingerprint") != manifest["fingerprint"]:
         return None
+    names = [name for name in old["outputs"] if name != "manifest.json"]
+    if not all((previous / name).is_file() for name in names):
+        return None
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        for name in old["outputs"]:
-            if name != "manifest.json":
-                _link(previous / name, tmp / name)
-    except FileNotFoundError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return None
+    for name in names:
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(previous / name, tmp / name)
+        except OSError:  # a file system without hard links
+            shutil.copy2(previous / name, tmp / name)
     return _finish(tmp, folder, manifest)
-
-
-def _link(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except FileNotFoundError:
-        raise
-    except OSError:  # a file system without hard links, or across devices
-        shutil.copy2(source, target)
 
 
 def _finish(tmp: Path, folder: Path, manifest: dict) -> list[str]:
