@@ -268,6 +268,43 @@ def test_one_changed_opd_rewrites_only_its_own_rows(url):
     assert again["rekap_lineage"] == again["rekap_cells"] == {"deleted": 0, "inserted": 0}
 
 
+def test_an_agency_with_the_fingerprint_of_its_last_publish_is_left_as_it_is(url, monkeypatch):
+    """An agency whose fingerprint is the one recorded with its release row at its last publish of the period:
+    its frames are never made, its rows never compared; the other agency's are published. An agency whose
+    rows another publisher changed after its fingerprint was read is published after all (checked under its
+    lock)."""
+    def run(opds, scale, run_id):
+        return {**frames("2022", opds=opds, scale=scale), "rekap_release": pd.DataFrame({"run_id": [run_id]})}
+
+    def stored(agency):
+        return {name: comparable(tagged(url, name, "2022", agency).drop(columns=["instansi", "fingerprint"],
+                                                                         errors="ignore")) for name in a}
+
+    def same(agency, published):
+        return all(_same(stored(agency)[name], canonical(frame, "2022")) for name, frame in published.items())
+
+    a, b = run(("DINKES", "DINSOS"), 1, "r1"), run(("DINKES",), 2, "r1")
+    database.publish_agencies(url, "2022", {"KOTA-A": a, "KAB-B": b}, fingerprints={"KOTA-A": "fa", "KAB-B": "fb"})
+    made = []
+    changed = run(("DINSOS",), 3, "r2")
+    counts = database.publish_agencies(url, "2022", {"KOTA-A": lambda: made.append("KOTA-A") or a, "KAB-B": changed},
+                                       fingerprints={"KOTA-A": "fa", "KAB-B": "fb2"})
+    assert counts["KOTA-A"] == {} and made == [] and counts["KAB-B"]["rekap_coverage"] == {"deleted": 1, "inserted": 1}
+    assert same("KOTA-A", a) and same("KAB-B", changed)
+    recorded = read_frame(url, "rekap_release", "2022").set_index("instansi")
+    assert recorded[["run_id", "fingerprint"]].to_dict("index") == {
+        "KOTA-A": {"run_id": "r1", "fingerprint": "fa"}, "KAB-B": {"run_id": "r2", "fingerprint": "fb2"}}
+
+    other = run(("DINDIKBUD",), 4, "r3")  # another publisher of KOTA-A, after this one read the fingerprints
+    database.publish_frames(url, "2022", other, instansi="KOTA-A")
+    stale, unchanged = iter([{"KOTA-A"}]), database._unchanged
+    monkeypatch.setattr(database, "_unchanged", lambda conn, period, fingerprints: next(stale, None) or
+                        unchanged(conn, period, fingerprints))
+    database.publish_agencies(url, "2022", {"KOTA-A": a}, fingerprints={"KOTA-A": "fa"})
+    assert same("KOTA-A", a)
+    assert read_frame(url, "rekap_release", "2022").set_index("instansi").loc["KOTA-A", "fingerprint"] == "fa"
+
+
 def _row_ids(url: str, agency: str) -> dict | None:
     """PostgreSQL: each lineage row's physical id (ctid), which an UPDATE or a re-insert changes."""
     if not url.startswith("postgresql"):
