@@ -54,8 +54,8 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {"rekap_cells": ("period", TAG, "tabl
 # tables are replaced whole within the period and agency.
 ROW_KEYS: dict[str, tuple[str, ...]] = {"rekap_cells": ("table", "key"),
                                         "rekap_lineage": ("table", "key", "opd", "source")}
-INDEX_COLUMNS = ("period", TAG, "table", "key")
-FINGERPRINTS = "rekap_release"  # the table whose row per period and agency records its publish's fingerprint  # indexed where a table has them (the leading ones present)
+INDEX_COLUMNS = ("period", TAG, "table", "key")  # indexed where a table has them (the leading ones present)
+FINGERPRINTS = "rekap_release"  # the table whose row per period and agency records its publish's fingerprint
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONNECT_TIMEOUT = 10  # seconds, PostgreSQL: an unreachable server fails fast instead of hanging
 SCHEMA_LOCK = "rekap.schema"  # PostgreSQL advisory locks: tables created or extended (exclusive) or used
