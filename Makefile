@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/staff.py
+	$(BIN)/python bench/sniff.py
 	$(BIN)/python bench/check.py
 
 docs: setup

@@ -3,7 +3,7 @@ folders whether it is a staff list (``pipeline.staff.is_staff_list``, one proces
 as a worker asks them), as JSON. It measures the checkout whose ``pipeline`` the interpreter imports:
 run it with each checkout's venv to compare two (before / after a change).
 
-    .venv/bin/python bench/sniff.py FOLDER [FOLDER ...]   # e.g. a national benchmark's raw/2099/*/
+    .venv/bin/python bench/sniff.py [FOLDER ...]   # e.g. a national benchmark's raw/2099/*/; default: the sample
 """
 
 from __future__ import annotations
@@ -31,5 +31,18 @@ def measure(folders: list[str]) -> dict:
     return out
 
 
+def main() -> None:
+    if sys.argv[1:]:
+        print(json.dumps(measure(sys.argv[1:]), indent=2))
+        return
+    import tempfile
+
+    from pipeline.sample import write_sample
+
+    with tempfile.TemporaryDirectory() as tmp:  # no folder given: the sample period's submissions
+        write_sample(Path(tmp), "2022", log=None)
+        print(json.dumps(measure([str(Path(tmp) / "2022")]), indent=2))
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1:] or [str(Path.cwd())]), indent=2))
+    main()
