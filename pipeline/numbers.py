@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 DASHES = {"-", "–", "—", "--"}
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}([.,])\d{3}(\1\d{3})*$")
@@ -55,6 +56,9 @@ def _marked(text: str) -> Parsed | None:
     return None
 
 
+CACHED_LENGTH = 40  # a count's text: short, and the same few texts recur in every submission
+
+
 def parse_count(raw) -> Parsed:
     if raw is None:
         return Parsed(None)
@@ -62,12 +66,17 @@ def parse_count(raw) -> Parsed:
         return Parsed(math.nan)
     if isinstance(raw, (int, float)):
         return Parsed(float(raw) if math.isfinite(raw) else math.nan)
-    unit = _UNIT.match(str(raw).strip())
+    text = str(raw)
+    return _count_text(text) if len(text) <= CACHED_LENGTH else _parse_count_text(text)
+
+
+def _parse_count_text(raw: str) -> Parsed:
+    unit = _UNIT.match(raw.strip())
     if unit:
         number = parse_count(unit.group("number"))
         if number.value is not None and not math.isnan(number.value):
             return Parsed(number.value, as_text=True, unit=unit.group("unit"))
-    text = _clean(str(raw))
+    text = _clean(raw)
     if (marked := _marked(text)) is not None:
         return marked
     if _PLAIN.match(text):
@@ -75,6 +84,10 @@ def parse_count(raw) -> Parsed:
     if _THOUSANDS.match(text):
         return Parsed(float(re.sub(r"[.,]", "", text)), as_text=True)
     return Parsed(_decimal(text), as_text=True)
+
+
+# bounded: at most 65,536 texts of at most CACHED_LENGTH characters; a Parsed is immutable, so shared
+_count_text = lru_cache(maxsize=1 << 16)(_parse_count_text)
 
 
 def parse_percent(raw, fraction: bool = False) -> Parsed:

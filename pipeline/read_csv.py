@@ -68,6 +68,34 @@ def _build_member_lookup(spec: TableSpec) -> dict[str, dict[str, str]]:
     return out
 
 
+_resolved: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per spec: {texts: (key, detail)}
+RESOLVED = 1 << 16  # texts remembered per spec at most (a submission's lines: a few hundred, alike across OPDs)
+
+
+def _resolve(spec: TableSpec, lookup: dict[str, dict[str, str]], given: tuple) -> tuple[tuple | None, str]:
+    """The cell a line names by its dimension texts as typed (in ``spec.dim_names`` order), or None and
+    what was not understood. Remembered per spec: every submission's lines name the same cells."""
+    memo = _resolved.get(spec)
+    if memo is None:
+        memo = _resolved[spec] = {}
+    found = memo.get(given)
+    if found is None:
+        mapping, unknown = {}, []
+        for dim, text in zip(spec.dims, given):
+            code = lookup[dim.name].get(normalize(text))
+            if code is None:
+                unknown.append(f"{dim.name}={text or '?'}")
+            mapping[dim.name] = code
+        key = spec.key(mapping) if not unknown else None
+        if key is None or not (spec.has_cell(key) or spec.is_impossible(key)):
+            found = (None, ", ".join(unknown) or ", ".join(f"{k}={v}" for k, v in mapping.items()))
+        else:
+            found = (key, "")
+        if len(memo) < RESOLVED:
+            memo[given] = found
+    return found
+
+
 def _decode(data: bytes) -> str:
     """UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's "Unicode text"), else Windows-1252.
 
@@ -110,16 +138,8 @@ def _rows(reader, tables, lookups, named: dict, seen: dict, ex: Extract) -> None
             ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", params={
                 "line": line, "detail": f"table={row.get('table')}", "table": row.get("table")}))
             continue
-        mapping, unknown = {}, []
-        for dim in spec.dims:
-            given = normalize(row.get(dim.name))
-            code = lookups[table][dim.name].get(given)
-            if code is None:
-                unknown.append(f"{dim.name}={row.get(dim.name) or '?'}")
-            mapping[dim.name] = code
-        key = spec.key(mapping) if not unknown else None
-        if key is None or not (spec.has_cell(key) or spec.is_impossible(key)):
-            detail = ", ".join(unknown) or ", ".join(f"{k}={v}" for k, v in mapping.items())
+        key, detail = _resolve(spec, lookups[table], tuple(row.get(n) for n in spec.dim_names))
+        if key is None:
             ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", table, params={"line": line, "detail": detail}))
             continue
         if (table, key) in seen:

@@ -150,7 +150,7 @@ class TableSpec:
         return any(all(d[n] in allowed for n, allowed in b.items()) for b in self.not_available)
 
     # -- keys ---------------------------------------------------------------------------------
-    @property
+    @functools.cached_property  # asked for every cell read and checked
     def dim_names(self) -> tuple[str, ...]:
         return tuple(d.name for d in self.dims)
 

@@ -138,6 +138,8 @@ def _optional_cells(spec: TableSpec) -> tuple[Ref, ...]:
 
 def _notes(extract: Extract, raw, spec: TableSpec, parsed, value: float) -> list[Finding]:
     """What a cell's text says besides its number: not available, a unit, no number, typed as text."""
+    if not (parsed.not_available or parsed.unit or math.isnan(value) or extract.kind == "xlsx"):
+        return []  # a number in a CSV's text: every value there is text
     where = dict(table=raw.table, cell=spec.key_dict(raw.key), sheet=raw.sheet, address=raw.address)
     if parsed.not_available and spec.may_be_unavailable(raw.key):
         return [Finding("VALUE_NOT_AVAILABLE", "value:available", actual=str(raw.value), **where)]

@@ -108,6 +108,30 @@ def test_csv_cell_problems(tmp_path):
     assert {"CELL_DUPLICATE", "CELL_UNKNOWN", "CELL_MISSING"} <= set(codes)
 
 
+def test_csv_lines_are_understood_alike_in_every_file_of_a_process(tmp_path):
+    """The reader remembers what a line's texts name (every submission repeats them): a remembered line
+    gives what a fresh one gives, and one file's texts never decide another's."""
+    from pipeline.read_csv import _resolved, read_csv
+
+    (tmp_path / "A").mkdir()
+    clean = Submission().write_csv(tmp_path / "A" / "DINDIKBUD.csv")
+    lines = clean.read_text().splitlines()
+    header, line = lines[0].split(","), lines[2].split(",")
+    line[header.index("sex")] = "X"
+    broken = tmp_path / "B" / "DINDIKBUD.csv"
+    broken.parent.mkdir()
+    broken.write_text("\n".join([lines[0], lines[1], ",".join(line), *lines[3:]]) + "\n")
+
+    def unknown(path):
+        return [(f.params["line"], f.params["detail"]) for f in read_csv(path).findings if f.code == "CELL_UNKNOWN"]
+
+    _resolved.clear()
+    first = [unknown(broken), unknown(clean)]
+    assert first == [[(3, "sex=X")], []]
+    assert [unknown(broken), unknown(clean)] == first  # remembered now: the same answers
+    assert read_csv(clean).cells == read_csv(clean).cells
+
+
 def test_csv_without_a_table_is_table_missing(tmp_path):
     sub = Submission()
     del sub.values["golongan"]
