@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import weakref
+from collections.abc import Callable
+from operator import itemgetter
 from pathlib import Path
 
 from pipeline.findings import Finding
@@ -119,26 +121,53 @@ def _mixed_identity(rows: dict[str, set], ex: Extract) -> None:
                 name: True, "detail": ", ".join(sorted(seen))}))
 
 
-def _rows(reader, tables, lookups, named: dict, seen: dict, ex: Extract) -> None:
-    """Every line of the CSV into ``ex``: cells, identity, what each line names."""
+def _columns(header: list[str], names) -> Callable[[list], tuple]:
+    """What a line holds under ``names``, as a tuple (None where the header has no such column or the line
+    stops short); a name the header gives twice: its last column. For lines :func:`_padded` to the header."""
+    where = {name: i for i, name in enumerate(header)}
+    indices = [where.get(name, len(header)) for name in names]  # past the header: the padding's None
+    if len(indices) == 1:
+        return lambda line, i=indices[0]: (line[i],)
+    return itemgetter(*indices) if indices else lambda line: ()
+
+
+def _padded(line: list, width: int) -> list:
+    """A line as long as the header plus one None (what an absent column reads as); text beyond the header
+    is not read."""
+    if len(line) == width:
+        line.append(None)
+        return line
+    return line[:width] + [None] * (width + 1 - min(len(line), width))
+
+
+def _rows(reader, header: list[str], tables, lookups, named: dict, seen: dict, ex: Extract) -> None:
+    """Every line of the CSV into ``ex``: cells, identity, what each line names. Blank lines are skipped
+    and not counted (a line's number is its place among the others, the header being line 1)."""
     ids = {normalize(t): t for t in tables}
+    width = len(header)
+    identity, table_of, value_of = _columns(header, IDENTITY_FIELDS), _columns(header, ("table",)), _columns(header, ("value",))
+    named_of = _columns(header, tuple(named))
+    dims_of = {t: _columns(header, spec.dim_names) for t, spec in tables.items()}
     texts = {name: set() for name in named}  # what each line named, as typed (one file repeats it)
-    for line, row in enumerate(reader, start=2):
-        for name in IDENTITY_FIELDS:
-            if row.get(name) and name not in ex.identity:
-                ex.identity[name] = row[name].strip()
-        for name, names in named.items():
-            text = (row.get(name) or "").strip()
+    for line, row in enumerate((r for r in reader if r), start=2):
+        row = _padded(row, width)
+        if len(ex.identity) < len(IDENTITY_FIELDS):
+            for name, text in zip(IDENTITY_FIELDS, identity(row)):
+                if text and name not in ex.identity:
+                    ex.identity[name] = text.strip()
+        for (name, names), text in zip(named.items(), named_of(row)):
+            text = (text or "").strip()
             if text and text not in texts[name]:
                 texts[name].add(text)
                 names.add(text.upper() if name == "opd" else normalize_period(text) or text)
-        table = ids.get(normalize(row.get("table")))  # `staf_umur`, `STAF UMUR`, `staf-umur`: one table
+        given = table_of(row)[0]
+        table = ids.get(normalize(given))  # `staf_umur`, `STAF UMUR`, `staf-umur`: one table
         spec = tables.get(table)
         if spec is None:
             ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", params={
-                "line": line, "detail": f"table={row.get('table')}", "table": row.get("table")}))
+                "line": line, "detail": f"table={given}", "table": given}))
             continue
-        key, detail = _resolve(spec, lookups[table], tuple(row.get(n) for n in spec.dim_names))
+        key, detail = _resolve(spec, lookups[table], dims_of[table](row))
         if key is None:
             ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", table, params={"line": line, "detail": detail}))
             continue
@@ -147,7 +176,7 @@ def _rows(reader, tables, lookups, named: dict, seen: dict, ex: Extract) -> None
             continue
         seen[(table, key)] = line
         ex.tables.add(table)
-        ex.cells.append(RawCell(table, key, row.get("value"), None, None))
+        ex.cells.append(RawCell(table, key, value_of(row)[0], None, None))
 
 
 def read_csv(path) -> Extract:
@@ -170,9 +199,8 @@ def read_csv(path) -> Extract:
         dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [normalize(h).lower().replace(" ", "_") for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
+    reader = csv.reader(io.StringIO(text), dialect=dialect)
+    header = [normalize(h).lower().replace(" ", "_") for h in next(reader, [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         ex.findings.append(Finding("CSV_HEADER", "csv:header", params={"detail": ", ".join(missing)}))
@@ -183,7 +211,7 @@ def read_csv(path) -> Extract:
     named: dict[str, set] = {"opd": set(), "period": set()}
     csv.field_size_limit(LIMITS["csv_line_length"].value)  # a quoted field over many lines is bounded too
     try:
-        _rows(reader, tables, lookups, named, seen, ex)
+        _rows(reader, header, tables, lookups, named, seen, ex)
     except csv.Error as err:
         ex.findings.append(too_large(str(path), "csv_line_length", LIMITS["csv_line_length"].value + 1)
                            if "field larger" in str(err) else
