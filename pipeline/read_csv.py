@@ -145,14 +145,15 @@ def _rows(reader, header: list[str], tables, lookups, named: dict, seen: dict, e
     and not counted (a line's number is its place among the others, the header being line 1)."""
     ids = {normalize(t): t for t in tables}
     width = len(header)
-    identity, table_of, value_of = _columns(header, IDENTITY_FIELDS), _columns(header, ("table",)), _columns(header, ("value",))
+    fields = tuple(name for name in IDENTITY_FIELDS if name in header)  # asked until each has been given
+    identity, table_of, value_of = _columns(header, fields), _columns(header, ("table",)), _columns(header, ("value",))
     named_of = _columns(header, tuple(named))
     dims_of = {t: _columns(header, spec.dim_names) for t, spec in tables.items()}
     texts = {name: set() for name in named}  # what each line named, as typed (one file repeats it)
     for line, row in enumerate((r for r in reader if r), start=2):
         row = _padded(row, width)
-        if len(ex.identity) < len(IDENTITY_FIELDS):
-            for name, text in zip(IDENTITY_FIELDS, identity(row)):
+        if len(ex.identity) < len(fields):
+            for name, text in zip(fields, identity(row)):
                 if text and name not in ex.identity:
                     ex.identity[name] = text.strip()
         for (name, names), text in zip(named.items(), named_of(row)):
