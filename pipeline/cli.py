@@ -175,18 +175,21 @@ def validate(ws, ui, files, fmt, period, jobs, lang):
     if not paths:
         where = ", ".join(str(f) for f in files)
         raise UsageFailure.say("no_submission", lang, where=where)
-    # staff lists (recognised by content) are checked as lists, not as recaps
+    # staff lists (recognised by content, by the process that would read them) are checked as lists, not as
+    # recaps; a list needs a period: --period or its folder's (a file outside a period folder is asked first)
     from pipeline.staff_run import check_lists, find_lists, staff_text
+    from pipeline.validate import STAFF_LIST
 
-    lists = find_lists([p for p in paths if p.is_file()], jobs)
-    list_period = period or (period_of_path(lists[0]) if lists else None)
-    if lists and list_period is None:
+    if period is None and find_lists([p for p in paths if p.is_file() and period_of_path(p) is None], jobs):
         raise UsageFailure.say("staff_needs_period", lang)
-    rejected = False
+    rejected, lists = False, []
 
     def results():  # as they come, in the files' order, whatever --jobs
         nonlocal rejected
-        for r in ui.progress(iter_validate([p for p in paths if p not in lists], period, jobs=jobs), "validate"):
+        for r in ui.progress(iter_validate(paths, period, jobs=jobs, lists=True), "validate"):
+            if r.kind == STAFF_LIST:
+                lists.append(Path(r.file))
+                continue
             ui.detail(r.file)
             rejected |= r.status == "rejected"
             yield r
@@ -198,7 +201,7 @@ def validate(ws, ui, files, fmt, period, jobs, lang):
     if lists:
         from pipeline.specs import load_registry
 
-        checked = check_lists(lists, list_period, load_registry())
+        checked = check_lists(lists, period or period_of_path(lists[0]), load_registry())
         ui.result(staff_text(checked, lang, fmt))
     sys.exit(1 if rejected or any(r.status == "rejected" for r in checked) else 0)
 

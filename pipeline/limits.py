@@ -19,6 +19,7 @@ grid costs however sparse the sheet: python-calamine fills each sheet from A1 to
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -334,18 +335,31 @@ def _walk(z: zipfile.ZipFile, infos: list) -> None:
             _check("sheet_area", totals["sheet_area"])
 
 
+# the workbook last found within the limits in this process (its bytes' digest, and its parts when the quick
+# proof read them): a file asked twice in a row (whether it is a staff list, then read as a recap) is proved once
+_last: list = [b"", {}]
+LAST_PARTS = 4 * MiB  # its parts are kept only up to this many bytes (a recap's are about 200 KB)
+
+
 def check_xlsx(path, size: int | None = None, data: bytes | None = None,
                parts: dict | None = None) -> Finding | None:
     """``FILE_TOO_LARGE`` (or ``FILE_CORRUPT`` for XML no workbook holds) when a workbook is beyond a
     limit; None when it is within every limit, or is not a zip at all (the reader says what it is).
 
-    ``data``: the file's bytes, when read already. ``parts``: filled with every entry's inflated bytes (CRC
+    ``data``: the file's bytes, when read already (the same bytes as the last workbook found within the
+    limits in this process are not proved again). ``parts``: filled with every entry's inflated bytes (CRC
     checked) when the quick proof vouches for the workbook; left empty otherwise."""
     path = Path(path)
     size = path.stat().st_size if size is None else size
     if size > LIMITS["file_bytes"].value:
         return too_large(str(path), "file_bytes", size)
+    digest = hashlib.blake2b(data, digest_size=16).digest() if data is not None else b""
+    if digest and digest == _last[0]:
+        if parts is not None:
+            parts.update(_last[1])
+        return None
     source = path if data is None else io.BytesIO(data)
+    read = {} if parts is not None or digest else None
     try:
         with zipfile.ZipFile(source) as z:
             infos = z.infolist()
@@ -357,9 +371,9 @@ def check_xlsx(path, size: int | None = None, data: bytes | None = None,
             for info in infos:
                 if info.file_size > RATIO_FROM:
                     _check("ratio", info.file_size // max(1, info.compress_size))
-            if not _within(z, infos, parts):
-                if parts is not None:
-                    parts.clear()
+            if not _within(z, infos, read):
+                if read is not None:
+                    read.clear()
                 _walk(z, infos)
     except _Over as over:
         return too_large(str(path), over.name, over.actual)
@@ -372,4 +386,8 @@ def check_xlsx(path, size: int | None = None, data: bytes | None = None,
         if isinstance(err, (zipfile.BadZipFile,)) and not zipfile.is_zipfile(source):
             return None
         return corrupt(str(path), f"{type(err).__name__}: {err}"[:200])
+    if digest:
+        _last[:] = [digest, read if sum(map(len, read.values())) <= LAST_PARTS else {}]
+    if parts is not None and read:
+        parts.update(read)
     return None

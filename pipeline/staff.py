@@ -27,7 +27,7 @@ import polars as pl
 
 from pipeline.findings import Finding
 from pipeline.labels import normalize
-from pipeline.limits import check_xlsx
+from pipeline.limits import LIMITS, check_xlsx
 from pipeline.specs import Opd, load_registry, load_tables, read_yaml, spec_file
 
 FIELDS_OUT = ("row", "nip", "name", "sex", "status", "gol", "ruang", "rank", "grade", "education", "position",
@@ -164,7 +164,8 @@ def is_staff_list(path) -> bool:
         if _is_sheet(path):
             # every recap is within the limits (checked before anything parses it) and is asked this: read
             # it fast; a bigger list is streamed, its first rows only
-            small = _head(path, 4) == b"PK\x03\x04" and check_xlsx(path) is None
+            data = path.read_bytes() if path.stat().st_size <= LIMITS["file_bytes"].value else None
+            small = data is not None and data[:4] == b"PK\x03\x04" and check_xlsx(path, len(data), data) is None
             return any(any(_is_header(list(r)) for r in rows) for _, rows in _sheets(path, limit, whole=small))
         if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
             return False

@@ -340,14 +340,24 @@ class _Job:
     registry: dict[str, Opd]
     reference: object
     registry_of: dict[str, dict[str, Opd]]  # a file's own registry (its agency's), by path
+    lists: bool = False  # each file asked first whether it is a staff list
+
+
+STAFF_LIST = "staff-list"  # the kind of the result of a file that is a staff list: not checked as a recap
 
 
 def _check_paths(job: _Job, paths: list) -> list[Result]:
     """A batch of files read, staged (one schema validation), checked and localised, as compact
-    results; a fault is a finding on its file only."""
+    results; a fault is a finding on its file only. With ``job.lists``, a staff list is only named
+    (kind :data:`STAFF_LIST`), in the process that would read it (a workbook's limits are proved once)."""
+    from pipeline.staff import is_staff_list
+
     extracts, results = [], {}
     for i, path in enumerate(paths):
         try:
+            if job.lists and is_staff_list(path):
+                results[i] = Result(str(path), None, None, [], kind=STAFF_LIST)
+                continue
             extracts.append((i, read_submission(Path(path))))
         except Exception as err:  # a bug in a reader, not bad data: record it and go on
             results[i] = internal_error(path, err)
@@ -363,17 +373,19 @@ def _check_paths(job: _Job, paths: list) -> list[Result]:
 
 def iter_validate(paths, expected_period: str | None = None, registry: dict[str, Opd] | None = None,
                   reference=None, jobs: int | None = 1,
-                  registry_of: dict[str, dict[str, Opd]] | None = None) -> Iterator[Result]:
+                  registry_of: dict[str, dict[str, Opd]] | None = None, lists: bool = False) -> Iterator[Result]:
     """Compact results (:meth:`Result.compact`) of ``paths``, in their order, as they come, checked on
     ``jobs`` processes (:func:`pipeline.pool.ordered_map`; ``None``: every core). Each file on its
     own: a fault while checking one, even one that kills its worker process, is a finding on that file
     (INTERNAL_ERROR), never a stop for the rest. ``reference``: see :func:`check_extract` (plain data,
     e.g. an :class:`Evidence`, when jobs > 1 on a system that cannot fork). ``registry_of``: the registry
     a file is checked against, by path (an agency's folder: :func:`pipeline.agencies.registries_by_file`);
-    else ``registry``."""
+    else ``registry``. ``lists``: a file that is a staff list (:func:`pipeline.staff.is_staff_list`) gives a
+    result of kind :data:`STAFF_LIST`, with no finding, instead of being checked as a recap (the run asks
+    before it validates: its lists are evidence for the recaps)."""
     from pipeline.pool import ordered_map, resolve_jobs
 
-    job = _Job(expected_period, registry or load_registry(), reference, registry_of or {})
+    job = _Job(expected_period, registry or load_registry(), reference, registry_of or {}, lists)
     load_tables()  # loaded once here, so that forked workers inherit it
     paths, jobs = list(paths), resolve_jobs(jobs)
     # a chunk's files are staged by one schema validation (its fixed cost is paid per chunk): chunks of

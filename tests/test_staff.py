@@ -140,7 +140,7 @@ def test_a_workbook_is_recognised_alike_loaded_whole_or_streamed(tmp_path, monke
     recap = write_template(tmp_path / "DINKES.xlsx", load_registry()["DINKES"], "2022")
     answers = {}
     for whole in (True, False):
-        monkeypatch.setattr(staff, "check_xlsx", lambda path, whole=whole: None if whole else "beyond")
+        monkeypatch.setattr(staff, "check_xlsx", lambda path, *_, whole=whole: None if whole else "beyond")
         answers[whole] = [is_staff_list(tmp_path / "list.xlsx"), is_staff_list(recap)]
     assert answers[True] == answers[False] == [True, False]
 
@@ -358,6 +358,43 @@ def test_validate_checks_a_staff_list_in_a_folder_as_a_list(tmp_path):
     write_list(folder / "kiriman.csv", [row(**{"NIP BARU": "198502302010011003"})])
     result = CliRunner().invoke(cli, ["validate", str(folder)])
     assert result.exit_code == 1 and "STAFF_NIP_BIRTH" in result.output and "198502302010011003" not in result.output
+
+
+def test_validate_proves_each_workbook_once_and_a_list_outside_a_period_folder_needs_one(tmp_path, monkeypatch):
+    """Each file is asked whether it is a list by the process that then reads it: a workbook's limits are
+    proved once, not once to ask and once to read. A list outside a period folder needs --period."""
+    import json
+
+    from click.testing import CliRunner
+    from openpyxl import Workbook
+
+    from pipeline import limits
+    from pipeline.cli import cli
+    from pipeline.template import write_template
+
+    folder = tmp_path / "2022"
+    folder.mkdir()
+    for opd in ("DINKES", "DINSOS"):
+        write_template(folder / f"{opd}.xlsx", REGISTRY[opd], "2022")
+    wb = Workbook()
+    wb.active.append(HEADER)
+    wb.active.append(CLEAN)
+    wb.save(folder / "kiriman.xlsx")
+    proved, real = [], limits._within
+    monkeypatch.setattr(limits, "_within", lambda z, infos, parts=None: proved.append(z.filename) or real(z, infos, parts))
+    result = CliRunner().invoke(cli, ["validate", str(folder), "--jobs", "1", "--format", "json", "--lang", "en"])
+    assert result.exit_code == 1, result.output  # the empty templates miss every table
+    doc, end = json.JSONDecoder().raw_decode(result.output)  # the recaps' document, then the lists'
+    assert sorted(s["file"].rsplit("/", 1)[-1] for s in doc["submissions"]) == ["DINKES.xlsx", "DINSOS.xlsx"]
+    assert "kiriman.xlsx" in result.output[end:] and "DINSOS" in result.output[end:]  # checked as a list
+    assert len(proved) == 3  # three workbooks, each proved once
+
+    alone = tmp_path / "kiriman.xlsx"
+    (folder / "kiriman.xlsx").rename(alone)
+    result = CliRunner().invoke(cli, ["validate", str(alone), "--lang", "en"])
+    assert result.exit_code == 2 and "give --period" in result.output
+    result = CliRunner().invoke(cli, ["validate", str(alone), "--period", "2022", "--lang", "en"])
+    assert result.exit_code == 0 and "DINSOS: 1 PNS & CPNS" in result.output
 
 
 def test_policies_decide_which_opds_are_counted_from_their_list(tmp_path):
