@@ -1,6 +1,7 @@
 """rekap run under faults: SIGKILL at every logged stage, a read-only and a full disk, a damaged catalog, a
 report that fails for one OPD, a withdrawn file. Each leaves the last release intact and the next run
-correct, reports included. Runs are real CLI processes on real files in a temporary folder."""
+correct, reports included. Runs are real CLI processes on real files in a temporary folder (each forked
+from one that imported the CLI already: tests/cliproc.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from cliproc import rekap
 from conftest import Submission
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
@@ -37,8 +38,7 @@ class Site:
 
     def run(self, *extra, kill_after: str | None = None) -> subprocess.CompletedProcess:
         env = {**ENV, "REKAP_KILL_AFTER": kill_after} if kill_after else ENV
-        return subprocess.run([sys.executable, "-m", "pipeline", "run", "--period", PERIOD, *extra], cwd=self.root,
-                              env=env, capture_output=True, text=True, timeout=600)
+        return rekap(["run", "--period", PERIOD, *extra], self.root, env)
 
     def published(self) -> dict[str, str]:
         folder = self.processed / PERIOD
@@ -144,8 +144,7 @@ def test_a_damaged_catalog_stops_the_run_and_rekap_repair_rebuilds_it_losing_no_
     log = sorted((site.processed / "logs" / PERIOD).glob("run-*.jsonl"))[-1].read_text()
     assert "Traceback" in log  # the detail is in the run log
 
-    repaired = subprocess.run([sys.executable, "-m", "pipeline", "repair"], cwd=site.root, env=ENV,
-                              capture_output=True, text=True, timeout=600)
+    repaired = rekap(["repair"], site.root, ENV)
     assert repaired.returncode == 0, repaired.stderr
     assert list(site.processed.glob("catalog.sqlite.damaged-*"))  # kept, not deleted
     catalog = Catalog(site.processed / "catalog.sqlite")
