@@ -383,6 +383,10 @@ def test_profile_has_the_six_tables_in_book_format_and_charts(visit, site):
     assert golongan_headers.filter(has_text=re.compile(r"^GOL I$")).get_attribute("colspan") == "2"
     assert golongan_headers.filter(has_text=re.compile(r"^TOTAL$")).get_attribute("rowspan") == "2"
     assert page.page.locator("svg.chart").count() >= 4
+    # the charts' words are text in the page's font (found, selected and read aloud), not drawn glyphs
+    chart = page.page.locator('section[data-table="golongan"] svg.chart')
+    assert chart.locator("text", has_text=re.compile(r"^GOL III$")).count() == 1
+    assert "DejaVu Sans" in chart.locator("text").first.get_attribute("font-family")
     assert page.page.locator("img").count() == 0
     assert "Tabel ini mencakup" in page.text("#coverage-note")
 
