@@ -51,11 +51,23 @@ def plain_text(text: str) -> str:
 
 
 def neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text columns are neutral (numbers untouched)."""
+    """A copy of ``frame`` whose text columns are neutral (numbers untouched).
+
+    A column's distinct texts are judged once each (a lineage of a million rows names a few thousand
+    files, tables and cells), and only a column holding a text that changes is rewritten."""
     out = frame.copy()
     for column in out.columns:
-        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])):
-            out[column] = out[column].map(cell_text)
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        try:
+            distinct = series.dropna().unique()
+        except TypeError:  # a value that cannot be hashed: judged one by one
+            out[column] = series.map(cell_text)
+            continue
+        changed = {v: cell_text(v) for v in distinct if isinstance(v, str) and cell_text(v) != v}
+        if changed:
+            out[column] = series.map(lambda v: changed.get(v, v) if isinstance(v, str) else v)
     return out
 
 

@@ -22,7 +22,7 @@ import pytest
 import hostile
 from pipeline.catalog import Catalog
 from pipeline.read import SUBMISSION_SUFFIXES
-from pipeline.safe import DANGEROUS, neutral
+from pipeline.safe import DANGEROUS, cell_text, neutral, neutral_frame
 from pipeline.specs import load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,6 +189,21 @@ def test_neutral_follows_the_owasp_rule():
         assert neutral(lead + "cmd|' /C calc'!A0") == "'" + lead + "cmd|' /C calc'!A0"
     assert neutral("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
     assert [neutral(v) for v in ("-", "-5", "+1.009", "DINKES", 5, None)] == ["-", "-5", "+1.009", "DINKES", 5, None]
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_a_frame_is_written_neutral_whatever_its_columns_hold(dtype):
+    texts = ["DINKES", "=1+1", None, "-", "@SUM(A1)", "a\x00b", "=1+1", "-5", "\tx"] * 50
+    frame = pd.DataFrame({"file": pd.Series(texts, dtype=dtype), "n": range(len(texts)),
+                          "ok": [True, False, True] * 150, "quiet": pd.Series(["DINKES", "BKPSDM", None] * 150, dtype=dtype),
+                          "odd": [[1], "=x", 2.5] * 150})
+    out = neutral_frame(frame)
+    one_by_one = frame.assign(**{c: frame[c].map(cell_text) for c in ("file", "quiet", "odd")})
+    assert out.to_csv(index=False) == one_by_one.to_csv(index=False)  # every text judged as cell_text judges it
+    assert out["file"].iloc[:2].tolist() == ["DINKES", "'=1+1"] and out["file"].iloc[5] == "a\ufffdb"
+    assert out["odd"].iloc[1] == "'=x" and out["odd"].iloc[0] == [1]
+    assert out["n"].equals(frame["n"]) and out["ok"].equals(frame["ok"]) and out["quiet"].equals(frame["quiet"])
+    assert frame["file"].iloc[1] == "=1+1"  # the frame given is left as it was
 
 
 def _quick_and_walk(path: Path):
