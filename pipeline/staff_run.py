@@ -22,19 +22,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from pipeline import text
 from pipeline.catalog import Version
 from pipeline.consolidate import Source
 from pipeline.findings import Finding
 from pipeline.specs import Opd, load_tables
-from pipeline.staff import (PRIVATE, copy_private, is_staff_list, map_rows, read_staff, row_findings,
-                            write_people)
-from pipeline.staff_checks import check_rows, duplicate_findings
-from pipeline.staff_recap import derive, from_list, reconcile
 from pipeline.values import Values, key_text, parse_key, refs
+
+if TYPE_CHECKING:
+    import polars as pl
+
+# Reading, checking and counting lists (polars, pipeline.staff*) are imported where a list is at hand: a run
+# without lists never loads them.
 
 POLICIES = ("reconcile", "recap-first", "list-first")
 DEFAULT_POLICY = "reconcile"
@@ -70,15 +71,23 @@ def find_lists(paths, jobs: int | None = None) -> list[Path]:
     """The staff lists among ``paths`` (regular files), in their order: each file asked
     (:func:`is_staff_list`) on ``jobs`` processes (:func:`pipeline.pool.ordered_map`; ``None``: the
     command's ``--jobs``). A file whose asking kills its worker is not a list (the recap reader says why)."""
-    from pipeline.pool import ordered_map
-
     paths = [Path(p) for p in paths]
+    if not paths:
+        return []
+    from pipeline.pool import ordered_map
+    from pipeline.staff import is_staff_list
+
     answers = ordered_map(is_staff_list, paths, jobs, chunk=SNIFF_CHUNK, on_crash=lambda _: False)
     return [p for p, is_list in zip(paths, answers) if is_list]
 
 
 def check_list(path, period: str, registry: dict[str, Opd]) -> StaffInput:
     """Read, map, check and count one list (without the city-wide duplicate check)."""
+    import polars as pl
+
+    from pipeline.staff import map_rows, read_staff, row_findings
+    from pipeline.staff_checks import check_rows
+    from pipeline.staff_recap import derive
     from pipeline.versions import sha256_file
 
     path = Path(path)
@@ -99,6 +108,8 @@ def check_list(path, period: str, registry: dict[str, Opd]) -> StaffInput:
 
 def _check_safely(path, period: str, registry: dict[str, Opd]) -> StaffInput:
     """A fault while checking one list is a finding on it, never a stop for the others."""
+    import polars as pl
+
     from pipeline.versions import sha256_file
 
     try:
@@ -117,6 +128,10 @@ def check_lists(paths, period: str, registry: dict[str, Opd],
     :func:`pipeline.agencies.registries_by_file`); a list not in it: ``registry``."""
     registry_of = registry_of or {}
     lists = [_check_safely(p, period, registry_of.get(str(p), registry)) for p in paths]
+    if not lists:
+        return lists
+    from pipeline.staff_checks import duplicate_findings
+
     dup = duplicate_findings([(str(s.file), s.rows) for s in lists if "nip" in s.rows.columns])
     for s in lists:
         s.findings += [f for f in dup if f.params.get("file") == s.file.name]
@@ -128,6 +143,8 @@ def archive_lists(lists: list[StaffInput], processed: Path) -> None:
     folder = processed / "staff"
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
+    if lists:
+        from pipeline.staff import copy_private, write_people
     for s in lists:
         archive = processed / "archive" / s.sha256[:2] / f"{s.sha256}{s.file.suffix.lower()}"
         if not archive.exists():
@@ -174,6 +191,10 @@ def reconcile_inputs(lists: list[StaffInput], inputs, policy: str, processed: Pa
     whose recap was compared with a list, the number of differing cells."""
     severity = "error" if policy == "reconcile" else "warning"
     compared: dict[str, int] = {}
+    if not lists:
+        return compared
+    from pipeline.staff_recap import reconcile
+
     for i in inputs:
         for s in lists:
             if i.opd and s.usable(i.opd) and i.version.values:
@@ -191,8 +212,10 @@ def apply_policy(lists: list[StaffInput], chosen: dict[str, Version], inputs, po
     ``{OPD: {"list": file, "list_sha256", "recap_sha256" (or None), "recap_cells": [...]}}``."""
     tables = load_tables()
     origins: dict[str, dict] = {}
-    if policy == "reconcile":  # lists check the recaps; the recaps alone make the tables
+    if policy == "reconcile" or not lists:  # lists check the recaps; the recaps alone make the tables
         return origins
+    from pipeline.staff_recap import from_list
+
     for s in lists:
         for opd in s.opds:
             if not s.usable(opd) or opd in origins:
@@ -229,6 +252,8 @@ def sources(chosen: dict[str, Version], origins: dict[str, dict], values_of) -> 
     """What consolidation sums: per OPD its recap, or its list's cells and the recap's remaining cells."""
     tables = load_tables()
     out = []
+    if origins:
+        from pipeline.staff_recap import from_list
     for opd, v in chosen.items():
         values = values_of(v)
         origin = origins.get(opd)
@@ -244,6 +269,8 @@ def sources(chosen: dict[str, Version], origins: dict[str, dict], values_of) -> 
 
 
 def private(path) -> bool:
+    from pipeline.staff import PRIVATE
+
     return (os.stat(path).st_mode & 0o777) == PRIVATE
 
 

@@ -173,12 +173,12 @@ def test_in_a_run_the_list_points_the_localiser_at_the_wrong_cell(tmp_path):
 def test_a_second_run_opens_no_known_recap_to_look_for_a_list_and_still_finds_the_lists(site, monkeypatch):
     """Discovery looks inside only the files the catalog does not know as recaps: a run with nothing
     changed sniffs the lists (never versions) and none of the recaps, and reads the same lists as before."""
-    from pipeline import staff_run
+    from pipeline import staff
     from pipeline.run import run_period
 
     root, manifest, _, _ = site
-    sniffed, real = [], staff_run.is_staff_list
-    monkeypatch.setattr(staff_run, "is_staff_list", lambda p: sniffed.append(Path(p).name) or real(p))
+    sniffed, real = [], staff.is_staff_list
+    monkeypatch.setattr(staff, "is_staff_list", lambda p: sniffed.append(Path(p).name) or real(p))
     paths = dict(raw=root / "raw", processed=root / "sniff" / "processed", reports=root / "sniff" / "reports")
     first = run_period(PERIOD, **paths)
     recaps = {f"{code}.xlsx" for code in OPDS}
