@@ -17,6 +17,7 @@ are written on every core (:func:`pipeline.pool.ordered_map`), in registry order
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import shutil
@@ -117,10 +118,24 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(repr(_canonical(parts)).encode("utf-8")).hexdigest()
 
 
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass type, in order (None for any other type)."""
+    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+
+
 def _canonical(value):
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__, tuple((f.name, _canonical(getattr(value, f.name)))
-                                            for f in dataclasses.fields(value)))
+    kind = type(value)
+    if kind in _ATOMS:  # most of what a report is made of: decided by the type alone
+        return value
+    if kind is list or kind is tuple:
+        return tuple(map(_canonical, value))
+    names = _field_names(kind)
+    if names is not None:
+        return (kind.__name__, tuple((name, _canonical(getattr(value, name))) for name in names))
     if isinstance(value, dict):
         return ("dict", tuple(sorted(((_canonical(k), _canonical(v)) for k, v in value.items()), key=repr)))
     if isinstance(value, (set, frozenset)):

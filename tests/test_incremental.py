@@ -120,3 +120,21 @@ def test_one_changed_file_rewrites_only_its_reports_and_matches_a_run_from_scrat
     for name in sorted(compared):
         assert again[name].read_bytes() == theirs[name].read_bytes(), name
     assert sum(asked) == len(KEEP) + 1 and max(asked) == 2
+
+
+def test_a_report_fingerprint_is_of_what_it_shows_whatever_the_order_things_were_gathered_in():
+    from pipeline.findings import Finding
+    from pipeline.report import fingerprint
+    from pipeline.report_data import OpdReport
+
+    def opd(params: dict, seen: set, staff=12) -> OpdReport:
+        found = Finding("SUM_MISMATCH", "sum", "golongan", {"row": "III", "col": "L"}, params=params)
+        return OpdReport("DINSOS", "Dinas Sosial", "rejected", "DINSOS.xlsx", "ab" * 32, "xlsx",
+                         Path("archive/ab.xlsx"), [found], None, staff, {}, sorted(seen))
+
+    one = fingerprint("2022", opd({"expected": 10, "actual": 12}, {"b", "a"}), {"x", "y"}, "id")
+    assert one == fingerprint("2022", opd({"actual": 12, "expected": 10}, {"a", "b"}), {"y", "x"}, "id")
+    assert one != fingerprint("2022", opd({"expected": 10, "actual": 13}, {"a", "b"}), {"x", "y"}, "id")
+    assert one != fingerprint("2022", opd({"expected": 10, "actual": 12}, {"a", "b"}, staff=13), {"x", "y"}, "id")
+    assert one != fingerprint("2022", opd({"expected": 10, "actual": 12}, {"a", "b"}), {"x", "y"}, "en")
+    assert fingerprint([1, 2]) == fingerprint((1, 2)) != fingerprint([2, 1])
