@@ -78,18 +78,33 @@ def registry_of(registry: dict[str, Opd], key: str) -> dict[str, Opd]:
 
 def registries_by_file(registry: dict[str, Opd], agency_of: dict[Path, str]) -> dict[str, dict[str, Opd]]:
     """The registry each file of an agency's folder is checked against (its agency's, by the folder it is
-    in), by path; a file not listed is checked against the whole registry. One pass per agency."""
-    mine = {agency: agency_registry(registry, agency) for agency in sorted(set(agency_of.values()))}
-    return {str(path): mine[agency] for path, agency in agency_of.items()}
+    in), by path; a file not listed is checked against the whole registry. One pass over the registry."""
+    own = split_by_agency(registry, registry.items(), lambda item: item[0])
+    mine = {agency: {**{o.local: o for _, o in opds}, **{o.code: o for _, o in opds}} for agency, opds in own.items()}
+    return {str(path): mine.get(agency, {}) for path, agency in agency_of.items()}
+
+
+def split_by_agency(registry: dict[str, Opd], items, opd_of, folder_of=None) -> dict[str, list]:
+    """``items`` split by the agency of their OPD (``opd_of(item)``), in one pass and in their order, every
+    agency of the registry in registry order (an agency with none: an empty list). An item whose OPD is in no
+    agency of the registry is left out, unless ``folder_of(item)`` names the agency (its file's folder) and
+    its OPD is not in the registry at all. Bookkeeping per agency stays one pass per run, whatever the
+    number of agencies."""
+    out: dict[str, list] = {name: [] for name in agencies(registry)}
+    for item in items:
+        opd = registry.get(opd_of(item))
+        name = opd.instansi if opd is not None else (folder_of(item) if folder_of is not None else None)
+        if name in out:
+            out[name].append(item)
+    return out
 
 
 def agency_groups(chosen: dict, registry: dict[str, Opd]) -> list[dict]:
     """``chosen`` (OPD -> version) split by agency, over which a city's rules hold (one II.A per city);
     a one-city registry: one group, all of it."""
-    names = agencies(registry)
-    if not names:
+    if not agencies(registry):
         return [chosen]
-    return [{c: v for c, v in chosen.items() if c in registry and registry[c].instansi == name} for name in names]
+    return [dict(items) for items in split_by_agency(registry, chosen.items(), lambda item: item[0]).values()]
 
 
 def agency_of_opd(registry: dict[str, Opd]) -> dict[str, str]:
@@ -111,12 +126,11 @@ def tag_coverage(coverage: pd.DataFrame, registry: dict[str, Opd], inputs, agenc
 def per_agency(registry: dict[str, Opd], inputs, chosen: dict, sources: list, agency_of: dict[Path, str]):
     """For each agency of the registry: its registry, its inputs, its chosen versions and its sources
     (what consolidation sums), in registry order."""
-    out = {}
-    for name in agencies(registry):
-        sub = {c: o for c, o in registry.items() if o.instansi == name}
-        mine = [i for i in inputs if i.opd in sub or (i.opd not in registry and agency_of.get(i.file) == name)]
-        out[name] = (sub, mine, {c: v for c, v in chosen.items() if c in sub}, [s for s in sources if s.opd in sub])
-    return out
+    subs = split_by_agency(registry, registry.items(), lambda item: item[0])
+    mine = split_by_agency(registry, inputs, lambda i: i.opd, lambda i: agency_of.get(i.file))
+    used = split_by_agency(registry, chosen.items(), lambda item: item[0])
+    summed = split_by_agency(registry, sources, lambda s: s.opd)
+    return {name: (dict(subs[name]), mine[name], dict(used[name]), summed[name]) for name in subs}
 
 
 @dataclass
@@ -164,15 +178,21 @@ def agency_releases(parts: dict[str, Agency], policy, used: dict[str, str], publ
     out = {}
     for name, part in parts.items():
         previous = read_manifest(published / AGENCY_FOLDER / name)
-        mine = {o: s for o, s in used.items() if o in part.registry}
+        mine = _own(used, part)
         part.release = out[name] = release_status(part.summary, part.registry, policy, mine, previous, finalise, now)
     return out
+
+
+def _own(by_opd: dict, part: Agency) -> dict:
+    """The entries of ``by_opd`` (OPD -> anything) that are the agency's, in OPD order: looked up from its
+    own OPDs, so that every agency's share costs its own size, not the whole registry's."""
+    return {o: by_opd[o] for o in sorted(part.registry) if o in by_opd}
 
 
 def agency_manifest(period: str, name: str, part: Agency, manifest: dict) -> dict:
     """An agency's own manifest, from the combined one: its release status, its used versions, its summary."""
     return {"period": period, "instansi": name, "release": part.release,
-            "used": {o: s for o, s in manifest["used"].items() if o in part.registry},
+            "used": _own(manifest["used"], part),
             "coverage": part.summary, "code_version": manifest.get("code_version"),
             "rules_version": manifest.get("rules_version"), "run_id": manifest.get("run_id")}
 
@@ -186,7 +206,7 @@ def fingerprint_agencies(period: str, parts: dict[str, Agency], manifest: dict, 
 
     for name, part in parts.items():
         own = {**agency_manifest(period, name, part, manifest), "run_id": None,
-               "from_lists": {o: v for o, v in manifest.get("from_lists", {}).items() if o in part.registry},
+               "from_lists": _own(manifest.get("from_lists", {}), part),
                "coverage_rows": part.coverage.to_csv(index=False), "lang": lang, "book_csv": book_csv}
         part.fingerprint = hashlib.sha256(json.dumps(own, sort_keys=True).encode()).hexdigest()
 

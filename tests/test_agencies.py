@@ -62,6 +62,23 @@ def test_an_opd_of_an_agency_is_known_by_agency_and_code(tmp_path):
     assert "KOTA-A.DINKES" not in seen
 
 
+def test_things_are_split_by_agency_in_one_pass_keeping_their_order(tmp_path):
+    from pipeline.agencies import registries_by_file, split_by_agency
+
+    registry = load_registry(registry_file(tmp_path, REGISTRY + "DISPAR,Dinas Pariwisata,dinas,II.B,\n"))
+    items = [("KAB-B.DINSOS", "a"), (None, "KAB-B"), ("KOTA-A.DINKES", "b"), ("XX.NONE", "KOTA-A"),
+             ("DISPAR", "KOTA-A"), ("KAB-B.DINKES", "c"), ("KOTA-A.DINKES", "d"), ("XX.NONE", "ELSEWHERE")]
+    split = split_by_agency(registry, items, lambda i: i[0])
+    assert split == {"KOTA-A": [("KOTA-A.DINKES", "b"), ("KOTA-A.DINKES", "d")],
+                     "KAB-B": [("KAB-B.DINSOS", "a"), ("KAB-B.DINKES", "c")]}  # registry order; an OPD of no agency: out
+    by_folder = split_by_agency(registry, items, lambda i: i[0], lambda i: i[1])  # an unknown OPD: its folder's
+    assert by_folder["KOTA-A"] == [("KOTA-A.DINKES", "b"), ("XX.NONE", "KOTA-A"), ("KOTA-A.DINKES", "d")]
+    assert by_folder["KAB-B"] == [("KAB-B.DINSOS", "a"), (None, "KAB-B"), ("KAB-B.DINKES", "c")]
+    assert split_by_agency(registry, [], lambda i: i) == {"KOTA-A": [], "KAB-B": []}
+    seen = registries_by_file(registry, {Path("raw/KAB-B/x.xlsx"): "KAB-B"})["raw/KAB-B/x.xlsx"]
+    assert seen == agency_registry(registry, "KAB-B") and list(seen) == list(agency_registry(registry, "KAB-B"))
+
+
 def test_a_one_city_registry_has_no_agencies():
     registry = load_registry()
     assert agencies(registry) == [] and registry["DINKES"].code == "DINKES" and registry["DINKES"].local == "DINKES"
