@@ -54,7 +54,6 @@ from pipeline.rules.cross import city_rules, period_rules
 from pipeline.rules.scoped import city_breaches, city_finding, period_findings
 from pipeline.publish import current_manifest, release_dir, swap_in, write_release
 from pipeline.specs import Opd, load_registry, load_tables
-from pipeline.values import Values, from_refs
 from pipeline.text import note, shown
 from pipeline.workspace import ReleasePolicy
 from pipeline.versions import checked_with, code_version, rules_version, sha256_file
@@ -315,7 +314,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         return result
 
     used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
-    sources = staff_run.sources(chosen, origins, _values)
+    sources = staff_run.sources(chosen, origins)
     withdrawn = {n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"}
     coverage, summary = coverage_frame(period, registry, inputs, chosen, previous, withdrawn=withdrawn)
     parts = agency_tables(period, registry, inputs, chosen, sources, agency_of, previous, withdrawn)
@@ -575,12 +574,6 @@ def _unreadable(path: Path, period: str, err: OSError, agency: str = "") -> Vers
     return Version(sha, period, None, path.name, "unknown", None, now, now, "rejected", checked_with(), [finding], {})
 
 
-def _values(version: Version) -> Values:
-    """What consolidation sums of a version: its values, an unreadable cell as 0 (an accepted version has
-    none)."""
-    return {t: {k: (v or 0.0) for k, v in cells.items()} for t, cells in version.values.items()}
-
-
 def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes: list[Finding] | None = None,
             keep_withdrawn: bool = False) -> dict[str, Version]:
     """One version per OPD: the current accepted file, else the latest earlier accepted version.
@@ -627,7 +620,7 @@ def _choose(inputs: list[Input], period: str, registry, catalog: Catalog, notes:
                     older[earlier[-1]] = catalog.version(earlier[-1], period)
                 chosen[opd] = older[earlier[-1]]
         breaches = [b for group in agency_groups(chosen, registry)  # a city's rules hold per agency
-                    for b in city_breaches({opd: _values(v) for opd, v in group.items()}, city_rules())]
+                    for b in city_breaches({opd: v.values for opd, v in group.items()}, city_rules())]
         if not breaches:
             break
         flagged = False
@@ -686,4 +679,4 @@ def _cross_period(inputs: list[Input], previous: Previous) -> None:
     rules = period_rules()
     for i in inputs:
         if i.used:
-            i.findings += period_findings(i.opd, _values(i.version), previous.values(i.opd), rules)
+            i.findings += period_findings(i.opd, i.version.values, previous.values(i.opd), rules)

@@ -248,14 +248,16 @@ def apply_policy(lists: list[StaffInput], chosen: dict[str, Version], inputs, po
     return origins
 
 
-def sources(chosen: dict[str, Version], origins: dict[str, dict], values_of) -> list[Source]:
-    """What consolidation sums: per OPD its recap, or its list's cells and the recap's remaining cells."""
+def sources(chosen: dict[str, Version], origins: dict[str, dict]) -> list[Source]:
+    """What consolidation sums: per OPD its recap, or its list's cells and the recap's remaining cells (the
+    versions' own values, shared, never changed: an unreadable cell counts 0 where it is summed or ruled on,
+    :func:`pipeline.consolidate.consolidate`, :func:`pipeline.rules.scoped.value`)."""
     tables = load_tables()
     out = []
     if origins:
         from pipeline.staff_recap import from_list
     for opd, v in chosen.items():
-        values = values_of(v)
+        values = v.values
         origin = origins.get(opd)
         if origin is None:
             out.append(Source(opd, v.sha256, values))
