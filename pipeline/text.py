@@ -39,10 +39,16 @@ def _load(path: Path | None) -> dict:
 
 def catalogue() -> dict:
     """The text catalogue in force (shipped, with the workspace's own merged over it)."""
-    from pipeline.specs import SCHEMAS, spec_file
+    from pipeline.specs import spec_files
 
-    path = spec_file("text.yaml")
-    return _load(None if path == SCHEMAS / "text.yaml" else path)
+    return _in_force(spec_files().get("text.yaml"))  # the file in force is known once per use_specs
+
+
+@cache
+def _in_force(path: Path | None) -> dict:
+    from pipeline.specs import SCHEMAS
+
+    return _load(None if path is None or path == SCHEMAS / "text.yaml" else path)
 
 
 def languages() -> tuple[str, ...]:
