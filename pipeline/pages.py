@@ -252,16 +252,17 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
                  "staff": number(part.get("staff_used", 0), lang), "missing": ", ".join(part.get("missing") or []) or "-"}
                 for code, part in (summary.get("agencies") or {}).items()]  # a registry of agencies (pipeline.agencies)
     rows = []
+    labels = status_labels(lang)
     for opd in report.opds:
         rows.append({"agency": opd.code.split(".", 1)[0] if agencies and "." in opd.code else "",
             "code": opd.code, "name": opd.name, "status": opd.status, "symbol": SYMBOLS.get(opd.status, "?"),
-            "label": status_labels(lang).get(opd.status, opd.status), "file": opd.file or "",
+            "label": labels.get(opd.status, opd.status), "file": opd.file or "",
             "counts": opd.counts, "staff": number(opd.staff, lang),
             "page": f"opd/{quote(opd.code)}.html" if opd.code in pages else None,
             "workbook": f"opd/{quote(workbook_name(opd.code))}" if opd.code in workbooks else None,
         })
-    statuses = list(status_labels(lang))
-    tiles = [{"status": s, "symbol": SYMBOLS[s], "label": status_labels(lang)[s],
+    statuses = list(labels)
+    tiles = [{"status": s, "symbol": SYMBOLS[s], "label": labels[s],
               "n": sum(o.status == s for o in report.opds)} for s in statuses]
     runs = [{"id": r.get("id", ""), "started": _time(r.get("started")), "ended": _time(r.get("ended")),
              "outcome": text["outcomes"].get(r.get("outcome"), r.get("outcome") or ""),
