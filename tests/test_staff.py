@@ -412,7 +412,7 @@ def test_policies_decide_which_opds_are_counted_from_their_list(tmp_path):
     assert apply_policy([staff], chosen, [], "recap-first", "2022") == {} and chosen["DINSOS"] is recap
     origins = apply_policy([staff], chosen, [], "list-first", "2022")
     assert origins["DINSOS"]["recap_cells"] == [f"eselon:{key_text(es, posts)}"] and chosen["DINSOS"].kind == "staff"
-    parts = sources(chosen, origins, lambda v: v.values)
+    parts = sources(chosen, origins)
     assert [(s.kind, s.sha256) for s in parts] == [("list", staff.sha256), ("recap", "r" * 64)]
     assert parts[1].values == {"eselon": {posts: 4.0}}
     alone: dict = {}  # no recap at all: counted from the list, without the echelon table
