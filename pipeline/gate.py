@@ -18,10 +18,17 @@ Each check is a plain DataFrame built here (one row per cell or rule, with the c
 columns), so what GX judges is readable in its Data Docs and in ``GateResult.failures``.
 All GX ceremony (context, data source, suites, validation definitions, Data Docs site) stays in
 :func:`_confront`; GX is imported there, lazily (its import takes 3-4 s), so ``rekap validate`` never loads it.
+
+What GX judges is a pure function of the check frames, their expectations, this code and GX's version:
+:func:`judged_input` hashes them. A run whose check frames are those GX passed for the live release (a
+resubmission that is rejected, or that repeats its figures: the city tables do not change) is given that
+judgement (:class:`Judged`) and does not import GX or rebuild the Data Docs: they are still those of
+the frames it would judge.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -56,6 +63,17 @@ class GateResult:
     # every expectation: check, type, title, severity, success, rows checked, rows failing, the first
     # failing rows as text (observed values), error (for our own offline page, pipeline/gate_page.py)
     outcomes: list[dict] = field(default_factory=list)
+    judged_input: str = ""  # what GX judged (judged_input): the check frames, expectations and versions
+    reused_from: str | None = None  # the run whose GX judgement of the same input this is, when reused
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A passing GX judgement a run may reuse: its input hash, the run that made it, its outcomes."""
+
+    judged_input: str
+    run_id: str
+    outcomes: list[dict]
 
 
 @dataclass(frozen=True)
@@ -260,6 +278,21 @@ class Outcome:
     checked: int = 0  # how many rows the expectation looked at
 
 
+def judged_input(found: list[Check]) -> str:
+    """A hash of everything GX's verdict on ``found`` depends on: each check's frame (columns, types,
+    values), index and expectations, this code's version and GX's."""
+    from importlib.metadata import version
+
+    from pipeline.versions import code_version
+
+    h = hashlib.sha256(f"{code_version()}|great-expectations {version('great-expectations')}".encode())
+    for check in found:
+        h.update(repr((check.name, check.index, check.expects, list(check.frame.columns),
+                       [str(t) for t in check.frame.dtypes], len(check.frame))).encode())
+        h.update(pd.util.hash_pandas_object(check.frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
 def _confront(found: list[Check], docs_dir: Path | None, period: str) -> tuple[list[Outcome], Path | None]:
     """Validate every check frame with GX and build the Data Docs site under ``docs_dir`` (if any)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -365,18 +398,28 @@ def _lines(outcome: Outcome) -> list[str]:
 
 
 def run_gate(city: Values, period: str, docs_dir: Path | None,
-             tables: dict[str, TableSpec] | None = None, city_scope: bool = True) -> GateResult:
+             tables: dict[str, TableSpec] | None = None, city_scope: bool = True,
+             judged: Judged | None = None) -> GateResult:
     """Confront the consolidated city tables with the gate's GX suite; Data Docs go to ``docs_dir``.
 
     GX's pages (``index.html``, ``expectations/``, ``validations/``) in ``docs_dir`` are replaced by
     this run's; ``static/`` is rewritten. ``docs_dir=None`` validates without building Data Docs.
+    ``judged``: the passing judgement of the live release; when the check frames are what it judged
+    (and its Data Docs are in ``docs_dir``), it is the result, and GX is neither imported nor run.
 
     Never raises for bad data or a GX fault: a check that cannot run fails the gate with a
     ``gate error: ...`` line instead.
     """
     start = time.perf_counter()
     try:
-        outcomes, index = _confront(checks(city, tables, city_scope), docs_dir, period)
+        found = checks(city, tables, city_scope)
+        judging = judged_input(found)
+        if judged is not None and judged.judged_input == judging and (
+                docs_dir is None or (Path(docs_dir) / "index.html").is_file()):
+            warned = [line for o in judged.outcomes if not o["success"] for line in o["rows"]]
+            return GateResult(True, [], warned, Path(docs_dir) / "index.html" if docs_dir else None,
+                              time.perf_counter() - start, judged.outcomes, judging, judged.run_id)
+        outcomes, index = _confront(found, docs_dir, period)
     except Exception as exc:  # a GX internal fault (or a bug here) must block publishing, not crash the run
         return GateResult(False, [f"gate error: {type(exc).__name__}: {exc}"], seconds=time.perf_counter() - start)
     failures, warned = [], []
@@ -387,4 +430,4 @@ def run_gate(city: Values, period: str, docs_dir: Path | None,
     summary = [{"check": o.check, "type": o.expect.type, "title": o.expect.title, "severity": o.expect.severity,
                 "success": o.success, "checked": o.checked, "failed": o.count, "error": o.error,
                 "rows": [] if o.success else _lines(o)} for o in outcomes]
-    return GateResult(not failures, failures, warned, index, time.perf_counter() - start, summary)
+    return GateResult(not failures, failures, warned, index, time.perf_counter() - start, summary, judging)

@@ -357,9 +357,11 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     from pipeline.gate import run_gate  # Great Expectations is imported only where the gate runs
 
     city, lineage = consolidate(sources, tables)  # the city tables: only when something changed
-    gate = run_gate(city, period, reports / period / "gx", city_scope=not parts)  # agencies: city rules in _choose
-    log("gate", ok=gate.ok, failures=gate.failures)
-    catalog.record_gate(run_id, period, gate.ok, gate.outcomes)
+    gate = run_gate(city, period, reports / period / "gx", city_scope=not parts,  # agencies: city rules in _choose
+                    judged=_judged(previous, catalog, period))
+    log("gate", ok=gate.ok, failures=gate.failures, **({"reused_from": gate.reused_from} if gate.reused_from else {}))
+    if not gate.reused_from:  # a reused judgement stays recorded on the run that made it (the gate page's)
+        catalog.record_gate(run_id, period, gate.ok, gate.outcomes)
     if not gate.ok:
         result.outcome, result.exit_code, result.gate_failures = "gate_failed", EXIT_GATE, gate.failures
 
@@ -367,7 +369,8 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     release = release_dir(processed, period, run_id)
     note = coverage_note(summary, lang)
-    manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed"}
+    manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed",
+                "gate_input": gate.judged_input, "gate_run": gate.reused_from or run_id}
     outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
     fingerprint_agencies(period, parts, manifest, lang, book_csv)  # an unchanged agency: its files linked
     outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv, processed / period)
@@ -391,6 +394,18 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     result.outcome = "published"
     log("published", release=release.name)
     return result
+
+
+def _judged(live: dict | None, catalog: Catalog, period: str):
+    """The GX judgement the live release was published with, when it is the period's latest gate result
+    (no gate has failed since, so its Data Docs are the ones in reports/): a run may reuse it."""
+    from pipeline.gate import Judged
+
+    last = catalog.last_gate(period)
+    if not live or live.get("gate") != "passed" or not live.get("gate_input") or not last or not last["ok"] \
+            or last["run_id"] != live.get("gate_run"):
+        return None
+    return Judged(live["gate_input"], last["run_id"], last["outcomes"])
 
 
 def _reports(result: RunResult, processed, reports, registry, lang, catalog: Catalog, log) -> None:

@@ -13,7 +13,7 @@ import pytest
 from conftest import TABLES, consistent_values
 from pipeline.complete import complete, inner_cells
 from pipeline.consolidate import Source, consolidate
-from pipeline.gate import checks, run_gate
+from pipeline.gate import Judged, checks, run_gate
 from pipeline.rules.cross import city_rules, cross_rules
 from pipeline.rules.percent import share_rules, total_rules
 from pipeline.rules.sums import sum_rules
@@ -92,6 +92,26 @@ def test_a_rerun_into_the_same_folder_keeps_only_its_own_pages(offline, tmp_path
     result = run_gate(city, "2022", tmp_path)
     assert result.ok and result.docs_index == tmp_path.resolve() / "index.html"
     assert len(list((tmp_path / "validations" / "sums").rglob("*.html"))) == 1
+
+
+def test_a_judgement_stands_only_for_the_very_frames_it_judged(offline, tmp_path, monkeypatch):
+    from pipeline import gate as gate_module
+
+    # implausible but not blocking: the judgement passes with a warning, which a reuse says again
+    city = city_with("eselon", **{"status=terisi|eselon=II.B|sex=L": 4, "status=disiapkan|eselon=II.B|sex=JML": 4})
+    first = run_gate(city, "2022", tmp_path)
+    assert first.ok and first.warnings and first.reused_from is None
+    judged = Judged(first.judged_input, "R1", first.outcomes)
+    asked = []
+    real = gate_module._confront
+    monkeypatch.setattr(gate_module, "_confront", lambda *args: asked.append(1) or real(*args))
+    again = run_gate(copy.deepcopy(city), "2022", tmp_path, judged=judged)
+    assert asked == [] and again.ok and again.reused_from == "R1" and again.judged_input == first.judged_input
+    assert (again.warnings, again.outcomes, again.docs_index) == (first.warnings, first.outcomes, first.docs_index)
+    other = run_gate(consistent_values(), "2022", tmp_path, judged=judged)  # other tables: GX judges them
+    assert asked == [1] and other.reused_from is None and other.judged_input != first.judged_input
+    elsewhere = run_gate(city, "2022", tmp_path / "empty", judged=judged)  # no Data Docs there: judged again
+    assert asked == [1, 1] and elsewhere.reused_from is None and elsewhere.docs_index.is_file()
 
 
 def test_the_sums_frame_has_one_row_per_sum_rule():

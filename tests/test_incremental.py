@@ -33,9 +33,9 @@ def _files(folder: Path) -> dict[str, Path]:
 
 
 def _normal_manifest(text: str) -> str:
-    """The manifest without what names the run or the workspace: the run id, the database URL (the
-    workspace's own catalog file) and the fingerprint (a hash that includes that URL)."""
-    return re.sub(r'"(run_id|database|fingerprint)": "[^"]*"', r'"\1": "-"', text)
+    """The manifest without what names the run or the workspace: the run id (its own and the gate's), the
+    database URL (the workspace's own catalog file) and the fingerprint (a hash that includes that URL)."""
+    return re.sub(r'"(run_id|gate_run|database|fingerprint)": "[^"]*"', r'"\1": "-"', text)
 
 
 def _normal_dashboard(text: str) -> str:

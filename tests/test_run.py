@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -219,6 +221,64 @@ def test_failing_publish_gate_publishes_nothing(site, monkeypatch):
     assert result.exit_code == 4
     assert "a failure made by the test" in result.output
     assert site.published() == before
+
+
+def test_a_resubmission_that_leaves_the_city_tables_as_they_are_reuses_the_gates_judgement(site, monkeypatch):
+    """A rejected resubmission changes the release (its inputs), not the city tables: GX's judgement of
+    those very tables stands, so the run neither runs GX nor rebuilds its Data Docs. Tables that change,
+    Data Docs that are gone, or a gate that failed since: GX judges again."""
+    import pipeline.gate as gate
+
+    def last_gate_run() -> str:
+        catalog = Catalog(site.processed / "catalog.sqlite")
+        try:
+            return catalog.last_gate(PERIOD)["run_id"]
+        finally:
+            catalog.close()
+
+    def broken_dinkes(extra: int) -> Submission:  # a total no longer equals its parts: rejected
+        return Submission("DINKES").add("golongan", extra, ruang="A", gol="III", sex="L")
+
+    judged = []
+    real = gate._confront
+    monkeypatch.setattr(gate, "_confront", lambda *args: judged.append(1) or real(*args))
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS"))
+    assert site.run().exit_code == 0 and judged == [1]
+    first = site.manifest()
+    assert first["gate_run"] == first["run_id"] == last_gate_run()
+    docs = site.reports / PERIOD / "gx" / "index.html"
+    before = docs.read_bytes()
+
+    site.submit(broken_dinkes(7))
+    assert site.run().exit_code == 1 and judged == [1]  # GX was not asked
+    second = site.manifest()
+    assert second["run_id"] != first["run_id"] and second["inputs"] != first["inputs"]
+    assert (second["gate_input"], second["gate_run"]) == (first["gate_input"], first["run_id"])
+    assert last_gate_run() == first["run_id"] and docs.read_bytes() == before
+    log = [json.loads(line) for line in next(site.processed.glob(f"logs/{PERIOD}/run-{second['run_id']}.jsonl"))
+           .read_text().splitlines()]
+    assert [e.get("reused_from") for e in log if e["event"] == "gate"] == [first["run_id"]]
+
+    shutil.rmtree(docs.parent)  # the Data Docs are gone: GX judges the same tables again and rebuilds them
+    site.submit(broken_dinkes(8))
+    assert site.run().exit_code == 1 and judged == [1, 1] and docs.is_file()
+    third = site.manifest()
+    assert third["gate_input"] == first["gate_input"] and third["gate_run"] == third["run_id"] == last_gate_run()
+
+    catalog = Catalog(site.processed / "catalog.sqlite")  # a later run's gate failed (nothing it published)
+    failed = "20991231T000000Z-000000"
+    catalog.start_run(failed, PERIOD, datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+    catalog.record_gate(failed, PERIOD, False, [])
+    catalog.close()
+    site.submit(broken_dinkes(9))
+    assert site.run().exit_code == 1 and judged == [1, 1, 1]
+    assert site.manifest()["gate_run"] == site.manifest()["run_id"]
+
+    site.submit(Submission("DLH"))  # the city tables change
+    assert site.run().exit_code == 1 and judged == [1, 1, 1, 1]
+    last = site.manifest()
+    assert last["gate_input"] != first["gate_input"] and last["gate_run"] == last["run_id"] == last_gate_run()
 
 
 def test_run_publishes_the_tables_to_postgresql(site, pg_url):
