@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import Submission
-from pipeline.cli import cli
+from pipeline.cli import GC_THRESHOLDS, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,6 +193,17 @@ def test_validate_loads_the_solver_library_only_for_a_system_it_must_solve(tmp_p
     suspect = [f for f in json.loads(shown)["submissions"][1]["findings"] if f["code"] == "CELL_SUSPECT"]
     assert [(s["cell"], s["expected"]) for s in suspect] == [({"ruang": "A", "gol": "IV", "sex": "P"}, 1)]
     assert imported.split() == []
+
+
+def test_the_rekap_process_collects_garbage_at_its_own_thresholds():
+    """``python -m pipeline`` (and so ``rekap``) raises the collector's thresholds before any command."""
+    code = ("import gc, runpy, sys; sys.argv = ['rekap', '--version']\n"
+            "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
+            "except SystemExit:\n    pass\nprint(gc.get_threshold())")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[-2] == str(GC_THRESHOLDS) != str((700, 10, 10))
 
 
 def test_every_command_has_an_example_in_its_help():
