@@ -391,16 +391,21 @@ def test_profile_has_the_six_tables_in_book_format_and_charts(visit, site):
     assert "Tabel ini mencakup" in page.text("#coverage-note")
 
 
-def pdf_pages(data: bytes) -> list[tuple[float, float]]:
-    """The size (points) of each page of a PDF, reading page objects also inside compressed streams."""
-    chunks = [data]
+def _drawing(data: bytes) -> list[bytes]:
+    """Every decompressed stream of a PDF (what it draws, whatever objects hold it; object streams)."""
+    out = []
     for stream in re.finditer(rb"stream\r?\n", data):
         try:  # a decompressor stops at the end of the deflate data, whatever follows
-            chunks.append(zlib.decompressobj().decompress(data[stream.end():]))
+            out.append(zlib.decompressobj().decompress(data[stream.end():]))
         except zlib.error:
             pass
+    return out
+
+
+def pdf_pages(data: bytes) -> list[tuple[float, float]]:
+    """The size (points) of each page of a PDF, reading page objects also inside compressed streams."""
     sizes = []
-    for chunk in chunks:
+    for chunk in [data, *_drawing(data)]:
         for obj in re.finditer(rb"<<(?:[^<>]|<<(?:[^<>]|<<[^<>]*>>)*>>)*>>", chunk):
             body = obj.group(0)
             if re.search(rb"/Type\s*/Page(?![s\w])", body):
@@ -425,6 +430,28 @@ def test_profile_pdf_is_a4_with_a_page_per_table(site):
                               text=True, check=True).stdout
         assert re.search(r"Pages:\s+(\d+)", info) and int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 6
         assert "(A4)" in info
+
+
+def test_the_print_draws_each_chart_as_the_page_shows_it(site, tmp_path):
+    """The PDF is printed with the page's inline SVG charts as images of the same SVG (faster to lay
+    out): the same shapes and text at the same place as printing the page itself."""
+    import base64
+
+    from weasyprint import HTML
+
+    from pipeline.pdf import images_for_print, write_pdf
+
+    html = profile_html(site["report"], "id")
+    printed = images_for_print(html)
+    charts = re.findall(r"<svg\b.*?</svg>", html, re.S)
+    images = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]*)" class="chart">', printed)
+    assert len(charts) == len(images) == 4 and "<svg" not in printed
+    assert [base64.b64decode(data).decode() for data, _ in images] == charts
+    assert [alt for _, alt in images] == re.findall(r'<svg role="img" aria-label="([^"]*)"', html)
+    assert re.sub(r"<img src=\"data:[^>]*>", "", printed) == re.sub(r"<svg\b.*?</svg>", "", html, flags=re.S)
+    write_pdf(tmp_path / "images.pdf", html, tmp_path)
+    HTML(string=html, base_url=str(tmp_path)).write_pdf(tmp_path / "inline.pdf")
+    assert _drawing((tmp_path / "images.pdf").read_bytes()) == _drawing((tmp_path / "inline.pdf").read_bytes())
 
 
 def test_profile_is_reproducible(site, tmp_path):
