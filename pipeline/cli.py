@@ -601,10 +601,11 @@ def status(ws, ui, period, processed_dir, lang):
     ui.result(status_text(processed_dir, period, lang))
 
 
-# CPython's cyclic garbage collector by default runs after every 700 new container objects and walks
-# every object alive at every tenth of its second-generation passes. A run holds millions of long-lived
-# objects (pandas, Great Expectations, the period's tables) and makes few cycles: in a run of the sample
-# those walks took 15 % of its CPU, 7 % with these thresholds (peak memory the same).
+# CPython's cyclic garbage collector by default looks at the young objects after every 700 new container
+# objects, and at every live object after every 100 such passes (once the survivors have grown by a
+# quarter). A run holds millions of long-lived objects (pandas, Great Expectations, the period's tables)
+# and makes few cycles: in a run of the sample the collector took 15 % of its CPU, 7 % with these
+# thresholds (peak memory the same).
 GC_THRESHOLDS = (50_000, 20, 10)
 
 

@@ -417,7 +417,7 @@ def run_gate(city: Values, period: str, docs_dir: Path | None,
         if judged is not None and judged.judged_input == judging and (
                 docs_dir is None or (Path(docs_dir) / "index.html").is_file()):
             warned = [line for o in judged.outcomes if not o["success"] for line in o["rows"]]
-            return GateResult(True, [], warned, Path(docs_dir) / "index.html" if docs_dir else None,
+            return GateResult(True, [], warned, Path(docs_dir).resolve() / "index.html" if docs_dir else None,
                               time.perf_counter() - start, judged.outcomes, judging, judged.run_id)
         outcomes, index = _confront(found, docs_dir, period)
     except Exception as exc:  # a GX internal fault (or a bug here) must block publishing, not crash the run
