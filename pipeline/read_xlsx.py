@@ -44,6 +44,7 @@ from pipeline.findings import Finding
 from pipeline.labels import normalize, variants
 from pipeline.layout import IDENTITY_SHEET, Label, identity_accepts, layout
 from pipeline.limits import LIMITS, check_xlsx, column_number
+from pipeline.sheets import workbook_sheets
 from pipeline.specs import GridLine, TableSpec, load_tables
 from pipeline.submission import IDENTITY_FIELDS, Extract, RawCell
 
@@ -118,23 +119,18 @@ def _index_text(g: Grid, rows: dict[int, list]) -> Grid:
 
 
 def _calamine_grids(data: bytes, xlsx: bool = False, parts: dict | None = None) -> list[Grid]:
-    """The worksheets of a workbook (python-calamine): values and merged ranges (chart sheets are no grid).
+    """The worksheets of a workbook (python-calamine, :func:`pipeline.sheets.workbook_sheets`): values and
+    merged ranges (chart sheets are no grid).
 
     A formula's value is read as its cached result. A whole number stored as a float is read as an int.
     For an .xlsx, each grid can look up number formats and formula text in the sheet's XML (:class:`SheetXml`).
     """
-    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
-
-    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     parts = XlsxParts(data, parts) if xlsx else None
     grids = []
-    for meta in wb.sheets_metadata:
-        if xlsx and meta.typ != SheetTypeEnum.WorkSheet:
-            continue
-        sheet = wb.get_sheet_by_name(meta.name)
-        g = Grid(meta.name, meta.visible != SheetVisibleEnum.Visible)
+    for sheet in workbook_sheets(data, xlsx):
+        g = Grid(sheet.name, not sheet.visible)
         values, text = g.values, {}
-        for r, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
+        for r, row in enumerate(sheet.rows, start=1):
             for c, v in enumerate(row, start=1):
                 t = type(v)
                 if t is float:
@@ -148,11 +144,11 @@ def _calamine_grids(data: bytes, xlsx: bool = False, parts: dict | None = None) 
                 elif t is dt.date and xlsx:  # as openpyxl reads it: a datetime, never a bare date
                     v = dt.datetime(v.year, v.month, v.day)
                 values[(r, c)] = v
-        g.merges = tuple((r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ())
+        g.merges = tuple((r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in sheet.merged)
         for merge in g.merges:
             _merge(g, *merge)
         if parts is not None:
-            g.xml = SheetXml(parts, meta.name)
+            g.xml = SheetXml(parts, sheet.name)
         grids.append(_index_text(g, text))
     return grids
 

@@ -28,6 +28,7 @@ import polars as pl
 from pipeline.findings import Finding
 from pipeline.labels import normalize
 from pipeline.limits import LIMITS, check_xlsx
+from pipeline.sheets import workbook_sheets
 from pipeline.specs import Opd, load_registry, load_tables, read_yaml, spec_file
 
 FIELDS_OUT = ("row", "nip", "name", "sex", "status", "gol", "ruang", "rank", "grade", "education", "position",
@@ -114,10 +115,10 @@ SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 CFB = bytes.fromhex("D0CF11E0A1B11AE1")  # the old binary Excel format (.xls)
 
 
-def _sheets(path: Path, limit: int | None, whole: bool = False):
-    """(title, rows) of each visible sheet: python-calamine for xls and ods, and for xlsx when ``whole``
-    (a workbook within the recap limits, loaded whole: many times faster); else openpyxl, streaming."""
-    if whole or path.suffix.lower() in (".xls", ".ods") or _head(path, 8) == CFB:
+def _sheets(path: Path, limit: int | None):
+    """(title, rows) of each visible sheet: python-calamine for xls and ods; openpyxl, streaming, for xlsx
+    (a list may be far beyond the recap limits)."""
+    if path.suffix.lower() in (".xls", ".ods") or _head(path, 8) == CFB:
         from python_calamine import CalamineWorkbook
 
         wb = CalamineWorkbook.from_path(str(path))
@@ -165,8 +166,11 @@ def is_staff_list(path) -> bool:
             # every recap is within the limits (checked before anything parses it) and is asked this: read
             # it fast; a bigger list is streamed, its first rows only
             data = path.read_bytes() if path.stat().st_size <= LIMITS["file_bytes"].value else None
-            small = data is not None and data[:4] == b"PK\x03\x04" and check_xlsx(path, len(data), data) is None
-            return any(any(_is_header(list(r)) for r in rows) for _, rows in _sheets(path, limit, whole=small))
+            if data is not None and data[:4] == b"PK\x03\x04" and check_xlsx(path, len(data), data) is None:
+                # parsed whole, once: the recap reader reads the same sheets (pipeline.sheets)
+                return any(_is_header(row) for sheet in workbook_sheets(data) if sheet.visible
+                           for row in sheet.head(limit))
+            return any(any(_is_header(list(r)) for r in rows) for _, rows in _sheets(path, limit))
         if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
             return False
         lines, delimiter = _csv_head(path, limit)

@@ -145,6 +145,30 @@ def test_a_workbook_is_recognised_alike_loaded_whole_or_streamed(tmp_path, monke
     assert answers[True] == answers[False] == [True, False]
 
 
+def test_a_workbook_asked_whether_it_is_a_list_then_read_as_a_recap_is_parsed_once(tmp_path, monkeypatch):
+    """The staff-list question and the recap reader read one parse of a workbook's sheets: the recap
+    reads the same cells as when nobody asked first, and another workbook is parsed anew."""
+    from pipeline import sheets
+    from pipeline.read_xlsx import read_xlsx
+    from pipeline.template import write_template
+
+    registry = load_registry()
+    recaps = [write_template(tmp_path / f"{code}.xlsx", registry[code], "2022",
+                             consistent_submission(registry[code], opd_rng(2022, code)))
+              for code in ("DINKES", "BAPPEDA")]
+    alone = [read_xlsx(recap) for recap in recaps]
+    parsed = []
+    real = sheets._parse
+    monkeypatch.setattr(sheets, "_parse", lambda data, xlsx: parsed.append(len(data)) or real(data, xlsx))
+    for n, (recap, before) in enumerate(zip(recaps, alone), start=1):
+        assert not is_staff_list(recap)
+        assert len(parsed) == n  # the question parsed it
+        after = read_xlsx(recap)
+        assert len(parsed) == n  # the reader did not again
+        assert (after.cells, after.identity, after.findings) == (before.cells, before.identity, before.findings)
+    assert parsed == [recap.stat().st_size for recap in recaps]
+
+
 def test_a_row_is_asked_once_by_its_texts_and_a_new_spec_asks_again(monkeypatch):
     """The header test is remembered by a row's texts (the same label rows recur in every template-made
     workbook): asked once for the same texts, never confused with a row of other texts, forgotten when
