@@ -14,6 +14,7 @@ import csv
 import io
 import weakref
 from collections.abc import Callable
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 
@@ -74,12 +75,18 @@ _resolved: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per spec: 
 RESOLVED = 1 << 16  # texts remembered per spec at most (a submission's lines: a few hundred, alike across OPDs)
 
 
-def _resolve(spec: TableSpec, lookup: dict[str, dict[str, str]], given: tuple) -> tuple[tuple | None, str]:
-    """The cell a line names by its dimension texts as typed (in ``spec.dim_names`` order), or None and
-    what was not understood. Remembered per spec: every submission's lines name the same cells."""
+def _memo(spec: TableSpec) -> dict:
+    """What :func:`_resolve` remembers of ``spec``: {texts: (key, detail)}."""
     memo = _resolved.get(spec)
     if memo is None:
         memo = _resolved[spec] = {}
+    return memo
+
+
+def _resolve(spec: TableSpec, lookup: dict[str, dict[str, str]], given: tuple) -> tuple[tuple | None, str]:
+    """The cell a line names by its dimension texts as typed (in ``spec.dim_names`` order), or None and
+    what was not understood. Remembered per spec: every submission's lines name the same cells."""
+    memo = _memo(spec)
     found = memo.get(given)
     if found is None:
         mapping, unknown = {}, []
@@ -148,27 +155,35 @@ def _rows(reader, header: list[str], tables, lookups, named: dict, seen: dict, e
     fields = tuple(name for name in IDENTITY_FIELDS if name in header)  # asked until each has been given
     identity, table_of, value_of = _columns(header, fields), _columns(header, ("table",)), _columns(header, ("value",))
     named_of = _columns(header, tuple(named))
+    named_items = tuple(named.items())
     dims_of = {t: _columns(header, spec.dim_names) for t, spec in tables.items()}
+    given_tables: dict = {}  # a table as typed -> its id (a file names a few tables on every line)
+    memos = {t: _memo(spec) for t, spec in tables.items()}
     texts = {name: set() for name in named}  # what each line named, as typed (one file repeats it)
+    cells, found = ex.cells, ex.tables
     for line, row in enumerate((r for r in reader if r), start=2):
         row = _padded(row, width)
         if len(ex.identity) < len(fields):
             for name, text in zip(fields, identity(row)):
                 if text and name not in ex.identity:
                     ex.identity[name] = text.strip()
-        for (name, names), text in zip(named.items(), named_of(row)):
-            text = (text or "").strip()
+        for (name, names), text in zip(named_items, named_of(row)):
             if text and text not in texts[name]:
                 texts[name].add(text)
-                names.add(text.upper() if name == "opd" else normalize_period(text) or text)
+                text = text.strip()
+                if text:
+                    names.add(text.upper() if name == "opd" else normalize_period(text) or text)
         given = table_of(row)[0]
-        table = ids.get(normalize(given))  # `staf_umur`, `STAF UMUR`, `staf-umur`: one table
+        table = given_tables.get(given)
+        if table is None:  # `staf_umur`, `STAF UMUR`, `staf-umur`: one table
+            table = given_tables[given] = ids.get(normalize(given), "")
         spec = tables.get(table)
         if spec is None:
             ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", params={
                 "line": line, "detail": f"table={given}", "table": given}))
             continue
-        key, detail = _resolve(spec, lookups[table], dims_of[table](row))
+        given = dims_of[table](row)
+        key, detail = memos[table].get(given) or _resolve(spec, lookups[table], given)
         if key is None:
             ex.findings.append(Finding("CELL_UNKNOWN", "csv:cell", table, params={"line": line, "detail": detail}))
             continue
@@ -176,8 +191,17 @@ def _rows(reader, header: list[str], tables, lookups, named: dict, seen: dict, e
             ex.findings.append(Finding("CELL_DUPLICATE", "csv:cell", table, spec.key_dict(key), params={"line": line}))
             continue
         seen[(table, key)] = line
-        ex.tables.add(table)
-        ex.cells.append(RawCell(table, key, value_of(row)[0], None, None))
+        found.add(table)
+        cells.append(RawCell(table, key, value_of(row)[0], None, None))
+
+
+@lru_cache(maxsize=256)  # a pure function of the header line; every OPD's file has one of a few headers
+def _dialect(first_line: str):
+    """The CSV dialect of a file, by its header line (comma, semicolon or tab)."""
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
 
 
 def read_csv(path) -> Extract:
@@ -196,11 +220,7 @@ def read_csv(path) -> Extract:
     if not text.strip():
         ex.findings.append(Finding("FILE_EMPTY", "file:read", params={"file": path.name}))
         return ex
-    try:
-        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect=dialect)
+    reader = csv.reader(io.StringIO(text), dialect=_dialect(text.splitlines()[0]))
     header = [normalize(h).lower().replace(" ", "_") for h in next(reader, [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
