@@ -77,14 +77,19 @@ def stage_batch(extracts: list[Extract], tables: dict[str, TableSpec] | None = N
     rows: list[tuple[int, Ref, RawCell]] = []  # the staged cells of the batch: submission, cell, as read
     percents: list[bool] = []
     numbers: list[float] = []
+    cells_of = {table: _cells(spec) for table, spec in tables.items()}
     for sub, (extract, out) in enumerate(zip(extracts, staged)):
         values, sources, filled = out.values, out.sources, out.filled
+        digits_plain = extract.kind != "xlsx"  # digits typed as text are no note (in a CSV, every value is text)
         for raw in extract.cells:
             spec = tables[raw.table]
-            ref, percent, impossible = _cells(spec).get(raw.key) or _cell(spec, raw.key)
+            ref, percent, impossible = cells_of[raw.table].get(raw.key) or _cell(spec, raw.key)
             typed = raw.value
-            if not percent and (type(typed) is float or type(typed) is int) and math.isfinite(typed):
+            kind = type(typed)
+            if not percent and (kind is float or kind is int) and math.isfinite(typed):
                 value, blank = float(typed), False  # a plain number: what parse_count gives it, with no note
+            elif digits_plain and kind is str and typed.isascii() and typed.isdigit():
+                value, blank = float(typed), False  # what parse_count and parse_percent give it, with no note
             else:
                 parsed = parse_percent(typed, raw.fraction) if percent else parse_count(typed)
                 value = 0.0 if parsed.value is None else parsed.value
