@@ -279,12 +279,9 @@ def _vouch(data: bytes) -> tuple[int, ...]:
         letters, numbers = zip(*cells)
         max_row = max(max_row, max(map(int, set(numbers))))
         max_col = max(column_number(x.decode()) for x in set(letters))
-    for ref in merges:
-        ends = ref.decode().split(":")
-        a, b = _ref(ends[0]), _ref(ends[-1])
-        if a and b:
-            merged_area += (abs(b[0] - a[0]) + 1) * (abs(b[1] - a[1]) + 1)
-            max_row, max_col = max(max_row, a[0], b[0]), max(max_col, a[1], b[1])
+    if merges:
+        merged_area, merged_rows, merged_cols = _merged_bounds(tuple(merges))
+        max_row, max_col = max(max_row, merged_rows), max(max_col, merged_cols)
     if len(body) > LIMITS["text_length"].value:
         if _LONG_TEXT.search(body):  # a text run is at most the bytes between two tags
             raise _Doubt()
@@ -292,6 +289,19 @@ def _vouch(data: bytes) -> tuple[int, ...]:
             raise _Doubt()  # a shared string (several runs) is at most the bytes of its <si>
     return (len(cells), len(merges), names.count(b"si"), names.count(b"sheet"), merged_area, max_row * max_col,
             max_row, max_col)
+
+
+@lru_cache(maxsize=256)  # a pure function of the references; workbooks made from one template share them
+def _merged_bounds(merges: tuple[bytes, ...]) -> tuple[int, int, int]:
+    """The area the merged ranges ``merges`` (``b"A1:C2"``) cover, and the last row and column they reach."""
+    area = max_row = max_col = 0
+    for ref in merges:
+        ends = ref.decode().split(":")
+        a, b = _ref(ends[0]), _ref(ends[-1])
+        if a and b:
+            area += (abs(b[0] - a[0]) + 1) * (abs(b[1] - a[1]) + 1)
+            max_row, max_col = max(max_row, a[0], b[0]), max(max_col, a[1], b[1])
+    return area, max_row, max_col
 
 
 def _vouched(data: bytes) -> tuple[int, ...] | None:
