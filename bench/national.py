@@ -8,8 +8,10 @@ it builds a workspace whose registry holds ceil(N / 34) agencies (instansi) of t
   csv module for CSV), CPU seconds, in this process;
 * ``rekap validate`` (read -> stage -> check -> localise) with 1 job: CPU, and the ratio to the baseline
   (target <= 5x); and its wall time with 1 and with ``--jobs`` jobs (the speed-up);
-* a full ``rekap run``: wall, CPU (every process of the run), peak RSS (the sum over the run's
-  processes, sampled, and the main process alone: flat in N), time per submission;
+* a full ``rekap run``: wall, CPU (every process of the run), peak memory (sampled: the sum of the
+  run's processes' RSS, which counts the pages a forked worker shares with the main process once per
+  worker; their summed PSS, each shared page divided among its sharers; and the main process's RSS alone:
+  flat in N), time per submission;
 * a run with nothing changed, a run after one file changed, and a run after a resubmission that is
   rejected (the city tables unchanged): as ratios of the full run
   (targets <= 1 % and <= 2 % at 3,400);
@@ -163,11 +165,16 @@ def bare_parse(files: list[Path]) -> float:
 
 
 class TreeRss:
-    """Samples the summed resident memory of a process and its descendants (every 50 ms): ``peak``, and
-    ``main``, the peak of the process alone (its workers, whose number is ``--jobs``, left out)."""
+    """Samples the memory of a process and its descendants (every 50 ms): ``peak``, the summed resident
+    memory, and ``main``, the peak of the process alone (its workers, whose number is ``--jobs``, left out).
+
+    A worker is forked from the main process: until either writes to them, they share its pages, and each
+    one's resident memory counts them again. ``pss`` is the summed proportional set size (each page divided
+    among the processes sharing it): the tree's own footprint, which the sum of resident memory overstates
+    by every shared page counted once per worker."""
 
     def __init__(self, pid: int):
-        self.pid, self.peak, self.main, self._stop = pid, 0, 0, threading.Event()
+        self.pid, self.peak, self.main, self.pss, self._stop = pid, 0, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -197,15 +204,27 @@ class TreeRss:
             pass
         return 0
 
+    @staticmethod
+    def _pss(pid: int) -> int:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
     def _run(self):
         while not self._stop.wait(0.05):
-            self.peak = max(self.peak, sum(self._rss(p) for p in self._tree()))
+            tree = self._tree()
+            self.peak = max(self.peak, sum(self._rss(p) for p in tree))
+            self.pss = max(self.pss, sum(self._pss(p) for p in tree))
             self.main = max(self.main, self._rss(self.pid))
 
-    def stop(self) -> tuple[int, int]:
+    def stop(self) -> tuple[int, int, int]:
         self._stop.set()
         self._thread.join()
-        return self.peak, self.main
+        return self.peak, self.main, self.pss
 
 
 def rekap(args: list[str], workspace: Path) -> dict:
@@ -221,9 +240,10 @@ def rekap(args: list[str], workspace: Path) -> dict:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"rekap {' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    peak, main = sampler.stop() if sampler else (0, 0)
+    peak, main, pss = sampler.stop() if sampler else (0, 0, 0)
     return {"exit": proc.returncode, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-            "peak_rss_mb": round(peak / 2**20, 1), "peak_rss_main_mb": round(main / 2**20, 1)}
+            "peak_rss_mb": round(peak / 2**20, 1), "peak_pss_mb": round(pss / 2**20, 1),
+            "peak_rss_main_mb": round(main / 2**20, 1)}
 
 
 def size_mb(folder: Path) -> float:
