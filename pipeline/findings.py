@@ -179,8 +179,11 @@ def describe_cell(spec, cell: dict, lang: str) -> str:
 
 
 def member_text(spec, cell: dict, lang: str) -> str:
-    """``GOL I L``: the labels of a cell's members, in the order of the table's dimensions."""
+    """``GOL I L``: the labels of a cell's members, in the order of the table's dimensions (a list of
+    members, as an aggregate names them, joined by ``+``)."""
     def one(name, code):
+        if isinstance(code, (list, tuple)):
+            return "+".join(one(name, c) for c in code)
         try:
             return text.label(spec.dim(name).member(code).label, lang) or str(code)
         except KeyError:

@@ -41,6 +41,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline import text
+from pipeline.findings import fmt, member_text
 from pipeline.values import Values, key_text
 from pipeline.rules.cross import city_rules, cross_rules
 from pipeline.rules.linear import EPS, Ref, severity, sides
@@ -56,7 +58,7 @@ MAX_ROWS = 20  # failing rows listed per expectation; the rest are counted
 @dataclass(frozen=True)
 class GateResult:
     ok: bool  # no blocking expectation failed (warnings do not block)
-    failures: list[str]  # one line per failing row of a blocking expectation, or "gate error: ..."
+    failures: list[str]  # one line per failing row of a blocking expectation, or why the gate could not run
     warnings: list[str] = field(default_factory=list)  # the same for warning expectations
     docs_index: Path | None = None  # the Data Docs index.html, when it was built
     seconds: float = 0.0  # how long the gate took (GX import included)
@@ -78,13 +80,13 @@ class Judged:
 
 @dataclass(frozen=True)
 class Expect:
-    """One expectation on a check frame, and how a failing row is told."""
+    """One expectation on a check frame. Its ``name`` is its entry in the text catalogue: its title
+    (``gate_page.expectations``) and how a failing row is told (``gate_page.rows``), in the user's language."""
 
     type: str  # a class name in ``great_expectations.expectations``
     kwargs: dict
-    title: str  # what is expected, shown in the Data Docs, e.g. "every count is >= 0"
-    says: str  # what a failure means, e.g. "negative count"
-    row: str  # a failing row, formatted from its index columns
+    name: str  # e.g. "count_positive"
+    title: str  # what is expected, in English for GX's own Data Docs, e.g. "every count is >= 0"
     severity: str = "error"  # "error" blocks publishing, "warning" does not
 
 
@@ -136,12 +138,11 @@ def counts_check(city: Values, tables: dict[str, TableSpec]) -> Check:
     df = _cells(city, tables, percent=False)
     df["off_whole"] = (df["value"] - df["value"].round()).abs()
     return Check("counts", df, ("table", "key", "value"), (
-        Expect("ExpectColumnValuesToNotBeNull", {"column": "value"}, "every count is present",
-               "count missing or not a number", "{table} {key}"),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "value"}, "count_present", "every count is present"),
         Expect("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0},
-               "every count is >= 0", "negative count", "{table} {key} = {value}"),
+               "count_positive", "every count is >= 0"),
         Expect("ExpectColumnValuesToBeBetween", {"column": "off_whole", "min_value": 0, "max_value": EPS},
-               "every count is a whole number", "count is not a whole number", "{table} {key} = {value}"),
+               "count_whole", "every count is a whole number"),
     ))
 
 
@@ -159,14 +160,12 @@ def percents_check(city: Values, tables: dict[str, TableSpec]) -> Check:
                          "off_by": abs(value - exact), "tolerance": tolerance(spec)})
     df = pd.DataFrame(rows, columns=["table", "key", "value", "share", "off_by", "tolerance"])
     return Check("percents", df, ("table", "key", "value", "share"), (
-        Expect("ExpectColumnValuesToNotBeNull", {"column": "value"}, "every percent is present",
-               "percent missing or not a number", "{table} {key}"),
+        Expect("ExpectColumnValuesToNotBeNull", {"column": "value"}, "percent_present", "every percent is present"),
         Expect("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0, "max_value": 100},
-               "every percent is within 0..100", "percent outside 0..100", "{table} {key} = {value}"),
+               "percent_range", "every percent is within 0..100"),
         Expect("ExpectColumnPairValuesAToBeGreaterThanB",
                {"column_A": "tolerance", "column_B": "off_by", "or_equal": True},
-               "every percent matches its count within the printed rounding",
-               "percent does not match its count", "{table} {key} = {value}, the count gives {share}"),
+               "percent_share", "every percent matches its count within the printed rounding"),
     ))
 
 
@@ -182,10 +181,9 @@ def sums_check(city: Values, tables: dict[str, TableSpec]) -> Check:
     df = pd.DataFrame(rows, columns=["rule", "table", "key", "total", "parts", "imbalance"])
     return Check("sums", df, ("rule", "table", "key", "total", "parts"), (
         Expect("ExpectColumnValuesToNotBeNull", {"column": "imbalance"},
-               "every total and its parts are present", "a total or one of its parts is missing", "{table} {key} ({rule})"),
+               "sum_present", "every total and its parts are present"),
         Expect("ExpectColumnValuesToBeBetween", {"column": "imbalance", "min_value": -EPS, "max_value": EPS},
-               "every total equals the sum of its parts (imbalance 0)", "total differs from the sum of its parts",
-               "{table} {key} = {total}, its parts sum to {parts} ({rule})"),
+               "sum_equal", "every total equals the sum of its parts (imbalance 0)"),
     ))
 
 
@@ -206,22 +204,20 @@ def cross_checks(city: Values, tables: dict[str, TableSpec], city_scope: bool = 
     cols = ["rule", "cell", "left_table", "left", "right_table", "right", "difference"]
     index = ("rule", "cell", "left_table", "left", "right_table", "right")
     missing = Expect("ExpectColumnValuesToNotBeNull", {"column": "difference"},
-                     "every cell a rule compares is present", "a cell the rule needs is missing", "{rule} {cell}")
-    exceeds = "{rule} {cell}: {left_table} {left} > {right_table} {right}"
+                     "cross_present", "every cell a rule compares is present")
     out = []
     for name, rows in groups.items():
         df = pd.DataFrame(rows, columns=cols)
         if name == "cross_equal":
             expects = (missing, Expect("ExpectColumnValuesToBeBetween",
                                        {"column": "difference", "min_value": -EPS, "max_value": EPS},
-                                       "the tables agree (difference 0)", "tables disagree",
-                                       "{rule} {cell}: {left_table} {left} != {right_table} {right}"))
+                                       "cross_equal", "the tables agree (difference 0)"))
         elif name == "cross_at_most":
             expects = (missing, Expect("ExpectColumnValuesToBeBetween", {"column": "difference", "max_value": EPS},
-                                       "no count exceeds its bound (left <= right)", "a count exceeds its bound", exceeds))
+                                       "cross_at_most", "no count exceeds its bound (left <= right)"))
         else:
             expects = (Expect("ExpectColumnValuesToBeBetween", {"column": "difference", "max_value": EPS},
-                              "ranks and posts are plausible (left <= right)", "implausible counts", exceeds, severity="warning"),)
+                              "plausible", "ranks and posts are plausible (left <= right)", severity="warning"),)
         out.append(Check(name, df, index, expects))
     return out
 
@@ -242,12 +238,10 @@ def percent_totals_check(city: Values, tables: dict[str, TableSpec]) -> Check:
     df = pd.DataFrame(rows, columns=["table", "column", "n", "shares", "off_by", "tolerance"])
     return Check("percent_totals", df, ("table", "column", "n", "shares", "tolerance"), (
         Expect("ExpectColumnValuesToNotBeNull", {"column": "off_by"},
-               "every percent of a column is present", "a percent is missing", "{table} {column}"),
+               "percent_column_present", "every percent of a column is present"),
         Expect("ExpectColumnPairValuesAToBeGreaterThanB",
                {"column_A": "tolerance", "column_B": "off_by", "or_equal": True},
-               "every percent column sums to 100 within n x half a printed unit",
-               "percent column does not sum to 100",
-               "{table} {column}: {n} shares sum to {shares} (allowed 100 +/- {tolerance})"),
+               "percent_column_total", "every percent column sums to 100 within n x half a printed unit"),
     ))
 
 
@@ -382,35 +376,84 @@ def _plain(value):
     return value
 
 
-def _lines(outcome: Outcome) -> list[str]:
-    head = f"{outcome.check}: {outcome.expect.says}"
+def _said(section: str, name: str, lang: str) -> str:
+    """A group's or an expectation's words in ``lang`` (``gate_page.<section>.<name>``); a name the
+    catalogue lacks (a check made by a test) as it is."""
+    leaf = text.entry(f"gate_page.{section}").get(name)
+    return text.pick(leaf, lang) if leaf else name
+
+
+def _cell(text_: str, specs: list[TableSpec], lang: str) -> str:
+    """A cell as a check frame writes it (``ruang=A|gol=I|sex=L``, a list as ``II.A+II.B``) in words: its
+    members' labels (:func:`~pipeline.findings.member_text`), by the first of ``specs`` with all its
+    dimensions."""
+    cell = {}
+    for part in str(text_ or "").split("|"):
+        if "=" in part:
+            name, code = part.split("=", 1)
+            cell[name] = code.split("+") if "+" in code else code
+    spec = next((s for s in specs if set(cell) <= set(s.dim_names)), None)
+    if spec is None:
+        return " ".join("+".join(v) if isinstance(v, list) else v for v in cell.values())
+    return member_text(spec, cell, lang)
+
+
+def _row_words(row: dict, tables: dict[str, TableSpec], rule_codes: dict[str, str], lang: str) -> dict:
+    """A failing row's index columns as a person reads them: tables by title, cells by their members,
+    a rule across tables by what it checks, numbers with the language's marks (no internal id)."""
+    specs = [tables[t] for t in (row.get("table"), row.get("left_table"), row.get("right_table")) if t in tables]
+    out = {}
+    for name, value in row.items():
+        if name in ("table", "left_table", "right_table"):
+            out[name] = text.say("gate_page.limit", lang) if value == "limit" else (
+                text.label(tables[value].title, lang) if value in tables else str(value))
+        elif name in ("key", "cell", "column"):
+            out["cell" if name == "key" else name] = _cell(value, specs, lang)
+        elif name == "rule":
+            code = rule_codes.get(value)
+            out[name] = text.say(f"findings.{code}.title", lang) if code else str(value)
+        else:
+            out[name] = fmt(_plain(value), lang)
+    return out
+
+
+def _lines(outcome: Outcome, lang: str = "id", tables: dict[str, TableSpec] | None = None) -> list[str]:
+    """A failing expectation told in ``lang``: one line per failing row (at most :data:`MAX_ROWS`, then how
+    many more), led by its group's name."""
+    tables = tables or load_tables()
+    group = _said("checks", outcome.check, lang)
+    expectation = _said("expectations", outcome.expect.name, lang)
     if outcome.error:
-        return [f"gate error: {head}: {outcome.error}"]
+        return [f"{group}: " + text.say("gate_page.cannot_check", lang, expectation=expectation, error=outcome.error)]
+    rule_codes = {r.rule: r.code for r in (*cross_rules(), *city_rules())}
+    template = text.entry("gate_page.rows").get(outcome.expect.name)
     lines = []
     for row in outcome.rows[:MAX_ROWS]:
-        try:
-            lines.append(f"{head}: {outcome.expect.row.format(**{k: _plain(v) for k, v in row.items()})}")
-        except (KeyError, IndexError, ValueError):
-            lines.append(f"{head}: {row}")
+        words = _row_words(row, tables, rule_codes, lang)
+        said = text.fill(text.pick(template, lang), words) if template else \
+            text.say("gate_page.rows.unknown", lang, row=", ".join(f"{v}" for v in words.values()))
+        lines.append(f"{group}: {said}")
     if outcome.count > len(lines):
-        lines.append(f"{head}: ... {outcome.count - len(lines)} more rows")
-    return lines or [f"{head} ({outcome.expect.type} failed)"]
+        lines.append(f"{group}: " + text.say("gate_page.more", lang, n=outcome.count - len(lines)))
+    return lines or [f"{group}: " + text.say("gate_page.none_listed", lang, expectation=expectation)]
 
 
 def run_gate(city: Values, period: str, docs_dir: Path | None,
              tables: dict[str, TableSpec] | None = None, city_scope: bool = True,
-             judged: Judged | None = None) -> GateResult:
+             judged: Judged | None = None, lang: str = "id") -> GateResult:
     """Confront the consolidated city tables with the gate's GX suite; Data Docs go to ``docs_dir``.
 
     GX's pages (``index.html``, ``expectations/``, ``validations/``) in ``docs_dir`` are replaced by
     this run's; ``static/`` is rewritten. ``docs_dir=None`` validates without building Data Docs.
     ``judged``: the passing judgement of the live release; when the check frames are what it judged
     (and its Data Docs are in ``docs_dir``), it is the result, and GX is neither imported nor run.
+    The failing rows are told in ``lang`` (tables by title, cells by their members, no internal id).
 
-    Never raises for bad data or a GX fault: a check that cannot run fails the gate with a
-    ``gate error: ...`` line instead.
+    Never raises for bad data or a GX fault: a check that cannot run fails the gate with a line saying
+    so instead.
     """
     start = time.perf_counter()
+    tables = tables or load_tables()
     try:
         found = checks(city, tables, city_scope)
         judging = judged_input(found)
@@ -421,13 +464,14 @@ def run_gate(city: Values, period: str, docs_dir: Path | None,
                               time.perf_counter() - start, judged.outcomes, judging, judged.run_id)
         outcomes, index = _confront(found, docs_dir, period)
     except Exception as exc:  # a GX internal fault (or a bug here) must block publishing, not crash the run
-        return GateResult(False, [f"gate error: {type(exc).__name__}: {exc}"], seconds=time.perf_counter() - start)
+        return GateResult(False, [text.say("gate_page.fault", lang, error=f"{type(exc).__name__}: {exc}")],
+                          seconds=time.perf_counter() - start)
+    told = {id(o): _lines(o, lang, tables) for o in outcomes if not o.success}
     failures, warned = [], []
     for o in outcomes:
-        if o.success:
-            continue
-        (warned if o.expect.severity == "warning" and not o.error else failures).extend(_lines(o))
+        if not o.success:
+            (warned if o.expect.severity == "warning" and not o.error else failures).extend(told[id(o)])
     summary = [{"check": o.check, "type": o.expect.type, "title": o.expect.title, "severity": o.expect.severity,
                 "success": o.success, "checked": o.checked, "failed": o.count, "error": o.error,
-                "rows": [] if o.success else _lines(o)} for o in outcomes]
+                "rows": told.get(id(o), [])} for o in outcomes]
     return GateResult(not failures, failures, warned, index, time.perf_counter() - start, summary, judging)

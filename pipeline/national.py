@@ -180,7 +180,7 @@ def write_national(url: str, period: str, processed: Path, lang: str = "id", boo
     from pipeline.versions import code_version, rules_version
 
     national = consolidate_national(url, period, expected)
-    national.gate = run_gate(national.values, period, None, city_scope=False)
+    national.gate = run_gate(national.values, period, None, city_scope=False, lang=lang)
     if not national.gate.ok:
         return national
     root = Path(processed) / NATIONAL

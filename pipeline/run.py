@@ -358,7 +358,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
 
     city, lineage = consolidate(sources, tables)  # the city tables: only when something changed
     gate = run_gate(city, period, reports / period / "gx", city_scope=not parts,  # agencies: city rules in _choose
-                    judged=_judged(previous, catalog, period))
+                    judged=_judged(previous, catalog, period), lang=lang)
     log("gate", ok=gate.ok, failures=gate.failures, **({"reused_from": gate.reused_from} if gate.reused_from else {}))
     if not gate.reused_from:  # a reused judgement stays recorded on the run that made it (the gate page's)
         catalog.record_gate(run_id, period, gate.ok, gate.outcomes)

@@ -17,7 +17,8 @@ from conftest import Submission
 from pgserver import emptied
 from pipeline.cli import cli
 from pipeline.database import read_frame
-from pipeline.specs import agencies, agency_registry, load_registry, use_specs
+from pipeline import text
+from pipeline.specs import agencies, agency_registry, load_registry, load_tables, use_specs
 from pipeline.validate import validate_files
 
 PERIOD = "2023"
@@ -259,7 +260,9 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
     national = nation("national", "--period", PERIOD, "--lang", "en")
     assert national.exit_code == 4, national.output
     assert "National tables 2023 NOT written: the publish gate failed:" in national.output
-    assert "counts: negative count: golongan ruang=A|gol=I|sex=L" in national.output
+    spec = load_tables()["golongan"]  # the table by its title, the cell by its members
+    cell = " ".join(text.label(spec.dim(n).member(c).label, "en") for n, c in (("ruang", "A"), ("gol", "I"), ("sex", "L")))
+    assert f"Counts: negative count: {spec.title['en']}, {cell} = " in national.output
     assert (nation.root / "processed" / "national" / PERIOD / "manifest.json").read_bytes() == written
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pipeline.rules.cross import city_rules, cross_rules
 from pipeline.rules.percent import share_rules, total_rules
 from pipeline.rules.sums import sum_rules
 from pipeline.sample import consistent_submission, opd_rng
+from pipeline import text
 from pipeline.specs import load_registry
 
 
@@ -37,8 +39,9 @@ def offline():
 
 @pytest.fixture(scope="module")
 def gate(offline):
-    """Run the gate on a city without Data Docs (~0.3 s; the first run also imports GX, ~3 s)."""
-    return lambda city: run_gate(city, "2022", None)
+    """Run the gate on a city without Data Docs (~0.3 s; the first run also imports GX, ~3 s), its lines
+    in English."""
+    return lambda city: run_gate(city, "2022", None, lang="en")
 
 
 def city_with(table: str, recompute: bool = True, **changes) -> dict:
@@ -60,6 +63,17 @@ def city_with(table: str, recompute: bool = True, **changes) -> dict:
 
 def lines_with(result, *words) -> list[str]:
     return [f for f in result.failures if all(w in f for w in words)]
+
+
+def title(table: str, lang: str = "en") -> str:
+    return TABLES[table].title[lang]
+
+
+def members(table: str, lang: str = "en", **cell) -> str:
+    """A cell's members as the gate's lines say them: labels in the table's order, a list joined by +."""
+    spec = TABLES[table]
+    return " ".join("+".join(text.label(spec.dim(n).member(c).label, lang) for c in cell[n].split("+"))
+                    for n in spec.dim_names if n in cell)
 
 
 # -- passing ------------------------------------------------------------------------------------
@@ -140,10 +154,11 @@ def test_one_ii_a_official_city_wide_passes(gate):
 
 def test_a_changed_total_fails_and_the_data_docs_show_it(offline, tmp_path):
     city = city_with("golongan", recompute=False, **{"ruang=JML|gol=III|sex=L": 11})  # 10 in truth
-    result = run_gate(city, "2022", tmp_path)
+    result = run_gate(city, "2022", tmp_path, lang="en")
     assert not result.ok
-    assert lines_with(result, "sums: total differs from the sum of its parts",
-                      "golongan ruang=JML|gol=III|sex=L = 11, its parts sum to 10")
+    assert lines_with(result, "Totals and their parts: total differs from the sum of its parts: ",
+                      f"{title('golongan')}, {members('golongan', ruang='JML', gol='III', sex='L')} = 11, "
+                      "its parts sum to 10")
     page = next((tmp_path / "validations" / "sums").rglob("*.html")).read_text(encoding="utf-8")
     assert "every total equals the sum of its parts" in page and "ruang=JML|gol=III|sex=L" in page
 
@@ -151,14 +166,15 @@ def test_a_changed_total_fails_and_the_data_docs_show_it(offline, tmp_path):
 def test_a_negative_count_fails(gate):
     result = gate(city_with("guru", **{"sekolah=SMP": -2}))
     assert not result.ok
-    assert result.failures == ["counts: negative count: guru sekolah=SMP = -2"]
+    assert result.failures == [f"Counts: negative count: {title('guru')}, {members('guru', sekolah='SMP')} = -2"]
 
 
 def test_a_count_that_is_not_whole_fails(gate):
     result = gate(city_with("guru", **{"sekolah=SD": 4.5}))
     assert not result.ok
-    assert "counts: count is not a whole number: guru sekolah=SD = 4.5" in result.failures
-    assert all(f.startswith("counts: count is not a whole number: guru") for f in result.failures)
+    assert f"Counts: count is not a whole number: {title('guru')}, {members('guru', sekolah='SD')} = 4.50" \
+        in result.failures
+    assert all(f.startswith(f"Counts: count is not a whole number: {title('guru')}, ") for f in result.failures)
 
 
 def test_a_percent_column_not_summing_to_100_fails(gate):
@@ -168,39 +184,44 @@ def test_a_percent_column_not_summing_to_100_fails(gate):
     city["pendidikan"][s1] += 1.5
     result = gate(city)
     assert not result.ok
-    assert lines_with(result, "percent_totals: percent column does not sum to 100",
-                      "pendidikan sex=JML|measure=pct: 11 shares sum to 101.5")
-    assert lines_with(result, "percents: percent does not match its count", "pendidikan=S1")
+    assert lines_with(result, "Percent columns: percent column does not sum to 100: ",
+                      f"{title('pendidikan')}, {members('pendidikan', sex='JML', measure='pct')}: "
+                      "11 shares sum to 101.50")
+    assert lines_with(result, "Percentages: percent does not match its count: ",
+                      members("pendidikan", pendidikan="S1", sex="JML", measure="pct"))
 
 
 def test_a_percent_above_100_fails(gate):
     city = city_with("pendidikan")
     city["pendidikan"][TABLES["pendidikan"].key({"pendidikan": "JML", "sex": "JML", "measure": "pct"})] = 100.5
     result = gate(city)
-    assert lines_with(result, "percents: percent outside 0..100", "pendidikan=JML")
+    assert lines_with(result, "Percentages: percent outside 0..100: ",
+                      f"{members('pendidikan', pendidikan='JML', sex='JML', measure='pct')} = 100.50")
 
 
 def test_golongan_total_unlike_pendidikan_total_fails(gate):
     result = gate(city_with("pendidikan", **{"pendidikan=S1|sex=L|measure=count": 12}))  # 11 in golongan
     assert not result.ok
-    assert lines_with(result, "cross_equal: tables disagree", "golongan_eq_pendidikan",
-                      "sex=L", "pendidikan 20 != golongan 19")
-    assert lines_with(result, "golongan_eq_pendidikan", "sex=JML", "pendidikan 35 != golongan 34")
-    assert not lines_with(result, "sums:")
+    rule = text.say("findings.CROSS_TOTAL_MISMATCH.title", "en")  # what the rule checks, not its id
+    assert lines_with(result, f"Tables agreeing: tables disagree: {rule}, ",
+                      f": {title('pendidikan')} 20 != {title('golongan')} 19")
+    assert lines_with(result, rule, f": {title('pendidikan')} 35 != {title('golongan')} 34")
+    assert not lines_with(result, "Totals and their parts:")
 
 
 def test_more_cpns_than_pns_in_a_rank_fails(gate):
     result = gate(city_with("cpns", **{"gol=II|ruang=A|sex=L": 2}))  # golongan II/a L holds 1
     assert not result.ok
-    assert lines_with(result, "cross_at_most: a count exceeds its bound", "cpns_within_golongan",
-                      "gol=II|ruang=A|sex=L: cpns 2 > golongan 1")
+    assert lines_with(result, "Bounds across tables: a count exceeds its bound: ",
+                      text.say("findings.CPNS_EXCEEDS_PNS.title", "en"),
+                      f"{members('cpns', gol='II', ruang='A', sex='L')}: {title('cpns')} 2 > {title('golongan')} 1")
 
 
 def test_two_ii_a_officials_city_wide_fail(gate):
     result = gate(city_with("eselon", **{"status=terisi|eselon=II.A|sex=L": 2,
                                          "status=disiapkan|eselon=II.A|sex=JML": 2}))
     assert not result.ok
-    assert lines_with(result, "eselon_ii_a_city", "eselon 2 > limit 1")
+    assert lines_with(result, f"{title('eselon')} 2 > limit 1")
 
 
 def test_a_warning_rule_is_reported_but_does_not_block(gate):
@@ -208,9 +229,8 @@ def test_a_warning_rule_is_reported_but_does_not_block(gate):
     result = gate(city_with("eselon", **{"status=terisi|eselon=II.B|sex=L": 4,
                                          "status=disiapkan|eselon=II.B|sex=JML": 4}))
     assert result.ok, result.failures
-    assert any("plausibility: implausible counts" in w and "rank_for_eselon" in w and "eselon=II.A+II.B" in w
-               and "eselon 4 > golongan 3" in w
-               for w in result.warnings)
+    assert any(w.startswith("Plausibility: implausible counts: ") and members("eselon", eselon="II.A+II.B") in w
+               and f"{title('eselon')} 4 > {title('golongan')} 3" in w for w in result.warnings)
 
 
 def test_a_missing_cell_fails_rather_than_passing_silently(gate):
@@ -218,7 +238,28 @@ def test_a_missing_cell_fails_rather_than_passing_silently(gate):
     del city["golongan"][TABLES["golongan"].key({"ruang": "A", "gol": "II", "sex": "L"})]
     result = gate(city)
     assert not result.ok
-    assert lines_with(result, "counts: count missing or not a number", "golongan ruang=A|gol=II|sex=L")
+    assert lines_with(result, "Counts: count missing or not a number: ",
+                      f"{title('golongan')}, {members('golongan', ruang='A', gol='II', sex='L')}")
+
+
+def test_the_failing_rows_are_told_in_the_users_words_without_internal_ids(gate):
+    """By default in Indonesian: each line names its group and what failed, the table by its title, the cell
+    by its members and a rule across tables by what it checks; never a table id, a key text or a rule id
+    (the officer reads them on the console and on the gate page)."""
+    city = city_with("pendidikan", **{"pendidikan=S1|sex=L|measure=count": 12})  # 11 in golongan
+    city["guru"][TABLES["guru"].key({"sekolah": "SMP"})] = -2
+    result = run_gate(city, "2022", None)
+    assert not result.ok
+    assert lines_with(result, f"Jumlah pegawai: jumlah negatif: {title('guru', 'id')}, "
+                              f"{members('guru', 'id', sekolah='SMP')} = -2")
+    assert lines_with(result, f"Kecocokan antartabel: tabel tidak cocok: {text.say('findings.CROSS_TOTAL_MISMATCH.title')}, ",
+                      f": {title('pendidikan', 'id')} 20 ≠ {title('golongan', 'id')} 19")
+    rules = {r.rule for r in (*cross_rules(), *city_rules())}
+    told = result.failures + [row for o in result.outcomes for row in o["rows"]]
+    assert len(told) == 2 * len(result.failures) > 2
+    for line in told:
+        assert not re.search(r"\w=\w", line) and not any(rule in line for rule in rules), line
+        assert not re.search(rf"\b({'|'.join(TABLES)})\b", line), line  # table ids (lower case) never
 
 
 def test_a_gx_fault_fails_the_gate_instead_of_crashing(offline, tmp_path, monkeypatch):
@@ -227,9 +268,9 @@ def test_a_gx_fault_fails_the_gate_instead_of_crashing(offline, tmp_path, monkey
     def broken(*args, **kwargs):
         raise RuntimeError("store exploded")
     monkeypatch.setattr(gx, "get_context", broken)
-    result = run_gate(consistent_values(), "2022", tmp_path)
+    result = run_gate(consistent_values(), "2022", tmp_path, lang="en")
     assert not result.ok and result.docs_index is None
-    assert result.failures == ["gate error: RuntimeError: store exploded"]
+    assert result.failures == ["the gate could not run: RuntimeError: store exploded"]
 
 
 def test_validate_never_imports_great_expectations():
@@ -242,7 +283,8 @@ def test_a_table_missing_from_the_city_fails(gate):
     city = {table: cells for table, cells in consistent_values().items() if table != "guru"}
     result = gate(city)
     assert not result.ok
-    assert result.failures == [f"counts: count missing or not a number: guru sekolah={s}" for s in ("SD", "SMP", "JML")]
+    assert result.failures == [f"Counts: count missing or not a number: {title('guru')}, {members('guru', sekolah=s)}"
+                               for s in ("SD", "SMP", "JML")]
 
 
 def test_an_expectation_gx_cannot_evaluate_is_a_gate_error(offline, monkeypatch):
@@ -252,8 +294,9 @@ def test_an_expectation_gx_cannot_evaluate_is_a_gate_error(offline, monkeypatch)
     bad = gate_module.Check("bad", pd.DataFrame({"table": ["guru"], "key": ["sekolah=SD"], "value": ["lima"]}),
                             ("table", "key", "value"),
                             (gate_module.Expect("ExpectColumnValuesToBeBetween", {"column": "value", "min_value": 0},
-                                                "every count is >= 0", "negative count", "{table} {key}"),))
+                                                "count_positive", "every count is >= 0"),))
     monkeypatch.setattr(gate_module, "checks", lambda city, tables=None, city_scope=True: [bad])
-    result = run_gate(consistent_values(), "2022", None)
+    result = run_gate(consistent_values(), "2022", None, lang="en")
     assert not result.ok
-    assert len(result.failures) == 1 and result.failures[0].startswith("gate error: bad: negative count: ")
+    assert len(result.failures) == 1
+    assert result.failures[0].startswith("bad: the gate could not evaluate every count is >= 0: ")
