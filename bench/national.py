@@ -195,20 +195,12 @@ class TreeRss:
             todo.extend(parents.get(p, []))
         return tree
 
-    def _rss(self, pid: int) -> int:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return 0
-
     @staticmethod
-    def _pss(pid: int) -> int:
+    def _bytes(pid: int, part: str, field: str) -> int:
+        """A memory field (in kB) of ``/proc/PID/<part>`` in bytes; 0 when the process is gone."""
         try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
+            for line in Path(f"/proc/{pid}/{part}").read_text().splitlines():
+                if line.startswith(field):
                     return int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -217,9 +209,9 @@ class TreeRss:
     def _run(self):
         while not self._stop.wait(0.05):
             tree = self._tree()
-            self.peak = max(self.peak, sum(self._rss(p) for p in tree))
-            self.pss = max(self.pss, sum(self._pss(p) for p in tree))
-            self.main = max(self.main, self._rss(self.pid))
+            self.peak = max(self.peak, sum(self._bytes(p, "status", "VmRSS:") for p in tree))
+            self.pss = max(self.pss, sum(self._bytes(p, "smaps_rollup", "Pss:") for p in tree))
+            self.main = max(self.main, self._bytes(self.pid, "status", "VmRSS:"))
 
     def stop(self) -> tuple[int, int, int]:
         self._stop.set()
