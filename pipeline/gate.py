@@ -426,13 +426,9 @@ def _lines(outcome: Outcome, lang: str = "id", tables: dict[str, TableSpec] | No
     if outcome.error:
         return [f"{group}: " + text.say("gate_page.cannot_check", lang, expectation=expectation, error=outcome.error)]
     rule_codes = {r.rule: r.code for r in (*cross_rules(), *city_rules())}
-    template = text.entry("gate_page.rows").get(outcome.expect.name)
-    lines = []
-    for row in outcome.rows[:MAX_ROWS]:
-        words = _row_words(row, tables, rule_codes, lang)
-        said = text.fill(text.pick(template, lang), words) if template else \
-            text.say("gate_page.rows.unknown", lang, row=", ".join(f"{v}" for v in words.values()))
-        lines.append(f"{group}: {said}")
+    lines = [f"{group}: " + text.say(f"gate_page.rows.{outcome.expect.name}", lang,
+                                     **_row_words(row, tables, rule_codes, lang))
+             for row in outcome.rows[:MAX_ROWS]]
     if outcome.count > len(lines):
         lines.append(f"{group}: " + text.say("gate_page.more", lang, n=outcome.count - len(lines)))
     return lines or [f"{group}: " + text.say("gate_page.none_listed", lang, expectation=expectation)]

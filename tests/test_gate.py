@@ -144,6 +144,15 @@ def test_the_gate_expectations_come_from_the_rules():
     assert len(frames["percent_totals"]) == sum(len(total_rules(s)) for s in TABLES.values())
 
 
+def test_every_expectation_has_its_title_and_its_failing_row_in_every_language():
+    expects = {e.name: e for c in checks(consistent_values()) for e in c.expects}
+    assert len(expects) == 14
+    for name, e in expects.items():
+        assert text.entry(f"gate_page.expectations.{name}")["en"] == e.title  # GX's Data Docs say the same
+        rows = text.entry(f"gate_page.rows.{name}")
+        assert set(rows) == {"id", "en"} and rows["id"] != rows["en"]
+
+
 def test_one_ii_a_official_city_wide_passes(gate):
     result = gate(city_with("eselon", **{"status=terisi|eselon=II.A|sex=L": 1,
                                          "status=disiapkan|eselon=II.A|sex=JML": 1}))
