@@ -459,10 +459,10 @@ def run_gate(city: Values, period: str, docs_dir: Path | None,
             return GateResult(True, [], warned, Path(docs_dir).resolve() / "index.html" if docs_dir else None,
                               time.perf_counter() - start, judged.outcomes, judging, judged.run_id)
         outcomes, index = _confront(found, docs_dir, period)
+        told = {id(o): _lines(o, lang, tables) for o in outcomes if not o.success}
     except Exception as exc:  # a GX internal fault (or a bug here) must block publishing, not crash the run
         return GateResult(False, [text.say("gate_page.fault", lang, error=f"{type(exc).__name__}: {exc}")],
                           seconds=time.perf_counter() - start)
-    told = {id(o): _lines(o, lang, tables) for o in outcomes if not o.success}
     failures, warned = [], []
     for o in outcomes:
         if not o.success:

@@ -282,6 +282,16 @@ def test_a_gx_fault_fails_the_gate_instead_of_crashing(offline, tmp_path, monkey
     assert result.failures == ["the gate could not run: RuntimeError: store exploded"]
 
 
+def test_a_fault_while_telling_the_failing_rows_fails_the_gate_instead_of_crashing(gate, monkeypatch):
+    from pipeline import gate as gate_module
+
+    def broken(*args, **kwargs):
+        raise KeyError("no words")
+    monkeypatch.setattr(gate_module, "_row_words", broken)
+    result = gate(city_with("guru", **{"sekolah=SMP": -2}))
+    assert not result.ok and result.failures == ["the gate could not run: KeyError: 'no words'"]
+
+
 def test_validate_never_imports_great_expectations():
     code = ("import sys, pipeline.cli, pipeline.validate, pipeline.gate; "
             "sys.exit('great_expectations' in sys.modules)")
