@@ -5,7 +5,7 @@ A version is a file's content, named by its sha256: a changed file is a new vers
 again are the same version. A version's validation is kept with the code and rule versions it was
 made under, so an unchanged file is never validated twice by the same code. Its cell values are
 :data:`pipeline.values.Values` in memory and key texts in the database (:func:`pipeline.values.encode`
-and :func:`~pipeline.values.decode`, the one conversion): the stored form is the one earlier versions
+and :func:`~pipeline.values.loads`, the one conversion): the stored form is the one earlier versions
 wrote, so an existing catalog loads.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.findings import Finding
-from pipeline.values import Values, decode, encode
+from pipeline.values import Values, encode, loads
 from pipeline.text import note
 
 SCHEMA = """
@@ -226,7 +226,7 @@ class Catalog:
             rows = self.db.execute(f"SELECT sha256, cell_values FROM versions WHERE period=? AND sha256 IN "
                                    f"({','.join('?' * len(part))})", (period, *part))
             for sha, stored in rows:
-                yield sha, decode(json.loads(stored))
+                yield sha, loads(stored)
 
     def touch_all(self, seen: list[tuple[str, str, str]], period: str, when: str) -> None:
         """:meth:`touch` for every ``(sha256, file)`` in one transaction."""
@@ -398,7 +398,7 @@ def _damage(err: sqlite3.OperationalError) -> bool:
 
 def _version(row) -> Version:
     """A row of ``versions`` (its cell values decoded when the row has them)."""
-    values = decode(json.loads(row["cell_values"])) if "cell_values" in row.keys() else {}
+    values = loads(row["cell_values"]) if "cell_values" in row.keys() else {}
     return Version(row["sha256"], row["period"], row["opd"], row["file"], row["kind"], row["archive"],
                    row["first_seen"], row["last_seen"], row["status"], row["checked_with"],
                    [Finding.from_record(f) for f in json.loads(row["findings"])], values)

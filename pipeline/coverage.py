@@ -6,7 +6,6 @@ previous published version (what the period rules and error localisation compare
 
 from __future__ import annotations
 
-import json
 import zlib
 
 import pandas as pd
@@ -43,10 +42,10 @@ class Previous:
 
     def values(self, opd: str | None) -> tuple[str, dict] | None:
         """``(period, Values)`` of the OPD's previous published version, or None."""
-        from pipeline.values import decode
+        from pipeline.values import loads
 
         found = self.packed.get(opd) if opd else None
-        return (found[0], decode(json.loads(zlib.decompress(found[1])))) if found else None
+        return (found[0], loads(zlib.decompress(found[1]))) if found else None
 
     def staff(self, opd: str) -> tuple[str, float] | None:
         """The OPD's headcount in the latest earlier period it was published in, with that period."""

@@ -104,7 +104,7 @@ class RunResult:
     period: str
     outcome: str  # published, unchanged, gate_failed, empty, failed
     exit_code: int
-    inputs: list[Input]
+    inputs: list[Input]  # their versions without cell values: those are in the catalog (Catalog.values)
     coverage: pd.DataFrame | None = None
     coverage_summary: dict | None = None
     validated: int = 0
@@ -212,6 +212,8 @@ def run_period(period: str, raw: Path | str = "raw", processed: Path | str = "pr
                         accepted=sum(i.status == "accepted" for i in result.current),
                         rejected=sum(i.status == "rejected" for i in result.current),
                         published=int(result.outcome == "published"), message=result.message)
+        for i in result.inputs:  # every version's cells are in the catalog: the reports read them from there,
+            i.version.values = {}  # a few OPDs at a time, and the run holds no OPD's cells while writing them
         if result.outcome != "failed":
             _reports(result, processed, reports, registry, lang, catalog, log)
         catalog.end_run(run_id, ended=_now())  # only now: a run killed while writing reports is "killed"

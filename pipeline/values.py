@@ -14,6 +14,8 @@ parsed back by one function, :func:`parse_key`, at those boundaries only.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from pipeline.rules.linear import Ref
@@ -75,6 +77,24 @@ def decode(stored: dict, tables: dict[str, TableSpec] | None = None) -> Values:
 
 
 _PARSED: dict[TableSpec, dict[str, Key]] = {}  # spec (by identity) -> key text -> its key, as parsed
+
+
+class _Numbers(dict):
+    """A number as the JSON text gives it -> one float object for every version that holds it: the counts
+    0 to 4095 are made once (a run holds every version's cells, nearly all of them small counts, and a
+    float object costs more than the slot that points at it); any other text is parsed as it comes."""
+
+    def __missing__(self, text: str) -> float:
+        return float(text)
+
+
+_NUMBERS = _Numbers((repr(float(n)), float(n)) for n in range(4096))
+
+
+def loads(stored: str, tables: dict[str, TableSpec] | None = None) -> Values:
+    """:func:`decode` of the catalog's JSON text, each small count one shared float (:class:`_Numbers`; the
+    text decides, so ``-0.0`` stays itself)."""
+    return decode(json.loads(stored, parse_float=_NUMBERS.__getitem__), tables)
 
 
 # -- the rule engine's view ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 from filelock import FileLock
 
 from conftest import Submission
-from pipeline.catalog import Catalog
+from pipeline.catalog import Catalog, Version
 from pipeline.cli import cli
 
 PERIOD = "2022"
@@ -84,6 +85,29 @@ def test_first_run_publishes_every_output(site):
     assert set(lineage.opd) == {"DINKES", "DINSOS"}
     assert (site.reports / PERIOD / "gx").is_dir()  # Data Docs of the publish gate
     assert list((site.processed / "logs" / PERIOD).glob("run-*.jsonl"))
+
+
+def test_the_reports_are_written_while_the_run_holds_no_versions_cells(site, monkeypatch):
+    """Every version's cells are in the catalog: once the tables are published the run lets go of them, and
+    the reports read them from there (a few OPDs at a time), so what a run holds does not grow with the OPDs."""
+    import pipeline.report as report
+    from pipeline.run import run_period
+
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS"))
+    held, build = [], report.build_reports
+
+    def watched(*args, **kwargs):
+        held.extend(v for v in gc.get_objects() if isinstance(v, Version) and v.values)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(report, "build_reports", watched)
+    result = run_period(PERIOD, site.raw, site.processed, site.reports)
+    assert result.outcome == "published" and held == []
+    assert [i.version.values for i in result.inputs] == [{}, {}]
+    page = (site.reports / PERIOD / "opd" / "DINKES.html").read_text(encoding="utf-8")
+    total = Submission().get("golongan", ruang="JML", gol="JML", sex="JML")
+    assert f">{total:g}<" in page.replace(".", "")  # the OPD's own numbers, read back from the catalog
 
 
 def test_second_run_with_no_change_validates_nothing_and_leaves_files_byte_identical(site):

@@ -10,7 +10,8 @@ import pytest
 from pipeline.catalog import Catalog, Version
 from pipeline.rules.linear import Ref
 from pipeline.specs import load_tables
-from pipeline.values import (decode, encode, from_long_cells, from_refs, key_text, long_cells, parse_key, refs)
+from pipeline.values import (decode, encode, from_long_cells, from_refs, key_text, loads, long_cells, parse_key,
+                             refs)
 
 TABLES = load_tables()
 GOL = TABLES["golongan"]
@@ -32,6 +33,19 @@ def test_catalog_form_round_trip_keeps_unreadable_cells():
     assert stored == {"golongan": {"ruang=JML|gol=JML|sex=JML": 214.0, key_text(GOL, GOL.cells[0]): None}}
     assert decode(json.loads(json.dumps(stored))) == values
     assert encode({"golongan": {TOTAL: float("nan")}}) == {"golongan": {"ruang=JML|gol=JML|sex=JML": None}}
+
+
+def test_the_stored_text_loads_as_decode_reads_it_with_one_float_per_small_count():
+    import math
+
+    cells = [GOL.cells[i] for i in range(6)]
+    values = {"golongan": dict(zip(cells, [214.0, 0.0, -0.0, 2.5, 1e16, None]))}
+    text = json.dumps(encode(values))
+    one, two = loads(text), loads(text)
+    assert one == two == decode(json.loads(text)) == values
+    assert math.copysign(1.0, one["golongan"][cells[2]]) == -1.0  # -0.0 stays itself: the text decides
+    shared = [one["golongan"][k] is two["golongan"][k] for k in cells[:5]]
+    assert shared == [True, True, False, False, False]  # 214 and 0 are the counts every version shares
 
 
 def test_decode_leaves_out_what_todays_tables_cannot_hold():
