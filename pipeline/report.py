@@ -151,8 +151,10 @@ def _canonical(value):
 
 def _made_of(opd: OpdReport) -> OpdReport:
     """What an OPD's reports are made of, for its fingerprint: a version's cell values are those of its
-    sha256 (in this period, by these code and spec versions), so the hash need not read every cell."""
-    return dataclasses.replace(opd, values={}) if opd.sha256 else opd
+    sha256 (in this period, by these code and spec versions), so the hash need not read every cell; its
+    archived copy is named by that version, wherever the workspace is (moved or copied, it rewrites nothing)."""
+    archive = Path(opd.archive).name if opd.archive is not None else None
+    return dataclasses.replace(opd, values={} if opd.sha256 else opd.values, archive=archive)
 
 
 def _versions() -> str:

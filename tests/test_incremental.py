@@ -138,3 +138,20 @@ def test_a_report_fingerprint_is_of_what_it_shows_whatever_the_order_things_were
     assert one != fingerprint("2022", opd({"expected": 10, "actual": 12}, {"a", "b"}, staff=13), {"x", "y"}, "id")
     assert one != fingerprint("2022", opd({"expected": 10, "actual": 12}, {"a", "b"}), {"x", "y"}, "en")
     assert fingerprint([1, 2]) == fingerprint((1, 2)) != fingerprint([2, 1])
+
+
+def test_a_workspace_moved_to_another_folder_rewrites_no_opds_report(tmp_path):
+    """An officer moves or copies the workspace (a new disk, a new machine): nothing in it changed, so no
+    OPD's page or workbook is written again (at national scale that is thousands of files)."""
+    first, moved = tmp_path / "here", tmp_path / "there"
+    (first / "raw" / PERIOD).mkdir(parents=True)
+    for code in ("DINKES", "DINSOS"):
+        Submission(code, PERIOD).write_csv(first / "raw" / PERIOD / f"{code}.csv")
+    assert _run(first).exit_code == 0
+    shutil.copytree(first, moved)
+    before = {name: path.stat().st_ino for name, path in _files(moved / "reports" / PERIOD).items()}
+    assert {"opd/DINKES.html", "opd/DINSOS.html", "profil.pdf"} <= set(before)
+    assert _run(moved).exit_code == 0
+    after = _files(moved / "reports" / PERIOD)
+    assert {name for name, path in after.items() if before.get(name) != path.stat().st_ino} <= {
+        "index.html", ".rekap-reports.json"}
