@@ -22,14 +22,16 @@ import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from pipeline.findings import Finding
 from pipeline.labels import normalize
 from pipeline.limits import LIMITS, check_xlsx
 from pipeline.sheets import workbook_sheets
 from pipeline.specs import Opd, load_registry, load_tables, read_yaml, spec_file
+
+if TYPE_CHECKING:  # polars is imported where a list is read: asking whether a file is one needs none of it
+    import polars as pl
 
 FIELDS_OUT = ("row", "nip", "name", "sex", "status", "gol", "ruang", "rank", "grade", "education", "position",
               "eselon", "post", "jenjang", "school", "opd", "unit")
@@ -191,6 +193,8 @@ def _cell_text(value) -> str | None:
 
 
 def _frame(header: list, body: list[list], first_row: int) -> pl.DataFrame:
+    import polars as pl
+
     fields = header_fields(header)
     data = {"row": list(range(first_row, first_row + len(body)))}
     for name, idx in fields.items():
@@ -201,6 +205,8 @@ def _frame(header: list, body: list[list], first_row: int) -> pl.DataFrame:
 
 
 def read_staff(path) -> StaffList:
+    import polars as pl
+
     path = Path(path)
     limit = int(staff_spec()["header_rows"])
     try:
@@ -235,6 +241,8 @@ def read_staff(path) -> StaffList:
 
 
 def _no_header(path: Path, kind: str) -> StaffList:
+    import polars as pl
+
     out = StaffList(str(path), kind, pl.DataFrame({"row": []}, schema={"row": pl.Int64}))
     out.findings.append(Finding("STAFF_COLUMN_MISSING", "staff:columns", params={
         "file": path.name, "column": ", ".join(staff_spec()["recognise"]).upper()}))
@@ -339,6 +347,8 @@ def match_unit(text, registry: dict[str, Opd]) -> str | None:
 
 def _mapped(frame: pl.DataFrame, column: str, fn) -> pl.Expr:
     """``fn`` applied once per distinct value of a column (a list has few distinct spellings)."""
+    import polars as pl
+
     if column not in frame.columns:
         return pl.lit(None, dtype=pl.String)
     table = {v: fn(v) for v in frame[column].unique().to_list() if v is not None}
@@ -351,6 +361,8 @@ def map_rows(staff: StaffList, registry: dict[str, Opd] | None = None) -> tuple[
 
     A row whose value cannot be mapped is left out of every count (its ``ok`` is false).
     """
+    import polars as pl
+
     registry = registry or load_registry()
     f = staff.rows
     name = Path(staff.file).name
@@ -435,6 +447,8 @@ def write_people(path, rows: pl.DataFrame) -> Path:
 
 
 def read_people(path) -> pl.DataFrame | None:
+    import polars as pl
+
     path = Path(path)
     return pl.read_parquet(path) if path.is_file() else None
 

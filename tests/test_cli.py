@@ -181,13 +181,15 @@ def test_help_and_version_import_no_heavy_library(args, allowed):
     assert {m.split(".")[0] for m in imported.split()} <= set(allowed)
 
 
-def test_validate_loads_the_solver_library_only_for_a_system_it_must_solve(tmp_path):
+def test_validate_loads_the_solver_and_the_staff_list_libraries_only_where_they_work(tmp_path):
     """A clean submission and a one-cell slip (located by re-checking rows, no solve) cost no scipy
-    import (about a second of every process's start): it is loaded only where a system is solved."""
+    import (about a second of every process's start): it is loaded only where a system is solved. Nor
+    polars (a quarter of a second): every file is asked whether it is a staff list, which needs only its
+    first rows; polars is loaded where a list is read."""
     good = Submission().write_csv(tmp_path / "DINDIKBUD.csv")
     slip = Submission("DINKES").add("golongan", 5, ruang="A", gol="IV", sex="P").write_csv(tmp_path / "DINKES.csv")
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy={"scipy"}), "validate", "--format", "json",
-                           str(good), str(slip), "--period", "2022"],
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy={"scipy", "polars"}), "validate", "--format",
+                           "json", "--jobs", "1", str(good), str(slip), "--period", "2022"],  # checked here
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     shown, imported = proc.stdout.rsplit("imported:", 1)
     suspect = [f for f in json.loads(shown)["submissions"][1]["findings"] if f["code"] == "CELL_SUSPECT"]
