@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from pipeline.safe import neutral_frame
 from pipeline.specs import load_tables
 
 RELEASES = ".releases"
-KEEP = 2  # the current release and the one before it
+_RELEASE = re.compile(r"(\d{8}T\d{6}Z-[0-9a-f]{6}|legacy)(\.tmp)?")  # after "PERIOD-": a run's id, or legacy
 
 
 def release_dir(processed: Path, period: str, run_id: str) -> Path:
@@ -124,27 +125,30 @@ def _fsync_tree(folder: Path) -> None:
 def swap_in(processed: Path, period: str, release: Path) -> None:
     """Point ``processed/PERIOD`` at ``release`` in one atomic rename, then prune old releases."""
     link = processed / period
+    replaced = link.resolve() if link.is_symlink() else None
     if link.exists() and not link.is_symlink():  # outputs from before releases: keep them as a release
-        os.replace(link, release_dir(processed, period, "legacy"))
+        replaced = release_dir(processed, period, "legacy")
+        os.replace(link, replaced)
     tmp_link = processed / f".{period}.link"
     if tmp_link.is_symlink() or tmp_link.exists():
         tmp_link.unlink()
     tmp_link.symlink_to(release.relative_to(processed), target_is_directory=True)
     os.replace(tmp_link, link)
-    prune(processed, period)
+    prune(processed, period, replaced)
 
 
-def prune(processed: Path, period: str) -> None:
-    """Remove unfinished releases and all but the newest KEEP releases of a period."""
+def prune(processed: Path, period: str, replaced: Path | None = None) -> None:
+    """Remove every release folder of a period but the current one and ``replaced``, the one it replaced:
+    unfinished ones, older ones, and one a killed run wrote but never swapped in (it is not kept in place
+    of the release the officer saw last). Another period's folders are never touched (``2022-12-...`` is
+    not one of ``2022``'s)."""
     root = processed / RELEASES
     if not root.is_dir():
         return
-    current = (processed / period).resolve() if (processed / period).is_symlink() else None
-    mine = sorted((p for p in root.iterdir() if p.name.startswith(f"{period}-")), key=lambda p: p.stat().st_mtime)
-    for p in mine:
-        if p.name.endswith(".tmp"):
+    link = processed / period
+    kept = {link.resolve() if link.is_symlink() else None, replaced.resolve() if replaced is not None else None}
+    for p in sorted(root.iterdir()):
+        mine = p.name.startswith(f"{period}-") and _RELEASE.fullmatch(p.name[len(period) + 1:])
+        if mine and (p.name.endswith(".tmp") or p.resolve() not in kept):
             shutil.rmtree(p, ignore_errors=True)
-    finished = [p for p in mine if not p.name.endswith(".tmp") and p.exists()]
-    for p in finished[:-KEEP]:
-        if current is None or p.resolve() != current:
-            shutil.rmtree(p, ignore_errors=True)
+

@@ -88,6 +88,7 @@ def test_sigkill_at_every_logged_stage_leaves_the_release_and_the_next_run_compl
     assert site.run().returncode == 0
     site.assert_correct({"DINKES"})
     before, reports_before = site.published(), site.reports_state()
+    first = (site.processed / PERIOD).resolve()
 
     site.submit("DINSOS")
     for stage in ("start", "discovered", "input", "gate", "written", "database"):  # before the swap
@@ -99,6 +100,9 @@ def test_sigkill_at_every_logged_stage_leaves_the_release_and_the_next_run_compl
     done = site.run(kill_after="published")  # swapped in; no report written yet
     assert _killed(done)
     site.assert_release_complete()
+    # kept: the new release and the one it replaced, not the two the runs killed before the swap wrote
+    assert {p.name for p in (site.processed / ".releases").iterdir()} == {
+        (site.processed / PERIOD).resolve().name, first.name}
     assert set(site.manifest()["used"]) == {"DINKES", "DINSOS"}
     assert site.reports_state() == reports_before  # stale: the next run must finish them
     done = site.run()
@@ -121,6 +125,35 @@ def test_sigkill_at_every_logged_stage_leaves_the_release_and_the_next_run_compl
     catalog.close()
     assert outcomes.count("killed") == 9 and outcomes[0] == "unchanged"  # killed while writing reports too
     assert not any(p.name.endswith(".tmp") for p in (site.processed / ".releases").iterdir())
+
+
+def test_a_swap_keeps_the_release_it_replaced_and_never_touches_another_periods(tmp_path):
+    """``2022-12-<run>`` is a release of the month, not of the year ``2022``: publishing the year prunes its own
+    folders only, and keeps the release it replaced even when a newer one (a killed run's) lies beside it."""
+    from pipeline.publish import release_dir, swap_in
+
+    processed = tmp_path / "processed"
+
+    def release(period: str, stamp: str) -> Path:
+        folder = release_dir(processed, period, f"2026010{stamp}T000000Z-abcdef")
+        folder.mkdir(parents=True)
+        (folder / "manifest.json").write_text("{}")
+        return folder
+
+    month = []
+    for stamp in "12":
+        month.append(release("2022-12", stamp))
+        swap_in(processed, "2022-12", month[-1])
+    year = [release("2022", "3")]
+    swap_in(processed, "2022", year[0])
+    year.append(release("2022", "4"))
+    swap_in(processed, "2022", year[1])
+    year.append(release("2022", "5"))  # a killed run's: never swapped in
+    year.append(release("2022", "6"))
+    swap_in(processed, "2022", year[3])
+    assert sorted(p.name for p in (processed / ".releases").iterdir()) == sorted(
+        p.name for p in (*month, year[1], year[3]))
+    assert (processed / "2022-12").resolve() == month[1] and (processed / "2022").resolve() == year[3]
 
 
 def test_a_damaged_catalog_stops_the_run_and_rekap_repair_rebuilds_it_losing_no_version(site):
