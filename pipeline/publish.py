@@ -151,4 +151,3 @@ def prune(processed: Path, period: str, replaced: Path | None = None) -> None:
         mine = p.name.startswith(f"{period}-") and _RELEASE.fullmatch(p.name[len(period) + 1:])
         if mine and (p.name.endswith(".tmp") or p.resolve() not in kept):
             shutil.rmtree(p, ignore_errors=True)
-

@@ -7,7 +7,7 @@ and so does the catalog's record of a version (:class:`pipeline.catalog.Version`
 evaluates the same numbers as ``{Ref: value}`` (:func:`refs`, :func:`from_refs`).
 
 A key is written as text only where the numbers are stored or published: ``ruang=A|gol=I|sex=L``
-(:func:`key_text`), in the catalog (:func:`encode` / :func:`decode`), in the long cell table
+(:func:`key_text`), in the catalog (:func:`encode` / :func:`loads`), in the long cell table
 ``cells.csv`` / ``cells.parquet`` and the lineage (:func:`long_cells` / :func:`from_long_cells`). It is
 parsed back by one function, :func:`parse_key`, at those boundaries only.
 """
@@ -91,7 +91,7 @@ class _Numbers(dict):
 _NUMBERS = _Numbers((repr(float(n)), float(n)) for n in range(4096))
 
 
-def loads(stored: str, tables: dict[str, TableSpec] | None = None) -> Values:
+def loads(stored: str | bytes, tables: dict[str, TableSpec] | None = None) -> Values:
     """:func:`decode` of the catalog's JSON text, each small count one shared float (:class:`_Numbers`; the
     text decides, so ``-0.0`` stays itself)."""
     return decode(json.loads(stored, parse_float=_NUMBERS.__getitem__), tables)
