@@ -15,9 +15,11 @@ row-label spans, grid places) with the book's values (:func:`pipeline.book.book_
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from pipeline import shares
@@ -253,14 +255,15 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
                 for code, part in (summary.get("agencies") or {}).items()]  # a registry of agencies (pipeline.agencies)
     rows = []
     labels = status_labels(lang)
-    for opd in report.opds:
-        rows.append({"agency": opd.code.split(".", 1)[0] if agencies and "." in opd.code else "",
-            "code": opd.code, "name": opd.name, "status": opd.status, "symbol": SYMBOLS.get(opd.status, "?"),
-            "label": labels.get(opd.status, opd.status), "file": opd.file or "",
-            "counts": opd.counts, "staff": number(opd.staff, lang),
-            "page": f"opd/{quote(opd.code)}.html" if opd.code in pages else None,
-            "workbook": f"opd/{quote(workbook_name(opd.code))}" if opd.code in workbooks else None,
-        })
+    for opd in report.opds:  # attributes, not dict keys: Jinja tries an attribute first, and each miss on a
+        # dict costs an exception (a third of the rendering of a dashboard of thousands of OPDs)
+        rows.append(SimpleNamespace(agency=opd.code.split(".", 1)[0] if agencies and "." in opd.code else "",
+            code=opd.code, name=opd.name, status=opd.status, symbol=SYMBOLS.get(opd.status, "?"),
+            label=labels.get(opd.status, opd.status), file=opd.file or "",
+            counts=SimpleNamespace(**opd.counts), staff=number(opd.staff, lang),
+            page=f"opd/{quote(opd.code)}.html" if opd.code in pages else None,
+            workbook=f"opd/{quote(workbook_name(opd.code))}" if opd.code in workbooks else None,
+        ))
     statuses = list(labels)
     tiles = [{"status": s, "symbol": SYMBOLS[s], "label": labels[s],
               "n": sum(o.status == s for o in report.opds)} for s in statuses]
@@ -295,11 +298,22 @@ def write_dashboard(path, report: PeriodReport, lang: str = "id", *, workbooks: 
     """
     path = Path(path)
     folder = path.parent
-    pages = {o.code for o in report.opds if (folder / "opd" / f"{o.code}.html").is_file()}
+    present = _files(folder / "opd")
+    pages = {o.code for o in report.opds if f"{o.code}.html" in present}
     if workbooks is None:
-        workbooks = {o.code for o in report.opds if (folder / "opd" / workbook_name(o.code)).is_file()}
+        workbooks = {o.code for o in report.opds if workbook_name(o.code) in present}
     links = {name for name in ("profil.html", "profil.pdf", GATE_PAGE) if (folder / name).is_file()}
     return atomic_write_text(path, dashboard_html(report, lang, pages=pages, workbooks=workbooks, links=links))
+
+
+def _files(folder: Path) -> set[str]:
+    """The names of the files in ``folder`` (links followed, as ``Path.is_file`` does), in one listing rather
+    than a question per OPD; none when there is no folder."""
+    try:
+        with os.scandir(folder) as entries:
+            return {entry.name for entry in entries if entry.is_file()}
+    except OSError:
+        return set()
 
 
 # -- profile -------------------------------------------------------------------------------------------
