@@ -14,10 +14,17 @@ crash in a C library) takes every chunk in flight with it: with ``on_crash``, th
 again one at a time, each alone in a worker, and an item that kills its worker again gets
 ``on_crash(item)`` as its result (the others theirs), and the map goes on; without it,
 :class:`PoolBroken` names the chunk.
+
+While a map runs, the objects alive when it started (the imported modules, the specs, the run so far)
+are frozen (``gc.freeze``, Python's advice before a fork): the cycle collector skips them, in this
+process and in the workers forked from it, so a worker's collections do not write to the pages it
+shares with this process (copying them) and a collection walks only the map's own objects. They are
+unfrozen when the map ends, so their garbage is collected as before.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections import deque
@@ -92,14 +99,29 @@ def ordered_map(fn: Callable[..., R], items: Iterable[T], jobs: int | None = 1, 
     ``batched``: ``fn`` takes a list of items (a chunk) and returns a list of results, one per item."""
     jobs = resolve_jobs(jobs)
     items = iter(items)
+    gc.freeze()  # see the module doc
+    try:
+        if jobs == 1:
+            yield from _here(fn, items, chunk, shared, batched)
+        else:
+            yield from _pooled(fn, items, jobs, chunk, window, shared, on_crash, batched)
+    finally:
+        gc.unfreeze()
+
+
+def _here(fn: Callable, items: Iterator, chunk: int, shared: Any, batched: bool) -> Iterator:
+    """:func:`ordered_map` with one job: in this process, nothing forked."""
     with_shared = shared is not None
-    if jobs == 1:
-        while batch := [item for _, item in zip(range(chunk), items)]:
-            if batched:
-                yield from fn(shared, batch) if with_shared else fn(batch)
-            else:
-                yield from (fn(shared, item) if with_shared else fn(item) for item in batch)
-        return
+    while batch := [item for _, item in zip(range(chunk), items)]:
+        if batched:
+            yield from fn(shared, batch) if with_shared else fn(batch)
+        else:
+            yield from (fn(shared, item) if with_shared else fn(item) for item in batch)
+
+
+def _pooled(fn: Callable, items: Iterator, jobs: int, chunk: int, window: int | None, shared: Any,
+            on_crash: Callable | None, batched: bool) -> Iterator:
+    """:func:`ordered_map` on a pool of ``jobs`` worker processes."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -107,6 +129,7 @@ def ordered_map(fn: Callable[..., R], items: Iterable[T], jobs: int | None = 1, 
         return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start,
                                    initargs=(shared,))
 
+    with_shared = shared is not None
     window = window or 2 * jobs
     pending: deque = deque()
     pool = executor(jobs)

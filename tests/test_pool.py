@@ -88,3 +88,43 @@ def test_batched_items_get_the_shared_data_in_process_and_in_workers():
         out = list(ordered_map(_batch_with_shared, range(10), jobs=jobs, chunk=4, shared="S", batched=True))
         assert [n for _, _, n in out] == list(range(10))
         assert {s for s, _, _ in out} == {"S"} and {k for _, k, _ in out} == {4, 2}
+
+
+def _frozen(_):
+    import gc
+
+    return gc.get_freeze_count()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_what_lives_before_a_map_is_frozen_while_it_runs_and_unfrozen_after(jobs):
+    import gc
+
+    before = gc.get_freeze_count()
+    assert all(n > before for n in ordered_map(_frozen, range(6), jobs=jobs, chunk=2))
+    assert gc.get_freeze_count() == before
+    # a map left half-read and closed (an error in its consumer) unfreezes too
+    unfinished = ordered_map(_frozen, range(6), jobs=jobs, chunk=2)
+    next(unfinished)
+    unfinished.close()
+    assert gc.get_freeze_count() == before
+
+
+def test_garbage_from_before_a_map_is_collected_after_it():
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only the collector frees it
+    gone = weakref.ref(a)
+    maps = ordered_map(_frozen, range(4), jobs=1)
+    next(maps)
+    del a, b
+    gc.collect()
+    assert gone() is not None  # frozen while the map runs
+    list(maps)
+    gc.collect()
+    assert gone() is None
