@@ -20,7 +20,6 @@ release, its rows left as they are. A registry without agencies changes nothing 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -145,10 +144,10 @@ class Agency:
     release: dict | None = None
     fingerprint: str = ""
 
-    @cached_property
     def tables(self) -> tuple[dict, pd.DataFrame]:
-        """Its tables and their lineage, summed when first asked: an agency whose sub-release and SQL rows
-        stand as they are is never summed."""
+        """Its tables and their lineage, summed where asked (its sub-release is written in a worker, its SQL
+        rows are made here) and not kept: an agency whose sub-release and SQL rows stand as they are is never
+        summed, and no agency's sums outlive their use."""
         from pipeline.consolidate import consolidate
 
         return consolidate(self.sources)
@@ -212,25 +211,50 @@ def fingerprint_agencies(period: str, parts: dict[str, Agency], manifest: dict, 
 
 
 def write_agency_releases(release: Path, period: str, parts: dict[str, Agency], manifest: dict, lang: str,
-                          book_csv: str, published: Path) -> list[str]:
+                          book_csv: str, published: Path, jobs: int | None = None) -> list[str]:
     """Each agency's tables into ``release/instansi/<INSTANSI>/``, written like the combined ones (cells,
     lineage, coverage, the book's tables and workbook, a manifest of its own); an agency whose fingerprint is
     that of its sub-release in ``published`` (the current release folder) gets that one's files linked, only
-    its manifest written. Returns the files of the release."""
-    from pipeline.coverage import coverage_note
-    from pipeline.publish import link_release, write_release
+    its manifest written. The others are summed and written on ``jobs`` processes
+    (:func:`pipeline.pool.ordered_map`; ``None``: the command's). Returns the files of the release."""
+    from pipeline.pool import ordered_map, resolve_jobs
+    from pipeline.publish import link_release
 
-    written = []
+    outputs, todo = {}, []
     for name, part in parts.items():
-        folder = release / AGENCY_FOLDER / name
         own = {**agency_manifest(period, name, part, manifest), "fingerprint": part.fingerprint}
-        outputs = link_release(folder, published / AGENCY_FOLDER / name, own)
-        if outputs is None:
-            city, lineage = part.tables
-            outputs = write_release(folder, period, city, lineage, part.coverage, coverage_note(part.summary, lang),
-                                    own, lang, book_csv=book_csv)
-        written += [f"{AGENCY_FOLDER}/{name}/{o}" for o in outputs]
-    return written
+        linked = link_release(release / AGENCY_FOLDER / name, published / AGENCY_FOLDER / name, own)
+        if linked is None:
+            todo.append((name, own))
+        else:
+            outputs[name] = linked
+    job = _Writing(release, period, parts, lang, book_csv)
+    written = ordered_map(_write_agency, todo, min(resolve_jobs(jobs), len(todo)) or 1, chunk=1, shared=job)
+    outputs.update(zip((name for name, _ in todo), written))
+    return [f"{AGENCY_FOLDER}/{name}/{o}" for name in parts for o in outputs[name]]
+
+
+@dataclass
+class _Writing:
+    """What every agency's sub-release of one run shares (handed to each worker once)."""
+
+    release: Path
+    period: str
+    parts: dict[str, Agency]
+    lang: str
+    book_csv: str
+
+
+def _write_agency(job: _Writing, item: tuple[str, dict]) -> list[str]:
+    """One agency's sub-release, summed and written (:func:`write_agency_releases`); its file names."""
+    from pipeline.coverage import coverage_note
+    from pipeline.publish import write_release
+
+    name, own = item
+    part = job.parts[name]
+    city, lineage = part.tables()
+    return write_release(job.release / AGENCY_FOLDER / name, job.period, city, lineage, part.coverage,
+                         coverage_note(part.summary, job.lang), own, job.lang, book_csv=job.book_csv)
 
 
 def sql_frames(period: str, run_id: str, city, lineage: pd.DataFrame, coverage: pd.DataFrame,
@@ -248,4 +272,4 @@ def sql_frames(period: str, run_id: str, city, lineage: pd.DataFrame, coverage: 
 
 def agency_frames(period: str, run_id: str, part: Agency) -> dict[str, pd.DataFrame]:
     """An agency's SQL tables (:func:`sql_frames`) with its own release status, as a city publishes its own."""
-    return sql_frames(period, run_id, *part.tables, part.coverage, part.release)
+    return sql_frames(period, run_id, *part.tables(), part.coverage, part.release)

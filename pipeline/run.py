@@ -375,7 +375,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
                 "gate_input": gate.judged_input, "gate_run": gate.reused_from or run_id}
     outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
     fingerprint_agencies(period, parts, manifest, lang, book_csv)  # an unchanged agency: its files linked
-    outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv, processed / period)
+    outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv, processed / period, jobs)
     log("written", release=release.name, outputs=len(outputs))
 
     from pipeline.database import publish_agencies

@@ -480,3 +480,42 @@ def test_an_unchanged_agencys_sub_release_is_linked_not_rewritten_and_its_rows_l
     for table in ("rekap_cells", "rekap_lineage", "rekap_coverage"):
         pd.testing.assert_frame_equal(read_frame(sql, table, PERIOD), read_frame(
             f"sqlite:///{fresh.root / 'processed' / 'catalog.sqlite'}", table, PERIOD))
+
+
+def test_agencies_sub_releases_are_written_by_the_workers_and_the_same_bytes_with_one_job_or_two(tmp_path, monkeypatch):
+    """Each agency's sub-release is summed and written on the pool: with two jobs the writing happens in
+    worker processes, and the release is the same files, byte for byte, as with one job."""
+    import os
+
+    import pipeline.publish
+    from test_incremental import _files, _normal_manifest
+
+    writers = tmp_path / "writers"
+    writers.mkdir()
+    write_release = pipeline.publish.write_release
+
+    def recorded(folder, *args, **kwargs):
+        (writers / f"{folder.name}-{os.getpid()}").touch()
+        return write_release(folder, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.publish, "write_release", recorded)
+    releases = {}
+    for jobs in ("1", "2"):
+        site = Site(tmp_path / f"jobs{jobs}", REGISTRY, "")
+        site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
+        site.submit(Submission("DINSOS", PERIOD).scaled(2), "KOTA-A", "DINSOS.csv")
+        site.submit(Submission("DINKES", PERIOD).scaled(3), "KAB-B", "DINKES.csv")
+        assert site("run", "--period", PERIOD, "--jobs", jobs).exit_code == 0
+        releases[jobs] = _files(site.release())
+        by = {name.rsplit("-", 1)[0] for name in os.listdir(writers) if int(name.rsplit("-", 1)[1]) != os.getpid()}
+        assert by == (set() if jobs == "1" else {"KOTA-A", "KAB-B"})  # one job: nothing forked
+        shutil.rmtree(writers)
+        writers.mkdir()
+    one, two = releases["1"], releases["2"]
+    assert set(one) == set(two)
+    assert {"instansi/KOTA-A/lineage.csv", "instansi/KAB-B/cells.csv"} <= set(one)
+    for name, path in one.items():
+        if name.endswith("manifest.json"):
+            assert _normal_manifest(path.read_text()) == _normal_manifest(two[name].read_text()), name
+        else:
+            assert path.read_bytes() == two[name].read_bytes(), name
