@@ -8,10 +8,12 @@ and validate / baseline (read, stage, check, localise).
 
 The reader remembers what is alike across workbooks of one template (the tables found on a sheet, the
 proof of a small part); reading one file twice would flatter it. So every pass reads files it has not
-seen: each pass gets its own sample (another seed: other values, other planted defects), after a warm-up
-on the default seed's sample (as a run's first files warm a worker).
+seen: each pass gets its own samples (other seeds: other values, other planted defects), after a warm-up
+on the default seed's sample (as a run's first files warm a worker). A pass reads ``--samples`` samples of
+34 workbooks each (170 files by default): a pass of a fraction of a second is at the mercy of a shared
+machine's noise.
 
-    .venv/bin/python bench/validate.py [--repeat 3] [--code OTHER_CHECKOUT]
+    .venv/bin/python bench/validate.py [--repeat 3] [--samples 5] [--code OTHER_CHECKOUT]
 
 ``--code`` measures another checkout's ``pipeline`` (e.g. main's worktree) with this same bench, so a
 before/after pair is two runs of one script, back to back.
@@ -37,6 +39,7 @@ def cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=5, help="samples (34 workbooks each) read per pass")
     parser.add_argument("--code", default=str(Path(__file__).resolve().parent.parent),
                         help="the checkout whose pipeline is measured (default: this one)")
     args = parser.parse_args()
@@ -53,11 +56,14 @@ def main() -> None:
             write_sample(Path(tmp) / str(seed), "2022", seed=seed, log=None)
             return sorted((Path(tmp) / str(seed) / "2022").glob("*.xlsx"))
 
+        def samples(first: int) -> list[Path]:
+            return [f for seed in range(first, first + args.samples) for f in sample(seed)]
+
         for f in sample(2022):  # warm-up: specs, text catalogue, what one template's workbooks share
             read_xlsx(f)
         spent = {"baseline": [], "read": [], "validate": []}
         for k in range(args.repeat):
-            files = {step: sample(100 * k + i) for i, step in enumerate(spent, start=1)}
+            files = {step: samples(1000 * k + 100 * i) for i, step in enumerate(spent, start=1)}
             for step, fn in (("baseline", calamine_parse), ("read", read_xlsx)):
                 start = cpu()
                 for f in files[step]:
