@@ -11,7 +11,9 @@ module did not build; :func:`locate` gives the exact address of a cell in one it
 
 from __future__ import annotations
 
+from copy import copy
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -41,6 +43,8 @@ _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 _UNLOCKED = Protection(locked=False)
+_RIGHT = Alignment(horizontal="right")
+_BOLD = Font(bold=True)
 
 
 # -- grid geometry ----------------------------------------------------------------------------------------
@@ -58,23 +62,53 @@ def locate(spec: TableSpec, key: Key) -> tuple[str, str]:
 
 
 # -- building ----------------------------------------------------------------------------------------------
+# openpyxl looks a style object up in the workbook's lists (hashing it, and every object inside it) each
+# time it is assigned to a cell: half the time of building a template. So each combination of styles is
+# assigned once per workbook and its style array copied to the next fresh cell that takes it. A cache
+# entry keeps its style objects alive, so an id in a key cannot be reused by another object.
+_STYLE_ARRAYS: WeakKeyDictionary = WeakKeyDictionary()  # workbook -> {key: (style array, objects)}
+
+
+def _apply_styles(cell, **style) -> None:
+    """Give ``cell`` these styles (``border``, ``fill``, ``alignment``, ``font``, ``number_format``,
+    ``protection``), the same as assigning them one by one in that order."""
+    if cell.has_style:  # the copy would drop what the cell has already
+        for name, value in style.items():
+            setattr(cell, name, value)
+        return
+    known = _STYLE_ARRAYS.setdefault(cell.parent.parent, {})
+    key = tuple((name, value if isinstance(value, str) else id(value)) for name, value in style.items())
+    hit = known.get(key)
+    if hit is None:
+        for name, value in style.items():
+            setattr(cell, name, value)
+        known[key] = (copy(cell._style), tuple(style.values()))
+    else:
+        cell._style = copy(hit[0])
+
+
 def _put(ws, row: int, col: int, value, *, fill=None, align=_CENTER, bold=False, last_row=None, last_col=None,
-         boxed=True):
+         boxed=True, number_format=None, protection=None):
     last_row, last_col = last_row or row, last_col or col
     if (last_row, last_col) != (row, col):
         ws.merge_cells(start_row=row, start_column=col, end_row=last_row, end_column=last_col)
+    edge = {"border": _BOX} if boxed else {}
+    if fill is not None:
+        edge["fill"] = fill
     for r in range(row, last_row + 1):
         for c in range(col, last_col + 1):
-            cell = ws.cell(r, c)
-            if boxed:
-                cell.border = _BOX
-            if fill is not None:
-                cell.fill = fill
+            if (r, c) != (row, col) and edge:
+                _apply_styles(ws.cell(r, c), **edge)
     cell = ws.cell(row, col)
     cell.value = value
-    cell.alignment = align
+    first = dict(edge, alignment=align)
     if bold:
-        cell.font = Font(bold=True)
+        first["font"] = _BOLD
+    if number_format is not None:
+        first["number_format"] = number_format
+    if protection is not None:
+        first["protection"] = protection
+    _apply_styles(cell, **first)
     return cell
 
 
@@ -150,13 +184,7 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
              last_row=row0 + span.last, last_col=ORIGIN_COL + span.last_level)
 
     # Data cells. In the form, grid places that hold no cell, and impossible cells, are grey and locked.
-    if form:
-        counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                                showErrorMessage=True)
-        percents = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
-                                  allow_blank=True, showErrorMessage=True)
-        ws.add_data_validation(counts)
-        ws.add_data_validation(percents)
+    validated: dict[bool, list[str]] = {False: [], True: []}  # percent? -> input cells
     empty_fill = _GREY if form else None
     for key, p in spec.placements().items():
         row, first, last = row0 + p.row, col0 + p.col_first, col0 + p.col_last
@@ -165,13 +193,18 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
             continue
         percent, total = spec.is_percent(key), not spec.is_leaf(key)
         fill = (_PERCENT if percent else (_TOTAL if total else None)) if form else None
-        cell = _put(ws, row, first, values.get(key), fill=fill, align=Alignment(horizontal="right"),
-                    bold=total and not form, last_col=last)
-        cell.number_format = percent_format(spec) if percent else ("0" if form else "#,##0")
-        if form:
-            cell.protection = _UNLOCKED
-            if not spec.may_be_unavailable(key):  # one the spec lets be n/a takes that text too
-                (percents if percent else counts).add(cell.coordinate)
+        cell = _put(ws, row, first, values.get(key), fill=fill, align=_RIGHT, bold=total and not form, last_col=last,
+                    number_format=percent_format(spec) if percent else ("0" if form else "#,##0"),
+                    protection=_UNLOCKED if form else None)
+        if form and not spec.may_be_unavailable(key):  # one the spec lets be n/a takes that text too
+            validated[percent].append(cell.coordinate)
+    if form:  # one range list per rule, set once (adding cells one by one is quadratic in openpyxl)
+        counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                                showErrorMessage=True, sqref=" ".join(validated[False]))
+        percents = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
+                                  allow_blank=True, showErrorMessage=True, sqref=" ".join(validated[True]))
+        ws.add_data_validation(counts)
+        ws.add_data_validation(percents)
     for r, c in lay.empty:
         _put(ws, row0 + r, col0 + c, None, fill=empty_fill)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 from openpyxl import load_workbook
@@ -119,6 +122,28 @@ def test_empty_grid_places_are_grey_and_locked(built):
     assert total.value is None and total.protection.locked and total.fill.fgColor.rgb.endswith("D9D9D9")
     impossible = ws.parent["Golongan"][locate(SPECS["golongan"], ("E", "I", "L"))[1]]
     assert impossible.value is None and impossible.protection.locked
+
+
+def test_styles_are_assigned_per_workbook_and_keep_what_a_cell_has(tmp_path):
+    # Styles are assigned once per combination and workbook, then copied: a workbook built after
+    # another, with other values, is styled from its own lists and saves the same as when built alone.
+    build_workbook(DINDIKBUD, "2022", {s.id: numbered(s) for s in SPECS.values()}, lang="en")
+    write_template(tmp_path / "second.xlsx", DINKES, "2022")
+    header = load_workbook(tmp_path / "second.xlsx")["Golongan"]["B4"]
+    assert header.fill.fgColor.rgb.endswith("BDD7EE") and header.font.bold and header.border.top.style == "thin"
+    script = ("import sys; from pipeline.specs import load_registry; from pipeline.template import write_template; "
+              "write_template(sys.argv[1], load_registry()['DINKES'], '2022')")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "alone.xlsx")], check=True)
+    assert (tmp_path / "second.xlsx").read_bytes() == (tmp_path / "alone.xlsx").read_bytes()
+
+    ws = build_workbook(DINKES, "2022")["Identitas"]
+    cell = ws.cell(40, 5)
+    cell.number_format = "0.00"
+    template._apply_styles(cell, border=template._BOX, fill=template._GREY)
+    assert (cell.number_format, cell.border.left.style, cell.fill.fgColor.rgb[-6:]) == ("0.00", "thin", "D9D9D9")
+    fresh = ws.cell(41, 5)
+    template._apply_styles(fresh, border=template._BOX, fill=template._GREY)
+    assert (fresh.number_format, fresh.border.left.style, fresh.fill.fgColor.rgb[-6:]) == ("General", "thin", "D9D9D9")
 
 
 def test_english(tmp_path):
