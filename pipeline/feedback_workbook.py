@@ -44,13 +44,18 @@ from __future__ import annotations
 
 import io
 import warnings
+from copy import copy
 from pathlib import Path
 
 import openpyxl
+import openpyxl.reader.excel
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
+from openpyxl.worksheet._reader import WorksheetReader
+from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, role, typed
@@ -102,6 +107,43 @@ def suggestion_text(finding: Finding, lang: str = "id") -> str:
 
 
 # -- the workbook to mark ---------------------------------------------------------------------------------
+class _MergesAsSaved(WorksheetReader):
+    """openpyxl's sheet reader, but a merged range's cells keep the style the file saved for them.
+
+    openpyxl replaces every cell of a merged range but the top-left one by a MergedCell and re-derives
+    the borders of those on the range's edge from the top-left cell, hashing a Border per cell. Here
+    every inner cell is a MergedCell too (no value, no comment, as in openpyxl), with the style the file
+    saved for it, if any."""
+
+    def bind_merged_cells(self):
+        if not self.parser.merged_cells:
+            return
+        ranges, cells = [], self.ws._cells
+        for merge in self.parser.merged_cells.mergeCell:
+            rng = CellRange(merge.ref)
+            ranges.append(rng)
+            for row, col in rng.cells:
+                if (row, col) != (rng.min_row, rng.min_col):
+                    saved = cells.get((row, col))
+                    cells[row, col] = inner = MergedCell(self.ws, row, col)
+                    if saved is not None:
+                        inner._style = copy(saved._style)
+        self.ws.merged_cells = MultiCellRange(ranges)
+
+
+def load_copy(data: bytes, **options):
+    """``openpyxl.load_workbook`` of a workbook's bytes, its merged ranges bound by :class:`_MergesAsSaved`.
+
+    The reader class is swapped in openpyxl's module for the call: rekap loads workbooks from one
+    thread per process."""
+    standard = openpyxl.reader.excel.WorksheetReader
+    openpyxl.reader.excel.WorksheetReader = _MergesAsSaved
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), keep_links=False, **options)
+    finally:
+        openpyxl.reader.excel.WorksheetReader = standard
+
+
 def _opd_entry(opd) -> Opd:
     return load_registry().get(opd.code) or Opd(opd.code, opd.name or opd.code, "", "")
 
@@ -118,10 +160,9 @@ def _source_workbook(report, opd, lang: str):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True, keep_links=False)
+                wb = load_copy(data, rich_text=True)
                 formulas = any(c.data_type == "f" for ws in wb.worksheets for c in ws._cells.values())
-                cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_links=False) \
-                    if formulas else wb
+                cached = load_copy(data, data_only=True) if formulas else wb
         except Exception:  # corrupt, encrypted, not really a workbook: nothing to copy
             return None
         inert_copy(wb, cached)

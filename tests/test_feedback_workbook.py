@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import re
+import zipfile
 from pathlib import Path
 
+import openpyxl
+import openpyxl.reader.excel
 import pytest
 from openpyxl import load_workbook
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
+from openpyxl.styles import Border, PatternFill, Side
 
 from conftest import Submission
+from hostile import _rezip
 from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, role
-from pipeline.feedback_workbook import (AUTHOR, FILLS, feedback_path, suggestion_text,
+from pipeline.feedback_workbook import (AUTHOR, FILLS, feedback_path, load_copy, suggestion_text,
                                         write_feedback_workbook)
 from pipeline.findings import SEVERITIES, Finding, flatten
 from pipeline.report_data import OpdReport, PeriodReport, load_period
@@ -373,6 +380,36 @@ def test_suggestion_hidden_sheet_merged_cell_and_earlier_comment(tmp_path):
     assert saran["SUM_MISMATCHGolongan!J9"] in ("", None)
     assert [r[4].hyperlink.location if r[4].hyperlink else None for r in rows].count(None) == 1  # sheet gone
     assert TEXT["id"]["head"][8] == "Saran"
+
+
+def test_merged_ranges_are_copied_as_saved_and_the_reader_restored():
+    # A merged range whose inner cells were saved with their own style and a stray value (Excel keeps
+    # neither on screen): the copy keeps their styles, drops the value, and openpyxl's reader is back.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A2"], ws["B2"] = "Jumlah", "stray"
+    ws["C2"].fill = PatternFill("solid", fgColor="FFFF00")
+    ws["D2"].border = Border(right=Side(style="thick"))
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    sheet = _sheet1(buffer.getvalue()).replace(
+        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A2:D2"/></mergeCells>')
+    merged = _rezip(buffer.getvalue(), {"xl/worksheets/sheet1.xml": sheet})
+    standard = openpyxl.reader.excel.WorksheetReader
+    copy = load_copy(merged, rich_text=True).active
+    assert [str(r) for r in copy.merged_cells.ranges] == ["A2:D2"] and copy["A2"].value == "Jumlah"
+    assert all(isinstance(copy[c], MergedCell) for c in ("B2", "C2", "D2")) and copy["B2"].value is None
+    assert copy["C2"].fill.fgColor.rgb.endswith("FFFF00") and copy["D2"].border.right.style == "thick"
+    assert openpyxl.reader.excel.WorksheetReader is standard
+    with pytest.raises(Exception):
+        load_copy(b"PK\x03\x04 not a workbook")
+    assert openpyxl.reader.excel.WorksheetReader is standard
+    assert openpyxl.load_workbook(io.BytesIO(merged)).active["C2"].fill.fill_type is None  # openpyxl's own
+
+
+def _sheet1(data: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return z.read("xl/worksheets/sheet1.xml")
 
 
 def test_suggestion_text():
