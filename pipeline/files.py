@@ -7,6 +7,7 @@ import os
 import tempfile
 import zipfile
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Callable
 
@@ -48,21 +49,53 @@ def save_workbook(wb, path, stamp: datetime = EPOCH) -> None:
     """Save ``wb`` so that the same workbook always gives the same bytes.
 
     openpyxl stamps the save time into ``docProps/core.xml`` and the zip entries carry the current
-    time: the core properties are rewritten with ``stamp`` as creation and modification time, and
-    every entry is re-zipped, in openpyxl's (deterministic) order, with ``stamp`` as its time.
+    time: here the core properties say ``stamp`` as creation and modification time, and every entry,
+    in openpyxl's (deterministic) order, carries ``stamp`` as its time. openpyxl's writer is used as it
+    is, but each worksheet is serialised in memory rather than through a temporary file of its own.
     """
-    from openpyxl.xml.functions import tostring  # only where a workbook is saved
-
-    buffer = io.BytesIO()
-    wb.save(buffer)
     wb.properties.created = wb.properties.modified = stamp
-    core = tostring(wb.properties.to_tree())
-    date_time = max(stamp, EPOCH).timetuple()[:6]
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for entry in src.infolist():
-            data = core if entry.filename == "docProps/core.xml" else src.read(entry)
-            info = zipfile.ZipInfo(entry.filename, date_time=date_time)
+    stamped, in_memory = _writers()
+    with stamped(path, max(stamp, EPOCH).timetuple()[:6]) as archive:
+        in_memory(wb, archive).save()
+
+
+@cache
+def _writers():
+    """(zip file, workbook writer) classes for :func:`save_workbook`; openpyxl is imported only here."""
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.worksheet._writer import WorksheetWriter
+    from openpyxl.writer.excel import ExcelWriter
+
+    class StampedZip(zipfile.ZipFile):
+        """A zip being written whose entries all carry ``date_time``, deflated, with no file attributes."""
+
+        def __init__(self, file, date_time):
+            super().__init__(file, "w", zipfile.ZIP_DEFLATED)
+            self.date_time = date_time
+
+        def writestr(self, name, data, compress_type=None, compresslevel=None):
+            info = zipfile.ZipInfo(getattr(name, "filename", name), date_time=self.date_time)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 0
             info.external_attr = 0
-            dst.writestr(info, data)
+            super().writestr(info, data)
+
+        def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+            self.writestr(arcname or filename, Path(filename).read_bytes())
+
+    class InMemorySheets(ExcelWriter):
+        """openpyxl's workbook writer; its ``write_worksheet`` with an in-memory stream for the sheet."""
+
+        def write_worksheet(self, ws):
+            if self.workbook.write_only:  # its sheets are already written, to their own files
+                return super().write_worksheet(ws)
+            ws._drawing = SpreadsheetDrawing()
+            ws._drawing.charts = ws._charts
+            ws._drawing.images = ws._images
+            writer = WorksheetWriter(ws, out=io.BytesIO())
+            writer.write()
+            ws._rels = writer._rels
+            self._archive.writestr(ws.path[1:], writer.read())
+            self.manifest.append(ws)
+
+    return StampedZip, InMemorySheets

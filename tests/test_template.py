@@ -146,6 +146,27 @@ def test_styles_are_assigned_per_workbook_and_keep_what_a_cell_has(tmp_path):
     assert (fresh.number_format, fresh.border.left.style, fresh.fill.fgColor.rgb[-6:]) == ("General", "thin", "D9D9D9")
 
 
+def test_saved_without_a_temporary_file_per_sheet_and_the_staff_workbook_too(tmp_path, monkeypatch):
+    # openpyxl writes each sheet through a temporary file; rekap's save serialises them in memory (a
+    # write-only workbook, whose sheets are written as they are filled, still goes openpyxl's way).
+    from openpyxl import Workbook
+
+    from pipeline.files import save_workbook
+
+    def no_temporary_file(*args, **kwargs):
+        raise AssertionError("a temporary file per sheet")
+
+    write_template(tmp_path / "before.xlsx", DINKES, "2022")
+    monkeypatch.setattr("openpyxl.worksheet._writer.create_temporary_file", no_temporary_file)
+    write_template(tmp_path / "after.xlsx", DINKES, "2022")
+    assert (tmp_path / "after.xlsx").read_bytes() == (tmp_path / "before.xlsx").read_bytes()
+    monkeypatch.undo()
+    streamed = Workbook(write_only=True)
+    streamed.create_sheet("Pegawai").append(["NIP", "Nama"])
+    save_workbook(streamed, tmp_path / "streamed.xlsx")
+    assert [c.value for c in load_workbook(tmp_path / "streamed.xlsx")["Pegawai"][1]] == ["NIP", "Nama"]
+
+
 def test_english(tmp_path):
     wb = build_workbook(DINDIKBUD, "2022", lang="en")
     assert wb["Golongan"]["A1"].value == "Table 2. PNS & CPNS by rank group and grade"
