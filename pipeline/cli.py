@@ -617,5 +617,13 @@ def collect_less_often() -> None:
 
 
 def main():
+    import gc
+
     collect_less_often()
-    cli(prog_name="rekap")
+    try:
+        cli(prog_name="rekap")
+    finally:
+        # On exit CPython collects, and collects again as it clears each module: every pass walks every
+        # live object (2 s of CPU after a run of 3,400 submissions). Frozen objects are not walked; the
+        # process ends, so what a cycle holds is given back all the same.
+        gc.freeze()

@@ -197,15 +197,16 @@ def test_validate_loads_the_solver_and_the_staff_list_libraries_only_where_they_
     assert imported.split() == []
 
 
-def test_the_rekap_process_collects_garbage_at_its_own_thresholds():
-    """``python -m pipeline`` (and so ``rekap``) raises the collector's thresholds before any command."""
-    code = ("import gc, runpy, sys; sys.argv = ['rekap', '--version']\n"
+@pytest.mark.parametrize("args", [["--version"], ["status", "--period", "1999"]])
+def test_the_rekap_process_collects_garbage_at_its_own_thresholds_and_not_on_exit(args):
+    """``python -m pipeline`` (and so ``rekap``) raises the collector's thresholds before any command, and
+    freezes what lives once the command is done, well or not, so that exiting walks nothing."""
+    code = (f"import gc, runpy, sys; sys.argv = ['rekap', *{args!r}]\n"
             "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
-            "except SystemExit:\n    pass\nprint(gc.get_threshold())")
+            "except SystemExit:\n    pass\nprint(gc.get_threshold(), gc.get_freeze_count() > 1000)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[-2] == str(GC_THRESHOLDS) != str((700, 10, 10))
+    assert proc.stdout.split("\n")[-2] == f"{GC_THRESHOLDS} True" != str((700, 10, 10)), proc.stderr
 
 
 def test_every_command_has_an_example_in_its_help():
