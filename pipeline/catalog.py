@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +155,20 @@ class CatalogDamaged(Exception):
     def __init__(self, path, detail: str):
         super().__init__(f"{path}: {detail}")
         self.path, self.detail = Path(path), detail
+
+
+@contextmanager
+def opened(processed, catalog: Catalog | None = None) -> Iterator[Catalog]:
+    """``catalog`` as it is, or ``processed/catalog.sqlite`` opened (and checked) for the block and closed
+    after it. A run hands its open catalog to what it calls: the check reads the whole file."""
+    if catalog is not None:
+        yield catalog
+        return
+    own = Catalog(Path(processed) / "catalog.sqlite")
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 class Catalog:

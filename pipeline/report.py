@@ -35,7 +35,7 @@ STORE = "feedback"  # processed/feedback/: marked workbooks by fingerprint
 
 
 def build_reports(processed, reports, period: str, lang: str = "id", registry=None, log=None,
-                  jobs: int | None = None) -> list[Path]:
+                  jobs: int | None = None, catalog=None) -> list[Path]:
     """Write the reports of a period that are missing or whose inputs changed; returns the files written.
 
     The dashboard (its list of runs changes every run) is always written. File names come from the
@@ -43,7 +43,8 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     while writing one OPD's page or workbook, or the profile, is recorded on the dashboard
     (``REPORT_FAILED``) and in ``log``; the other reports are still written, and the stamp is not, so
     that the next run writes them all again. ``jobs``: processes for the OPDs' reports (default:
-    every core, :func:`pipeline.pool.resolve_jobs`).
+    every core, :func:`pipeline.pool.resolve_jobs`). ``catalog``: the one open already (a run's), else
+    ``processed/catalog.sqlite`` is opened where it is read.
     """
     from pipeline.feedback_workbook import feedback_path
     from pipeline.gate_page import PAGE as GATE_PAGE, write_gate_page
@@ -51,7 +52,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     from pipeline.specs import load_registry
 
     registry = registry or load_registry()
-    report: PeriodReport = load_period(processed, period, registry, values=False)
+    report: PeriodReport = load_period(processed, period, registry, values=False, catalog=catalog)
     folder = Path(reports) / period
     versions = _versions()
     before = _stamp(folder)
@@ -84,7 +85,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
         if log is not None:
             log("report_failed", opd=opd, error=error, traceback=trace)
 
-    for job, (files, error, trace) in zip(todo, _map(todo, jobs, processed)):
+    for job, (files, error, trace) in zip(todo, _map(todo, jobs, processed, catalog)):
         if error is not None:  # one report failing never stops the others
             record("feedback", job.opd.code, error, trace)
             continue
@@ -176,7 +177,7 @@ class _OpdJob:
     store: str
 
 
-def _map(todo: list[_OpdJob], jobs: int | None, processed):
+def _map(todo: list[_OpdJob], jobs: int | None, processed, catalog=None):
     """``(files written, error, traceback)`` of each job, in order, on every core. A worker that dies
     (a crash in a C library, the system killing it) costs only its own OPDs: the jobs of its chunk are
     tried again one by one, each in a process of its own, and one that kills its process again is that
@@ -186,12 +187,12 @@ def _map(todo: list[_OpdJob], jobs: int | None, processed):
     jobs = min(resolve_jobs(jobs), len(todo)) or 1
     results = []
     try:
-        for result in ordered_map(_write_opd, _with_values(todo, processed), jobs, chunk=1):
+        for result in ordered_map(_write_opd, _with_values(todo, processed, catalog), jobs, chunk=1):
             results.append(result)
     except PoolBroken:
         for job in todo[len(results):]:
             try:
-                results.extend(ordered_map(_write_opd, _with_values([job], processed), 2))
+                results.extend(ordered_map(_write_opd, _with_values([job], processed, catalog), 2))
             except PoolBroken as err:
                 results.append(((), f"{type(err).__name__}: {err}", None))
     return results
@@ -200,22 +201,19 @@ def _map(todo: list[_OpdJob], jobs: int | None, processed):
 VALUES_AT_ONCE = 64  # OPDs whose cell values are read from the catalog together (memory: not every OPD's)
 
 
-def _with_values(todo: list[_OpdJob], processed) -> Iterator[_OpdJob]:
+def _with_values(todo: list[_OpdJob], processed, catalog=None) -> Iterator[_OpdJob]:
     """The jobs with their OPD's cell values, read from the catalog :data:`VALUES_AT_ONCE` OPDs at a time as
     the pool takes the jobs: the reports of N OPDs never hold N OPDs' values at once."""
-    from pipeline.catalog import Catalog
+    from pipeline.catalog import opened
 
     if not todo:
         return
-    catalog = Catalog(Path(processed) / "catalog.sqlite")
-    try:
+    with opened(processed, catalog) as catalog:
         for start in range(0, len(todo), VALUES_AT_ONCE):
             part = todo[start:start + VALUES_AT_ONCE]
             values = dict(catalog.values(sorted({job.opd.sha256 for job in part if job.opd.sha256}), part[0].period))
             for job in part:
                 yield dataclasses.replace(job, opd=dataclasses.replace(job.opd, values=values.get(job.opd.sha256, {})))
-    finally:
-        catalog.close()
 
 
 def _write_opd(job: _OpdJob):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.catalog import Catalog
+from pipeline.catalog import opened
 from pipeline.values import Values, from_long_cells
 from pipeline.findings import Finding
 from pipeline.publish import current_manifest
@@ -55,13 +55,13 @@ class PeriodReport:
     fingerprint: str | None = None  # of the published release: what the reports were made from
 
 
-def load_period(processed, period: str, registry=None, values: bool = True) -> PeriodReport:
+def load_period(processed, period: str, registry=None, values: bool = True, catalog=None) -> PeriodReport:
     """``values=False``: the OPDs' cell values are left out (the reports read them, a few OPDs at a time,
-    for the reports that are written: :func:`pipeline.report._with_values`)."""
+    for the reports that are written: :func:`pipeline.report._with_values`). ``catalog``: the one open
+    already (a run's), else ``processed/catalog.sqlite`` is opened for the call."""
     processed = Path(processed)
     registry = registry or load_registry()
-    catalog = Catalog(processed / "catalog.sqlite")
-    try:
+    with opened(processed, catalog) as catalog:
         last = catalog.last_coverage(period)
         runs = catalog.runs(period, limit=10)
         # the latest run's: a run writes its reports before it is recorded as ended
@@ -99,8 +99,6 @@ def load_period(processed, period: str, registry=None, values: bool = True) -> P
 
             for report in opds:
                 report.staff_lists = staff_view(processed, staff_records, report.code, report.findings)
-    finally:
-        catalog.close()
     published = processed / period
     city = read_city(published / "cells.parquet") if (published / "cells.parquet").exists() else None
     manifest = current_manifest(processed, period) if city is not None else None

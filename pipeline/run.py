@@ -416,7 +416,7 @@ def _reports(result: RunResult, processed, reports, registry, lang, catalog: Cat
     from pipeline.report import build_reports
 
     try:
-        written = build_reports(processed, reports, result.period, lang, registry, log=log)
+        written = build_reports(processed, reports, result.period, lang, registry, log=log, catalog=catalog)
         result.dashboard = Path(reports) / result.period / "index.html"
         log("reports", files=len(written))
     except Exception as err:
