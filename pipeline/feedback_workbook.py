@@ -63,13 +63,13 @@ from pipeline.coverage import status_labels
 from pipeline.files import atomic_write, save_workbook
 from pipeline.findings import SEVERITIES, Finding, describe_cell, fmt
 from pipeline.limits import check_xlsx
+from pipeline.report_data import FILE_SUFFIX, feedback_path  # noqa: F401 - where it is written
 from pipeline.safe import cell_text, inert_copy, plain_text
 from pipeline.specs import Opd, load_registry, load_tables
 from pipeline.template import build_workbook, locate, page_setup
 from pipeline.text import LANGUAGES, label, say, words
 
 AUTHOR = "rekap BKPSDM"
-FILE_SUFFIX = "-umpan-balik.xlsx"
 # Submissions whose marked copy is the template layout filled with their values (openpyxl cannot
 # edit their own file): tidy CSV, and .xls/.ods workbooks.
 VALUES_ONLY = ("csv", "xls", "ods")
@@ -88,11 +88,6 @@ _BOLD = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="BDD7EE")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _LINK_FONT = Font(color="0563C1", underline="single")
-
-
-def feedback_path(reports, period: str, opd_code: str) -> Path:
-    """``reports/PERIOD/opd/<OPD>-umpan-balik.xlsx``."""
-    return Path(reports) / str(period) / "opd" / f"{opd_code}{FILE_SUFFIX}"
 
 
 def suggestion_text(finding: Finding, lang: str = "id") -> str:

@@ -23,17 +23,15 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 from pipeline import shares
-from pipeline.book import book_frame
 from pipeline.coverage import coverage_note, status_labels
 from pipeline.files import atomic_write_text
 from pipeline.corrections import LOCATED, affected_text, corrections, role, typed
 from pipeline.findings import Finding, describe_cell, fmt
 from pipeline.html import check_lang, number, percent, pyplot, render, svg
 from pipeline.layout import layout, table_heading
-from pipeline.report_data import OpdReport, PeriodReport
+from pipeline.report_data import FILE_SUFFIX, OpdReport, PeriodReport
 from pipeline.text import label, say, shown, words
 from pipeline.specs import TableSpec, load_tables
-from pipeline.feedback_workbook import FILE_SUFFIX
 from pipeline.gate_page import PAGE as GATE_PAGE
 from pipeline.release import release_text
 
@@ -328,6 +326,8 @@ def book_table(spec: TableSpec, values: dict, lang: str = "id") -> dict:
     placements (a value spanning columns is one cell); outer header and row labels merge over their
     group, a one-level label over all levels.
     """
+    from pipeline.book import book_frame  # (openpyxl, which the book module writes with, only here)
+
     frame = book_frame(spec, values, lang)
     lay = layout(spec)
     rows = lay.labels("rows", lang)

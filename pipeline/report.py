@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.findings import Finding
-from pipeline.report_data import OpdReport, PeriodReport, load_period
+from pipeline.report_data import OpdReport, PeriodReport, feedback_path, load_period
 
 
 STAMP = ".rekap-reports.json"  # what the complete set of reports in a folder was made from
@@ -46,7 +46,6 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     every core, :func:`pipeline.pool.resolve_jobs`). ``catalog``: the one open already (a run's), else
     ``processed/catalog.sqlite`` is opened where it is read.
     """
-    from pipeline.feedback_workbook import feedback_path
     from pipeline.gate_page import PAGE as GATE_PAGE, write_gate_page
     from pipeline.pages import write_dashboard, write_profile
     from pipeline.specs import load_registry

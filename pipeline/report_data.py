@@ -18,6 +18,13 @@ from pipeline.findings import Finding
 from pipeline.publish import current_manifest
 from pipeline.specs import load_registry
 
+FILE_SUFFIX = "-umpan-balik.xlsx"  # an OPD's marked workbook (pipeline.feedback_workbook), beside its page
+
+
+def feedback_path(reports, period: str, opd_code: str) -> Path:
+    """``reports/PERIOD/opd/<OPD>-umpan-balik.xlsx``: where an OPD's marked workbook is written."""
+    return Path(reports) / str(period) / "opd" / f"{opd_code}{FILE_SUFFIX}"
+
 
 @dataclass
 class OpdReport:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.cell.rich_text import CellRichText
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# The control characters XML 1.0 cannot hold (openpyxl refuses a cell holding one, with this same pattern;
+# it is not imported from there so that writing CSV needs no openpyxl).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 _INERT = re.compile(r"[-+]?[\d.,\s%]*")  # a plain number ("-5", "1.009") or a lone dash: no formula in it
@@ -74,6 +75,8 @@ def neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def inert_copy(wb, cached) -> None:
     """Make ``wb`` (an OPD's workbook loaded with formulas) hold values only; ``cached`` is the same
     file loaded with ``data_only=True`` (the values Excel saved). See the module doc."""
+    from openpyxl.cell.rich_text import CellRichText
+
     for ws in wb.worksheets:
         values = cached[ws.title] if ws.title in cached.sheetnames else None
         for (r, c), cell in list(ws._cells.items()):

@@ -191,6 +191,22 @@ def test_neutral_follows_the_owasp_rule():
     assert [neutral(v) for v in ("-", "-5", "+1.009", "DINKES", 5, None)] == ["-", "-5", "+1.009", "DINKES", 5, None]
 
 
+def test_cell_text_drops_exactly_the_characters_openpyxl_refuses():
+    from openpyxl import Workbook
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    ws = Workbook().active
+    for code in range(0x80):
+        char = chr(code)
+        try:
+            ws["A1"] = "x" + char
+            refused = False
+        except IllegalCharacterError:
+            refused = True
+        assert (cell_text("x" + char) == "x\ufffd") == refused, hex(code)
+        ws["A1"] = cell_text("x" + char)  # and what cell_text gives is always taken
+
+
 @pytest.mark.parametrize("dtype", [object, "str"])
 def test_a_frame_is_written_neutral_whatever_its_columns_hold(dtype):
     texts = ["DINKES", "=1+1", None, "-", "@SUM(A1)", "a\x00b", "=1+1", "-5", "\tx"] * 50

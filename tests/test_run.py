@@ -409,12 +409,13 @@ def test_previous_published_period_is_evidence_for_the_next(site):
     assert sub["corrections"][0]["type"] == "one_of"
 
 
-NOT_ON_A_QUIET_RUN = ("pandera", "scipy", "weasyprint", "great_expectations")
+NOT_ON_A_QUIET_RUN = ("pandera", "scipy", "weasyprint", "great_expectations", "openpyxl")
 
 
 def test_a_run_with_nothing_new_imports_no_reader_checker_pdf_or_gate(tmp_path):
     """Nothing changed since the last run: no file is read or checked, nothing is published, no PDF printed,
-    so pandera, scipy, WeasyPrint and Great Expectations are not even imported (they are most of its cost)."""
+    no workbook written, so pandera, scipy, WeasyPrint, Great Expectations and openpyxl are not even
+    imported (they are most of its cost)."""
     import subprocess
     import sys
 
