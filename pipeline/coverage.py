@@ -104,13 +104,14 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, prev
     return frame, summary
 
 
-def coverage_note(summary: dict, lang: str = "id") -> str:
-    """What the city tables cover: how many OPDs, about what share of the staff, who is missing."""
+def coverage_note(summary: dict, lang: str = "id", shown: int | None = None) -> str:
+    """What the city tables cover: how many OPDs, about what share of the staff, who is missing (every
+    one in the published note; the first ``shown`` of each list in a console's summary)."""
     w = text.words("coverage", lang)
     note = text.fill(w["covers"], {"n": summary["opds_used"], "total": summary["opds_in_registry"]})
     if summary["staff_share"] is not None and summary["missing"]:
         note += text.fill(w["share"], {"share": text.number(summary["staff_share"] * 100, lang, 1)})
-    note += text.fill(w["missing"], {"missing": ", ".join(summary["missing"]) or "-"})
+    note += text.fill(w["missing"], {"missing": text.first(summary["missing"], shown) or "-"})
     if summary["missing_without_estimate"]:
-        note += text.fill(w["no_estimate"], {"opds": ", ".join(summary["missing_without_estimate"])})
+        note += text.fill(w["no_estimate"], {"opds": text.first(summary["missing_without_estimate"], shown)})
     return note

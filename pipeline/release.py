@@ -24,6 +24,7 @@ from pipeline import text
 from pipeline.workspace import ReleasePolicy
 
 PROVISIONAL, FINAL = "sementara", "final"
+SHOWN = 10  # names a status line shows (the manifest and the dashboard have them all)
 
 def needed(policy: ReleasePolicy, required: int) -> int:
     """How many of the ``required`` OPDs must be in the city tables for a final release."""
@@ -68,22 +69,19 @@ def release_text(release: dict | None, lang: str = "id") -> str:
     else:
         parts.append(w["needs_agencies"] if national else text.fill(w["needs"], {"needed": release["needed"]}))
     if release.get("provisional"):
-        parts.append(text.say("release.provisional", lang, agencies=_first(release["provisional"])))
+        parts.append(text.say("release.provisional", lang, agencies=text.first(release["provisional"], SHOWN)))
     if release.get("missing"):
-        parts.append(text.fill(w["missing"], {"missing": _first(release["missing"])}))
+        parts.append(text.fill(w["missing"], {"missing": text.first(release["missing"], SHOWN)}))
     return f"{w['status'][release['status']]}: " + "; ".join(parts)
-
-
-def _first(names: list[str], n: int = 10) -> str:
-    """The first ``n`` names, and "..." when there are more."""
-    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
 
 
 def agencies_text(statuses: dict[str, str], lang: str = "id") -> str:
     """How many agencies' releases are final, and which are still provisional (agency -> status)."""
     provisional = sorted(a for a, s in statuses.items() if s != FINAL)
     line = text.say("release.agencies", lang, n=len(statuses), final=len(statuses) - len(provisional))
-    return line + ("; " + text.say("release.provisional", lang, agencies=_first(provisional)) if provisional else "")
+    if not provisional:
+        return line
+    return line + "; " + text.say("release.provisional", lang, agencies=text.first(provisional, SHOWN))
 
 
 def agencies_line(release: dict | None, lang: str = "id") -> str:

@@ -12,6 +12,10 @@ from pipeline.findings import SEVERITIES, place_text
 from pipeline.specs import load_tables
 
 MARK = {"error": "E", "warning": "W", "info": "i"}
+# a run's summary is read at a console or in the scheduler's mail: a city's lists (a few dozen OPDs) are
+# shown whole; a national registry's (thousands) are cut here, and the dashboard has every one
+NAMES_SHOWN = 50  # OPDs named in a line (not included, no earlier figures)
+REJECTED_SHOWN = 50  # rejected files, one a line
 
 
 def _short(f, lang: str) -> str:
@@ -103,11 +107,13 @@ def run_summary(result, lang: str = "id") -> str:
         counts = result.coverage["status"].value_counts()
         labels = status_labels(lang)
         lines.append("  " + ", ".join(f"{labels[s]}: {counts[s]}" for s in labels if s in counts))
-        lines.append("  " + coverage_note(result.coverage_summary, lang))
+        lines.append("  " + coverage_note(result.coverage_summary, lang, shown=NAMES_SHOWN))
     bad = [i for i in result.inputs if i.status == "rejected"]
     if bad:
         lines.append(w["rejected"])
-        lines += [f"  {i.opd or '?':<20} {i.file.name:<28} {_codes(i.all_findings)}" for i in bad]
+        lines += [f"  {i.opd or '?':<20} {i.file.name:<28} {_codes(i.all_findings)}" for i in bad[:REJECTED_SHOWN]]
+        if len(bad) > REJECTED_SHOWN:
+            lines.append("  " + text.fill(w["more_rejected"], {"n": len(bad) - REJECTED_SHOWN}))
         if result.dashboard:
             lines.append("  " + text.fill(w["details"], {"folder": result.dashboard.parent / "opd"}))
     from pipeline.staff_run import summary_lines  # staff lists: read, reconciled, used

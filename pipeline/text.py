@@ -107,6 +107,15 @@ def _is_leaf(node) -> bool:
     return isinstance(node, dict) and DEFAULT in node and all(isinstance(v, str) for v in node.values())
 
 
+def first(names, n: int | None = None) -> str:
+    """``names`` joined by commas; with ``n``, only the first ``n`` and "..." when there are more (a line
+    a person reads at the console, where a national registry could name thousands)."""
+    names = list(names)
+    if n is None or len(names) <= n:
+        return ", ".join(names)
+    return ", ".join(names[:n]) + ", ..."
+
+
 def label(mapping: dict | str | None, lang: str = DEFAULT) -> str:
     """A spec's own label (``{id: ..., en: ...}``) in ``lang``, falling back to the default language."""
     if mapping is None:

@@ -438,3 +438,50 @@ def test_a_run_with_nothing_new_imports_no_reader_checker_pdf_or_gate(tmp_path):
         assert [r["outcome"] for r in catalog.runs(PERIOD)] == ["unchanged", "published"]
     finally:
         catalog.close()
+
+
+def _summary_of(n_opds: int, n_rejected: int, lang: str = "id") -> str:
+    """The console summary of a run over ``n_opds`` OPDs of which the first ``n_rejected`` files were rejected
+    (and so are missing from the tables, with no earlier figures)."""
+    from pipeline.findings import Finding
+    from pipeline.render import run_summary
+    from pipeline.run import Input, RunResult
+
+    def version(k: int) -> Version:
+        findings = [Finding("SUM_MISMATCH", "sum:total")] if k < n_rejected else []
+        return Version(f"{k:064x}", PERIOD, f"OPD{k:04d}", f"OPD{k:04d}.csv", "csv", None, "", "",
+                       "rejected" if findings else "accepted", "", findings, {})
+
+    inputs = [Input(Path(f"OPD{k:04d}.csv"), version(k)) for k in range(n_opds)]
+    missing = [f"OPD{k:04d}" for k in range(n_rejected)]
+    coverage = pd.DataFrame({"opd": [i.opd for i in inputs],
+                             "status": ["rejected" if k < n_rejected else "accepted" for k in range(n_opds)]})
+    summary = {"opds_in_registry": n_opds, "opds_used": n_opds - n_rejected, "staff_share": None,
+               "missing": missing, "missing_without_estimate": missing}
+    result = RunResult("r1", PERIOD, "published", 2, inputs, coverage=coverage, coverage_summary=summary,
+                       dashboard=Path("reports") / PERIOD / "index.html")
+    return run_summary(result, lang)
+
+
+def test_a_citys_run_summary_names_every_missing_opd_and_every_rejected_file():
+    text = _summary_of(34, 12)
+    missing = ", ".join(f"OPD{k:04d}" for k in range(12))
+    assert f"Belum termasuk: {missing}." in text and f"Tanpa angka periode sebelumnya: {missing}." in text
+    assert all(f"OPD{k:04d}.csv" in text for k in range(12)) and "..." not in text
+
+
+@pytest.mark.parametrize("lang, more", [("id", "... dan 450 berkas lain yang ditolak"),
+                                        ("en", "... and 450 more rejected files")])
+def test_a_national_run_summary_stays_readable_and_sends_the_rest_to_the_dashboard(lang, more):
+    from pipeline.coverage import coverage_note
+
+    text = _summary_of(3400, 500, lang)
+    assert len(text.splitlines()) < 70  # not one line per rejected file, nor 500 names in a line
+    shown = ", ".join(f"OPD{k:04d}" for k in range(50))
+    assert text.count(shown + ", ...") == 2 and "OPD0050" not in text.split("\n", 3)[2]
+    assert sum(line.startswith("  OPD") for line in text.splitlines()) == 50 and more in text
+    assert "OPD0049.csv" in text and "OPD0050.csv" not in text
+    # the note published with the tables (the book's notes, the profile) still names every one
+    summary = {"opds_in_registry": 3400, "opds_used": 2900, "staff_share": None,
+               "missing": [f"OPD{k:04d}" for k in range(500)], "missing_without_estimate": []}
+    assert "OPD0499" in coverage_note(summary, lang) and "..." not in coverage_note(summary, lang)
