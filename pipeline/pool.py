@@ -177,3 +177,35 @@ def _one_by_one(fn, suspects: list, with_shared: bool, batched: bool, on_crash, 
                 pool = executor(1)
     finally:
         pool.shutdown(wait=True)
+
+
+class Ahead:
+    """A call running in a worker process of its own, started by :func:`ahead`."""
+
+    def __init__(self, process):
+        self.process = process
+
+    def finish(self, wait: bool) -> None:
+        """Wait for the call to end (``wait``), or stop it where it is; either way the worker is gone after."""
+        if not wait and self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+
+
+def ahead(fn: Callable, *args) -> Ahead:
+    """``fn(*args)`` started in a worker process of its own while this process goes on, for work whose
+    result is what it leaves behind (files), not a value: call :meth:`Ahead.finish` before using it.
+    ``fn`` owns its faults (it must not raise). The worker is a daemon: it does not outlive this process.
+
+    What is alive now is frozen while the worker is forked (see the module doc), and this process's
+    output is flushed first, so that the worker has nothing of it to print again."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    process = _context().Process(target=fn, args=args, daemon=True)
+    gc.freeze()
+    try:
+        process.start()
+    finally:
+        gc.unfreeze()
+    return Ahead(process)
+

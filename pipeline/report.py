@@ -12,14 +12,18 @@ files exist) is left as it is. A marked workbook is built once per fingerprint a
 ``processed/feedback/`` (by that hash), from where it is copied into ``reports/``; one the reports no longer
 reference (an OPD's earlier version) is removed once the new stamp is written. The OPDs' reports
 are written on every core (:func:`pipeline.pool.ordered_map`), in registry order whatever the cores.
+The profile, the slowest single report, is printed by a run while its gate runs (:func:`print_ahead`),
+into ``processed/profile/`` (by fingerprint), from where it is copied; otherwise it is printed here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import json
+import os
 import shutil
 import traceback
 from collections.abc import Iterator
@@ -32,6 +36,8 @@ from pipeline.report_data import OpdReport, PeriodReport, feedback_path, load_pe
 
 STAMP = ".rekap-reports.json"  # what the complete set of reports in a folder was made from
 STORE = "feedback"  # processed/feedback/: marked workbooks by fingerprint
+AHEAD = "profile"  # processed/profile/<fingerprint>/: the profile a run printed while its gate ran
+PROFILE = ("profil.html", "profil.pdf")
 
 
 def build_reports(processed, reports, period: str, lang: str = "id", registry=None, log=None,
@@ -47,7 +53,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     ``processed/catalog.sqlite`` is opened where it is read.
     """
     from pipeline.gate_page import PAGE as GATE_PAGE, write_gate_page
-    from pipeline.pages import write_dashboard, write_profile
+    from pipeline.pages import write_dashboard
     from pipeline.specs import load_registry
 
     registry = registry or load_registry()
@@ -55,7 +61,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     folder = Path(reports) / period
     versions = _versions()
     before = _stamp(folder)
-    done = before.get("reports", {}) if before.get("lang") == lang and before.get("versions") == versions else {}
+    done = _done(before, lang, versions)
     (folder / "opd").mkdir(parents=True, exist_ok=True)
     store = Path(processed) / STORE
     prints: dict[str, str] = {}
@@ -70,7 +76,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
         todo.append(_OpdJob(opd, report.period, lang, str(page), str(feedback_path(reports, period, opd.code)), key,
                             str(store)))
     if report.city is not None:
-        prints["profile"] = fingerprint(report.period, report.city, report.coverage, report.release, lang, versions)
+        prints["profile"] = _profile_key(report, lang, versions)
     if report.gate is not None:
         prints["gate"] = fingerprint(report.period, report.gate, lang, versions)
     stale = [k for k in ("profile", "gate") if k in prints and done.get(k) != prints[k]]
@@ -99,7 +105,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
             record(what, "-", f"{type(err).__name__}: {err}", traceback.format_exc())
 
     if "profile" in stale or ("profile" in prints and not (folder / "profil.pdf").is_file()):
-        attempt("profile", lambda: write_profile(folder / "profil.html", folder / "profil.pdf", report, lang))
+        attempt("profile", lambda: _profile(folder, Path(processed) / AHEAD / prints["profile"], report, lang, log))
     if "gate" in stale or ("gate" in prints and not (folder / GATE_PAGE).is_file()):
         attempt("gate", lambda: [write_gate_page(folder / GATE_PAGE, period, report.gate, lang)])
     report.notes = report.notes + failed
@@ -147,6 +153,80 @@ def _canonical(value):
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return (type(value).__name__, repr(value))
+
+
+def _profile_key(report: PeriodReport, lang: str, versions: str) -> str:
+    """The profile's fingerprint: the city tables, the coverage summary and the release status it shows."""
+    return fingerprint(report.period, report.city, report.coverage, report.release, lang, versions)
+
+
+def _done(stamp: dict, lang: str, versions: str) -> dict[str, str]:
+    """The fingerprints of the reports a stamp lists, when they were made in ``lang`` by these versions."""
+    return stamp.get("reports", {}) if stamp.get("lang") == lang and stamp.get("versions") == versions else {}
+
+
+def print_ahead(processed, reports, period: str, city, summary: dict, release: dict, lang: str, jobs: int | None):
+    """Start printing, in a worker process of its own, the profile the reports will show if this run
+    publishes ``city`` with this coverage summary and release status. The profile is the slowest report and
+    the gate the slowest step before the reports, so a run does both at once on two cores. The worker prints
+    into ``processed/profile/<fingerprint>/``, where :func:`build_reports` finds it (the same bytes it would
+    print itself). Returns the worker (:class:`pipeline.pool.Ahead`: wait for it once published, stop it
+    otherwise); None with one job, or when ``reports/PERIOD/`` has that profile already."""
+    from pipeline.pool import ahead, resolve_jobs
+    from pipeline.values import from_long_cells, long_cells
+
+    if resolve_jobs(jobs) < 2:
+        return None
+    # as the reports will read them back: the published cells, the catalog's summary, the manifest's status
+    shown = PeriodReport(period, None, [], json.loads(json.dumps(summary)), from_long_cells(long_cells(city, period)),
+                         [], None, release=json.loads(json.dumps(release)))
+    shutil.rmtree(Path(processed) / AHEAD, ignore_errors=True)  # what an earlier run left (its gate failed)
+    versions = _versions()
+    key = _profile_key(shown, lang, versions)
+    folder = Path(reports) / period
+    if _done(_stamp(folder), lang, versions).get("profile") == key and _printed(folder):
+        return None
+    return ahead(_print_profile, str(Path(processed) / AHEAD / key), shown, lang)
+
+
+def _print_profile(folder: str, report: PeriodReport, lang: str) -> None:
+    """(In a worker.) The profile into ``folder``, whole or not at all. Never raises: a profile that cannot
+    be printed here is printed again by the reports, which say why it failed."""
+    from pipeline.pages import write_profile
+
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        write_profile(*(tmp / name for name in PROFILE), report, lang)
+        os.replace(tmp, folder)
+    except Exception:  # noqa: BLE001 - see above
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _printed(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in PROFILE)
+
+
+def _profile(folder: Path, printed: Path, report: PeriodReport, lang: str, log=None) -> list[Path]:
+    """``profil.html`` and ``profil.pdf`` into ``folder``: copied from ``printed`` where the run printed them
+    ahead (:func:`print_ahead`), else printed now."""
+    from pipeline.pages import write_profile
+
+    out = [folder / name for name in PROFILE]
+    ready = _printed(printed)
+    if ready:
+        for path in out:
+            atomic_write(path, lambda tmp: shutil.copyfile(printed / path.name, tmp))
+        shutil.rmtree(printed, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            printed.parent.rmdir()  # processed/profile/, when it holds nothing else
+    else:
+        write_profile(*out, report, lang)
+    if log is not None:
+        log("profile", printed_ahead=ready)
+    return out
 
 
 def _made_of(opd: OpdReport) -> OpdReport:

@@ -356,46 +356,52 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         catalog.end_run(run_id, fingerprint=fingerprint)
         return result
 
+    from pipeline.database import publish_agencies
     from pipeline.gate import run_gate  # Great Expectations is imported only where the gate runs
+    from pipeline.report import print_ahead
 
     city, lineage = consolidate(sources, tables)  # the city tables: only when something changed
-    gate = run_gate(city, period, reports / period / "gx", city_scope=not parts,  # agencies: city rules in _choose
-                    judged=_judged(previous, catalog, period), lang=lang)
-    log("gate", ok=gate.ok, failures=gate.failures, **({"reused_from": gate.reused_from} if gate.reused_from else {}))
-    if not gate.reused_from:  # a reused judgement stays recorded on the run that made it (the gate page's)
-        catalog.record_gate(run_id, period, gate.ok, gate.outcomes)
-    if not gate.ok:
-        result.outcome, result.exit_code, result.gate_failures = "gate_failed", EXIT_GATE, gate.failures
-
-        return result
-
-    release = release_dir(processed, period, run_id)
-    note = coverage_note(summary, lang)
-    manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed",
-                "gate_input": gate.judged_input, "gate_run": gate.reused_from or run_id}
-    outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
-    fingerprint_agencies(period, parts, manifest, lang, book_csv)  # an unchanged agency: its files linked
-    outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv, processed / period, jobs)
-    log("written", release=release.name, outputs=len(outputs))
-
-    from pipeline.database import publish_agencies
-
+    # the profile is printed on another core while the gate runs; waited for once published, else stopped
+    profile = print_ahead(processed, reports, period, city, summary, release, lang, jobs)
     try:
-        # a registry of agencies: each agency's own tables, tagged with it (the combined ones are their sum),
-        # made only for an agency whose rows in the database are not those of its fingerprint
-        frames = {name: partial(agency_frames, period, run_id, part) for name, part in parts.items()} or \
-            {instansi or None: sql_frames(period, run_id, city, lineage, coverage, manifest["release"])}
-        publish_agencies(url, period, frames, fingerprints={name: part.fingerprint for name, part in parts.items()})
-    except Exception:
-        shutil.rmtree(release, ignore_errors=True)
-        raise
-    log("database", url=_safe_url(url))
-    swap_in(processed, period, release)
-    catalog.record_release(run_id, period, outputs, used)
-    catalog.end_run(run_id, fingerprint=fingerprint)
-    result.outcome = "published"
-    log("published", release=release.name)
-    return result
+        gate = run_gate(city, period, reports / period / "gx", city_scope=not parts,  # agencies: city rules in _choose
+                        judged=_judged(previous, catalog, period), lang=lang)
+        log("gate", ok=gate.ok, failures=gate.failures,
+            **({"reused_from": gate.reused_from} if gate.reused_from else {}))
+        if not gate.reused_from:  # a reused judgement stays recorded on the run that made it (the gate page's)
+            catalog.record_gate(run_id, period, gate.ok, gate.outcomes)
+        if not gate.ok:
+            result.outcome, result.exit_code, result.gate_failures = "gate_failed", EXIT_GATE, gate.failures
+
+            return result
+
+        release = release_dir(processed, period, run_id)
+        note = coverage_note(summary, lang)
+        manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed",
+                    "gate_input": gate.judged_input, "gate_run": gate.reused_from or run_id}
+        outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
+        fingerprint_agencies(period, parts, manifest, lang, book_csv)  # an unchanged agency: its files linked
+        outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv, processed / period, jobs)
+        log("written", release=release.name, outputs=len(outputs))
+        try:
+            # a registry of agencies: each agency's own tables, tagged with it (the combined ones are their sum),
+            # made only for an agency whose rows in the database are not those of its fingerprint
+            frames = {name: partial(agency_frames, period, run_id, part) for name, part in parts.items()} or \
+                {instansi or None: sql_frames(period, run_id, city, lineage, coverage, manifest["release"])}
+            publish_agencies(url, period, frames, fingerprints={name: part.fingerprint for name, part in parts.items()})
+        except Exception:
+            shutil.rmtree(release, ignore_errors=True)
+            raise
+        log("database", url=_safe_url(url))
+        swap_in(processed, period, release)
+        catalog.record_release(run_id, period, outputs, used)
+        catalog.end_run(run_id, fingerprint=fingerprint)
+        result.outcome = "published"
+        log("published", release=release.name)
+        return result
+    finally:
+        if profile is not None:
+            profile.finish(wait=result.outcome == "published")
 
 
 def _judged(live: dict | None, catalog: Catalog, period: str):

@@ -6,6 +6,7 @@ import dataclasses
 import gc
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 from datetime import datetime, timezone
@@ -267,10 +268,11 @@ def test_failing_publish_gate_publishes_nothing(site, monkeypatch):
                                    failures=["a failure made by the test"])
 
     monkeypatch.setattr(gate, "run_gate", failing)
-    result = site.run()
+    result = site.run("--jobs", "2")
     assert result.exit_code == 4
     assert "a failure made by the test" in result.output
     assert site.published() == before
+    assert multiprocessing.active_children() == []  # the profile printed while the gate ran is stopped
 
 
 def test_a_resubmission_that_leaves_the_city_tables_as_they_are_reuses_the_gates_judgement(site, monkeypatch):
@@ -329,6 +331,49 @@ def test_a_resubmission_that_leaves_the_city_tables_as_they_are_reuses_the_gates
     assert site.run().exit_code == 1 and judged == [1, 1, 1, 1]
     last = site.manifest()
     assert last["gate_input"] != first["gate_input"] and last["gate_run"] == last["run_id"] == last_gate_run()
+
+
+def _events(site, event: str) -> list[dict]:
+    """The ``event`` entries of the site's last run log."""
+    run_id = site.last_run()["id"]
+    path = site.processed / "logs" / PERIOD / f"run-{run_id}.jsonl"
+    return [e for e in map(json.loads, path.read_text().splitlines()) if e["event"] == event]
+
+
+def test_the_profile_is_printed_on_another_core_while_the_gate_runs_the_same_bytes(site, monkeypatch):
+    import pipeline.gate as gate
+    import pipeline.pool as pool
+    import pipeline.report as report
+
+    workers, started = [], []
+    real_gate, real_ahead = gate.run_gate, pool.ahead
+    monkeypatch.setattr(gate, "run_gate", lambda *a, **k: workers.append(multiprocessing.active_children())
+                        or real_gate(*a, **k))
+    monkeypatch.setattr(pool, "ahead", lambda *a: started.append(a[0].__name__) or real_ahead(*a))
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS"))
+    assert site.run("--jobs", "2").exit_code == 0
+    assert started == ["_print_profile"] and len(workers) == 1 and len(workers[0]) == 1  # alive while GX judged
+    assert _events(site, "profile") == [{**_events(site, "profile")[0], "printed_ahead": True}]
+    assert not (site.processed / report.AHEAD).exists()  # taken by the reports
+    folder = site.reports / PERIOD
+    printed = {name: (folder / name).read_bytes() for name in report.PROFILE}
+
+    for name in report.PROFILE:  # printed here by `rekap report`: the same bytes
+        (folder / name).unlink()
+    assert CliRunner().invoke(cli, ["report", "--period", PERIOD, "--processed", str(site.processed),
+                                    "--reports", str(site.reports)]).exit_code == 0
+    assert {name: (folder / name).read_bytes() for name in report.PROFILE} == printed
+
+    site.submit(Submission("DINSOS").add("golongan", 7, ruang="A", gol="III", sex="L"))  # rejected: the city
+    assert site.run("--jobs", "2").exit_code == 1  # tables, coverage and release stay: nothing printed
+    assert started == ["_print_profile"] and _events(site, "profile") == []
+
+    site.submit(Submission("DLH"))  # the tables change, and the worker prints nothing this time: the reports do
+    monkeypatch.setattr(report, "_print_profile", lambda *args: None)
+    assert site.run("--jobs", "2").exit_code == 1
+    assert started == ["_print_profile", "<lambda>"] and [e["printed_ahead"] for e in _events(site, "profile")] == [False]
+    assert (folder / "profil.pdf").read_bytes() != printed["profil.pdf"]
 
 
 def test_run_publishes_the_tables_to_postgresql(site, pg_url):
