@@ -505,7 +505,7 @@ def profile_html(report: PeriodReport, lang: str = "id", *, pdf: str | None = "p
         if spec.id in figures:
             table["charts"] = [figures[spec.id]]
         tables.append(table)
-    note = coverage_note(report.coverage, lang) if report.coverage else ""
+    note = coverage_note(report.published_coverage, lang) if report.published_coverage else ""
     provisional = bool(report.release) and report.release.get("status") != "final"
     return render("profile.html", lang=lang, t=_profile_text(lang), period=report.period, tables=tables,
                   coverage_note=note, pdf=pdf, provisional=provisional,

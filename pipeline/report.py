@@ -156,8 +156,8 @@ def _canonical(value):
 
 
 def _profile_key(report: PeriodReport, lang: str, versions: str) -> str:
-    """The profile's fingerprint: the city tables, the coverage summary and the release status it shows."""
-    return fingerprint(report.period, report.city, report.coverage, report.release, lang, versions)
+    """The profile's fingerprint: the city tables, their coverage summary and the release status it shows."""
+    return fingerprint(report.period, report.city, report.published_coverage, report.release, lang, versions)
 
 
 def _done(stamp: dict, lang: str, versions: str) -> dict[str, str]:
@@ -177,9 +177,10 @@ def print_ahead(processed, reports, period: str, city, summary: dict, release: d
 
     if resolve_jobs(jobs) < 2:
         return None
-    # as the reports will read them back: the published cells, the catalog's summary, the manifest's status
-    shown = PeriodReport(period, None, [], json.loads(json.dumps(summary)), from_long_cells(long_cells(city, period)),
-                         [], None, release=json.loads(json.dumps(release)))
+    # as the reports will read them back: the published cells, the manifest's coverage summary and status
+    summary = json.loads(json.dumps(summary))
+    shown = PeriodReport(period, None, [], summary, from_long_cells(long_cells(city, period)), [], None,
+                         release=json.loads(json.dumps(release)), published_coverage=summary)
     shutil.rmtree(Path(processed) / AHEAD, ignore_errors=True)  # what an earlier run left (its gate failed)
     versions = _versions()
     key = _profile_key(shown, lang, versions)

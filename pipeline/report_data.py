@@ -56,6 +56,9 @@ class PeriodReport:
     runs: list[dict]  # the latest runs of the period, newest first
     published: Path | None  # processed/PERIOD, when published
     release: dict | None = None  # the published release's status (pipeline.release), from its manifest
+    # the coverage summary the published tables were made with (its manifest's; ``coverage`` is the latest
+    # run's, which may have published nothing: its gate failed): what the profile says of its tables
+    published_coverage: dict | None = None
     ignored: list[str] = field(default_factory=list)  # files of raw/PERIOD/ the last run did not take
     gate: dict | None = None  # the latest publish gate result (catalog.last_gate)
     notes: list[Finding] = field(default_factory=list)  # the run's notes on no OPD (skipped folder entries)
@@ -110,7 +113,8 @@ def load_period(processed, period: str, registry=None, values: bool = True, cata
     city = read_city(published / "cells.parquet") if (published / "cells.parquet").exists() else None
     manifest = current_manifest(processed, period) if city is not None else None
     return PeriodReport(period, run_id, opds, summary, city, runs, published if city is not None else None,
-                        release=(manifest or {}).get("release"), ignored=ignored, gate=gate,
+                        release=(manifest or {}).get("release"),
+                        published_coverage=(manifest or {}).get("coverage", summary), ignored=ignored, gate=gate,
                         notes=[n for n in notes if n.params.get("opd") not in registry],
                         fingerprint=(manifest or {}).get("fingerprint"))
 

@@ -268,11 +268,15 @@ def test_failing_publish_gate_publishes_nothing(site, monkeypatch):
                                    failures=["a failure made by the test"])
 
     monkeypatch.setattr(gate, "run_gate", failing)
+    profile = {name: (site.reports / PERIOD / name).read_bytes() for name in ("profil.html", "profil.pdf")}
     result = site.run("--jobs", "2")
     assert result.exit_code == 4
     assert "a failure made by the test" in result.output
     assert site.published() == before
     assert multiprocessing.active_children() == []  # the profile printed while the gate ran is stopped
+    # the profile still shows the published tables with their own coverage (DINKES only), not the failed run's
+    assert {name: (site.reports / PERIOD / name).read_bytes() for name in profile} == profile
+    assert "DINSOS" in (site.reports / PERIOD / "index.html").read_text()  # the dashboard shows the latest run
 
 
 def test_a_resubmission_that_leaves_the_city_tables_as_they_are_reuses_the_gates_judgement(site, monkeypatch):
