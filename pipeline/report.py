@@ -175,13 +175,13 @@ def print_ahead(processed, reports, period: str, city, summary: dict, release: d
     from pipeline.pool import ahead, resolve_jobs
     from pipeline.values import from_long_cells, long_cells
 
+    shutil.rmtree(Path(processed) / AHEAD, ignore_errors=True)  # what an earlier run left (its gate failed)
     if resolve_jobs(jobs) < 2:
         return None
     # as the reports will read them back: the published cells, the manifest's coverage summary and status
     summary = json.loads(json.dumps(summary))
     shown = PeriodReport(period, None, [], summary, from_long_cells(long_cells(city, period)), [], None,
                          release=json.loads(json.dumps(release)), published_coverage=summary)
-    shutil.rmtree(Path(processed) / AHEAD, ignore_errors=True)  # what an earlier run left (its gate failed)
     versions = _versions()
     key = _profile_key(shown, lang, versions)
     folder = Path(reports) / period

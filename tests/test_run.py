@@ -278,6 +278,10 @@ def test_failing_publish_gate_publishes_nothing(site, monkeypatch):
     assert {name: (site.reports / PERIOD / name).read_bytes() for name in profile} == profile
     assert "DINSOS" in (site.reports / PERIOD / "index.html").read_text()  # the dashboard shows the latest run
 
+    monkeypatch.setattr(gate, "run_gate", real)  # what a stopped print left is cleared, with one job too
+    (site.processed / "profile" / "0123.tmp").mkdir(parents=True, exist_ok=True)
+    assert site.run("--jobs", "1").exit_code == 0 and not (site.processed / "profile").exists()
+
 
 def test_a_resubmission_that_leaves_the_city_tables_as_they_are_reuses_the_gates_judgement(site, monkeypatch):
     """A rejected resubmission changes the release (its inputs), not the city tables: GX's judgement of
