@@ -20,6 +20,9 @@ are frozen (``gc.freeze``, Python's advice before a fork): the cycle collector s
 process and in the workers forked from it, so a worker's collections do not write to the pages it
 shares with this process (copying them) and a collection walks only the map's own objects. They are
 unfrozen when the map ends, so their garbage is collected as before.
+
+Workers are forked where the system allows it (Linux) and inherit everything; spawned workers (macOS,
+Windows) start afresh and are given the workspace's specs (:func:`pipeline.specs.use_specs`) first.
 """
 
 from __future__ import annotations
@@ -77,9 +80,23 @@ def _context():
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
-def _start(shared) -> None:
+def _specs() -> dict | None:
+    """The workspace's specs (:func:`pipeline.specs.use_specs`) for workers that start afresh (spawned);
+    None where they are forked, with this process's specs already."""
+    if _context().get_start_method() == "fork":
+        return None
+    from pipeline.specs import specs_in_force
+
+    return specs_in_force()
+
+
+def _start(shared, specs: dict | None = None) -> None:
     global _SHARED
     _SHARED = shared
+    if specs is not None:
+        from pipeline.specs import use_specs
+
+        use_specs(**specs)
 
 
 def _chunk_call(fn: Callable, chunk: list, with_shared: bool, batched: bool = False) -> list:
@@ -127,7 +144,7 @@ def _pooled(fn: Callable, items: Iterator, jobs: int, chunk: int, window: int | 
 
     def executor(workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start,
-                                   initargs=(shared,))
+                                   initargs=(shared, _specs()))
 
     with_shared = shared is not None
     window = window or 2 * jobs
@@ -201,7 +218,7 @@ def ahead(fn: Callable, *args) -> Ahead:
     output is flushed first, so that the worker has nothing of it to print again."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    process = _context().Process(target=fn, args=args, daemon=True)
+    process = _context().Process(target=_begin, args=(_specs(), fn, args), daemon=True)
     gc.freeze()
     try:
         process.start()
@@ -209,3 +226,8 @@ def ahead(fn: Callable, *args) -> Ahead:
         gc.unfreeze()
     return Ahead(process)
 
+
+def _begin(specs: dict | None, fn: Callable, args: tuple) -> None:
+    """(In the worker of :func:`ahead`.) ``fn(*args)`` with this run's specs."""
+    _start(None, specs)
+    fn(*args)

@@ -381,6 +381,12 @@ def use_specs(folder: Path | None = None, registry: Path | None = None, collecti
         compiled.cache_clear()
 
 
+def specs_in_force() -> dict[str, Path | None]:
+    """What :func:`use_specs` was last given (resolved), as its keyword arguments: for a process that
+    starts afresh (a spawned worker) to use the same specs."""
+    return dict(_overrides)
+
+
 def read_yaml(path: Path):
     """A YAML spec file's data. PyYAML is imported here, when a spec is first read (not to show
     ``rekap --help``), and parses with libyaml where it has it (ten times faster than pure Python)."""

@@ -2,6 +2,7 @@
 worker was doing."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,28 @@ def test_garbage_from_before_a_map_is_collected_after_it():
     list(maps)
     gc.collect()
     assert gone() is None
+
+
+def _write_spec_in_force(out: str) -> None:
+    from pipeline.specs import spec_file
+
+    Path(out).write_text(str(spec_file("registry.csv")))
+
+
+def test_spawned_workers_use_the_workspaces_specs(tmp_path, monkeypatch):
+    """Where workers start afresh (macOS, Windows) they get the specs the command uses, as forked ones have."""
+    import multiprocessing
+
+    import pipeline.pool as pool
+    from pipeline.specs import spec_file, use_specs
+
+    registry = tmp_path / "registry.csv"
+    registry.write_text("kode,nama\n")
+    monkeypatch.setattr(pool, "_context", lambda: multiprocessing.get_context("spawn"))
+    use_specs(registry=registry)
+    try:
+        assert list(ordered_map(spec_file, ["registry.csv"] * 2, jobs=2, chunk=1)) == [registry.resolve()] * 2
+        pool.ahead(_write_spec_in_force, str(tmp_path / "out")).finish(wait=True)
+        assert (tmp_path / "out").read_text() == str(registry.resolve())
+    finally:
+        use_specs()
