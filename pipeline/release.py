@@ -26,6 +26,7 @@ from pipeline.workspace import ReleasePolicy
 PROVISIONAL, FINAL = "sementara", "final"
 SHOWN = 10  # names a status line shows (the manifest and the dashboard have them all)
 
+
 def needed(policy: ReleasePolicy, required: int) -> int:
     """How many of the ``required`` OPDs must be in the city tables for a final release."""
     import math
