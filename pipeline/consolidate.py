@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipeline.complete import complete, inner_cells
 from pipeline.specs import TableSpec, load_tables
-from pipeline.values import Values, key_text
+from pipeline.values import Values, key_text, row
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = Non
     for table, spec in tables.items():
         keys = inner_cells(spec)
         rows = [(i, s.values[table]) for i, s in enumerate(ordered) if s.values.get(table)]
-        matrix = np.array([[cells.get(k) or 0.0 for k in keys] for _, cells in rows], dtype=float).reshape(
+        matrix = np.array([[v or 0.0 for v in row(cells, keys)] for _, cells in rows], dtype=float).reshape(
             len(rows), len(keys))
         city[table] = complete(spec, dict(zip(keys, matrix.sum(axis=0).tolist())))
         which, where = np.nonzero(matrix)

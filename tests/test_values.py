@@ -10,8 +10,8 @@ import pytest
 from pipeline.catalog import Catalog, Version
 from pipeline.rules.linear import Ref
 from pipeline.specs import load_tables
-from pipeline.values import (decode, encode, from_long_cells, from_refs, key_text, loads, long_cells, parse_key,
-                             refs)
+from pipeline.values import (Cells, decode, encode, from_long_cells, from_refs, key_text, loads, long_cells,
+                             parse_key, refs, row)
 
 TABLES = load_tables()
 GOL = TABLES["golongan"]
@@ -109,6 +109,36 @@ def test_decode_parses_each_key_text_once_and_still_refuses_bad_ones():
     first, again = decode(stored), decode(stored)
     assert first == again == {"golongan": {TOTAL: 5}}
     assert next(iter(first["golongan"])) is next(iter(again["golongan"]))  # one key tuple, remembered
+
+
+def test_a_stored_versions_cells_are_a_compact_read_only_mapping():
+    """Decoded cells hold a tuple in the spec's order (a run holds every chosen version's), and read as the
+    dict they were: lookups, absent cells, None for an unreadable one, the spec's order, pickling."""
+    import pickle
+    import sys
+
+    first, unreadable, total = GOL.cells[0], GOL.cells[1], TOTAL
+    cells = decode(encode({"golongan": {total: 214.0, unreadable: None, first: 3.0}}))["golongan"]
+    assert isinstance(cells, Cells)
+    assert cells == {first: 3.0, unreadable: None, total: 214.0} and len(cells) == 3
+    assert list(cells) == [first, unreadable, total] == [k for k in GOL.cells if k in cells]  # the spec's order
+    assert list(cells.items()) == [(first, 3.0), (unreadable, None), (total, 214.0)]
+    absent = GOL.cells[2]
+    assert absent not in cells and ("no", "such") not in cells and unreadable in cells
+    assert cells.get(absent) is None and cells.get(absent, 0.0) == 0.0 and cells.get(unreadable, 0.0) is None
+    with pytest.raises(KeyError):
+        cells[absent]
+    with pytest.raises(TypeError):
+        cells[first] = 1.0  # read-only: a version's values are never changed in place
+    assert pickle.loads(pickle.dumps(cells)) == cells
+    assert absent not in pickle.loads(pickle.dumps(cells))  # the absent mark stays one object
+    keys = (total, absent, first, ("no", "such"))
+    assert row(cells, keys) == row(dict(cells), keys) == [214.0, None, 3.0, None]
+    assert row(cells, (first,)) == [3.0] and row(cells, ()) == []
+    full = {"golongan": {k: float(i % 7) for i, k in enumerate(GOL.cells)}}
+    compact = decode(encode(full))["golongan"]
+    assert compact == full["golongan"]
+    assert sys.getsizeof(compact) + sys.getsizeof(compact._values) < sys.getsizeof(full["golongan"]) / 3
 
 
 def test_rule_engine_view():
