@@ -25,7 +25,8 @@ store in it (PostgreSQL is strict, SQLite is not) fails the publish with a :clas
 Concurrent publishes are safe. SQLite: ``BEGIN IMMEDIATE`` serialises them. PostgreSQL: each holds a
 transaction-scoped advisory lock per agency it publishes (``pg_advisory_xact_lock``), so two runs of one
 agency never interleave their rows while different agencies publish side by side; one that must create
-or extend a table (in the same transaction) holds a schema lock exclusively, the others hold it shared.
+or extend a table (in the same transaction) holds a schema lock exclusively, the others hold it shared
+(a publish finds that out under the shared lock, and starts again holding it exclusively).
 (A table created untagged keeps its primary key without ``instansi``: a shared database starts empty.)
 
 Any problem with the database (bad URL, missing driver, unreachable server, failed statement) is raised
@@ -111,10 +112,14 @@ def publish_agencies(url: str, period: str, by_agency: Mapping[str | None, Frame
         try:
             with engine.connect() as conn:
                 unchanged = _unchanged(conn, period, fingerprints)
-            try:
-                return _publish(engine, period, by_agency, keys, fingerprints, unchanged)
-            except _Moved:  # another publisher changed an agency's rows meanwhile: publish every agency
-                return _publish(engine, period, by_agency, keys, fingerprints, set())
+            schema = False
+            while True:  # each of the two causes to start again can occur once
+                try:
+                    return _publish(engine, period, by_agency, keys, fingerprints, unchanged, schema)
+                except _Moved:  # another publisher changed an agency's rows meanwhile: publish every agency
+                    unchanged = set()
+                except _NeedSchema:  # a table to create or extend: again, holding the schema lock exclusively
+                    schema = True
         except exc.SQLAlchemyError as e:
             raise DatabaseError(f"publishing period {period} to {where} failed, nothing changed: "
                                 f"{_reason(e)}") from e
@@ -124,14 +129,18 @@ class _Moved(Exception):
     """An agency's rows left as they were changed since their fingerprint was read: publish it after all."""
 
 
+class _NeedSchema(Exception):
+    """A table must be created or extended, and the schema lock is held shared: publish again, exclusively."""
+
+
 def _publish(engine: sa.Engine, period: str, by_agency: Mapping[str | None, Frames], keys: Mapping,
-             fingerprints: Mapping[str | None, str], unchanged: set) -> dict:
-    """One transaction of :func:`publish_agencies`: every agency but the ``unchanged`` ones replaced."""
-    prepared = {agency: _frames(period, agency, frames, fingerprints.get(agency))
-                for agency, frames in by_agency.items() if agency not in unchanged}
-    order = sorted(prepared, key=lambda a: a or "")
+             fingerprints: Mapping[str | None, str], unchanged: set, schema: bool) -> dict:
+    """One transaction of :func:`publish_agencies`: every agency but the ``unchanged`` ones replaced, one
+    agency's frames made at a time (a national workspace's frames together would not fit in memory).
+
+    PostgreSQL: ``schema`` holds the schema lock exclusively (tables may be created or extended); without it
+    the lock is shared, and a table to create or extend raises :class:`_NeedSchema` (nothing is changed)."""
     postgres = engine.dialect.name == "postgresql"
-    schema = postgres and _needs_schema(engine, prepared)
     with engine.begin() as conn:
         if postgres:  # creating or extending a table excludes every other publisher; else shared
             _lock(conn, SCHEMA_LOCK, shared=not schema)
@@ -141,11 +150,19 @@ def _publish(engine: sa.Engine, period: str, by_agency: Mapping[str | None, Fram
             raise _Moved
         tables = {}
         counts = {agency: {} for agency in unchanged}
-        for agency in order:
-            counts[agency] = {name: _replace(conn, _table_for(conn, name, frame, keys.get(name), tables),
-                                             period, agency, frame, ROW_KEYS.get(name))
-                              for name, frame in prepared[agency].items()}
+        for agency in sorted((a for a in by_agency if a not in unchanged), key=lambda a: a or ""):
+            counts[agency] = _replace_all(conn, period, agency, _frames(period, agency, by_agency[agency],
+                                                                        fingerprints.get(agency)),
+                                          keys, tables, alter=schema or not postgres)
     return counts
+
+
+def _replace_all(conn: sa.Connection, period: str, agency: str | None, frames: dict[str, pd.DataFrame],
+                 keys: Mapping, tables: dict[str, sa.Table], alter: bool) -> dict:
+    """:func:`_replace` for each of an agency's frames (which are gone once it returns)."""
+    return {name: _replace(conn, _table_for(conn, name, frame, keys.get(name), tables, alter), period, agency,
+                           frame, ROW_KEYS.get(name))
+            for name, frame in frames.items()}
 
 
 def _frames(period: str, agency: str | None, frames: Frames, fingerprint: str | None) -> dict[str, pd.DataFrame]:
@@ -175,28 +192,13 @@ def _lock(conn: sa.Connection, name: str, shared: bool = False) -> None:
     conn.execute(sa.text(f"SELECT {fn}(hashtext(:name))"), {"name": name})
 
 
-def _needs_schema(engine: sa.Engine, prepared: Mapping[str | None, Mapping[str, pd.DataFrame]]) -> bool:
-    """Whether a table the frames go to is missing, or lacks one of their columns."""
-    with engine.connect() as conn:
-        inspector = sa.inspect(conn)
-        present = set(inspector.get_table_names())
-        columns: dict[str, set[str]] = {}
-        for frames in prepared.values():
-            for name, frame in frames.items():
-                if name not in present:
-                    return True
-                if name not in columns:
-                    columns[name] = {c["name"] for c in inspector.get_columns(name)}
-                if set(frame.columns) - columns[name]:
-                    return True
-    return False
-
-
-def _table_for(conn: sa.Connection, name: str, frame: pd.DataFrame, key, tables: dict[str, sa.Table]) -> sa.Table:
-    """The table ``name`` for ``frame`` (created or extended when needed), reflected once per transaction."""
+def _table_for(conn: sa.Connection, name: str, frame: pd.DataFrame, key, tables: dict[str, sa.Table],
+               alter: bool = True) -> sa.Table:
+    """The table ``name`` for ``frame`` (created or extended when needed and ``alter``, else
+    :class:`_NeedSchema`), reflected once per transaction."""
     known = tables.get(name)
     if known is None or any(c not in known.c for c in frame.columns):
-        tables[name] = _ensure_table(conn, name, frame, key)
+        tables[name] = _ensure_table(conn, name, frame, key, alter)
     return tables[name]
 
 
@@ -386,9 +388,12 @@ def _sql_type(series: pd.Series) -> sa.types.TypeEngine:
 
 
 def _ensure_table(conn: sa.Connection, name: str, frame: pd.DataFrame,
-                  key: Sequence[str] | None) -> sa.Table:
-    """The table ``name``: created for ``frame`` when missing, extended by the frame's new columns."""
+                  key: Sequence[str] | None, alter: bool = True) -> sa.Table:
+    """The table ``name``: created for ``frame`` when missing, extended by the frame's new columns (where
+    that is needed and not ``alter``: :class:`_NeedSchema`)."""
     if not sa.inspect(conn).has_table(name):
+        if not alter:
+            raise _NeedSchema
         key = [c for c in (key or ()) if c in frame.columns]
         columns = [sa.Column(c, _sql_type(frame[c]), primary_key=c in key, nullable=c not in key)
                    for c in frame.columns]
@@ -400,6 +405,8 @@ def _ensure_table(conn: sa.Connection, name: str, frame: pd.DataFrame,
         return table
     table = sa.Table(name, sa.MetaData(), autoload_with=conn)
     new = [c for c in frame.columns if c not in table.c]
+    if new and not alter:
+        raise _NeedSchema
     for c in new:  # schema evolution: a new column is added, nullable (old rows hold NULL)
         column = sa.Column(c, _sql_type(frame[c]))
         ddl = column.type.compile(dialect=conn.dialect)

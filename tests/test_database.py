@@ -305,6 +305,63 @@ def test_an_agency_with_the_fingerprint_of_its_last_publish_is_left_as_it_is(url
     assert read_frame(url, "rekap_release", "2022").set_index("instansi").loc["KOTA-A", "fingerprint"] == "fa"
 
 
+def test_agencies_are_published_one_at_a_time(url, monkeypatch):
+    """A national publish holds one agency's frames at a time: when an agency's frames are made, the frames
+    of the agency before it (and what was prepared from them) are gone."""
+    import gc
+    import weakref
+
+    alive: list = []
+    prepare = database._prepare
+
+    def prepared(*args):
+        out = prepare(*args)
+        alive.append(weakref.ref(out))
+        return out
+
+    monkeypatch.setattr(database, "_prepare", prepared)
+
+    def made(opds):
+        def make():
+            gc.collect()
+            assert [r for r in alive if r() is not None] == []
+            out = frames("2022", opds=opds)
+            alive.extend(weakref.ref(f) for f in out.values())
+            return out
+        return make
+
+    agencies = {"KAB-B": made(("DINKES",)), "KOTA-A": made(("DINSOS", "DINKES")), "KOTA-C": made(("DINSOS",))}
+    counts = database.publish_agencies(url, "2022", agencies)
+    assert sorted(counts) == ["KAB-B", "KOTA-A", "KOTA-C"]
+    assert all(counts[a]["rekap_coverage"]["inserted"] == n for a, n in (("KAB-B", 1), ("KOTA-A", 2), ("KOTA-C", 1)))
+
+
+def test_a_publish_that_must_change_the_schema_holds_the_schema_lock_exclusively(pg_url, monkeypatch):
+    """PostgreSQL: a publish starts under the shared schema lock; one that must create or extend a table finds
+    that out there, changes nothing, and starts again holding it exclusively. One that needs no change to the
+    schema never holds it exclusively."""
+    url = emptied(pg_url)
+    taken, lock = [], database._lock
+    monkeypatch.setattr(database, "_lock", lambda conn, name, shared=False: taken.append((name, shared)) or
+                        lock(conn, name, shared))
+
+    def schema_locks():
+        out = [shared for name, shared in taken if name == database.SCHEMA_LOCK]
+        taken.clear()
+        return out
+
+    publish_frames(url, "2022", frames("2022"), instansi="KOTA-A")
+    assert schema_locks() == [True, False]  # tables to create: shared, then exclusive
+    publish_frames(url, "2023", frames("2023"), instansi="KAB-B")
+    assert schema_locks() == [True]
+    evolved = frames("2024")
+    evolved["rekap_coverage"]["days_late"] = [0, 3, 1]
+    publish_frames(url, "2024", evolved, instansi="KOTA-A")
+    assert schema_locks() == [True, False]  # a column to add
+    assert read_frame(url, "rekap_coverage", "2024")["days_late"].tolist() == [0, 3, 1]
+    assert sorted(read_frame(url, "rekap_coverage")["period"].unique()) == ["2022", "2023", "2024"]
+
+
 def _row_ids(url: str, agency: str) -> dict | None:
     """PostgreSQL: each lineage row's physical id (ctid), which an UPDATE or a re-insert changes."""
     if not url.startswith("postgresql"):
