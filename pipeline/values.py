@@ -99,7 +99,9 @@ class _Order:
         return _Order, (self.keys,)
 
 
-_ORDERS: dict[TableSpec, _Order] = {}
+_ORDERS: dict[TableSpec, _Order] = {}  # spec (by identity) -> its order
+
+
 class _Absent:
     """A place of the spec's order the version has no cell for (one object, also after pickling)."""
 
