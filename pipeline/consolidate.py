@@ -31,8 +31,8 @@ def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = Non
     """City-wide values of every table, and the contributions (lineage) of each inner cell.
 
     Vectorised: per table, one matrix of the sources' inner cells (a row per source, in OPD order),
-    summed by column; the lineage is its non-zero entries in row order. Counts are whole numbers, so
-    the sums are exact in any order."""
+    summed by column; the lineage is its non-zero entries in row order, its texts as categories. Counts
+    are whole numbers, so the sums are exact in any order."""
     tables = tables or load_tables()
     ordered = sorted(sources, key=lambda s: (s.opd, s.kind))
     opds = np.array([s.opd for s in ordered], dtype=object)
@@ -49,10 +49,16 @@ def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = Non
         which, where = np.nonzero(matrix)
         if not len(which):
             continue
-        source = np.array([i for i, _ in rows], dtype=int)[which]
         texts = np.array([key_text(spec, k) for k in keys], dtype=object)
-        parts.append(pd.DataFrame({"table": table, "key": texts[where], "opd": opds[source], "sha256": shas[source],
-                                   "source": kinds[source], "value": matrix[which, where]}))
-    columns = ["table", "key", "opd", "sha256", "source", "value"]
-    lineage = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+        parts.append((table, texts[where], np.array([i for i, _ in rows], dtype=int)[which], matrix[which, where]))
+    if not parts:
+        return city, pd.DataFrame(columns=["table", "key", "opd", "sha256", "source", "value"])
+    source = np.concatenate([p[2] for p in parts])
+    # text columns as categories: a few thousand distinct texts over up to a million rows (an Arrow string
+    # per row would be ~170 bytes a row, a code is 2-4)
+    lineage = pd.DataFrame({
+        "table": pd.Categorical(np.repeat(np.array([p[0] for p in parts], dtype=object), [len(p[2]) for p in parts])),
+        "key": pd.Categorical(np.concatenate([p[1] for p in parts])),
+        "opd": pd.Categorical(opds[source]), "sha256": pd.Categorical(shas[source]),
+        "source": pd.Categorical(kinds[source]), "value": np.concatenate([p[3] for p in parts])})
     return city, lineage

@@ -1,0 +1,51 @@
+"""Consolidation: the city tables are the sums of the sources' inner cells, and the lineage names each
+non-zero contribution, its texts held as categories."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from conftest import consistent_values
+from pipeline.complete import inner_cells
+from pipeline.consolidate import Source, consolidate
+from pipeline.publish import _csv, integer_values
+from pipeline.specs import load_tables
+from pipeline.values import key_text
+
+
+def sources(n: int) -> list[Source]:
+    base = consistent_values()
+    return [Source(f"OPD{i:04d}", f"{i:064x}", {t: {k: v * (i % 3 + 1) for k, v in cells.items()}
+                                                for t, cells in base.items()}) for i in range(n)]
+
+
+def test_the_city_is_the_sum_and_the_lineage_each_nonzero_contribution():
+    given = sources(3)
+    city, lineage = consolidate(given)
+    tables = load_tables()
+    expected = []
+    for table, spec in tables.items():
+        for key in inner_cells(spec):
+            assert city[table][key] == sum(s.values[table][key] for s in given)
+            expected += [(table, key_text(spec, key), s.opd, s.sha256, "recap", s.values[table][key])
+                         for s in given if s.values[table][key]]
+    got = list(lineage.itertuples(index=False, name=None))
+    assert sorted(got) == sorted(expected) and len(got) == len(expected)
+
+
+def test_the_lineage_texts_are_categories_written_as_their_text(tmp_path):
+    _, lineage = consolidate(sources(40))
+    texts = ["table", "key", "opd", "sha256", "source"]
+    assert all(isinstance(lineage[c].dtype, pd.CategoricalDtype) for c in texts)
+    as_str = lineage.astype({c: "str" for c in texts})
+    assert lineage.memory_usage(deep=True).sum() * 4 < as_str.memory_usage(deep=True).sum()
+    _csv(integer_values(lineage), tmp_path / "categories.csv")
+    _csv(integer_values(as_str), tmp_path / "texts.csv")
+    assert (tmp_path / "categories.csv").read_bytes() == (tmp_path / "texts.csv").read_bytes()
+
+
+def test_no_source_gives_an_empty_lineage():
+    city, lineage = consolidate([])
+    assert list(lineage.columns) == ["table", "key", "opd", "sha256", "source", "value"] and lineage.empty
+    assert all(not any(cells.get(k) for k in inner_cells(spec)) for spec, cells in
+               ((spec, city[t]) for t, spec in load_tables().items()))
