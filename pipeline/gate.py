@@ -38,8 +38,8 @@ import shutil
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -294,7 +294,8 @@ def _confront(found: list[Check], docs_dir: Path | None, period: str) -> tuple[l
     """Validate every check frame with GX and build the Data Docs site under ``docs_dir`` (if any)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     first_import = "great_expectations" not in sys.modules
-    with warnings.catch_warnings(), _lazily(UNUSED_BY_GX):  # GX's imports raise DeprecationWarnings (sre_constants, ...)
+    # GX's imports raise DeprecationWarnings (sre_constants, ...); what it imports for unused expectations is not run
+    with warnings.catch_warnings(), _lazily(UNUSED_BY_GX):
         warnings.simplefilter("ignore", DeprecationWarning)
         import great_expectations as gx
         from great_expectations.core.run_identifier import RunIdentifier
