@@ -34,14 +34,17 @@ def test_the_city_is_the_sum_and_the_lineage_each_nonzero_contribution():
 
 
 def test_the_lineage_texts_are_categories_written_as_their_text(tmp_path):
-    _, lineage = consolidate(sources(40))
+    hostile = Source("=HYPERLINK(\"http://x\")", "f" * 64, consistent_values())  # neutralised like any text
+    _, lineage = consolidate([*sources(40), hostile])
     texts = ["table", "key", "opd", "sha256", "source"]
     assert all(isinstance(lineage[c].dtype, pd.CategoricalDtype) for c in texts)
     as_str = lineage.astype({c: "str" for c in texts})
     assert lineage.memory_usage(deep=True).sum() * 4 < as_str.memory_usage(deep=True).sum()
     _csv(integer_values(lineage), tmp_path / "categories.csv")
     _csv(integer_values(as_str), tmp_path / "texts.csv")
-    assert (tmp_path / "categories.csv").read_bytes() == (tmp_path / "texts.csv").read_bytes()
+    written = (tmp_path / "categories.csv").read_bytes()
+    assert written == (tmp_path / "texts.csv").read_bytes()
+    assert b"'=HYPERLINK" in written and b",=HYPERLINK" not in written and b'"=HYPERLINK' not in written
 
 
 def test_no_source_gives_an_empty_lineage():
