@@ -182,14 +182,16 @@ def explanation(opd: OpdReport, period: str, lang: str = "id") -> str:
 
 def feedback_html(report: PeriodReport, opd: OpdReport, lang: str = "id", workbook: str | None = None) -> str:
     check_lang(lang)
-    from pipeline.staff_report import view_rows  # the staff-list section (personal data: this OPD's own page)
+    staff = None
+    if opd.staff_lists:  # the staff-list section (personal data: this OPD's own page); polars only then
+        from pipeline.staff_report import view_rows
 
+        staff = view_rows(opd.staff_lists, lang)
     return render("feedback.html", lang=lang, t=_feedback_text(lang), period=report.period,
                   opd=opd, counts=opd.counts, symbol=SYMBOLS.get(opd.status, "?"),
                   status_label=status_labels(lang).get(opd.status, opd.status),
                   explain=explanation(opd, report.period, lang), groups=finding_groups(opd.findings, lang),
-                  corrections=correction_rows(opd.findings, lang),
-                  workbook=workbook, staff=view_rows(opd.staff_lists, lang) if opd.staff_lists else None)
+                  corrections=correction_rows(opd.findings, lang), workbook=workbook, staff=staff)
 
 
 def workbook_name(code: str) -> str:

@@ -80,10 +80,15 @@ def _context():
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
+def forks() -> bool:
+    """Whether workers are forked (inheriting what this process has loaded) rather than spawned."""
+    return _context().get_start_method() == "fork"
+
+
 def _specs() -> dict | None:
     """The workspace's specs (:func:`pipeline.specs.use_specs`) for workers that start afresh (spawned);
     None where they are forked, with this process's specs already."""
-    if _context().get_start_method() == "fork":
+    if forks():
         return None
     from pipeline.specs import specs_in_force
 

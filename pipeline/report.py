@@ -187,6 +187,10 @@ def print_ahead(processed, reports, period: str, city, summary: dict, release: d
     folder = Path(reports) / period
     if _done(_stamp(folder), lang, versions).get("profile") == key and _printed(folder):
         return None
+    # openpyxl (pipeline.book): the worker needs it for the profile's tables, this process for the release's
+    # workbook; loaded before the fork, it is loaded once instead of in each
+    from pipeline import book  # noqa: F401
+
     return ahead(_print_profile, str(Path(processed) / AHEAD / key), shown, lang)
 
 

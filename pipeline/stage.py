@@ -58,6 +58,13 @@ def schema() -> pa.DataFrameSchema:
                               checks=[_value_check(name, holds) for name, (_, holds) in CHECKS.items()])
 
 
+def warm() -> None:
+    """Have pandera ready to validate: its first validation in a process registers its pandas backends,
+    importing their checks (and, where hypothesis is installed, its strategies), about a quarter of a
+    second. Called before workers are forked, so that they inherit it instead of each paying for it."""
+    schema().validate(pd.DataFrame({"percent": pd.Series([], dtype=bool), "value": pd.Series([], dtype=float)}))
+
+
 def _blank(value) -> bool:
     """A cell left empty: nothing, blank text, or a missing number."""
     if isinstance(value, str):

@@ -24,7 +24,7 @@ from pipeline.rules.percent import percent_findings
 from pipeline.rules.presence import presence_findings
 from pipeline.rules.sums import sum_rules
 from pipeline.specs import Opd, TableSpec, load_registry, load_tables
-from pipeline.stage import Staged, stage, stage_batch
+from pipeline.stage import Staged, stage, stage_batch, warm
 from pipeline.submission import Extract
 from pipeline.values import Values, from_refs, refs
 
@@ -383,11 +383,13 @@ def iter_validate(paths, expected_period: str | None = None, registry: dict[str,
     else ``registry``. ``lists``: a file that is a staff list (:func:`pipeline.staff.is_staff_list`) gives a
     result of kind :data:`STAFF_LIST`, with no finding, instead of being checked as a recap (the run asks
     before it validates: its lists are evidence for the recaps)."""
-    from pipeline.pool import ordered_map, resolve_jobs
+    from pipeline.pool import forks, ordered_map, resolve_jobs
 
     job = _Job(expected_period, registry or load_registry(), reference, registry_of or {}, lists)
     load_tables()  # loaded once here, so that forked workers inherit it
     paths, jobs = list(paths), resolve_jobs(jobs)
+    if jobs > 1 and paths and forks():
+        warm()  # pandera's backends too
     # a chunk's files are staged by one schema validation (its fixed cost is paid per chunk): chunks of
     # CHUNK files, smaller where that would leave a worker without about four chunks
     chunk = CHUNK if jobs == 1 else max(8, min(CHUNK, -(-len(paths) // (4 * jobs))))

@@ -125,3 +125,54 @@ def test_a_file_that_kills_its_worker_is_a_finding_on_it_and_the_run_goes_on(tmp
     assert all(by_file[f"{opd}.csv"].status == "accepted" and by_file[f"{opd}.csv"].opd == opd for opd in opds)
     assert result.outcome == "published" and result.validated == len(opds) + 1
     assert sorted(json.loads((tmp_path / "processed" / "2022" / "manifest.json").read_text())["used"]) == sorted(opds)
+
+
+WORKERS_PROBE = """
+import os, sys
+from pathlib import Path
+import pipeline.pages as pages, pipeline.validate as validate
+from pipeline.run import run_period
+
+LIBRARIES = {"pandas", "numpy", "pandera", "hypothesis", "openpyxl", "polars"}
+root = Path(sys.argv[1])
+inherited = set()
+os.register_at_fork(after_in_child=lambda: inherited.update(sys.modules))
+
+
+def watched(fn):  # records the libraries a forked worker has imported itself once fn's work is done
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if inherited:
+                own = sorted({m.split(".")[0] for m in set(sys.modules) - inherited} & LIBRARIES)
+                with open(root / f"{fn.__name__}-{os.getpid()}", "w") as f:
+                    f.write(" ".join(own))
+    return call
+
+
+validate.stage_batch = watched(validate.stage_batch)  # looked up when called: in the workers too
+pages.write_feedback_page = watched(pages.write_feedback_page)
+pages.write_profile = watched(pages.write_profile)  # printed ahead, while the gate runs
+print(run_period("2022", root / "raw", root / "processed", root / "reports", jobs=2).outcome)
+"""
+
+
+def test_forked_workers_inherit_the_libraries_instead_of_each_importing_them(tmp_path):
+    """Checking the files, printing the profile and writing the OPDs' reports on two cores: the workers are
+    forked from the run's process with what they need loaded once (pandera ready to validate, openpyxl),
+    so that no worker pays for an import itself (a quarter to half a second each, times the cores);
+    polars, for staff lists, is not loaded at all where there are none. (The profile's worker alone
+    loads the charts' and the PDF's libraries: the run's process does not need them.)"""
+    from conftest import Submission
+
+    raw = tmp_path / "raw" / "2022"
+    raw.mkdir(parents=True)
+    for opd in ("DINKES", "DISHUB", "DLH", "BAPPEDA", "BPBD", "DISTAN"):
+        Submission(opd).write_csv(raw / f"{opd}.csv")
+    proc = subprocess.run([sys.executable, "-c", WORKERS_PROBE, str(tmp_path)], capture_output=True, text=True,
+                          env=ENV, timeout=900)
+    assert proc.stdout.split() == ["published"], proc.stderr
+    imported = {p.name.split("-")[0]: p.read_text() for p in tmp_path.glob("*-*") if p.is_file()}
+    assert set(imported) == {"stage_batch", "write_feedback_page", "write_profile"}  # each in forked workers
+    assert [own for own in imported.values() if own] == []
