@@ -246,3 +246,43 @@ def test_a_new_spec_needs_no_code(tmp_path, monkeypatch):
     ex = reader.read_xlsx(path)
     assert {(c.key, c.value) for c in ex.cells if c.table == "pppk"} == set(values["pppk"].items())
     assert "pppk" in ex.tables and not [f for f in ex.findings if f.table == "pppk"]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_merging_without_openpyxls_border_pass_saves_the_same_workbook(monkeypatch, lang):
+    """The template merges its ranges itself (no re-derived edge borders: every cell of a range is styled
+    anyway); filled or empty, in each language, the saved workbook is the bytes openpyxl's own
+    ``merge_cells`` gives, and each inner cell of a range is a MergedCell with the range's border."""
+    import io
+
+    from openpyxl.cell.cell import MergedCell
+
+    from pipeline.files import save_workbook
+    from pipeline.sample import sample_values
+
+    def saved(opd, values):
+        out = io.BytesIO()
+        save_workbook(build_workbook(opd, "2022", values, lang), out)
+        return out.getvalue()
+
+    registry = load_registry()
+    opds = [registry["DINDIKBUD"], registry["SETDA"]]
+    cases = [(opd, values) for opd in opds for values in (None, sample_values(opd)[0])]
+    ours = [saved(opd, values) for opd, values in cases]
+    wb = build_workbook(opds[0], "2022", None, lang)
+    ranges = [[ws[c] for c in _coordinates(rng)] for ws in wb.worksheets for rng in ws.merged_cells.ranges]
+    assert any(_sides(first) == ("thin",) * 4 for first, *_ in ranges)  # the tables' boxed headings
+    assert all(isinstance(c, MergedCell) and _sides(c) == _sides(first) for first, *inner in ranges for c in inner)
+    monkeypatch.setattr(template, "_merge", lambda ws, row, col, last_row, last_col: ws.merge_cells(
+        start_row=row, start_column=col, end_row=last_row, end_column=last_col))
+    assert [saved(opd, values) for opd, values in cases] == ours
+
+
+def _sides(cell) -> tuple:
+    return tuple(getattr(cell.border, side).style for side in ("left", "right", "top", "bottom"))
+
+
+def _coordinates(rng) -> list[str]:
+    from openpyxl.utils import get_column_letter
+
+    return [f"{get_column_letter(c)}{r}" for r, c in rng.cells]
