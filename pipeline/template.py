@@ -174,6 +174,34 @@ def percent_format(spec: TableSpec) -> str:
     return "0." + "0" * decimals if decimals else "0"
 
 
+def blocks(cells: list[tuple[int, int]]) -> str:
+    """The cells (row, column) as an Excel range list covering exactly them: each row's adjacent cells one
+    run, the same run in adjacent rows one block (``D8:K12 D14 F14:G14``), in the order of their first
+    cell. A form's input cells are a few blocks, not hundreds of single cells: a rule's range list is
+    parsed range by range wherever the workbook is opened (openpyxl loading a submission, Excel)."""
+    runs: list[list[int]] = []  # [row, first column, last column]
+    for row, col in sorted(set(cells)):
+        if runs and runs[-1][0] == row and runs[-1][2] == col - 1:
+            runs[-1][2] = col
+        else:
+            runs.append([row, col, col])
+    open_: dict[tuple[int, int], list[int]] = {}  # (first, last column) -> [top row, bottom row, ...]
+    out: list[list[int]] = []
+    for row, first, last in runs:
+        block = open_.get((first, last))
+        if block is not None and block[1] == row - 1:
+            block[1] = row
+        else:
+            open_[first, last] = block = [row, row, first, last]
+            out.append(block)
+
+    def name(top: int, bottom: int, first: int, last: int) -> str:
+        corner = f"{get_column_letter(first)}{top}"
+        return corner if (top, first) == (bottom, last) else f"{corner}:{get_column_letter(last)}{bottom}"
+
+    return " ".join(name(*block) for block in out)
+
+
 def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = True) -> None:
     """One table's grid at :func:`grid_origin`: corner, column headers, row labels and cell values.
 
@@ -199,7 +227,7 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
              last_row=row0 + span.last, last_col=ORIGIN_COL + span.last_level)
 
     # Data cells. In the form, grid places that hold no cell, and impossible cells, are grey and locked.
-    validated: dict[bool, list[str]] = {False: [], True: []}  # percent? -> input cells
+    validated: dict[bool, list[tuple[int, int]]] = {False: [], True: []}  # percent? -> input cells (row, column)
     empty_fill = _GREY if form else None
     for key, p in spec.placements().items():
         row, first, last = row0 + p.row, col0 + p.col_first, col0 + p.col_last
@@ -208,16 +236,16 @@ def write_grid(ws, spec: TableSpec, values: dict, lang: str, *, form: bool = Tru
             continue
         percent, total = spec.is_percent(key), not spec.is_leaf(key)
         fill = (_PERCENT if percent else (_TOTAL if total else None)) if form else None
-        cell = _put(ws, row, first, values.get(key), fill=fill, align=_RIGHT, bold=total and not form, last_col=last,
-                    number_format=percent_format(spec) if percent else ("0" if form else "#,##0"),
-                    protection=_UNLOCKED if form else None)
+        _put(ws, row, first, values.get(key), fill=fill, align=_RIGHT, bold=total and not form, last_col=last,
+             number_format=percent_format(spec) if percent else ("0" if form else "#,##0"),
+             protection=_UNLOCKED if form else None)
         if form and not spec.may_be_unavailable(key):  # one the spec lets be n/a takes that text too
-            validated[percent].append(cell.coordinate)
+            validated[percent].append((row, first))
     if form:  # one range list per rule, set once (adding cells one by one is quadratic in openpyxl)
         counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                                showErrorMessage=True, sqref=" ".join(validated[False]))
+                                showErrorMessage=True, sqref=blocks(validated[False]))
         percents = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
-                                  allow_blank=True, showErrorMessage=True, sqref=" ".join(validated[True]))
+                                  allow_blank=True, showErrorMessage=True, sqref=blocks(validated[True]))
         ws.add_data_validation(counts)
         ws.add_data_validation(percents)
     for r, c in lay.empty:

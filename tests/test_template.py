@@ -7,7 +7,11 @@ import sys
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.cell_range import MultiCellRange
 
 from pipeline import read_xlsx as reader
 from pipeline import template
@@ -89,6 +93,30 @@ def test_two_level_rows_and_merged_cells(built):
     spec, ws = SPECS["eselon"], built["Eselon"]
     sheet, address = locate(spec, ("terisi", "II.A", "JML"))
     assert any(str(r).startswith(address + ":") for r in ws.merged_cells.ranges)
+
+
+def test_the_validation_rules_cover_exactly_the_input_cells_in_blocks(built):
+    """Each table's two rules (whole counts, percentages 0-100) hold exactly its input cells (none the
+    spec lets be n/a, no label, total of another kind or empty grid place), written as blocks of adjacent
+    cells rather than one range per cell."""
+    for spec in SPECS.values():
+        ws = built[spec.sheet]
+        wanted = {"whole": set(), "decimal": set()}
+        for key in spec.placements():
+            if not spec.is_impossible(key) and not spec.may_be_unavailable(key):
+                wanted["decimal" if spec.is_percent(key) else "whole"].add(locate(spec, key)[1])
+        for dv in ws.data_validations.dataValidation:
+            cells = [f"{get_column_letter(c)}{r}" for rng in dv.sqref.ranges for r, c in rng.cells]
+            assert len(cells) == len(set(cells)) and set(cells) == wanted[dv.type], spec.id
+            assert len(dv.sqref.ranges) <= max(1, len(cells) // 3), (spec.id, str(dv.sqref))
+
+
+@given(st.sets(st.tuples(st.integers(1, 30), st.integers(1, 12)), max_size=80))
+def test_blocks_name_exactly_the_cells(cells):
+    text = template.blocks(list(cells))
+    covered = [rc for rng in MultiCellRange(text).ranges for rc in rng.cells] if text else []
+    assert sorted(covered) == sorted(cells)
+    assert text == template.blocks(sorted(cells, reverse=True))  # whatever the order they come in
 
 
 def test_cells_styles_protection_and_validation(built):
