@@ -185,7 +185,7 @@ def blocks(cells: list[tuple[int, int]]) -> str:
             runs[-1][2] = col
         else:
             runs.append([row, col, col])
-    open_: dict[tuple[int, int], list[int]] = {}  # (first, last column) -> [top row, bottom row, ...]
+    open_: dict[tuple[int, int], list[int]] = {}  # (first, last column) -> [top, bottom row, first, last column]
     out: list[list[int]] = []
     for row, first, last in runs:
         block = open_.get((first, last))
