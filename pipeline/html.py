@@ -112,6 +112,13 @@ def svg(fig, prefix: str, title: str) -> Markup:
 
     The figure is closed. ``title`` becomes the SVG's accessible name.
     """
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    # fig.tight_layout() leaves a placeholder engine on the figure (it lays out nothing), and savefig draws
+    # any figure with an engine once more, with drawing switched off, before drawing it into the SVG: a third
+    # of a chart's time spent for no change. Without it the figure is drawn once, into the same bytes.
+    if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+        fig.set_layout_engine(None)
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     pyplot().close(fig)

@@ -454,6 +454,30 @@ def test_the_print_draws_each_chart_as_the_page_shows_it(site, tmp_path):
     assert _drawing((tmp_path / "images.pdf").read_bytes()) == _drawing((tmp_path / "inline.pdf").read_bytes())
 
 
+def test_each_chart_is_drawn_once_into_the_svg_savefig_would_draw_twice(site, monkeypatch):
+    """A chart laid out by tight_layout is drawn once into its SVG, not once more beforehand by savefig
+    for a layout already done; the SVG is the same text either way."""
+    import matplotlib.layout_engine
+    from matplotlib.figure import Figure
+
+    from pipeline.pages import charts
+
+    drawn = []
+    draw = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda fig, renderer: (drawn.append(fig), draw(fig, renderer))[1])
+
+    def svgs() -> tuple[dict, int]:
+        drawn.clear()
+        out = {table: str(chart["svg"]) for table, chart in charts(site["report"].city, "id").items()}
+        return out, len(drawn)
+
+    once, draws = svgs()
+    assert len(once) == draws == 4
+    # savefig as it is, given the placeholder engine tight_layout leaves: each figure drawn twice, same SVG
+    monkeypatch.setattr(matplotlib.layout_engine, "PlaceHolderLayoutEngine", type("Unmatched", (), {}))
+    assert svgs() == (once, 8)
+
+
 def test_profile_is_reproducible(site, tmp_path):
     folder = site["folders"]["id"]
     write_profile(tmp_path / "profil.html", tmp_path / "profil.pdf", site["report"], "id")
