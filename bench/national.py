@@ -15,6 +15,9 @@ it builds a workspace whose registry holds ceil(N / 34) agencies (instansi) of t
 * a run with nothing changed, a run after one file changed, and a run after a resubmission that is
   rejected (the city tables unchanged): as ratios of the full run
   (targets <= 1 % and <= 2 % at 3,400);
+* the publish floor (``bench/floor.py``): what any publishing run spends whatever changed (starting,
+  the gate with Great Expectations, the profile), CPU, as a ratio of the full run (the least the
+  one-file-changed ratio can be), and the CPU per submission beyond it;
 * the size of ``processed/`` and ``reports/``.
 
 Submissions are made fast: one workbook per (OPD, variant) from rekap's own sample generator, then
@@ -221,17 +224,21 @@ class TreeRss:
 
 def rekap(args: list[str], workspace: Path) -> dict:
     """One ``rekap`` command: exit code, wall and CPU seconds (every process it waited for), peak RSS."""
+    return measured(REKAP + args + ["--workspace", str(workspace), "--quiet"])
+
+
+def measured(command: list[str]) -> dict:
+    """One command (exit 0 or 1): exit code, wall and CPU seconds (every process it waited for), peak RSS."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(REKAP + args + ["--workspace", str(workspace), "--quiet"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = TreeRss(proc.pid) if Path("/proc").is_dir() else None
     _, err = proc.communicate()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"rekap {' '.join(args)} failed ({proc.returncode}): {err.decode()[-2000:]}")
+        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}): {err.decode()[-2000:]}")
     peak, main, pss = sampler.stop() if sampler else (0, 0, 0)
     return {"exit": proc.returncode, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
             "peak_rss_mb": round(peak / 2**20, 1), "peak_pss_mb": round(pss / 2**20, 1),
@@ -284,6 +291,7 @@ def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csv
     lines[j] = f"{cells},{int(value) + 7}"
     (files[k].parent / f"{r['code']}-revisi.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     rejected = rekap(["run", "--period", PERIOD, "--jobs", str(jobs)], ws)
+    floor = measured([sys.executable, str(ROOT / "bench" / "floor.py"), str(ws), PERIOD])
     return {
         **sizes, **checks,
         "full_run": full, "no_change_run": unchanged, "one_file_changed_run": one,
@@ -295,6 +303,9 @@ def measure(n: int, root: Path, jobs: int, csv_share: float, variants: dict, csv
                                       "cpu": round(one["cpu_s"] / full["cpu_s"], 4)},
         "ratio_one_rejected_to_full": {"wall": round(rejected["wall_s"] / full["wall_s"], 4),
                                        "cpu": round(rejected["cpu_s"] / full["cpu_s"], 4)},
+        # what any publishing run spends whatever changed (bench/floor.py): start, gate, profile
+        "publish_floor": floor, "ratio_publish_floor_to_full": {"cpu": round(floor["cpu_s"] / full["cpu_s"], 4)},
+        "per_submission_beyond_floor_cpu_ms": round(1000 * (full["cpu_s"] - floor["cpu_s"]) / n, 2),
         "processed_mb": size_mb(ws / "processed"), "reports_mb": size_mb(ws / "reports"),
     }
 
@@ -326,6 +337,10 @@ def main() -> None:
     report = {"machine_cores": os.cpu_count(), "sizes": results,
               "per_submission_cpu_vs_smallest": {
                   str(r["n"]): round(per_submission(r) / per_submission(results[0]), 2) for r in results}}
+    if all("per_submission_beyond_floor_cpu_ms" in r for r in results):
+        report["per_submission_beyond_floor_cpu_vs_smallest"] = {
+            str(r["n"]): round(r["per_submission_beyond_floor_cpu_ms"] / results[0]["per_submission_beyond_floor_cpu_ms"], 2)
+            for r in results}
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
