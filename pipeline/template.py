@@ -71,7 +71,7 @@ def locate(spec: TableSpec, key: Key) -> tuple[str, str]:
 _STYLE_ARRAYS: WeakKeyDictionary = WeakKeyDictionary()  # workbook -> {key: (style array, objects)}
 
 
-def _apply_styles(cell, **style) -> None:
+def apply_styles(cell, **style) -> None:
     """Give ``cell`` these styles (``border``, ``fill``, ``alignment``, ``font``, ``number_format``,
     ``protection``), the same as assigning them one by one in that order."""
     if cell.has_style:  # the copy would drop what the cell has already
@@ -89,12 +89,13 @@ def _apply_styles(cell, **style) -> None:
         cell._style = copy(hit[0])
 
 
-def _merge(ws, row: int, col: int, last_row: int, last_col: int) -> None:
+def merge_range(ws, row: int, col: int, last_row: int, last_col: int) -> None:
     """Merge the range as ``ws.merge_cells`` does (every cell but the top-left one a MergedCell), without
-    openpyxl then re-deriving the borders of the range's edge cells from the top-left one: a Border built
-    and hashed per edge cell, a third of a template's building, and a style on each cell that sends
-    :func:`_apply_styles` down its slow path. :func:`_put` gives every cell of the range its style itself,
-    so the saved workbook is the same bytes."""
+    openpyxl then copying the top-left cell's border and protection onto the range's other cells: a Border
+    built and hashed per edge cell, a third of a template's building, and a style on each cell that sends
+    :func:`apply_styles` down its slow path. For a range whose cells the caller styles itself (:func:`_put`),
+    or whose top-left cell has no border and the default protection (the feedback summary's lines of text),
+    the saved workbook is the same bytes."""
     merged = MergedCellRange(ws, f"{get_column_letter(col)}{row}:{get_column_letter(last_col)}{last_row}")
     ws.merged_cells.add(merged)
     for r, c in merged.cells:
@@ -106,14 +107,14 @@ def _put(ws, row: int, col: int, value, *, fill=None, align=_CENTER, bold=False,
          boxed=True, number_format=None, protection=None):
     last_row, last_col = last_row or row, last_col or col
     if (last_row, last_col) != (row, col):
-        _merge(ws, row, col, last_row, last_col)
+        merge_range(ws, row, col, last_row, last_col)
     edge = {"border": _BOX} if boxed else {}
     if fill is not None:
         edge["fill"] = fill
     for r in range(row, last_row + 1):
         for c in range(col, last_col + 1):
             if (r, c) != (row, col) and edge:
-                _apply_styles(ws.cell(r, c), **edge)
+                apply_styles(ws.cell(r, c), **edge)
     cell = ws.cell(row, col)
     cell.value = value
     first = dict(edge, alignment=align)
@@ -123,7 +124,7 @@ def _put(ws, row: int, col: int, value, *, fill=None, align=_CENTER, bold=False,
         first["number_format"] = number_format
     if protection is not None:
         first["protection"] = protection
-    _apply_styles(cell, **first)
+    apply_styles(cell, **first)
     return cell
 
 

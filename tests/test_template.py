@@ -167,10 +167,10 @@ def test_styles_are_assigned_per_workbook_and_keep_what_a_cell_has(tmp_path):
     ws = build_workbook(DINKES, "2022")["Identitas"]
     cell = ws.cell(40, 5)
     cell.number_format = "0.00"
-    template._apply_styles(cell, border=template._BOX, fill=template._GREY)
+    template.apply_styles(cell, border=template._BOX, fill=template._GREY)
     assert (cell.number_format, cell.border.left.style, cell.fill.fgColor.rgb[-6:]) == ("0.00", "thin", "D9D9D9")
     fresh = ws.cell(41, 5)
-    template._apply_styles(fresh, border=template._BOX, fill=template._GREY)
+    template.apply_styles(fresh, border=template._BOX, fill=template._GREY)
     assert (fresh.number_format, fresh.border.left.style, fresh.fill.fgColor.rgb[-6:]) == ("General", "thin", "D9D9D9")
 
 
@@ -301,7 +301,7 @@ def test_merging_without_openpyxls_border_pass_saves_the_same_workbook(monkeypat
     ranges = [[ws[c] for c in _coordinates(rng)] for ws in wb.worksheets for rng in ws.merged_cells.ranges]
     assert any(_sides(first) == ("thin",) * 4 for first, *_ in ranges)  # the tables' boxed headings
     assert all(isinstance(c, MergedCell) and _sides(c) == _sides(first) for first, *inner in ranges for c in inner)
-    monkeypatch.setattr(template, "_merge", lambda ws, row, col, last_row, last_col: ws.merge_cells(
+    monkeypatch.setattr(template, "merge_range", lambda ws, row, col, last_row, last_col: ws.merge_cells(
         start_row=row, start_column=col, end_row=last_row, end_column=last_col))
     assert [saved(opd, values) for opd, values in cases] == ours
 
