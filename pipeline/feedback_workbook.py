@@ -66,7 +66,7 @@ from pipeline.limits import check_xlsx
 from pipeline.report_data import FILE_SUFFIX, feedback_path  # noqa: F401 - where it is written
 from pipeline.safe import cell_text, inert_copy, plain_text
 from pipeline.specs import Opd, load_registry, load_tables
-from pipeline.template import build_workbook, locate, page_setup
+from pipeline.template import apply_styles, build_workbook, locate, merge_range, page_setup
 from pipeline.text import LANGUAGES, label, say, words
 
 AUTHOR = "rekap BKPSDM"
@@ -88,6 +88,15 @@ _BOLD = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="BDD7EE")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _LINK_FONT = Font(color="0563C1", underline="single")
+_TITLE_FONT = Font(bold=True, size=13)
+_SECTION_FONT = Font(bold=True, size=12)
+_PLAIN_FONT = Font()
+_NOTE_FONT = Font(italic=True)
+# each style object made once: a workbook's cells given the same objects share one cached style array
+# (:func:`pipeline.template.apply_styles`) instead of hashing a new object per cell
+_ROLE_FILLS = {shown: PatternFill("solid", fgColor=colour) for shown, colour in FILLS.items()}
+_ROLE_BORDERS = {shown: Border(**dict.fromkeys(("left", "right", "top", "bottom"), Side(style="medium", color=colour)))
+                 for shown, colour in BORDERS.items()}
 
 
 def suggestion_text(finding: Finding, lang: str = "id") -> str:
@@ -236,9 +245,7 @@ def comment_text(findings: list[Finding], lang: str, items=()) -> str:
 def _mark(ws, coordinate: str, findings: list[Finding], lang: str, items=()) -> None:
     cell = ws[coordinate]
     severity = _worst(findings, items)
-    cell.fill = PatternFill("solid", fgColor=FILLS[severity])
-    side = Side(style="medium", color=BORDERS[severity])
-    cell.border = Border(left=side, right=side, top=side, bottom=side)
+    cell.fill, cell.border = _ROLE_FILLS[severity], _ROLE_BORDERS[severity]
     cell.protection = Protection(locked=False, hidden=cell.protection.hidden)
     text = comment_text(findings, lang, items)
     if cell.comment is not None and cell.comment.author != AUTHOR:
@@ -275,7 +282,7 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
     t = words("feedback_workbook", lang)
     ws = wb.create_sheet(_unique_title(wb, t["sheet"]), 0)
     ws["A1"] = t["title"]
-    ws["A1"].font = Font(bold=True, size=13)
+    apply_styles(ws["A1"], font=_TITLE_FONT)
     counts = {s: sum(f.severity == s for f in opd.findings) for s in SEVERITIES}
     facts = [
         (t["opd"], f"{opd.code} - {opd.name}" if opd.name else opd.code),
@@ -287,34 +294,30 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
     ]
     r = 3
     for name, value in facts:
-        ws.cell(r, 1, name).font = _BOLD
-        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=3)
-        ws.cell(r, 4, cell_text(value)).font = _BOLD if name == t["status"] else Font()
+        apply_styles(ws.cell(r, 1, name), font=_BOLD)
+        merge_range(ws, r, 1, r, 3)
+        apply_styles(ws.cell(r, 4, cell_text(value)), font=_BOLD if name == t["status"] else _PLAIN_FONT)
         r += 1
     _note(ws, r, t["next"].get(opd.status, ""))
     r += 2
-    ws.cell(r, 1, t["legend"]).font = _BOLD
+    apply_styles(ws.cell(r, 1, t["legend"]), font=_BOLD)
     for shown in ROLES:
         r += 1
-        swatch = ws.cell(r, 2)
-        swatch.fill = PatternFill("solid", fgColor=FILLS[shown])
-        side = Side(style="medium", color=BORDERS[shown])
-        swatch.border = Border(left=side, right=side, top=side, bottom=side)
+        apply_styles(ws.cell(r, 2), fill=_ROLE_FILLS[shown], border=_ROLE_BORDERS[shown])
         ws.cell(r, 3, t["legend_rows"][shown])
     r += 2
     _note(ws, r, t["how"])
     if items:
         r = _corrections_table(ws, r + 2, items, lang, place)
         r += 1
-        ws.cell(r, 1, t["all_findings"]).font = _BOLD
+        apply_styles(ws.cell(r, 1, t["all_findings"]), font=_BOLD)
     head = r + HEAD_ROW_OFFSET
     for c, text in enumerate(t["head"].values(), start=1):
-        cell = ws.cell(head, c, text)
-        cell.font, cell.fill = _BOLD, _HEAD_FILL
+        apply_styles(ws.cell(head, c, text), font=_BOLD, fill=_HEAD_FILL)
     for c, width in enumerate(WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(c)].width = width
     if not rows:
-        ws.cell(head + 1, 1, t["none"]).font = _BOLD
+        apply_styles(ws.cell(head + 1, 1, t["none"]), font=_BOLD)
     tables = load_tables()
     for i, (f, target) in enumerate(rows, start=1):
         row = head + i
@@ -327,16 +330,15 @@ def _summary(wb, report, opd, rows: list[tuple[Finding, tuple[str, str] | None]]
                   fmt(f.expected, lang) if f.expected is not None and not affected else "",
                   fmt(f.actual, lang) if f.actual is not None else "",
                   affected_text(f, lang) if affected else suggestion_text(f, lang)]
+        styles = {2: {"fill": _ROLE_FILLS[role(f, items)]}, 5: {"font": _LINK_FONT} if target else {}}
         for c, value in enumerate(values, start=1):
-            cell = ws.cell(row, c, cell_text(value))  # submitted text (a file name, a value) stays text
-            cell.alignment = _WRAP
+            # submitted text (a file name, a value) stays text
+            apply_styles(ws.cell(row, c, cell_text(value)), alignment=_WRAP, **styles.get(c, {}))
         ws.row_dimensions[row].height = 15 * max(_lines(str(v), w) for v, w in zip(values, WIDTHS))
-        ws.cell(row, 2).fill = PatternFill("solid", fgColor=FILLS[role(f, items)])
         if target:
             where = ws.cell(row, 5)
             where.hyperlink = Hyperlink(ref=where.coordinate, location=_sheet_ref(*target),
                                         tooltip=t["head"]["where"])
-            where.font = _LINK_FONT
     ws.freeze_panes = ws.cell(head + 1, 1)
     page_setup(ws)
     ws.print_title_rows = f"{head}:{head}"
@@ -347,11 +349,10 @@ def _corrections_table(ws, r: int, items, lang: str, place) -> int:
     """The corrections (:mod:`pipeline.corrections`) from row ``r``: one row per cell to change, with a
     link to it; returns the next free row."""
     t = words("feedback_workbook", lang)
-    ws.cell(r, 1, t["corrections"]).font = Font(bold=True, size=12)
+    apply_styles(ws.cell(r, 1, t["corrections"]), font=_SECTION_FONT)
     r += 1
     for c, text in enumerate(t["chead"].values(), start=1):
-        cell = ws.cell(r, c, text)
-        cell.font, cell.fill = _BOLD, _HEAD_FILL
+        apply_styles(ws.cell(r, c, text), font=_BOLD, fill=_HEAD_FILL)
     for i, item in enumerate(items, start=1):
         why, repairs = item.why(lang), ", ".join(_where_text(x, lang) for x in item.repaired())
         lines = [(x, "" if value is None else f"({typed(value, lang)}?)" if conditional else typed(value, lang))
@@ -362,14 +363,13 @@ def _corrections_table(ws, r: int, items, lang: str, place) -> int:
             values = [i if j == 0 else "", f"{target[0]}!{target[1]}" if target else _where_text(x, lang),
                       typed(x.actual, lang) if x.actual is not None else "", expected,
                       why if j == 0 else "", repairs if j == 0 else ""]
-            for c, value in enumerate(values, start=1):
-                ws.cell(r, c, cell_text(value)).alignment = _WRAP  # a sheet name or a value sent stays text
-            ws.cell(r, 1).fill = PatternFill("solid", fgColor=FILLS[role(x, items)])
+            styles = {1: {"fill": _ROLE_FILLS[role(x, items)]}, 2: {"font": _LINK_FONT} if target else {}}
+            for c, value in enumerate(values, start=1):  # a sheet name or a value sent stays text
+                apply_styles(ws.cell(r, c, cell_text(value)), alignment=_WRAP, **styles.get(c, {}))
             ws.row_dimensions[r].height = 15 * max(_lines(str(v), w) for v, w in zip(values, WIDTHS))
             if target:
                 link = ws.cell(r, 2)
                 link.hyperlink = Hyperlink(ref=link.coordinate, location=_sheet_ref(*target), tooltip=t["chead"]["where"])
-                link.font = _LINK_FONT
     return r + 1
 
 
@@ -380,9 +380,8 @@ def _lines(text: str, width: float) -> int:
 
 def _note(ws, row: int, text: str) -> None:
     """An italic line of text merged over the findings table's width, wrapped."""
-    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(WIDTHS))
-    cell = ws.cell(row, 1, text)
-    cell.font, cell.alignment = Font(italic=True), Alignment(wrap_text=True, vertical="top")
+    merge_range(ws, row, 1, row, len(WIDTHS))
+    apply_styles(ws.cell(row, 1, text), font=_NOTE_FONT, alignment=_WRAP)
     ws.row_dimensions[row].height = 15 * _lines(text, sum(WIDTHS))
 
 
