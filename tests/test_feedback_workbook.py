@@ -419,31 +419,31 @@ def test_suggestion_text():
     assert suggestion_text(localiser) == "21 (kemungkinan)" and suggestion_text(localiser, "en") == "21 (probably)"
     assert suggestion_text(dataclasses.replace(f, expected=None)) == ""
 
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_the_summary_styled_from_shared_style_objects_is_the_workbook_openpyxl_would_save(period, monkeypatch, lang):
+def test_the_summary_styled_from_shared_style_objects_is_the_workbook_openpyxl_would_save(period, monkeypatch):
     """The summary sheet gives its cells shared style objects through the template's cached style arrays and
     merges its text ranges without openpyxl's pass over the range (nothing there to copy): every OPD's
-    workbook (an xlsx copy, a CSV's template, corrections with links or none) is the same bytes as when each
-    style is assigned on its own and openpyxl merges."""
+    workbook (an xlsx copy, a CSV's template, corrections with links or none; and two in English) is the same
+    bytes as when each style is assigned on its own and openpyxl merges."""
     from pipeline import feedback_workbook
     from pipeline.feedback_workbook import build_feedback_workbook
     from pipeline.files import save_workbook
 
     report = period["report"]
 
-    def saved() -> dict[str, bytes]:
+    def saved() -> dict[tuple[str, str], bytes]:
         out = {}
-        for opd in report.opds:
+        for lang, opd in [*(("id", opd) for opd in report.opds), ("en", "KEC-WALANTAKA"), ("en", "BPKAD")]:
             wb = build_feedback_workbook(report, opd, lang)
             if wb is not None:
                 buffer = io.BytesIO()
                 save_workbook(wb, buffer)
-                out[opd.code] = buffer.getvalue()
+                out[lang, getattr(opd, "code", opd)] = buffer.getvalue()
         return out
 
     ours = saved()
-    assert {"KEC-WALANTAKA", "BPKAD"} <= set(ours)  # a CSV's template and a workbook's own copy
-    ws = load_workbook(io.BytesIO(ours["KEC-WALANTAKA"]))[TEXT[lang]["sheet"]]
+    # a CSV's template and a workbook's own copy, in each language
+    assert {(lang, code) for lang in ("id", "en") for code in ("KEC-WALANTAKA", "BPKAD")} <= set(ours)
+    ws = load_workbook(io.BytesIO(ours["id", "KEC-WALANTAKA"]))[TEXT["id"]["sheet"]]
     assert ws["A1"].font.b and ws["A1"].font.sz == 13
     assert {"A3:C3", "A8:C8", "A9:I9"} <= {str(r) for r in ws.merged_cells.ranges}  # facts, the next step
     assert ws["A3"].font.b and ws["A9"].font.i and ws["A9"].alignment.wrap_text
@@ -451,7 +451,7 @@ def test_the_summary_styled_from_shared_style_objects_is_the_workbook_openpyxl_w
     assert [c.fill.fgColor.rgb[-6:] for c in swatches] == [FILLS[shown] for shown in ROLES]
     assert all(c.border.left.style == c.border.bottom.style == "medium" for c in swatches)
     head = next(r for r in range(1, ws.max_row + 1)
-                if [ws.cell(r, c).value for c in range(1, 10)] == TEXT[lang]["head"])
+                if [ws.cell(r, c).value for c in range(1, 10)] == TEXT["id"]["head"])
     assert ws.cell(head, 9).font.b and ws.cell(head, 9).fill.fgColor.rgb[-6:] == "BDD7EE"
     linked = [row[4] for row in ws.iter_rows(min_row=head + 1) if row[4].hyperlink is not None]
     assert linked and all(c.font.u == "single" and c.alignment.wrap_text for c in linked)
