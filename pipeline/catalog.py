@@ -11,6 +11,7 @@ wrote, so an existing catalog loads.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -103,6 +104,14 @@ CREATE TABLE IF NOT EXISTS run_staff (
     findings TEXT NOT NULL,
     PRIMARY KEY (run_id, file)
 );
+CREATE TABLE IF NOT EXISTS run_parts (
+    run_id TEXT NOT NULL,
+    part TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    stored_in TEXT NOT NULL,
+    PRIMARY KEY (run_id, part)
+);
+CREATE INDEX IF NOT EXISTS run_parts_by_digest ON run_parts (part, digest);
 CREATE TABLE IF NOT EXISTS release_versions (
     run_id TEXT NOT NULL,
     period TEXT NOT NULL,
@@ -263,7 +272,8 @@ class Catalog:
         of each period before ``period``, earlier periods first: one query for every OPD."""
         rows = self.db.execute(
             "SELECT i.opd, r.period, i.sha256, v.cell_values FROM runs r "
-            "JOIN run_inputs i ON i.run_id = r.id AND i.used = 1 "
+            "LEFT JOIN run_parts p ON p.run_id = r.id AND p.part = 'inputs' "
+            "JOIN run_inputs i ON i.run_id = COALESCE(p.stored_in, r.id) AND i.used = 1 "
             "JOIN versions v ON v.sha256 = i.sha256 AND v.period = r.period "
             "WHERE r.period < ? AND r.published = 1 AND r.started = "
             "(SELECT MAX(x.started) FROM runs x WHERE x.period = r.period AND x.published = 1) "
@@ -285,7 +295,8 @@ class Catalog:
                               (period,)).fetchone()
         if run is None:
             return {}
-        rows = self.db.execute("SELECT opd, sha256 FROM run_inputs WHERE run_id=? AND used=1", (run["id"],))
+        rows = self.db.execute("SELECT opd, sha256 FROM run_inputs WHERE run_id=? AND used=1",
+                               (self._stored_in(run["id"], "inputs"),))
         return {r["opd"]: r["sha256"] for r in rows}
 
     def periods(self) -> list[str]:
@@ -304,12 +315,32 @@ class Catalog:
         with self.db:
             self.db.execute(f"UPDATE runs SET {names} WHERE id=?", (*fields.values(), run_id))
 
+    # A run's inputs and coverage are the previous run's, row for row, on every night nothing changed: such a
+    # part is kept once, and a run whose part is one kept already names the run that holds it (run_parts),
+    # so the catalog (which opening reads whole) grows with what changes, not with every run's N rows.
+    def _shared(self, run_id: str, part: str, content: list) -> str | None:
+        """The run that holds ``content`` as its own ``part`` already (recorded as this run's then), else None
+        (the caller stores it as this run's own, in the same transaction). Inside a transaction; a run
+        records each part once."""
+        digest = hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
+        row = self.db.execute("SELECT stored_in FROM run_parts WHERE part=? AND digest=? AND stored_in = run_id "
+                              "LIMIT 1", (part, digest)).fetchone()
+        self.db.execute("INSERT OR REPLACE INTO run_parts VALUES (?,?,?,?)",
+                        (run_id, part, digest, row["stored_in"] if row else run_id))
+        return row["stored_in"] if row else None
+
+    def _stored_in(self, run_id: str, part: str) -> str:
+        """The run whose rows hold ``part`` of ``run_id`` (itself, or a run of a catalog before run_parts)."""
+        row = self.db.execute("SELECT stored_in FROM run_parts WHERE run_id=? AND part=?", (run_id, part)).fetchone()
+        return row["stored_in"] if row else run_id
+
     def record_inputs(self, run_id: str, period: str, inputs: list[dict]) -> None:
+        rows = [(period, i["file"], i["sha256"], i["opd"], i["status"], int(i["used"]),
+                 json.dumps([f.to_record() for f in i["findings"]], ensure_ascii=False)) for i in inputs]
         with self.db:
-            self.db.executemany(
-                "INSERT OR REPLACE INTO run_inputs VALUES (?,?,?,?,?,?,?,?)",
-                [(run_id, period, i["file"], i["sha256"], i["opd"], i["status"], int(i["used"]),
-                  json.dumps([f.to_record() for f in i["findings"]], ensure_ascii=False)) for i in inputs])
+            if self._shared(run_id, "inputs", rows) is None:
+                self.db.executemany("INSERT OR REPLACE INTO run_inputs VALUES (?,?,?,?,?,?,?,?)",
+                                    [(run_id, *row) for row in rows])
 
     def record_notes(self, run_id: str, period: str, notes: list[Finding]) -> None:
         with self.db:
@@ -352,9 +383,10 @@ class Catalog:
                                               (run_id,))]
 
     def record_coverage(self, run_id: str, period: str, frame, summary: dict) -> None:
+        row = (period, json.dumps(summary), frame.to_json(orient="records"))
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO run_coverage VALUES (?,?,?,?)",
-                            (run_id, period, json.dumps(summary), frame.to_json(orient="records")))
+            if self._shared(run_id, "coverage", list(row)) is None:
+                self.db.execute("INSERT OR REPLACE INTO run_coverage VALUES (?,?,?,?)", (run_id, *row))
 
     def record_ignored(self, run_id: str, period: str, files: list[str]) -> None:
         """Files in raw/PERIOD/ that are not submissions (listed on the dashboard, nothing else)."""
@@ -382,17 +414,22 @@ class Catalog:
 
     def last_coverage(self, period: str) -> tuple[list[dict], dict, str] | None:
         """The coverage rows and summary of the latest run of a period that got that far, and its id."""
-        row = self.db.execute(
-            "SELECT c.* FROM run_coverage c JOIN runs r ON r.id = c.run_id WHERE c.period=? "
-            "AND r.outcome NOT IN ('running', 'killed') "
+        run = self.db.execute(  # the run first, then its coverage: only that one frame is read
+            "SELECT r.id, COALESCE(p.stored_in, r.id) AS holder FROM runs r "
+            "LEFT JOIN run_parts p ON p.run_id = r.id AND p.part = 'coverage' "
+            "WHERE r.period=? AND r.outcome NOT IN ('running', 'killed') "
+            "AND EXISTS (SELECT 1 FROM run_coverage c WHERE c.run_id = COALESCE(p.stored_in, r.id)) "
             "ORDER BY r.started DESC LIMIT 1", (period,)).fetchone()
-        if row is None:
+        if run is None:
             return None
-        return json.loads(row["frame"]), json.loads(row["summary"]), row["run_id"]
+        row = self.db.execute("SELECT summary, frame FROM run_coverage WHERE run_id=?", (run["holder"],)).fetchone()
+        return json.loads(row["frame"]), json.loads(row["summary"]), run["id"]
 
     def run_inputs(self, run_id: str) -> list[dict]:
-        rows = self.db.execute("SELECT * FROM run_inputs WHERE run_id=? ORDER BY file", (run_id,))
-        return [{**dict(r), "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]} for r in rows]
+        rows = self.db.execute("SELECT * FROM run_inputs WHERE run_id=? ORDER BY file",
+                               (self._stored_in(run_id, "inputs"),))
+        return [{**dict(r), "run_id": run_id, "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]}
+                for r in rows]
 
     def runs(self, period: str | None = None, limit: int = 10) -> list[dict]:
         sql, args = "SELECT * FROM runs", []

@@ -123,6 +123,51 @@ def test_second_run_with_no_change_validates_nothing_and_leaves_files_byte_ident
     assert (run["outcome"], run["validated"]) == ("unchanged", 0)
 
 
+def test_nights_with_nothing_changed_add_no_rows_of_inputs_or_coverage_and_report_as_before(site):
+    """A scheduled run that finds what the last one found records its run, not the N rows of inputs and of
+    coverage again (the catalog is read whole on opening: it grows with what changes, not with every run);
+    the status, the dashboard and the OPDs' pages read the same."""
+    import sqlite3
+
+    site.submit(Submission("DINKES"))
+    site.submit(Submission("DINSOS").add("golongan", 1, ruang="A", gol="II", sex="L"))  # rejected: a finding
+
+    def counts() -> tuple[int, int, int]:
+        db = sqlite3.connect(site.processed / "catalog.sqlite")
+        try:
+            return tuple(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("runs", "run_inputs", "run_coverage"))
+        finally:
+            db.close()
+
+    assert site.run().exit_code == 1
+    first = counts()
+    page = (site.reports / PERIOD / "opd" / "DINSOS.html").read_text(encoding="utf-8")
+    status = CliRunner().invoke(cli, ["status", "--period", PERIOD, "--processed", str(site.processed)])
+    for night in (2, 3):
+        result = site.run()
+        assert result.exit_code == 1 and "TIDAK BERUBAH" in result.output, result.output
+        assert counts() == (night, first[1], first[2])
+    assert (site.reports / PERIOD / "opd" / "DINSOS.html").read_text(encoding="utf-8") == page
+    again = CliRunner().invoke(cli, ["status", "--period", PERIOD, "--processed", str(site.processed)])
+
+    def opd_lines(output: str) -> list[str]:
+        return [line for line in output.splitlines() if line.split()[:1] in (["DINKES"], ["DINSOS"])]
+
+    assert status.exit_code == again.exit_code == 0 and len(opd_lines(status.output)) == 2
+    assert opd_lines(again.output) == opd_lines(status.output)  # the OPDs as the last run saw them: the same
+    assert site.last_run()["id"] in again.output.splitlines()[0]  # and that run is the third night's
+
+    site.submit(Submission("DINSOS"))  # corrected: a run with new inputs records them
+    assert site.run().exit_code == 0
+    assert counts()[1:] == (first[1] * 2, first[2] + 1)
+    catalog = Catalog(site.processed / "catalog.sqlite")
+    try:
+        assert {i["opd"]: i["status"] for i in catalog.last_run_inputs(PERIOD)} == {"DINKES": "accepted",
+                                                                                 "DINSOS": "accepted"}
+    finally:
+        catalog.close()
+
+
 def test_a_run_opens_and_checks_its_catalog_once_whatever_it_writes(site, monkeypatch):
     """Opening the catalog checks the whole file (``PRAGMA quick_check``, a fifth of a second at 3,400
     submissions): a run opens it once and its reports read from that one, whether they write every OPD's
