@@ -134,6 +134,10 @@ DROP TABLE lineage;
 """
 
 
+# a run's records kept once however many runs find them (Catalog._record): each part's table
+PARTS = {"inputs": "run_inputs", "coverage": "run_coverage", "notes": "run_notes", "staff": "run_staff",
+         "ignored": "run_ignored"}
+
 COLUMNS = ("sha256", "period", "opd", "file", "kind", "archive", "first_seen", "last_seen", "status", "checked_with",
            "errors", "warnings", "notes", "findings", "cell_values")  # of the table versions
 
@@ -295,9 +299,7 @@ class Catalog:
                               (period,)).fetchone()
         if run is None:
             return {}
-        rows = self.db.execute("SELECT opd, sha256 FROM run_inputs WHERE run_id=? AND used=1",
-                               (self._stored_in(run["id"], "inputs"),))
-        return {r["opd"]: r["sha256"] for r in rows}
+        return {r["opd"]: r["sha256"] for r in self._part(run["id"], "inputs", "opd, sha256", "AND used=1")}
 
     def periods(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT period FROM versions ORDER BY period")]
@@ -315,54 +317,53 @@ class Catalog:
         with self.db:
             self.db.execute(f"UPDATE runs SET {names} WHERE id=?", (*fields.values(), run_id))
 
-    # A run's inputs and coverage are the previous run's, row for row, on every night nothing changed: such a
-    # part is kept once, and a run whose part is one kept already names the run that holds it (run_parts),
-    # so the catalog (which opening reads whole) grows with what changes, not with every run's N rows.
-    def _shared(self, run_id: str, part: str, content: list) -> str | None:
-        """The run that holds ``content`` as its own ``part`` already (recorded as this run's then), else None
-        (the caller stores it as this run's own, in the same transaction). Inside a transaction; a run
-        records each part once."""
-        digest = hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
-        row = self.db.execute("SELECT stored_in FROM run_parts WHERE part=? AND digest=? AND stored_in = run_id "
-                              "LIMIT 1", (part, digest)).fetchone()
-        self.db.execute("INSERT OR REPLACE INTO run_parts VALUES (?,?,?,?)",
-                        (run_id, part, digest, row["stored_in"] if row else run_id))
-        return row["stored_in"] if row else None
-
-    def _stored_in(self, run_id: str, part: str) -> str:
-        """The run whose rows hold ``part`` of ``run_id`` (itself, or a run of a catalog before run_parts)."""
-        row = self.db.execute("SELECT stored_in FROM run_parts WHERE run_id=? AND part=?", (run_id, part)).fetchone()
-        return row["stored_in"] if row else run_id
-
-    def record_inputs(self, run_id: str, period: str, inputs: list[dict]) -> None:
-        rows = [(period, i["file"], i["sha256"], i["opd"], i["status"], int(i["used"]),
-                 json.dumps([f.to_record() for f in i["findings"]], ensure_ascii=False)) for i in inputs]
+    # What a run found (its inputs, coverage, notes, staff lists, ignored files) is the previous run's, row for
+    # row, on every night nothing changed: such a part is kept once, and a run whose part is one kept already
+    # names the run that holds it (run_parts), so the catalog (which opening reads whole) grows with what
+    # changes, not with every run's N rows.
+    def _record(self, run_id: str, part: str, rows: list[tuple]) -> None:
+        """``rows`` (each without the run id) as ``part`` of ``run_id``: stored as its own, unless a run holds
+        the same rows as its own already (then named as their holder). A run records each part once."""
+        digest = hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
         with self.db:
-            if self._shared(run_id, "inputs", rows) is None:
-                self.db.executemany("INSERT OR REPLACE INTO run_inputs VALUES (?,?,?,?,?,?,?,?)",
+            held = self.db.execute("SELECT stored_in FROM run_parts WHERE part=? AND digest=? AND stored_in = run_id "
+                                   "LIMIT 1", (part, digest)).fetchone()
+            self.db.execute("INSERT OR REPLACE INTO run_parts VALUES (?,?,?,?)",
+                            (run_id, part, digest, held["stored_in"] if held else run_id))
+            if held is None and rows:
+                marks = ",".join("?" * (len(rows[0]) + 1))
+                self.db.executemany(f"INSERT OR REPLACE INTO {PARTS[part]} VALUES ({marks})",
                                     [(run_id, *row) for row in rows])
 
+    def _part(self, run_id: str, part: str, columns: str = "*", more: str = "") -> list[sqlite3.Row]:
+        """The rows of ``part`` of ``run_id`` (``more``: further SQL after its ``WHERE run_id=?``), from the run
+        that holds them: itself, another run, or itself in a catalog written before run_parts."""
+        row = self.db.execute("SELECT stored_in FROM run_parts WHERE run_id=? AND part=?", (run_id, part)).fetchone()
+        return self.db.execute(f"SELECT {columns} FROM {PARTS[part]} WHERE run_id=? {more}",
+                               (row["stored_in"] if row else run_id,)).fetchall()
+
+    def record_inputs(self, run_id: str, period: str, inputs: list[dict]) -> None:
+        self._record(run_id, "inputs", [
+            (period, i["file"], i["sha256"], i["opd"], i["status"], int(i["used"]),
+             json.dumps([f.to_record() for f in i["findings"]], ensure_ascii=False)) for i in inputs])
+
     def record_notes(self, run_id: str, period: str, notes: list[Finding]) -> None:
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO run_notes VALUES (?,?,?)",
-                            (run_id, period, json.dumps([f.to_record() for f in notes], ensure_ascii=False)))
+        self._record(run_id, "notes", [(period, json.dumps([f.to_record() for f in notes], ensure_ascii=False))])
 
     def run_notes(self, run_id: str) -> list[Finding]:
-        row = self.db.execute("SELECT findings FROM run_notes WHERE run_id=?", (run_id,)).fetchone()
-        return [Finding.from_record(f) for f in json.loads(row[0])] if row else []
+        rows = self._part(run_id, "notes", "findings")
+        return [Finding.from_record(f) for f in json.loads(rows[0][0])] if rows else []
 
     def record_staff(self, run_id: str, period: str, lists: list[dict]) -> None:
         """The staff lists a run read: status, OPDs, the owner-only people file, findings (NIPs masked)."""
-        with self.db:
-            self.db.executemany(
-                "INSERT OR REPLACE INTO run_staff VALUES (?,?,?,?,?,?,?,?)",
-                [(run_id, period, s["file"], s["sha256"], s["status"], json.dumps(s["opds"]), s["people"],
-                  json.dumps([f.to_record() for f in s["findings"]], ensure_ascii=False)) for s in lists])
+        self._record(run_id, "staff", [
+            (period, s["file"], s["sha256"], s["status"], json.dumps(s["opds"]), s["people"],
+             json.dumps([f.to_record() for f in s["findings"]], ensure_ascii=False)) for s in lists])
 
     def run_staff(self, run_id: str) -> list[dict]:
-        rows = self.db.execute("SELECT * FROM run_staff WHERE run_id=? ORDER BY file", (run_id,))
-        return [{**dict(r), "opds": json.loads(r["opds"]),
-                 "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]} for r in rows]
+        return [{**dict(r), "run_id": run_id, "opds": json.loads(r["opds"]),
+                 "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]}
+                for r in self._part(run_id, "staff", more="ORDER BY file")]
 
     def record_release(self, run_id: str, period: str, outputs: list[str], used: dict[str, str]) -> None:
         """What a published run wrote (its release's files) and the version of each OPD it used: every
@@ -383,19 +384,14 @@ class Catalog:
                                               (run_id,))]
 
     def record_coverage(self, run_id: str, period: str, frame, summary: dict) -> None:
-        row = (period, json.dumps(summary), frame.to_json(orient="records"))
-        with self.db:
-            if self._shared(run_id, "coverage", list(row)) is None:
-                self.db.execute("INSERT OR REPLACE INTO run_coverage VALUES (?,?,?,?)", (run_id, *row))
+        self._record(run_id, "coverage", [(period, json.dumps(summary), frame.to_json(orient="records"))])
 
     def record_ignored(self, run_id: str, period: str, files: list[str]) -> None:
         """Files in raw/PERIOD/ that are not submissions (listed on the dashboard, nothing else)."""
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO run_ignored VALUES (?,?,?)",
-                                [(run_id, period, f) for f in files])
+        self._record(run_id, "ignored", [(period, f) for f in files])
 
     def ignored(self, run_id: str) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT file FROM run_ignored WHERE run_id=? ORDER BY file", (run_id,))]
+        return [r[0] for r in self._part(run_id, "ignored", "file", "ORDER BY file")]
 
     def record_gate(self, run_id: str, period: str, ok: bool, outcomes: list[dict]) -> None:
         """The publish gate's result: each expectation with its outcome (for the gate page)."""
@@ -426,10 +422,8 @@ class Catalog:
         return json.loads(row["frame"]), json.loads(row["summary"]), run["id"]
 
     def run_inputs(self, run_id: str) -> list[dict]:
-        rows = self.db.execute("SELECT * FROM run_inputs WHERE run_id=? ORDER BY file",
-                               (self._stored_in(run_id, "inputs"),))
         return [{**dict(r), "run_id": run_id, "findings": [Finding.from_record(f) for f in json.loads(r["findings"])]}
-                for r in rows]
+                for r in self._part(run_id, "inputs", more="ORDER BY file")]
 
     def runs(self, period: str | None = None, limit: int = 10) -> list[dict]:
         sql, args = "SELECT * FROM runs", []
