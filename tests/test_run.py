@@ -126,7 +126,7 @@ def test_second_run_with_no_change_validates_nothing_and_leaves_files_byte_ident
 def test_nights_with_nothing_changed_add_no_rows_of_inputs_or_coverage_and_report_as_before(site):
     """A scheduled run that finds what the last one found records its run, not the N rows of inputs and of
     coverage again (the catalog is read whole on opening: it grows with what changes, not with every run);
-    the status, the dashboard and the OPDs' pages read the same."""
+    the status and the OPDs' pages read the same."""
     import sqlite3
 
     site.submit(Submission("DINKES"))
