@@ -4,9 +4,9 @@ version seen, every run, and which versions each published release used and whic
 A version is a file's content, named by its sha256: a changed file is a new version, the same bytes
 again are the same version. A version's validation is kept with the code and rule versions it was
 made under, so an unchanged file is never validated twice by the same code. Its cell values are
-:data:`pipeline.values.Values` in memory and key texts in the database (:func:`pipeline.values.encode`
-and :func:`~pipeline.values.loads`, the one conversion): the stored form is the one earlier versions
-wrote, so an existing catalog loads.
+:data:`pipeline.values.Values` in memory; in the database, each table's values in the order of a list of
+key texts kept once in ``cell_orders`` (:func:`pipeline.values.encode` and :func:`~pipeline.values.loads`,
+the one conversion). Versions stored as key texts by earlier rekaps load as they did.
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS versions (
     findings TEXT NOT NULL,
     cell_values TEXT NOT NULL,
     PRIMARY KEY (sha256, period)
+);
+CREATE TABLE IF NOT EXISTS cell_orders (
+    id TEXT PRIMARY KEY,
+    keys TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -155,7 +159,7 @@ class Version:
     status: str
     checked_with: str
     findings: list[Finding]
-    values: Values  # the version's cells as staged (None: not readable); stored as key texts
+    values: Values  # the version's cells as staged (None: not readable); stored by pipeline.values.encode
 
     @property
     def counts(self) -> dict[str, int]:
@@ -201,6 +205,7 @@ class Catalog:
             self.db.executescript(SCHEMA)
             if self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='lineage'").fetchone():
                 self.db.executescript(f"BEGIN; {MIGRATE_LINEAGE} COMMIT;")
+            self.orders = _Orders(self.db)
         except sqlite3.DatabaseError as err:
             self.db.close()
             if isinstance(err, sqlite3.OperationalError) and not _damage(err):
@@ -216,11 +221,14 @@ class Catalog:
     # -- versions --------------------------------------------------------------------------------
     def version(self, sha256: str, period: str) -> Version | None:
         row = self.db.execute("SELECT * FROM versions WHERE sha256=? AND period=?", (sha256, period)).fetchone()
-        return _version(row) if row else None
+        return _version(row, self.orders) if row else None
 
     def save_version(self, v: Version) -> None:
         c = v.counts
+        stored, orders = encode(v.values)
+        new = [(name, json.dumps(keys, ensure_ascii=False)) for name, keys in orders.items() if name not in self.orders]
         with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO cell_orders VALUES (?,?)", new)
             self.db.execute(
                 "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (sha256, period) DO UPDATE SET "
                 "opd=excluded.opd, file=excluded.file, kind=excluded.kind, archive=excluded.archive, "
@@ -229,7 +237,8 @@ class Catalog:
                 "findings=excluded.findings, cell_values=excluded.cell_values",
                 (v.sha256, v.period, v.opd, v.file, v.kind, v.archive, v.first_seen, v.last_seen, v.status,
                  v.checked_with, c["error"], c["warning"], c["info"],
-                 json.dumps([f.to_record() for f in v.findings], ensure_ascii=False), json.dumps(encode(v.values))))
+                 json.dumps([f.to_record() for f in v.findings], ensure_ascii=False), json.dumps(stored)))
+        self.orders.update(orders)
 
     def touch(self, sha256: str, period: str, file: str, when: str) -> None:
         with self.db:
@@ -245,7 +254,7 @@ class Catalog:
         for part in _slices(shas):
             rows = self.db.execute(f"SELECT {columns} FROM versions WHERE period=? AND sha256 IN "
                                    f"({','.join('?' * len(part))})", (period, *part))
-            out.update((r["sha256"], _version(r)) for r in rows)
+            out.update((r["sha256"], _version(r, self.orders)) for r in rows)
         return out
 
     def values(self, shas: list[str], period: str) -> Iterator[tuple[str, Values]]:
@@ -254,7 +263,7 @@ class Catalog:
             rows = self.db.execute(f"SELECT sha256, cell_values FROM versions WHERE period=? AND sha256 IN "
                                    f"({','.join('?' * len(part))})", (period, *part))
             for sha, stored in rows:
-                yield sha, loads(stored)
+                yield sha, loads(stored, self.orders)
 
     def touch_all(self, seen: list[tuple[str, str, str]], period: str, when: str) -> None:
         """:meth:`touch` for every ``(sha256, file)`` in one transaction."""
@@ -291,7 +300,7 @@ class Catalog:
             sql, args = sql + " AND period=?", [*args, period]
         if opd:
             sql, args = sql + " AND opd=?", [*args, opd]
-        return [_version(r) for r in self.db.execute(sql + " ORDER BY last_seen, first_seen", args)]
+        return [_version(r, self.orders) for r in self.db.execute(sql + " ORDER BY last_seen, first_seen", args)]
 
     def used_versions(self, period: str) -> dict[str, str]:
         """OPD -> sha256 of the versions used by the last published run of a period."""
@@ -442,9 +451,31 @@ def _damage(err: sqlite3.OperationalError) -> bool:
     return not any(w in text for w in ("locked", "readonly", "read-only", "disk I/O", "full", "unable to open"))
 
 
-def _version(row) -> Version:
+class _Orders(dict):
+    """The catalog's orders of key texts (``cell_orders``), by id: read when the catalog opens, and again if a
+    version names one stored since (another process's run). Pickled as the plain dict it holds."""
+
+    def __init__(self, db: sqlite3.Connection):
+        super().__init__()
+        self.db = db
+        self._read()
+
+    def _read(self) -> None:
+        self.update((r[0], json.loads(r[1])) for r in self.db.execute("SELECT id, keys FROM cell_orders"))
+
+    def __missing__(self, name: str) -> list[str]:
+        self._read()
+        if not dict.__contains__(self, name):
+            raise KeyError(f"cell order {name} is not in the catalog")
+        return dict.__getitem__(self, name)
+
+    def __reduce__(self):
+        return dict, (dict(self),)
+
+
+def _version(row, orders: _Orders) -> Version:
     """A row of ``versions`` (its cell values decoded when the row has them)."""
-    values = loads(row["cell_values"]) if "cell_values" in row.keys() else {}
+    values = loads(row["cell_values"], orders) if "cell_values" in row.keys() else {}
     return Version(row["sha256"], row["period"], row["opd"], row["file"], row["kind"], row["archive"],
                    row["first_seen"], row["last_seen"], row["status"], row["checked_with"],
                    [Finding.from_record(f) for f in json.loads(row["findings"])], values)

@@ -37,6 +37,7 @@ class Previous:
 
     def __init__(self, catalog, period: str):
         self.packed: dict[str, tuple[str, bytes]] = {}  # OPD -> (period, zlib of the stored values JSON)
+        self.orders = dict(catalog.orders)  # what the stored values name (pipeline.values.decode): a plain dict
         for opd, earlier, _sha, stored in catalog.previous_published(period):
             self.packed[opd] = (earlier, zlib.compress(stored.encode()))  # a later period replaces an earlier
 
@@ -45,7 +46,7 @@ class Previous:
         from pipeline.values import loads
 
         found = self.packed.get(opd) if opd else None
-        return (found[0], loads(zlib.decompress(found[1]))) if found else None
+        return (found[0], loads(zlib.decompress(found[1]), self.orders)) if found else None
 
     def staff(self, opd: str) -> tuple[str, float] | None:
         """The OPD's headcount in the latest earlier period it was published in, with that period."""

@@ -15,6 +15,7 @@ parsed back by one function, :func:`parse_key`, at those boundaries only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import ItemsView, Iterator, Mapping
 from functools import lru_cache
@@ -46,21 +47,38 @@ def parse_key(spec: TableSpec, text: str) -> Key:
     return key
 
 
-# -- the catalog's form: JSON with key texts ----------------------------------------------------------------
-def encode(values: Values, tables: dict[str, TableSpec] | None = None) -> dict[str, dict[str, float | None]]:
-    """``values`` as stored in the catalog: {table: {key text: value}}; NaN (unreadable) as None."""
+# -- the catalog's form: each value in the order of a list of key texts kept once -------------------------------
+# Every version of a table repeats the same cell keys, so the catalog stores a version's cells as
+# {table: [order, [value, ...]]}: the values in the order of a list of key texts (``ruang=A|gol=I|sex=L``, ...)
+# that the catalog keeps once under its id, ``order`` (a digest of the list; Catalog.orders). Versions
+# written before this form hold {table: {key text: value}}: both forms load.
+def encode(values: Values, tables: dict[str, TableSpec] | None = None) -> tuple[dict[str, list], dict[str, list[str]]]:
+    """``values`` as stored in the catalog, {table: [order, [value, ...]]} (NaN, unreadable, as None), and the
+    orders they use, {order: [key text, ...]}."""
     tables = tables or load_tables()
-    return {t: {key_text(tables[t], k): (None if v is None or v != v else float(v)) for k, v in cells.items()}
-            for t, cells in values.items()}
+    stored, orders = {}, {}
+    for t, cells in values.items():
+        order, texts = _order_id(tables[t], tuple(cells))
+        stored[t] = [order, [None if v is None or v != v else float(v) for v in cells.values()]]
+        orders[order] = texts
+    return stored, orders
 
 
-def decode(stored: dict, tables: dict[str, TableSpec] | None = None) -> Values:
-    """The catalog's {table: {key text: value}} as :data:`Values` (None stays None: a cell not readable),
-    each table's cells a compact :class:`Cells`.
+@lru_cache(maxsize=256)
+def _order_id(spec: TableSpec, keys: tuple[Key, ...]) -> tuple[str, list[str]]:
+    texts = [key_text(spec, k) for k in keys]
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:20], texts
+
+
+def decode(stored: dict, tables: dict[str, TableSpec] | None = None,
+           orders: Mapping[str, list[str]] | None = None) -> Values:
+    """The catalog's stored cells (:func:`encode`, or the key-text form of earlier versions) as
+    :data:`Values` (None stays None: a cell not readable), each table's cells a compact :class:`Cells`.
+    ``orders``: the key texts of each order the stored form names (the catalog's).
 
     Cells of a table the specs no longer have, or whose key no longer fits the table, are left out: they
     cannot be placed in today's tables (the version is checked again when its rules changed). Each key
-    text is parsed once per table spec (:data:`_PARSED`): every version repeats the same texts.
+    text is parsed once per table spec (:data:`_PARSED`), each order placed once (:data:`_PLACED`).
     """
     tables = tables or load_tables()
     out: Values = {}
@@ -68,22 +86,45 @@ def decode(stored: dict, tables: dict[str, TableSpec] | None = None) -> Values:
         spec = tables.get(t)
         if spec is None:
             continue
-        parsed = _PARSED.setdefault(spec, {})
         order = _order(spec)
+        if isinstance(cells, dict):  # key texts, as earlier versions were stored
+            places, values = _places(spec, tuple(cells)), cells.values()
+        else:
+            name, values = cells
+            places = _PLACED.get((spec, name), _UNPLACED)
+            if places is _UNPLACED:
+                places = _PLACED[(spec, name)] = _places(spec, tuple(orders[name]))
+        if places is None:  # the spec's own order, every cell: the values as they are
+            out[t] = Cells(order, tuple(values))
+            continue
         slots = [_ABSENT] * len(order.keys)
-        for text, v in cells.items():
-            at = parsed.get(text)
-            if at is None:
-                try:
-                    at = parsed[text] = order.position[parse_key(spec, text)]
-                except (ValueError, KeyError):
-                    continue
-            slots[at] = v
+        for at, v in zip(places, values):
+            if at is not None:
+                slots[at] = v
         out[t] = Cells(order, tuple(slots))
     return out
 
 
+def _places(spec: TableSpec, texts: tuple[str, ...]) -> tuple[int | None, ...] | None:
+    """Each key text's place in the spec's order (None: not a cell of the table), or None when the texts
+    are the spec's cells in its order."""
+    parsed = _PARSED.setdefault(spec, {})
+    order = _order(spec)
+    places = []
+    for text in texts:
+        at = parsed.get(text)
+        if at is None:
+            try:
+                at = parsed[text] = order.position[parse_key(spec, text)]
+            except (ValueError, KeyError):
+                pass
+        places.append(at)
+    return None if places == list(range(len(order.keys))) else tuple(places)
+
+
 _PARSED: dict[TableSpec, dict[str, int]] = {}  # spec (by identity) -> key text -> its cell's place in the spec
+_PLACED: dict[tuple[TableSpec, str], tuple | None] = {}  # (spec, stored order) -> its places (_places)
+_UNPLACED = object()
 
 
 class _Order:
@@ -199,10 +240,11 @@ class _Numbers(dict):
 _NUMBERS = _Numbers((repr(float(n)), float(n)) for n in range(4096))
 
 
-def loads(stored: str | bytes, tables: dict[str, TableSpec] | None = None) -> Values:
+def loads(stored: str | bytes, orders: Mapping[str, list[str]] | None = None,
+          tables: dict[str, TableSpec] | None = None) -> Values:
     """:func:`decode` of the catalog's JSON text, each small count one shared float (:class:`_Numbers`; the
     text decides, so ``-0.0`` stays itself)."""
-    return decode(json.loads(stored, parse_float=_NUMBERS.__getitem__), tables)
+    return decode(json.loads(stored, parse_float=_NUMBERS.__getitem__), tables, orders)
 
 
 # -- the rule engine's view ----------------------------------------------------------------------------------

@@ -27,12 +27,33 @@ def test_key_text_round_trip_and_bad_keys():
             parse_key(GOL, bad)
 
 
+def stored_and_back(values):
+    """``values`` through the catalog's form (:func:`encode`, JSON, :func:`decode`)."""
+    stored, orders = encode(values)
+    return decode(json.loads(json.dumps(stored)), orders=orders)
+
+
 def test_catalog_form_round_trip_keeps_unreadable_cells():
     values = {"golongan": {TOTAL: 214.0, GOL.cells[0]: None}}
-    stored = encode(values)
-    assert stored == {"golongan": {"ruang=JML|gol=JML|sex=JML": 214.0, key_text(GOL, GOL.cells[0]): None}}
-    assert decode(json.loads(json.dumps(stored))) == values
-    assert encode({"golongan": {TOTAL: float("nan")}}) == {"golongan": {"ruang=JML|gol=JML|sex=JML": None}}
+    stored, orders = encode(values)
+    order, numbers = stored["golongan"]
+    assert numbers == [214.0, None] and orders == {order: ["ruang=JML|gol=JML|sex=JML", key_text(GOL, GOL.cells[0])]}
+    assert stored_and_back(values) == values
+    nan, _ = encode({"golongan": {TOTAL: float("nan")}})
+    assert nan == {"golongan": [encode({"golongan": {TOTAL: 1.0}})[0]["golongan"][0], [None]]}
+
+
+def test_versions_of_one_table_share_their_order_and_each_order_is_placed_as_it_was_written():
+    """Every version with the same cells names one order (kept once by the catalog); cells written in another
+    order, or only some of them, come back in their places."""
+    full = {"golongan": {k: float(i) for i, k in enumerate(GOL.cells)}}
+    other = {"golongan": {k: float(i + 1) for i, k in enumerate(GOL.cells)}}
+    assert encode(full)[0]["golongan"][0] == encode(other)[0]["golongan"][0]
+    backwards = {"golongan": dict(reversed(list(full["golongan"].items())))}
+    assert encode(backwards)[0]["golongan"][0] != encode(full)[0]["golongan"][0]
+    assert stored_and_back(backwards) == full and list(stored_and_back(backwards)["golongan"]) == list(GOL.cells)
+    some = {"golongan": {GOL.cells[3]: 1.0, TOTAL: 2.0}}
+    assert stored_and_back(some) == some and GOL.cells[0] not in stored_and_back(some)["golongan"]
 
 
 def test_the_stored_text_loads_as_decode_reads_it_with_one_float_per_small_count():
@@ -40,9 +61,10 @@ def test_the_stored_text_loads_as_decode_reads_it_with_one_float_per_small_count
 
     cells = [GOL.cells[i] for i in range(6)]
     values = {"golongan": dict(zip(cells, [214.0, 0.0, -0.0, 2.5, 1e16, None]))}
-    text = json.dumps(encode(values))
-    one, two = loads(text), loads(text)
-    assert one == two == decode(json.loads(text)) == values
+    stored, orders = encode(values)
+    text = json.dumps(stored)
+    one, two = loads(text, orders), loads(text, orders)
+    assert one == two == decode(json.loads(text), orders=orders) == values
     assert math.copysign(1.0, one["golongan"][cells[2]]) == -1.0  # -0.0 stays itself: the text decides
     shared = [one["golongan"][k] is two["golongan"][k] for k in cells[:5]]
     assert shared == [True, True, False, False, False]  # 214 and 0 are the counts every version shares
@@ -51,17 +73,36 @@ def test_the_stored_text_loads_as_decode_reads_it_with_one_float_per_small_count
 def test_decode_leaves_out_what_todays_tables_cannot_hold():
     stored = {"golongan": {"ruang=JML|gol=JML|sex=JML": 5, "ruang=JML|gol=JML": 1}, "gone": {"x=1": 2}}
     assert decode(stored) == {"golongan": {TOTAL: 5}}
+    orders = {"o": ["ruang=JML|gol=JML|sex=JML", "ruang=JML|gol=JML"], "x": ["x=1"]}
+    assert decode({"golongan": ["o", [5, 1]], "gone": ["x", [2]]}, orders=orders) == {"golongan": {TOTAL: 5}}
 
 
-def test_an_existing_catalog_row_loads_as_values(tmp_path):
-    """A version written as key texts (as every earlier version of rekap did) loads as Values."""
+def test_a_catalog_keeps_each_order_of_keys_once_and_loads_rows_stored_as_key_texts(tmp_path):
+    """A version's values are stored as numbers in an order the catalog keeps once; a version written as key
+    texts (as earlier versions of rekap did) loads as Values, and so does one stored by another process."""
     catalog = Catalog(tmp_path / "catalog.sqlite")
     try:
-        catalog.save_version(Version("a" * 64, "2022", "DINKES", "DINKES.xlsx", "xlsx", None, "t", "t", "accepted",
-                                     "x", [], {"golongan": {TOTAL: 7.0}}))
-        raw = catalog.db.execute("SELECT cell_values FROM versions").fetchone()[0]
-        assert json.loads(raw) == {"golongan": {"ruang=JML|gol=JML|sex=JML": 7.0}}  # the stored form is unchanged
-        assert catalog.version("a" * 64, "2022").values == {"golongan": {TOTAL: 7.0}}
+        full = {"golongan": {k: float(i % 5) for i, k in enumerate(GOL.cells)}}
+        for sha in "ab":
+            catalog.save_version(Version(sha * 64, "2022", "DINKES", "DINKES.xlsx", "xlsx", None, "t", "t",
+                                         "accepted", "x", [], full))
+        assert catalog.db.execute("SELECT COUNT(*) FROM cell_orders").fetchone()[0] == 1
+        raw = catalog.db.execute("SELECT cell_values FROM versions WHERE sha256=?", ("a" * 64,)).fetchone()[0]
+        assert json.loads(raw)["golongan"][1] == list(full["golongan"].values())
+        assert len(raw) < len(json.dumps({key_text(GOL, k): v for k, v in full["golongan"].items()})) / 4
+        catalog.db.execute("INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           ("c" * 64, "2022", "DINKES", "old.xlsx", "xlsx", None, "t", "t", "accepted", "x", 0, 0, 0,
+                            "[]", json.dumps({"golongan": {"ruang=JML|gol=JML|sex=JML": 7.0}})))
+        catalog.db.commit()
+        assert catalog.version("c" * 64, "2022").values == {"golongan": {TOTAL: 7.0}}
+        assert catalog.version("a" * 64, "2022").values == full
+        other = Catalog(tmp_path / "catalog.sqlite")  # a second process stores a new order: read when named
+        try:
+            other.save_version(Version("d" * 64, "2022", "DINKES", "d.xlsx", "xlsx", None, "t", "t", "accepted",
+                                       "x", [], {"golongan": {TOTAL: 9.0}}))
+        finally:
+            other.close()
+        assert dict(catalog.values(["d" * 64], "2022")) == {"d" * 64: {"golongan": {TOTAL: 9.0}}}
     finally:
         catalog.close()
 
@@ -118,7 +159,7 @@ def test_a_stored_versions_cells_are_a_compact_read_only_mapping():
     import sys
 
     first, unreadable, total = GOL.cells[0], GOL.cells[1], TOTAL
-    cells = decode(encode({"golongan": {total: 214.0, unreadable: None, first: 3.0}}))["golongan"]
+    cells = stored_and_back({"golongan": {total: 214.0, unreadable: None, first: 3.0}})["golongan"]
     assert isinstance(cells, Cells)
     assert cells == {first: 3.0, unreadable: None, total: 214.0} and len(cells) == 3
     assert list(cells) == [first, unreadable, total] == [k for k in GOL.cells if k in cells]  # the spec's order
@@ -136,7 +177,7 @@ def test_a_stored_versions_cells_are_a_compact_read_only_mapping():
     assert row(cells, keys) == row(dict(cells), keys) == [214.0, None, 3.0, None]
     assert row(cells, (first,)) == [3.0] and row(cells, ()) == []
     full = {"golongan": {k: float(i % 7) for i, k in enumerate(GOL.cells)}}
-    compact = decode(encode(full))["golongan"]
+    compact = stored_and_back(full)["golongan"]
     assert compact == full["golongan"]
     assert sys.getsizeof(compact) + sys.getsizeof(compact._values) < sys.getsizeof(full["golongan"]) / 3
 
