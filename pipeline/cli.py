@@ -50,10 +50,12 @@ class Ui:
 
     def progress(self, items, what: str):
         """``items`` with a progress bar on stderr when it is a terminal and ``--quiet`` is not given."""
+        if self.quiet or not sys.stderr.isatty():  # as they are (a scheduled run does not import tqdm)
+            return items
         from tqdm import tqdm
 
         return tqdm(items, desc=what, unit=text.say("cli.files_unit", self.lang), leave=False,
-                    disable=self.quiet or not sys.stderr.isatty(), file=sys.stderr)
+                    file=sys.stderr)
 
     def result(self, text: str) -> None:
         if not self.quiet:
