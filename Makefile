@@ -14,7 +14,10 @@ $(BIN)/rekap: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $@
 
+# rekap's own bytecode, written here: every command then starts without compiling rekap (Python would write
+# it on first import, but not where PYTHONDONTWRITEBYTECODE is set, as on many CI machines)
 setup: $(BIN)/rekap
+	@$(BIN)/python -m compileall -q pipeline
 
 # rekap run exits 1 when a submission is rejected: the sample has some on purpose.
 run: setup

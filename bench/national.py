@@ -21,6 +21,9 @@ it builds a workspace whose registry holds ceil(N / 34) agencies (instansi) of t
   least the one-file-changed ratio can be), and the CPU per submission beyond it;
 * the size of ``processed/`` and ``reports/``.
 
+rekap's bytecode is compiled first (as ``make setup`` and any ``pip install`` do): where
+PYTHONDONTWRITEBYTECODE is set, every command would otherwise compile rekap's modules again as it starts.
+
 Submissions are made fast: one workbook per (OPD, variant) from rekap's own sample generator, then
 each agency's copy is the same workbook with its OPD's code renamed to the OPD's id inside the file
 (``INSTANSI.CODE``, as its template's identity sheet carries it), so 20,000 files take seconds to write, not hours. Output: JSON on stdout (and
@@ -36,6 +39,7 @@ runs on smaller synthetic periods.)
 from __future__ import annotations
 
 import argparse
+import compileall
 import csv
 import io
 import json
@@ -335,6 +339,7 @@ def main() -> None:
     only.add_argument("--validate-only", action="store_true", help="measure the validate commands only (no runs)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    compileall.compile_dir(ROOT / "pipeline", quiet=1)  # as installed: commands start without compiling
     root = args.keep or Path(tempfile.mkdtemp(prefix="rekap-national-"))
     root.mkdir(parents=True, exist_ok=True)
     try:
