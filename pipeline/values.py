@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import ItemsView, Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
 
@@ -52,7 +52,7 @@ def parse_key(spec: TableSpec, text: str) -> Key:
 # {table: [order, [value, ...]]}: the values in the order of a list of key texts (``ruang=A|gol=I|sex=L``, ...)
 # that the catalog keeps once under its id, ``order`` (a digest of the list; Catalog.orders). Versions
 # written before this form hold {table: {key text: value}}: both forms load.
-def encode(values: Values, tables: dict[str, TableSpec] | None = None) -> tuple[dict[str, list], dict[str, list[str]]]:
+def encode(values: Values, tables: dict[str, TableSpec] | None = None) -> tuple[dict[str, list], dict[str, tuple[str, ...]]]:
     """``values`` as stored in the catalog, {table: [order, [value, ...]]} (NaN, unreadable, as None), and the
     orders they use, {order: [key text, ...]}."""
     tables = tables or load_tables()
@@ -65,13 +65,13 @@ def encode(values: Values, tables: dict[str, TableSpec] | None = None) -> tuple[
 
 
 @lru_cache(maxsize=256)
-def _order_id(spec: TableSpec, keys: tuple[Key, ...]) -> tuple[str, list[str]]:
-    texts = [key_text(spec, k) for k in keys]
+def _order_id(spec: TableSpec, keys: tuple[Key, ...]) -> tuple[str, tuple[str, ...]]:
+    texts = tuple(key_text(spec, k) for k in keys)
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:20], texts
 
 
 def decode(stored: dict, tables: dict[str, TableSpec] | None = None,
-           orders: Mapping[str, list[str]] | None = None) -> Values:
+           orders: Mapping[str, Sequence[str]] | None = None) -> Values:
     """The catalog's stored cells (:func:`encode`, or the key-text form of earlier versions) as
     :data:`Values` (None stays None: a cell not readable), each table's cells a compact :class:`Cells`.
     ``orders``: the key texts of each order the stored form names (the catalog's).
@@ -240,7 +240,7 @@ class _Numbers(dict):
 _NUMBERS = _Numbers((repr(float(n)), float(n)) for n in range(4096))
 
 
-def loads(stored: str | bytes, orders: Mapping[str, list[str]] | None = None,
+def loads(stored: str | bytes, orders: Mapping[str, Sequence[str]] | None = None,
           tables: dict[str, TableSpec] | None = None) -> Values:
     """:func:`decode` of the catalog's JSON text, each small count one shared float (:class:`_Numbers`; the
     text decides, so ``-0.0`` stays itself)."""

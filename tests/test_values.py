@@ -37,7 +37,7 @@ def test_catalog_form_round_trip_keeps_unreadable_cells():
     values = {"golongan": {TOTAL: 214.0, GOL.cells[0]: None}}
     stored, orders = encode(values)
     order, numbers = stored["golongan"]
-    assert numbers == [214.0, None] and orders == {order: ["ruang=JML|gol=JML|sex=JML", key_text(GOL, GOL.cells[0])]}
+    assert numbers == [214.0, None] and orders == {order: ("ruang=JML|gol=JML|sex=JML", key_text(GOL, GOL.cells[0]))}
     assert stored_and_back(values) == values
     nan, _ = encode({"golongan": {TOTAL: float("nan")}})
     assert nan == {"golongan": [encode({"golongan": {TOTAL: 1.0}})[0]["golongan"][0], [None]]}
