@@ -507,6 +507,55 @@ def test_previous_published_period_is_evidence_for_the_next(site):
     assert sub["corrections"][0]["type"] == "one_of"
 
 
+def test_a_catalog_that_stored_cells_as_key_texts_serves_the_next_period_as_a_new_one_would(site):
+    """A catalog written before cells were stored in orders of keys kept once (no ``cell_orders``; each version
+    a {table: {key text: value}}): the next period reads the earlier one from it as evidence and publishes the
+    same tables, byte for byte, as from a catalog in today's form; its old rows stay as they were."""
+    import sqlite3
+
+    site.submit(Submission("DINKES", period="2021"), period="2021")
+    site.submit(Submission("DINSOS", period="2021"), period="2021")
+    assert site.run(period="2021").exit_code == 0
+    after_2021 = site.root / "after-2021"
+    shutil.copytree(site.processed, after_2021)
+    site.submit(Submission("DINKES").add("eselon", 1, status="disiapkan", eselon="IV.A", sex="JML"))
+    site.submit(Submission("DINSOS"))
+
+    def run_2022() -> tuple[dict, list]:
+        assert site.run().exit_code == 1
+        catalog = Catalog(site.processed / "catalog.sqlite")
+        try:
+            (version,) = catalog.versions(PERIOD, "DINKES")
+        finally:
+            catalog.close()
+        outputs = {name: digest for name, digest in site.published().items() if name != "manifest.json"}
+        return outputs, [(f.code, f.cell, f.actual, f.expected, f.params.get("certainty")) for f in version.findings]
+
+    today = run_2022()
+    assert ("CELL_SUSPECT", {"status": "disiapkan", "eselon": "IV.A", "sex": "JML"}) in [f[:2] for f in today[1]]
+    shutil.rmtree(site.processed)
+    shutil.rmtree(site.reports)
+    shutil.copytree(after_2021, site.processed)
+    db = sqlite3.connect(site.processed / "catalog.sqlite")  # as an earlier rekap wrote it
+    orders = {name: json.loads(keys) for name, keys in db.execute("SELECT id, keys FROM cell_orders")}
+    old = {sha: json.dumps({t: dict(zip(orders[name], numbers)) for t, (name, numbers) in json.loads(stored).items()})
+           for sha, stored in db.execute("SELECT sha256, cell_values FROM versions")}
+    db.executemany("UPDATE versions SET cell_values=? WHERE sha256=?", [(text, sha) for sha, text in old.items()])
+    db.execute("DROP TABLE cell_orders")
+    db.commit()
+    db.close()
+    assert run_2022() == today
+    db = sqlite3.connect(site.processed / "catalog.sqlite")
+    try:
+        stored = dict(db.execute("SELECT sha256, cell_values FROM versions WHERE period='2021'"))
+        assert stored == old  # the earlier period's rows are read, not rewritten
+        forms = {type(next(iter(json.loads(v).values()))) for (v,) in db.execute(
+            "SELECT cell_values FROM versions WHERE period=?", (PERIOD,))}
+        assert forms == {list}  # the new period's in today's form
+    finally:
+        db.close()
+
+
 NOT_ON_A_QUIET_RUN = ("pandera", "scipy", "weasyprint", "great_expectations", "openpyxl")
 
 
