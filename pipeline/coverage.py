@@ -7,12 +7,10 @@ previous published version (what the period rules and error localisation compare
 from __future__ import annotations
 
 import zlib
-from functools import lru_cache
 
 import pandas as pd
 
 from pipeline import text
-from pipeline.specs import load_tables, staff_cell
 
 
 def status_labels(lang: str = "id") -> dict[str, str]:
@@ -23,17 +21,13 @@ def status_labels(lang: str = "id") -> dict[str, str]:
 
 def staff(values: dict) -> float:
     """The headcount (PNS & CPNS) of a version's values: its ``staff_cell`` (``schemas/rules.yaml``)."""
+    from pipeline.specs import load_tables, staff_cell
+
     table, cell = staff_cell()
     spec = load_tables().get(table)
     if spec is None:  # a collection without the table that counts the staff (pipeline.workspace)
         return 0.0
-    return float(values.get(table, {}).get(_key(spec, tuple(cell.items()))) or 0)
-
-
-@lru_cache(maxsize=16)
-def _key(spec, cell: tuple[tuple[str, str], ...]):
-    """The key of ``cell`` in ``spec`` (specs are compared by identity: a reloaded spec is keyed again)."""
-    return spec.key(dict(cell))
+    return float(values.get(table, {}).get(spec.key(cell)) or 0)
 
 
 class Previous:
