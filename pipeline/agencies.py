@@ -19,14 +19,18 @@ release, its rows left as they are. A registry without agencies changes nothing 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from pipeline.coverage import coverage_frame, coverage_note, coverage_rows
 from pipeline.findings import Finding
 from pipeline.read import scan, skipped_entries
 from pipeline.specs import Opd, agencies, agency_registry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 AGENCY_FOLDER = "instansi"  # inside a release: one folder per agency with its own tables
 
@@ -111,15 +115,13 @@ def agency_of_opd(registry: dict[str, Opd]) -> dict[str, str]:
     return {code: o.instansi for code, o in registry.items() if o.instansi}
 
 
-def tag_coverage(coverage: pd.DataFrame, registry: dict[str, Opd], inputs, agency_of: dict[Path, str]) -> pd.DataFrame:
-    """The coverage frame with an ``instansi`` column after ``period`` (an unknown OPD's file: the agency
-    whose folder it was in)."""
+def tag_coverage(rows: list[dict], registry: dict[str, Opd], inputs, agency_of: dict[Path, str]) -> list[dict]:
+    """The coverage rows (:func:`pipeline.coverage.coverage_rows`) with an ``instansi`` after ``period`` (an
+    unknown OPD's file: the agency whose folder it was in)."""
     by_opd = agency_of_opd(registry)
     by_file = {i.name: agency_of.get(i.file, "") for i in inputs}
-    tags = [by_opd.get(opd) or by_file.get(file, "") for opd, file in zip(coverage["opd"], coverage["file"])]
-    out = coverage.copy()
-    out.insert(1, "instansi", pd.Series(tags, index=out.index, dtype="str"))
-    return out
+    return [{"period": row["period"], "instansi": by_opd.get(row["opd"]) or by_file.get(row["file"], ""), **row}
+            for row in rows]
 
 
 def per_agency(registry: dict[str, Opd], inputs, chosen: dict, sources: list, agency_of: dict[Path, str]):
@@ -134,15 +136,20 @@ def per_agency(registry: dict[str, Opd], inputs, chosen: dict, sources: list, ag
 
 @dataclass
 class Agency:
-    """One agency's part of a run: its OPDs, what its tables sum, its coverage frame and summary, and (once
+    """One agency's part of a run: its OPDs, what its tables sum, its coverage rows and summary, and (once
     known) its own release status and the fingerprint of everything its sub-release is made of."""
 
     registry: dict[str, Opd]
     sources: list
-    coverage: pd.DataFrame
+    coverage_rows: list[dict]
     summary: dict
     release: dict | None = None
     fingerprint: str = ""
+
+    @functools.cached_property
+    def coverage(self) -> pd.DataFrame:
+        """Its coverage frame (made where it is written: a run that publishes nothing never needs it)."""
+        return coverage_frame(self.coverage_rows)
 
     def tables(self) -> tuple[dict, pd.DataFrame]:
         """Its tables and their lineage, summed where asked (its sub-release is written in a worker, its SQL
@@ -155,13 +162,11 @@ class Agency:
 
 def agency_tables(period: str, registry: dict[str, Opd], inputs, chosen: dict, sources: list,
                   agency_of: dict[Path, str], previous, withdrawn: set[str]) -> dict[str, Agency]:
-    """Each agency's part (:class:`Agency`): its OPDs, its sources, its coverage frame and summary."""
-    from pipeline.coverage import coverage_frame
-
+    """Each agency's part (:class:`Agency`): its OPDs, its sources, its coverage rows and summary."""
     out = {}
     for name, (sub, mine, used, summed) in per_agency(registry, inputs, chosen, sources, agency_of).items():
-        coverage, summary = coverage_frame(period, sub, mine, used, previous, withdrawn=withdrawn & set(sub))
-        out[name] = Agency(sub, summed, coverage, summary)
+        rows, summary = coverage_rows(period, sub, mine, used, previous, withdrawn=withdrawn & set(sub))
+        out[name] = Agency(sub, summed, rows, summary)
     return out
 
 
@@ -198,7 +203,7 @@ def agency_manifest(period: str, name: str, part: Agency, manifest: dict) -> dic
 
 def fingerprint_agencies(period: str, parts: dict[str, Agency], manifest: dict, lang: str, book_csv: str) -> None:
     """Each agency's fingerprint (kept in its part): a hash of everything its sub-release and its SQL rows are
-    made of (its manifest but the run id, its coverage frame, the staff lists its counts came from, the
+    made of (its manifest but the run id, its coverage rows, the staff lists its counts came from, the
     language and the book's CSV dialect); the same fingerprint, the same bytes."""
     import hashlib
     import json
@@ -206,7 +211,7 @@ def fingerprint_agencies(period: str, parts: dict[str, Agency], manifest: dict, 
     for name, part in parts.items():
         own = {**agency_manifest(period, name, part, manifest), "run_id": None,
                "from_lists": _own(manifest.get("from_lists", {}), part),
-               "coverage_rows": part.coverage.to_csv(index=False), "lang": lang, "book_csv": book_csv}
+               "coverage_rows": part.coverage_rows, "lang": lang, "book_csv": book_csv}
         part.fingerprint = hashlib.sha256(json.dumps(own, sort_keys=True).encode()).hexdigest()
 
 
@@ -247,7 +252,6 @@ class _Writing:
 
 def _write_agency(job: _Writing, item: tuple[str, dict]) -> list[str]:
     """One agency's sub-release, summed and written (:func:`write_agency_releases`); its file names."""
-    from pipeline.coverage import coverage_note
     from pipeline.publish import write_release
 
     name, own = item

@@ -392,8 +392,9 @@ class Catalog:
         return [r[0] for r in self.db.execute("SELECT output FROM release_outputs WHERE run_id=? ORDER BY output",
                                               (run_id,))]
 
-    def record_coverage(self, run_id: str, period: str, frame, summary: dict) -> None:
-        self._record(run_id, "coverage", [(period, json.dumps(summary), frame.to_json(orient="records"))])
+    def record_coverage(self, run_id: str, period: str, rows: list[dict], summary: dict) -> None:
+        """A run's coverage rows (:func:`pipeline.coverage.coverage_rows`) and summary."""
+        self._record(run_id, "coverage", [(period, json.dumps(summary), json.dumps(rows, ensure_ascii=False))])
 
     def record_ignored(self, run_id: str, period: str, files: list[str]) -> None:
         """Files in raw/PERIOD/ that are not submissions (listed on the dashboard, nothing else)."""

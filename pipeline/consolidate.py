@@ -8,13 +8,14 @@ Each city cell keeps its contributions (which OPD version gave how much): the li
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipeline.complete import complete, inner_cells
 from pipeline.specs import TableSpec, load_tables
 from pipeline.values import Values, key_text, row
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ def consolidate(sources: list[Source], tables: dict[str, TableSpec] | None = Non
     Vectorised: per table, one matrix of the sources' inner cells (a row per source, in OPD order),
     summed by column; the lineage is its non-zero entries in row order, its texts as categories. Counts
     are whole numbers, so the sums are exact in any order."""
+    import numpy as np  # here: a run that sums nothing (nothing changed) imports neither
+    import pandas as pd
+
     tables = tables or load_tables()
     ordered = sorted(sources, key=lambda s: (s.opd, s.kind))
     opds = np.array([s.opd for s in ordered], dtype=object)

@@ -1,16 +1,17 @@
 """Coverage: which registry OPDs the city tables include, and what share of the staff that is.
 
-Owns the coverage frame and summary of a run, an OPD's headcount (its ``staff_cell``) and its
-previous published version (what the period rules and error localisation compare with).
+Owns the coverage of a run (a row per OPD, and the summary), an OPD's headcount (its ``staff_cell``) and its
+previous published version (what the period rules and error localisation compare with). The rows become a
+frame (:func:`coverage_frame`) only where one is written: a run that publishes nothing never imports pandas.
 """
 
 from __future__ import annotations
 
 import zlib
 
-import pandas as pd
-
 from pipeline import text
+
+COLUMNS = ("period", "opd", "name", "status", "file", "sha256", "staff", "errors", "warnings")
 
 
 def status_labels(lang: str = "id") -> dict[str, str]:
@@ -54,10 +55,10 @@ class Previous:
         return (found[0], staff(found[1])) if found else None
 
 
-def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, previous: Previous,
-                   withdrawn: set[str] = frozenset()) -> tuple[pd.DataFrame, dict]:
-    """Each registry OPD's status in the run (one pass over the inputs) and the summary; ``previous``:
-    the earlier periods' published versions (what is missing, as last published)."""
+def coverage_rows(period: str, registry: dict, inputs: list, chosen: dict, previous: Previous,
+                  withdrawn: set[str] = frozenset()) -> tuple[list[dict], dict]:
+    """Each registry OPD's status in the run (a row of :data:`COLUMNS`; one pass over the inputs) and the
+    summary; ``previous``: the earlier periods' published versions (what is missing, as last published)."""
     rows = []
     estimated_missing, unknown_size = 0.0, []
     currents = {i.opd: i for i in inputs if not i.superseded}  # the current file of each OPD (see run)
@@ -88,9 +89,6 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, prev
             rows.append({"period": period, "opd": i.opd or "?", "name": "", "status": "rejected",
                          "file": i.name, "sha256": "", "staff": None,
                          "errors": sum(f.severity == "error" for f in i.all_findings), "warnings": 0})
-    frame = pd.DataFrame(rows, columns=["period", "opd", "name", "status", "file", "sha256", "staff", "errors",
-                                        "warnings"])
-    frame["staff"] = frame["staff"].astype("Int64")
     used_staff = float(sum(staff(v.values) for v in chosen.values()))
     summary = {
         "opds_in_registry": len(registry),
@@ -102,7 +100,18 @@ def coverage_frame(period: str, registry: dict, inputs: list, chosen: dict, prev
         "missing": sorted(c for c in registry if c not in chosen),
         "missing_without_estimate": sorted(unknown_size),
     }
-    return frame, summary
+    return rows, summary
+
+
+def coverage_frame(rows: list[dict]):
+    """The coverage rows as a frame (``coverage.csv``, the SQL table), its columns those of the rows (an
+    ``instansi`` after ``period`` once tagged with agencies, :func:`pipeline.agencies.tag_coverage`)."""
+    import pandas as pd
+
+    columns = list(rows[0]) if rows else list(COLUMNS)
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["staff"] = frame["staff"].astype("Int64")
+    return frame
 
 
 def coverage_note(summary: dict, lang: str = "id", shown: int | None = None) -> str:

@@ -9,18 +9,21 @@ release may hard-link an unchanged part of the current one (:func:`link_release`
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipeline.values import Values, long_cells
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.safe import neutral_frame
 from pipeline.specs import load_tables
+
+if TYPE_CHECKING:  # pandas is imported where a frame is made, not by a run that publishes nothing
+    import pandas as pd
 
 RELEASES = ".releases"
 _RELEASE = re.compile(r"(\d{8}T\d{6}Z-[0-9a-f]{6}|legacy)(\.tmp)?")  # after "PERIOD-": a run's id, or legacy
@@ -55,6 +58,14 @@ def published_cells(cells: pd.DataFrame) -> pd.DataFrame:
                                        pct=cells["value"].where(cells["percent"]).astype("Float64")))
 
 
+def parquet_bytes(cells: pd.DataFrame) -> bytes:
+    """The long cell table as ``cells.parquet`` holds it: the same tables, the same bytes (the profile's
+    fingerprint hashes them, :func:`pipeline.report.build_reports`)."""
+    buffer = io.BytesIO()
+    cells.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
 def write_release(folder: Path, period: str, city: Values, lineage: pd.DataFrame, coverage: pd.DataFrame,
                   coverage_note: str, manifest: dict, lang: str = "id", book_csv: str = "excel-id") -> list[str]:
     """Every output of a period into ``folder`` (which must not exist yet); returns the file names.
@@ -66,7 +77,7 @@ def write_release(folder: Path, period: str, city: Values, lineage: pd.DataFrame
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "tables").mkdir(parents=True)
     cells = long_cells(city, period)
-    cells.to_parquet(tmp / "cells.parquet", index=False)
+    (tmp / "cells.parquet").write_bytes(parquet_bytes(cells))
     _csv(published_cells(cells), tmp / "cells.csv")
     _csv(integer_values(lineage), tmp / "lineage.csv")
     _csv(coverage, tmp / "coverage.csv")

@@ -18,10 +18,13 @@ The status goes into ``manifest.json`` (``release``), the SQL tables (``rekap_re
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipeline import text
 from pipeline.workspace import ReleasePolicy
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROVISIONAL, FINAL = "sementara", "final"
 SHOWN = 10  # names a status line shows (the manifest and the dashboard have them all)
@@ -103,6 +106,8 @@ def release_line(release: dict | None, lang: str = "id") -> str:
 
 def release_frame(period: str, run_id: str, release: dict) -> pd.DataFrame:
     """The ``rekap_release`` SQL table's row for a published release."""
+    import pandas as pd
+
     return pd.DataFrame([{
         "period": period, "run_id": run_id, "status": release["status"], "reason": release.get("reason") or "",
         "finalised_by": release.get("finalised_by") or "", "finalised_at": release.get("finalised_at") or "",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections import Counter
 from collections.abc import Iterator
 
 from pipeline import text
@@ -104,7 +105,7 @@ def run_summary(result, lang: str = "id") -> str:
         lines.append(f"  {text.shown(result.message, lang)}")
     if result.coverage is not None:
         from pipeline.coverage import coverage_note, status_labels
-        counts = result.coverage["status"].value_counts()
+        counts = Counter(row["status"] for row in result.coverage)
         labels = status_labels(lang)
         lines.append("  " + ", ".join(f"{labels[s]}: {counts[s]}" for s in labels if s in counts))
         lines.append("  " + coverage_note(result.coverage_summary, lang, shown=NAMES_SHOWN))

@@ -20,6 +20,7 @@ Then the next ``rekap run`` works as before (and finds nothing changed if nothin
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import tempfile
@@ -143,10 +144,16 @@ def repair(processed, registry=None, now: str | None = None) -> Repaired:
         lock.release()
 
 
+def _count(text: str) -> int | None:
+    """A count of ``coverage.csv`` (None where it is empty)."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def _record_release(catalog, processed: Path, period: str, manifest_path: Path, stamp: str, now: str) -> None:
     """One run standing for the published release of a period: its inputs, coverage and fingerprint."""
-    import pandas as pd
-
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     run_id = f"repair-{stamp}-{period}"
     catalog.start_run(run_id, period, now)
@@ -155,9 +162,9 @@ def _record_release(catalog, processed: Path, period: str, manifest_path: Path, 
          "used": i.get("used", False), "findings": []} for i in manifest.get("inputs", [])])
     coverage = manifest_path.parent / "coverage.csv"
     if coverage.is_file():
-        frame = pd.read_csv(coverage, keep_default_na=False, dtype=str)
-        for column in ("staff", "errors", "warnings"):
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
-        catalog.record_coverage(run_id, period, frame, manifest.get("coverage", {}))
+        with open(coverage, newline="", encoding="utf-8") as f:
+            rows = [{k: _count(v) if k in ("staff", "errors", "warnings") else v for k, v in row.items()}
+                    for row in csv.DictReader(f)]
+        catalog.record_coverage(run_id, period, rows, manifest.get("coverage", {}))
     catalog.end_run(run_id, ended=now, outcome="published", exit_code=0, files=len(manifest.get("inputs", [])),
                     published=1, fingerprint=manifest.get("fingerprint"), message=note("run.rebuilt"))

@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from pipeline.files import atomic_write, atomic_write_text
 from pipeline.findings import Finding
-from pipeline.report_data import OpdReport, PeriodReport, feedback_path, load_period
+from pipeline.report_data import OpdReport, PeriodReport, feedback_path, load_period, read_city
 
 
 STAMP = ".rekap-reports.json"  # what the complete set of reports in a folder was made from
@@ -57,7 +58,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     from pipeline.specs import load_registry
 
     registry = registry or load_registry()
-    report: PeriodReport = load_period(processed, period, registry, values=False, catalog=catalog)
+    report: PeriodReport = load_period(processed, period, registry, values=False, catalog=catalog, city=False)
     folder = Path(reports) / period
     versions = _versions()
     before = _stamp(folder)
@@ -75,8 +76,8 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
             continue
         todo.append(_OpdJob(opd, report.period, lang, str(page), str(feedback_path(reports, period, opd.code)), key,
                             str(store)))
-    if report.city is not None:
-        prints["profile"] = _profile_key(report, lang, versions)
+    if report.published is not None:
+        prints["profile"] = _profile_key(report, (report.published / "cells.parquet").read_bytes(), lang, versions)
     if report.gate is not None:
         prints["gate"] = fingerprint(report.period, report.gate, lang, versions)
     stale = [k for k in ("profile", "gate") if k in prints and done.get(k) != prints[k]]
@@ -155,9 +156,18 @@ def _canonical(value):
     return (type(value).__name__, repr(value))
 
 
-def _profile_key(report: PeriodReport, lang: str, versions: str) -> str:
-    """The profile's fingerprint: the city tables, their coverage summary and the release status it shows."""
-    return fingerprint(report.period, report.city, report.published_coverage, report.release, lang, versions)
+def _profile_key(report: PeriodReport, cells: bytes, lang: str, versions: str) -> str:
+    """The profile's fingerprint: the city tables (``cells``: the bytes of ``cells.parquet``, what the
+    profile reads them from; hashed, not parsed), their coverage summary and the release status it shows."""
+    tables = hashlib.sha256(cells).hexdigest()
+    return fingerprint(report.period, tables, report.published_coverage, report.release, lang, versions)
+
+
+def _with_city(report: PeriodReport) -> PeriodReport:
+    """``report`` with its published tables, read now if it was loaded without them."""
+    if report.city is None and report.published is not None:
+        report.city = read_city(report.published / "cells.parquet")
+    return report
 
 
 def _done(stamp: dict, lang: str, versions: str) -> dict[str, str]:
@@ -173,17 +183,19 @@ def print_ahead(processed, reports, period: str, city, summary: dict, release: d
     print itself). Returns the worker (:class:`pipeline.pool.Ahead`: wait for it once published, stop it
     otherwise); None with one job, or when ``reports/PERIOD/`` has that profile already."""
     from pipeline.pool import ahead, resolve_jobs
-    from pipeline.values import from_long_cells, long_cells
+    from pipeline.publish import parquet_bytes
+    from pipeline.values import long_cells
 
     shutil.rmtree(Path(processed) / AHEAD, ignore_errors=True)  # what an earlier run left (its gate failed)
     if resolve_jobs(jobs) < 2:
         return None
     # as the reports will read them back: the published cells, the manifest's coverage summary and status
     summary = json.loads(json.dumps(summary))
-    shown = PeriodReport(period, None, [], summary, from_long_cells(long_cells(city, period)), [], None,
+    cells = parquet_bytes(long_cells(city, period))  # the bytes of the release's cells.parquet
+    shown = PeriodReport(period, None, [], summary, read_city(io.BytesIO(cells)), [], None,
                          release=json.loads(json.dumps(release)), published_coverage=summary)
     versions = _versions()
-    key = _profile_key(shown, lang, versions)
+    key = _profile_key(shown, cells, lang, versions)
     folder = Path(reports) / period
     if _done(_stamp(folder), lang, versions).get("profile") == key and _printed(folder):
         return None
@@ -228,7 +240,7 @@ def _profile(folder: Path, printed: Path, report: PeriodReport, lang: str, log=N
         with contextlib.suppress(OSError):
             printed.parent.rmdir()  # processed/profile/, when it holds nothing else
     else:
-        write_profile(*out, report, lang)
+        write_profile(*out, _with_city(report), lang)
     if log is not None:
         log("profile", printed_ahead=ready)
     return out

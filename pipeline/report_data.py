@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from pipeline.catalog import opened
 from pipeline.values import Values, from_long_cells
 from pipeline.findings import Finding
@@ -52,7 +50,7 @@ class PeriodReport:
     run_id: str | None
     opds: list[OpdReport]  # registry order, then files naming no registry OPD
     coverage: dict  # the summary: opds_used, opds_in_registry, staff_used, staff_share, missing, ...
-    city: Values | None  # the published city tables (None before the first publication)
+    city: Values | None  # the published city tables (None before the first publication, or left out)
     runs: list[dict]  # the latest runs of the period, newest first
     published: Path | None  # processed/PERIOD, when published
     release: dict | None = None  # the published release's status (pipeline.release), from its manifest
@@ -65,10 +63,13 @@ class PeriodReport:
     fingerprint: str | None = None  # of the published release: what the reports were made from
 
 
-def load_period(processed, period: str, registry=None, values: bool = True, catalog=None) -> PeriodReport:
+def load_period(processed, period: str, registry=None, values: bool = True, catalog=None,
+                city: bool = True) -> PeriodReport:
     """``values=False``: the OPDs' cell values are left out (the reports read them, a few OPDs at a time,
-    for the reports that are written: :func:`pipeline.report._with_values`). ``catalog``: the one open
-    already (a run's), else ``processed/catalog.sqlite`` is opened for the call."""
+    for the reports that are written: :func:`pipeline.report._with_values`). ``city=False``: the published
+    tables are left out too (``city`` None, ``published`` set: :func:`read_city` reads them where a report
+    that shows them is written). ``catalog``: the one open already (a run's), else
+    ``processed/catalog.sqlite`` is opened for the call."""
     processed = Path(processed)
     registry = registry or load_registry()
     with opened(processed, catalog) as catalog:
@@ -110,15 +111,19 @@ def load_period(processed, period: str, registry=None, values: bool = True, cata
             for report in opds:
                 report.staff_lists = staff_view(processed, staff_records, report.code, report.findings)
     published = processed / period
-    city = read_city(published / "cells.parquet") if (published / "cells.parquet").exists() else None
-    manifest = current_manifest(processed, period) if city is not None else None
-    return PeriodReport(period, run_id, opds, summary, city, runs, published if city is not None else None,
+    if not (published / "cells.parquet").exists():
+        published = None
+    manifest = current_manifest(processed, period) if published is not None else None
+    tables = read_city(published / "cells.parquet") if published is not None and city else None
+    return PeriodReport(period, run_id, opds, summary, tables, runs, published,
                         release=(manifest or {}).get("release"),
                         published_coverage=(manifest or {}).get("coverage", summary), ignored=ignored, gate=gate,
                         notes=[n for n in notes if n.params.get("opd") not in registry],
                         fingerprint=(manifest or {}).get("fingerprint"))
 
 
-def read_city(path: Path) -> Values:
-    """The published city tables (``cells.parquet``)."""
+def read_city(path) -> Values:
+    """The published city tables (``cells.parquet``, by path or as an open binary file)."""
+    import pandas as pd
+
     return from_long_cells(pd.read_parquet(path))

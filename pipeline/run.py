@@ -37,15 +37,13 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-import pandas as pd
 from filelock import FileLock, Timeout
 
 from pipeline.agencies import agency_frames, agency_groups, agency_releases, agency_tables, discover, \
     fingerprint_agencies, input_name, registries_by_file, sql_frames, tag_coverage, version_key, \
     write_agency_releases
 from pipeline.catalog import Catalog, Version
-from pipeline.consolidate import consolidate
-from pipeline.coverage import Previous, coverage_frame, coverage_note
+from pipeline.coverage import Previous, coverage_frame, coverage_note, coverage_rows
 from pipeline.files import atomic_write
 from pipeline.findings import Finding, has_errors
 from pipeline.release import release_status
@@ -105,7 +103,7 @@ class RunResult:
     outcome: str  # published, unchanged, gate_failed, empty, failed
     exit_code: int
     inputs: list[Input]  # their versions without cell values: those are in the catalog (Catalog.values)
-    coverage: pd.DataFrame | None = None
+    coverage: list[dict] | None = None  # each OPD's row (pipeline.coverage.coverage_rows)
     coverage_summary: dict | None = None
     validated: int = 0
     message: str = ""  # what stopped the run, as a note (pipeline.text.note): put in words when shown
@@ -318,7 +316,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
     used = {opd: v.sha256 for opd, v in sorted(chosen.items())}
     sources = staff_run.sources(chosen, origins)
     withdrawn = {n.params["opd"] for n in notes if n.code == "SUBMISSION_WITHDRAWN"}
-    coverage, summary = coverage_frame(period, registry, inputs, chosen, previous, withdrawn=withdrawn)
+    coverage, summary = coverage_rows(period, registry, inputs, chosen, previous, withdrawn=withdrawn)
     parts = agency_tables(period, registry, inputs, chosen, sources, agency_of, previous, withdrawn)
     if parts:  # a registry of agencies: coverage says whose, the summary each agency's counts
         coverage = tag_coverage(coverage, registry, inputs, agency_of)
@@ -356,6 +354,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         catalog.end_run(run_id, fingerprint=fingerprint)
         return result
 
+    from pipeline.consolidate import consolidate  # pandas, imported only when something changed
     from pipeline.database import publish_agencies
     from pipeline.gate import run_gate  # Great Expectations is imported only where the gate runs
     from pipeline.report import print_ahead
@@ -379,7 +378,8 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
         note = coverage_note(summary, lang)
         manifest = {**manifest, "run_id": run_id, "fingerprint": fingerprint, "gate": "passed",
                     "gate_input": gate.judged_input, "gate_run": gate.reused_from or run_id}
-        outputs = write_release(release, period, city, lineage, coverage, note, manifest, lang, book_csv=book_csv)
+        frame = coverage_frame(coverage)
+        outputs = write_release(release, period, city, lineage, frame, note, manifest, lang, book_csv=book_csv)
         fingerprint_agencies(period, parts, manifest, lang, book_csv)  # an unchanged agency: its files linked
         outputs += write_agency_releases(release, period, parts, manifest, lang, book_csv, processed / period, jobs)
         log("written", release=release.name, outputs=len(outputs))
@@ -387,7 +387,7 @@ def _run(run_id, period, raw, processed, reports, db_url, registry, lang, catalo
             # a registry of agencies: each agency's own tables, tagged with it (the combined ones are their sum),
             # made only for an agency whose rows in the database are not those of its fingerprint
             frames = {name: partial(agency_frames, period, run_id, part) for name, part in parts.items()} or \
-                {instansi or None: sql_frames(period, run_id, city, lineage, coverage, manifest["release"])}
+                {instansi or None: sql_frames(period, run_id, city, lineage, frame, manifest["release"])}
             publish_agencies(url, period, frames, fingerprints={name: part.fingerprint for name, part in parts.items()})
         except Exception:
             shutil.rmtree(release, ignore_errors=True)

@@ -19,8 +19,10 @@ reads the same.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 # The control characters XML 1.0 cannot hold (openpyxl refuses a cell holding one, with this same pattern;
@@ -56,6 +58,8 @@ def neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
     A column's distinct texts are judged once each (a lineage of a million rows names a few thousand
     files, tables and cells), and only a column holding a text that changes is rewritten."""
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         series = out[column]

@@ -20,11 +20,13 @@ import json
 from collections.abc import ItemsView, Iterator, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipeline.rules.linear import Ref
 from pipeline.specs import Key, TableSpec, load_tables
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Values = dict[str, Mapping[Key, float]]  # a dict, or a stored version's Cells
 
@@ -265,6 +267,8 @@ def from_refs(values: dict[Ref, float]) -> Values:
 def long_cells(values: Values, period: str, tables: dict[str, TableSpec] | None = None) -> pd.DataFrame:
     """The long cell table: one row per cell with its key text and its dimensions as columns (empty where a
     table lacks one), whether it is a total or a percentage, and its value."""
+    import pandas as pd
+
     tables = tables or load_tables()
     dims: list[str] = []
     for spec in tables.values():

@@ -6,7 +6,10 @@ The end-to-end tests run the ``rekap`` command on real files in temporary worksp
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +25,7 @@ from pipeline.specs import agencies, agency_registry, load_registry, load_tables
 from pipeline.validate import validate_files
 
 PERIOD = "2023"
+ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = """code,name,type,leader,instansi
 DINKES,Dinas Kesehatan,dinas,II.B,KOTA-A
 DINSOS,Dinas Sosial,dinas,II.B,KOTA-A
@@ -282,6 +286,39 @@ def test_a_one_city_workspace_writes_no_agency_column(tmp_path):
     assert "agencies" not in manifest["coverage"] and "instansi" not in manifest
     dashboard = (site.root / "reports" / PERIOD / "index.html").read_text(encoding="utf-8")
     assert 'id="agencies"' not in dashboard and 'class="group"' not in dashboard
+
+
+def test_a_quiet_night_in_a_province_imports_no_dataframe_library(tmp_path):
+    """A registry of agencies: with nothing changed, each agency's coverage is counted (its summary is part of
+    what tells a changed release) but no frame is made, so a run imports neither pandas nor the checkers;
+    once a file changes, the frames are made and the tables written."""
+    from test_cli import PROBE  # runs the CLI and prints which of the named libraries it imported
+    from test_run import NOT_ON_A_QUIET_RUN
+
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
+    site.submit(Submission("DINSOS", PERIOD), "KAB-B", "DINSOS.csv")
+    assert site("run", "--period", PERIOD).exit_code == 0
+
+    def probed() -> tuple[str, list[str]]:
+        proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=set(NOT_ON_A_QUIET_RUN)), "run", "--period",
+                               PERIOD, "--workspace", str(site.root), "--jobs", "1"],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert proc.returncode == 0, proc.stderr
+        shown, imported = proc.stdout.rsplit("imported:", 1)
+        return shown, sorted({m.split(".")[0] for m in imported.split()})
+
+    shown, imported = probed()
+    assert "TIDAK BERUBAH" in shown and imported == []
+    site.submit(Submission("DINSOS", PERIOD), "KOTA-A", "DINSOS.csv")
+    shown, imported = probed()
+    assert "DITERBITKAN" in shown and {"pandas", "numpy", "pyarrow"} <= set(imported)
+    coverage = pd.read_csv(site.release() / "coverage.csv", keep_default_na=False)
+    assert list(coverage.columns[:3]) == ["period", "instansi", "opd"]
+    assert dict(zip(coverage["opd"], coverage["instansi"])) == {
+        "KOTA-A.DINKES": "KOTA-A", "KOTA-A.DINSOS": "KOTA-A", "KAB-B.DINKES": "KAB-B", "KAB-B.DINSOS": "KAB-B"}
+    mine = pd.read_csv(site.release() / "instansi" / "KOTA-A" / "coverage.csv", keep_default_na=False)
+    assert list(mine["opd"]) == ["KOTA-A.DINKES", "KOTA-A.DINSOS"] and "instansi" not in mine.columns
 
 
 def test_a_new_period_makes_each_agency_its_folder_and_templates_carry_the_opd_id(tmp_path):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import pandas as pd
-
 from pipeline.catalog import Catalog, Version
 from pipeline.findings import Finding
 
@@ -21,8 +19,8 @@ def inputs(status: str = "accepted") -> list[dict]:
              "findings": []}]
 
 
-def coverage(status: str = "accepted") -> pd.DataFrame:
-    return pd.DataFrame({"opd": ["DINKES", "DINSOS"], "status": ["accepted", status]})
+def coverage(status: str = "accepted") -> list[dict]:
+    return [{"opd": "DINKES", "status": "accepted"}, {"opd": "DINSOS", "status": status}]
 
 
 def record(catalog: Catalog, run_id: str, started: str, status: str = "accepted", published: int = 0,

@@ -164,6 +164,7 @@ def test_a_damaged_catalog_stops_the_run_and_rekap_repair_rebuilds_it_losing_no_
     assert site.run().returncode == 1
     catalog = Catalog(site.processed / "catalog.sqlite")
     versions = {(v.sha256, v.status) for v in catalog.versions(PERIOD)}
+    coverage = catalog.last_coverage(PERIOD)[:2]  # each OPD's row, and the summary
     catalog.close()
     before, reports_before = site.published(), site.reports_state()
 
@@ -182,6 +183,7 @@ def test_a_damaged_catalog_stops_the_run_and_rekap_repair_rebuilds_it_losing_no_
     assert list(site.processed.glob("catalog.sqlite.damaged-*"))  # kept, not deleted
     catalog = Catalog(site.processed / "catalog.sqlite")
     assert {(v.sha256, v.status) for v in catalog.versions(PERIOD)} == versions
+    assert catalog.last_coverage(PERIOD)[:2] == coverage  # read back from the release's coverage.csv
     catalog.close()
     done = site.run()
     assert done.returncode == 1, done.stdout + done.stderr
