@@ -8,8 +8,12 @@ frame (:func:`coverage_frame`) only where one is written: a run that publishes n
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 from pipeline import text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = ("period", "opd", "name", "status", "file", "sha256", "staff", "errors", "warnings")
 
@@ -103,7 +107,7 @@ def coverage_rows(period: str, registry: dict, inputs: list, chosen: dict, previ
     return rows, summary
 
 
-def coverage_frame(rows: list[dict]):
+def coverage_frame(rows: list[dict]) -> pd.DataFrame:
     """The coverage rows as a frame (``coverage.csv``, the SQL table), its columns those of the rows (an
     ``instansi`` after ``period`` once tagged with agencies, :func:`pipeline.agencies.tag_coverage`)."""
     import pandas as pd
