@@ -288,39 +288,6 @@ def test_a_one_city_workspace_writes_no_agency_column(tmp_path):
     assert 'id="agencies"' not in dashboard and 'class="group"' not in dashboard
 
 
-def test_a_quiet_night_in_a_province_imports_no_dataframe_library(tmp_path):
-    """A registry of agencies: with nothing changed, each agency's coverage is counted (its summary is part of
-    what tells a changed release) but no frame is made, so a run imports neither pandas nor the checkers;
-    once a file changes, the frames are made and the tables written."""
-    from test_cli import PROBE  # runs the CLI and prints which of the named libraries it imported
-    from test_run import NOT_ON_A_QUIET_RUN
-
-    site = Site(tmp_path / "provinsi", REGISTRY, "")
-    site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
-    site.submit(Submission("DINSOS", PERIOD), "KAB-B", "DINSOS.csv")
-    assert site("run", "--period", PERIOD).exit_code == 0
-
-    def probed() -> tuple[str, list[str]]:
-        proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=set(NOT_ON_A_QUIET_RUN)), "run", "--period",
-                               PERIOD, "--workspace", str(site.root), "--jobs", "1"],
-                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        assert proc.returncode == 0, proc.stderr
-        shown, imported = proc.stdout.rsplit("imported:", 1)
-        return shown, sorted({m.split(".")[0] for m in imported.split()})
-
-    shown, imported = probed()
-    assert "TIDAK BERUBAH" in shown and imported == []
-    site.submit(Submission("DINSOS", PERIOD), "KOTA-A", "DINSOS.csv")
-    shown, imported = probed()
-    assert "DITERBITKAN" in shown and {"pandas", "numpy", "pyarrow"} <= set(imported)
-    coverage = pd.read_csv(site.release() / "coverage.csv", keep_default_na=False)
-    assert list(coverage.columns[:3]) == ["period", "instansi", "opd"]
-    assert dict(zip(coverage["opd"], coverage["instansi"])) == {
-        "KOTA-A.DINKES": "KOTA-A", "KOTA-A.DINSOS": "KOTA-A", "KAB-B.DINKES": "KAB-B", "KAB-B.DINSOS": "KAB-B"}
-    mine = pd.read_csv(site.release() / "instansi" / "KOTA-A" / "coverage.csv", keep_default_na=False)
-    assert list(mine["opd"]) == ["KOTA-A.DINKES", "KOTA-A.DINSOS"] and "instansi" not in mine.columns
-
-
 def test_a_new_period_makes_each_agency_its_folder_and_templates_carry_the_opd_id(tmp_path):
     import openpyxl
 
@@ -480,8 +447,14 @@ def test_a_file_vanishing_in_two_agencies_folders_is_a_finding_on_each(tmp_path)
 def test_an_unchanged_agencys_sub_release_is_linked_not_rewritten_and_its_rows_left_as_they_are(tmp_path):
     """One agency's file changes: the other agency's sub-release files are the current release's (the same
     inodes), only its manifest is written anew; its SQL rows are not published again (its release row still
-    names the run that published them); and the whole release is what a run from scratch writes."""
+    names the run that published them); and the whole release is what a run from scratch writes.
+
+    Before that, a quiet night: with nothing changed each agency's coverage is counted (its summary is part of
+    what tells a changed release) but no frame is made, so the run imports neither pandas nor the checkers;
+    the run after the change does."""
+    from test_cli import PROBE  # runs the CLI and prints which of the named libraries it imported
     from test_incremental import _files, _normal_manifest
+    from test_run import NOT_ON_A_QUIET_RUN
 
     site = Site(tmp_path / "provinsi", REGISTRY, "")
     site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
@@ -491,8 +464,26 @@ def test_an_unchanged_agencys_sub_release_is_linked_not_rewritten_and_its_rows_l
     first = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))["run_id"]
     before = {name: path.stat().st_ino for name, path in _files(site.release()).items()}
 
+    def probed() -> tuple[str, set[str]]:
+        proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=set(NOT_ON_A_QUIET_RUN)), "run", "--period",
+                               PERIOD, "--workspace", str(site.root)],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert proc.returncode == 0, proc.stderr
+        shown, imported = proc.stdout.rsplit("imported:", 1)
+        return shown, {m.split(".")[0] for m in imported.split()}
+
+    shown, imported = probed()
+    assert "TIDAK BERUBAH" in shown and imported == set()
+
     site.submit(Submission("DINKES", PERIOD).scaled(4), "KOTA-A", "DINKES.csv")
-    assert site("run", "--period", PERIOD).exit_code == 0
+    shown, imported = probed()
+    assert "DITERBITKAN" in shown and {"pandas", "numpy", "pyarrow"} <= imported
+    coverage = pd.read_csv(site.release() / "coverage.csv", keep_default_na=False)
+    assert list(coverage.columns[:3]) == ["period", "instansi", "opd"]
+    assert dict(zip(coverage["opd"], coverage["instansi"])) == {
+        "KOTA-A.DINKES": "KOTA-A", "KOTA-A.DINSOS": "KOTA-A", "KAB-B.DINKES": "KAB-B", "KAB-B.DINSOS": "KAB-B"}
+    mine = pd.read_csv(site.release() / "instansi" / "KOTA-A" / "coverage.csv", keep_default_na=False)
+    assert list(mine["opd"]) == ["KOTA-A.DINKES", "KOTA-A.DINSOS"] and "instansi" not in mine.columns
     after = _files(site.release())
     assert set(after) == set(before)
     kept = {name for name, path in after.items() if path.stat().st_ino == before[name]}
