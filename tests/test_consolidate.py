@@ -35,10 +35,14 @@ def test_the_city_is_the_sum_and_the_lineage_each_nonzero_contribution():
 
 def test_the_lineage_texts_are_categories_written_as_their_text(tmp_path):
     hostile = Source("=HYPERLINK(\"http://x\")", "f" * 64, consistent_values())  # neutralised like any text
-    _, lineage = consolidate([*sources(40), hostile])
+    listed = Source("OPD0001", "e" * 64, {"golongan": consistent_values()["golongan"]}, kind="list")
+    _, lineage = consolidate([*sources(40), hostile, listed])
     texts = ["table", "key", "opd", "sha256", "source"]
     assert all(isinstance(lineage[c].dtype, pd.CategoricalDtype) for c in texts)
     as_str = lineage.astype({c: "str" for c in texts})
+    # each column's categories are the texts it holds, sorted: what pd.Categorical infers from the rows
+    assert all(lineage[c].dtype == pd.Categorical(as_str[c]).dtype for c in texts)
+    assert set(as_str["source"]) == {"recap", "list"}
     assert lineage.memory_usage(deep=True).sum() * 4 < as_str.memory_usage(deep=True).sum()
     _csv(integer_values(lineage), tmp_path / "categories.csv")
     _csv(integer_values(as_str), tmp_path / "texts.csv")
