@@ -79,7 +79,7 @@ def write_release(folder: Path, period: str, city: Values, lineage: pd.DataFrame
     cells = long_cells(city, period)
     (tmp / "cells.parquet").write_bytes(parquet_bytes(cells))
     _csv(published_cells(cells), tmp / "cells.csv")
-    _csv(integer_values(lineage), tmp / "lineage.csv")
+    _lineage_csv(integer_values(lineage), tmp / "lineage.csv")
     _csv(coverage, tmp / "coverage.csv")
     for spec in load_tables().values():
         write_book_csv(tmp / "tables" / f"{spec.number}-{spec.id}.csv", spec, city[spec.id], lang, dialect=book_csv)
@@ -124,6 +124,29 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
     """A CSV whose text is neutral: a file name or a code can never arrive as a formula."""
     frame = neutral_frame(frame)
     atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+
+
+def _lineage_csv(frame: pd.DataFrame, path: Path) -> None:
+    """:func:`_csv` of a lineage (a row per contribution: texts as categories, whole numbers), the same
+    bytes in a tenth of the time (Arrow's CSV writer: 0.2 against 2.2 s of CPU for 700,000 rows).
+
+    Arrow is asked to quote nothing, which is what pandas writes where no text holds a comma, a quote or
+    a line break; a text that does makes Arrow refuse, and :func:`_csv` writes the file instead."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    frame = neutral_frame(frame)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write((",".join(frame.columns) + "\n").encode())  # the columns' names need no quotes
+            pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), f,
+                            pacsv.WriteOptions(include_header=False, quoting_style="none"))
+
+    try:
+        atomic_write(path, write)
+    except pa.ArrowInvalid:  # a text that must be quoted
+        _csv(frame, path)
 
 
 def _fsync_tree(folder: Path) -> None:

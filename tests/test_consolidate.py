@@ -4,6 +4,7 @@ non-zero contribution, its texts held as categories."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from conftest import consistent_values
 from pipeline.complete import inner_cells
@@ -49,6 +50,27 @@ def test_the_lineage_texts_are_categories_written_as_their_text(tmp_path):
     written = (tmp_path / "categories.csv").read_bytes()
     assert written == (tmp_path / "texts.csv").read_bytes()
     assert b"'=HYPERLINK" in written and b",=HYPERLINK" not in written and b'"=HYPERLINK' not in written
+
+
+def test_lineage_csv_has_the_bytes_pandas_writes(tmp_path, monkeypatch):
+    """lineage.csv is written by Arrow where no text needs quotes (pandas is not called), by pandas where
+    one does (a neutralised formula holds quotes): the bytes of :func:`_csv` either way, empty or not."""
+    from pipeline import publish
+
+    hostile = Source("=HYPERLINK(\"http://x\"),x", "f" * 64, consistent_values())
+    frames = {"clean": consolidate(sources(40))[1], "empty": consolidate([])[1],
+              "hostile": consolidate([*sources(3), hostile])[1]}
+    for name, lineage in frames.items():
+        _csv(integer_values(lineage), tmp_path / f"{name}.pandas.csv")
+    with monkeypatch.context() as m:
+        m.setattr(publish, "_csv", lambda *_: pytest.fail("a lineage without quotes is Arrow's to write"))
+        for name in ("clean", "empty"):
+            publish._lineage_csv(integer_values(frames[name]), tmp_path / f"{name}.csv")
+    publish._lineage_csv(integer_values(frames["hostile"]), tmp_path / "hostile.csv")
+    for name in frames:
+        assert (tmp_path / f"{name}.csv").read_bytes() == (tmp_path / f"{name}.pandas.csv").read_bytes(), name
+    assert b'"\'=HYPERLINK(""http://x""),x"' in (tmp_path / "hostile.csv").read_bytes()
+    assert not list(tmp_path.glob(".*.tmp"))  # Arrow's refusal leaves no temporary file
 
 
 def test_no_source_gives_an_empty_lineage():
