@@ -150,7 +150,7 @@ def load(root: Path) -> Workspace:
             return None
         target = (root / value).resolve()
         if not target.exists():
-            raise WorkspaceError("no_target", path=path, key=key, value=repr(value))
+            raise WorkspaceError("no_target", path=path, setting=key, value=repr(value))
         return target
 
     return Workspace(

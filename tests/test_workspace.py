@@ -444,3 +444,17 @@ def test_a_broken_rekap_toml_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "book_csv" in result.output
     (root / "rekap.toml").write_text("agency = [", encoding="utf-8")
     assert rekap("status", "--workspace", root).exit_code == 2
+
+
+@pytest.mark.parametrize("setting", ["registry", "specs", "collection"])
+def test_a_setting_naming_a_missing_folder_is_a_usage_error(tmp_path, setting):
+    root = tmp_path / "kerja"
+    assert rekap("init", root).exit_code == 0
+    config = (root / "rekap.toml").read_text(encoding="utf-8")
+    line = next(x for x in config.splitlines() if x.startswith(f"{setting} = "))
+    (root / "rekap.toml").write_text(config.replace(line, f'{setting} = "hilang"'), encoding="utf-8")
+    for lang, words in (("id", "tidak ada"), ("en", "does not exist")):
+        result = rekap("run", "--workspace", root, "--lang", lang)
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2, result.output  # a usage error, not a traceback (exit code 1)
+        assert len(lines) == 1 and f"{setting} = 'hilang' {words}" in lines[0], lines
