@@ -279,7 +279,7 @@ def _engine(url: str, create: bool) -> Iterator[sa.Engine]:
     try:
         u = sa.make_url(url)
     except (exc.ArgumentError, ValueError, TypeError) as e:
-        raise DatabaseError(f"not a database URL: {url!r} ({e})") from e
+        raise DatabaseError(f"not a database URL ({e})") from e  # not echoed: it may hold a password
     kwargs: dict = {}
     if u.drivername == "postgresql":  # the bare name means psycopg2, which we do not install
         u = u.set(drivername="postgresql+psycopg")

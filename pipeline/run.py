@@ -235,8 +235,11 @@ def fault_note(err: BaseException) -> str:
     import sqlite3
 
     from pipeline.catalog import CatalogDamaged
+    from pipeline.database import DatabaseError
 
     where = getattr(err, "filename", None) or ""
+    if isinstance(err, DatabaseError):  # its message says which database and why (no password)
+        return note("run.fault.database", error=str(err))
     if isinstance(err, CatalogDamaged):
         kind, where = "catalog", str(err.path)
     elif isinstance(err, OSError) and err.errno == errno.EROFS:

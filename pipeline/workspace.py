@@ -58,7 +58,10 @@ class WorkspaceError(ValueError):
     def message(self, lang: str = "id") -> str:
         from pipeline import text
 
-        return text.say(f"workspace.{self.key}", lang, **self.params)
+        params = dict(self.params)
+        if "expects" in params:  # what the setting must be, in the reader's words
+            params["expects"] = text.say(f"workspace.expects.{params['expects']}", lang, **params)
+        return text.say(f"workspace.{self.key}", lang, **params)
 
 
 @dataclass(frozen=True)
@@ -128,36 +131,98 @@ def load(root: Path) -> Workspace:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise WorkspaceError("unreadable", path=path, error=err)
-    release = data.get("release", {})
-    output = data.get("output", {})
-    book_csv = output.get("book_csv", "excel-id")
-    share = release.get("required_share", 1.0)
-    staff_policy = data.get("staff", {}).get("policy", "reconcile")
-    if staff_policy not in STAFF_POLICIES:
-        raise WorkspaceError("staff_policy", path=path, choices=", ".join(STAFF_POLICIES))
-    if book_csv not in BOOK_CSV_DIALECTS or not isinstance(share, (int, float)) or not 0 <= share <= 1:
-        raise WorkspaceError("output", path=path, choices=", ".join(BOOK_CSV_DIALECTS))
-
-    from pipeline.specs import AGENCY_CODE
-
-    instansi = str(data.get("instansi") or "").strip().upper()
-    if instansi and not AGENCY_CODE.fullmatch(instansi):
-        raise WorkspaceError("instansi", path=path, value=repr(instansi))
-
-    def folder_or_file(key: str) -> Path | None:
-        value = data.get(key)
-        if not value:
-            return None
-        target = (root / value).resolve()
-        if not target.exists():
-            raise WorkspaceError("no_target", path=path, setting=key, value=repr(value))
-        return target
-
+    setting = _Settings(root, path, data)
+    share = setting("release", "required_share", 1.0)
     return Workspace(
-        root, agency=str(data.get("agency") or Workspace.agency), instansi=instansi, registry=folder_or_file("registry"),
-        specs=folder_or_file("specs"), collection=folder_or_file("collection"), database=data.get("database") or None,
-        release=ReleasePolicy(float(share), tuple(str(c).upper() for c in release.get("exempt", ()))),
-        book_csv=book_csv, staff_policy=staff_policy, config=path)
+        root, agency=setting(None, "agency", "") or Workspace.agency, instansi=setting(None, "instansi", ""),
+        registry=setting(None, "registry", None), specs=setting(None, "specs", None),
+        collection=setting(None, "collection", None), database=setting(None, "database", "") or None,
+        release=ReleasePolicy(float(share), tuple(c.upper() for c in setting("release", "exempt", []))),
+        book_csv=setting("output", "book_csv", "excel-id"), staff_policy=setting("staff", "policy", "reconcile"),
+        config=path)
+
+
+# What each setting of rekap.toml must be: (section or None, name) -> kind (its words: the text catalogue's
+# ``workspace.expects.<kind>``), and the choices of a "choice".
+SETTINGS = {
+    (None, "agency"): ("text", ()),
+    (None, "instansi"): ("agency_code", ()),
+    (None, "registry"): ("file", ()),
+    (None, "specs"): ("folder", ()),
+    (None, "collection"): ("collection", ()),
+    (None, "database"): ("text", ()),
+    ("release", "required_share"): ("share", ()),
+    ("release", "exempt"): ("codes", ()),
+    ("output", "book_csv"): ("choice", BOOK_CSV_DIALECTS),
+    ("staff", "policy"): ("choice", STAFF_POLICIES),
+}
+
+
+class _Settings:
+    """The settings of one rekap.toml, each checked against :data:`SETTINGS` as it is read: a value of the
+    wrong kind is a :class:`WorkspaceError` naming the setting, what it holds and what it must be."""
+
+    def __init__(self, root: Path, path: Path, data: dict):
+        self.root, self.path, self.data = root, path, data
+
+    def __call__(self, section: str | None, name: str, default):
+        table = self.data if section is None else self.data.get(section, {})
+        if not isinstance(table, dict):
+            raise WorkspaceError("setting", path=self.path, setting=section, value=_shown(table), expects="section")
+        kind, choices = SETTINGS[section, name]
+        value = table.get(name)
+        if name not in table or (value == "" and kind in ("file", "folder", "collection")):
+            return default
+        where = name if section is None else f"{section}.{name}"
+        checked = self._checked(kind, value, choices)
+        if checked is _WRONG:
+            raise WorkspaceError("setting", path=self.path, setting=where, value=_shown(value), expects=kind,
+                                 choices=", ".join(choices))
+        if isinstance(checked, Path) and not checked.exists():
+            raise WorkspaceError("no_target", path=self.path, setting=where, value=_shown(value))
+        if isinstance(checked, Path) and not _of_kind(kind, checked):
+            raise WorkspaceError("setting", path=self.path, setting=where, value=_shown(value), expects=kind,
+                                 choices="")
+        return checked
+
+    def _checked(self, kind: str, value, choices: tuple):
+        if kind == "share":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+            return value if ok else _WRONG
+        if kind == "codes":
+            ok = isinstance(value, list) and all(isinstance(c, str) and c.strip() for c in value)
+            return [c.strip() for c in value] if ok else _WRONG
+        if not isinstance(value, str):
+            return _WRONG
+        if kind == "choice":
+            return value if value in choices else _WRONG
+        if kind == "agency_code":
+            from pipeline.specs import AGENCY_CODE
+
+            code = value.strip().upper()
+            return code if not code or AGENCY_CODE.fullmatch(code) else _WRONG
+        if kind in ("file", "folder", "collection"):
+            return (self.root / value).resolve()
+        return value
+
+
+_WRONG = object()
+
+
+def _of_kind(kind: str, target: Path) -> bool:
+    """Whether an existing ``target`` is what a setting of ``kind`` names (a collection: a folder of tables)."""
+    if kind == "file":
+        return target.is_file()
+    if kind == "collection":
+        return target.is_dir() and any((target / "tables").glob("*.yaml"))
+    return target.is_dir()
+
+
+def _shown(value) -> str:
+    """A setting's value as rekap.toml writes it (a text in double quotes, a list in brackets)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 CONFIG_TEXT = '''# rekap workspace settings (see the README, "Running rekap for an agency").

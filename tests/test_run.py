@@ -299,6 +299,17 @@ def test_nothing_accepted_is_a_failed_run_that_publishes_nothing(site):
     assert not (site.processed / PERIOD).exists()
 
 
+@pytest.mark.parametrize("url, words", [("bukan-url", "not a database URL"),
+                                         ("oracle+nodriver://u:rahasia@host/db", "cannot use database URL")])
+def test_a_database_that_cannot_be_used_fails_the_run_saying_why(site, url, words):
+    site.submit(Submission("DINKES"))
+    result = site.run("--db", url)
+    assert result.exit_code == 5 and "Traceback" not in result.output
+    assert f"basis data: {words}" in result.output and "tak terduga" not in result.output
+    assert "rahasia" not in result.output  # a password in the URL is never shown
+    assert not (site.processed / PERIOD).exists()  # nothing published
+
+
 def test_failing_publish_gate_publishes_nothing(site, monkeypatch):
     import pipeline.gate as gate
 

@@ -446,15 +446,57 @@ def test_a_broken_rekap_toml_is_a_usage_error(tmp_path):
     assert rekap("status", "--workspace", root).exit_code == 2
 
 
-@pytest.mark.parametrize("setting", ["registry", "specs", "collection"])
-def test_a_setting_naming_a_missing_folder_is_a_usage_error(tmp_path, setting):
+# (a line of the rekap.toml `rekap init` writes, what it is changed to, the message's words)
+BAD_SETTINGS = [
+    ('registry = "registry.csv"', 'registry = "hilang"', 'registry = "hilang" tidak ada'),
+    ('specs = "schemas"', 'specs = "hilang"', 'specs = "hilang" tidak ada'),
+    ('collection = ""', 'collection = "hilang"', 'collection = "hilang" tidak ada'),
+    ('registry = "registry.csv"', "registry = 5", "registry = 5 tidak berlaku; harus nama sebuah berkas"),
+    ('registry = "registry.csv"', 'registry = "raw"', 'registry = "raw" tidak berlaku; harus nama sebuah berkas'),
+    ('specs = "schemas"', 'specs = "registry.csv"', 'specs = "registry.csv" tidak berlaku; harus nama sebuah folder'),
+    ('collection = ""', 'collection = "raw"', 'collection = "raw" tidak berlaku; harus nama folder yang berisi tables'),
+    ('database = ""', "database = 5", "database = 5 tidak berlaku; harus teks"),
+    ('instansi = ""', 'instansi = "kota serang"', 'instansi = "kota serang" tidak berlaku; harus kode instansi'),
+    ("required_share = 1.0", "required_share = true", "release.required_share = true tidak berlaku; harus bilangan"),
+    ("required_share = 1.0", "required_share = 1.5", "release.required_share = 1.5 tidak berlaku; harus bilangan"),
+    ("exempt = []", 'exempt = "DINKES"', 'release.exempt = "DINKES" tidak berlaku; harus daftar kode OPD'),
+    ('book_csv = "excel-id"', 'book_csv = "tab"', 'output.book_csv = "tab" tidak berlaku; harus salah satu dari excel-id'),
+    ('policy = "reconcile"', "policy = 3", "staff.policy = 3 tidak berlaku; harus salah satu dari reconcile"),
+    ("[release]", "release = 5\n[rilis]", "release = 5 tidak berlaku; harus sebuah bagian: [release]"),
+]
+
+
+@pytest.mark.parametrize("line, changed, words", BAD_SETTINGS, ids=[c[1].split(" =")[0] + "=" + c[1].split("= ")[1][:12]
+                                                                     for c in BAD_SETTINGS])
+def test_a_setting_of_the_wrong_kind_is_a_one_line_usage_error(tmp_path, line, changed, words):
     root = tmp_path / "kerja"
     assert rekap("init", root).exit_code == 0
-    config = (root / "rekap.toml").read_text(encoding="utf-8")
-    line = next(x for x in config.splitlines() if x.startswith(f"{setting} = "))
-    (root / "rekap.toml").write_text(config.replace(line, f'{setting} = "hilang"'), encoding="utf-8")
-    for lang, words in (("id", "tidak ada"), ("en", "does not exist")):
-        result = rekap("run", "--workspace", root, "--lang", lang)
+    config = (root / "rekap.toml").read_text(encoding="utf-8").splitlines()
+    assert line in config
+    (root / "rekap.toml").write_text("\n".join(changed if x == line else x for x in config), encoding="utf-8")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    for command in (["run"], ["status"], ["validate", root / "raw"]):
+        result = rekap(*command, "--workspace", root)
         lines = result.output.strip().splitlines()
         assert result.exit_code == 2, result.output  # a usage error, not a traceback (exit code 1)
-        assert len(lines) == 1 and f"{setting} = 'hilang' {words}" in lines[0], lines
+        assert len(lines) == 1 and words in lines[0], lines
+    english = rekap("run", "--workspace", root, "--lang", "en").output
+    assert "is not valid; it must be" in english or "does not exist" in english, english
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+def test_settings_of_the_right_kind_are_read(tmp_path):
+    from pipeline.workspace import load
+
+    root = tmp_path / "kerja"
+    assert rekap("init", root).exit_code == 0
+    (root / "koleksi" / "tables").mkdir(parents=True)
+    (root / "koleksi" / "tables" / "1-x.yaml").write_text("id: x\n", encoding="utf-8")
+    config = (root / "rekap.toml").read_text(encoding="utf-8")
+    for line, changed in (("exempt = []", 'exempt = ["dinkes", " RSUD "]'), ("required_share = 1.0", "required_share = 1"),
+                          ('instansi = ""', 'instansi = "kota-serang"'), ('collection = ""', 'collection = "koleksi"')):
+        config = config.replace(line, changed)
+    (root / "rekap.toml").write_text(config, encoding="utf-8")
+    ws = load(root)
+    assert ws.release.exempt == ("DINKES", "RSUD") and ws.release.required_share == 1.0
+    assert ws.instansi == "KOTA-SERANG" and ws.collection == root / "koleksi" and ws.registry == root / "registry.csv"
