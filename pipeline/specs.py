@@ -445,18 +445,69 @@ def load_registry(path: Path | None = None) -> dict[str, Opd]:
     agency's code (capitals, digits, ``-``), which names its folder ``raw/PERIOD/<instansi>/``. An OPD
     of an agency is known as ``INSTANSI.CODE`` (:attr:`Opd.code`), so two agencies may each have a
     ``DISKOMINFO``; a line without an agency keeps its bare code."""
-    with open(path or spec_file("registry.csv"), newline="", encoding="utf-8") as f:
-        registry = {}
-        for r in csv.DictReader(f):
-            instansi = (r.get("instansi") or "").strip().upper()
-            if instansi and not AGENCY_CODE.fullmatch(instansi):
-                raise ValueError(f"registry: agency code {instansi!r} is not capitals, digits and '-'")
-            code = f"{instansi}.{r['code']}" if instansi else r["code"]
-            if code in registry:
-                raise ValueError(f"registry: {code} is listed twice")
-            registry[code] = Opd(code, r["name"], r["type"], r["leader"], _list(r.get("aliases")),
-                                 _list(r.get("tables")), instansi)
-        return registry
+    path = Path(path or spec_file("registry.csv"))
+    registry: dict[str, Opd] = {}
+    for line, r in _registry_lines(path):
+        instansi = r.get("instansi", "").upper()
+        if instansi and not AGENCY_CODE.fullmatch(instansi):
+            raise RegistryError("agency", path, line=line, value=instansi)
+        if not OPD_CODE.fullmatch(r["code"]):
+            raise RegistryError("code", path, line=line, value=r["code"])
+        if not r["name"]:
+            raise RegistryError("no_name", path, line=line, code=r["code"])
+        code = f"{instansi}.{r['code']}" if instansi else r["code"]
+        if code in registry:
+            raise RegistryError("twice", path, line=line, code=code)
+        registry[code] = Opd(code, r["name"], r["type"], r["leader"], _list(r.get("aliases")),
+                             _list(r.get("tables")), instansi)
+    if not registry:
+        raise RegistryError("empty", path)
+    return registry
+
+
+REGISTRY_COLUMNS = ("code", "name", "type", "leader")  # the columns every registry has (aliases, tables, instansi: optional)
+OPD_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,63}")  # an OPD code names its files: nothing else allowed
+
+
+class RegistryError(ValueError):
+    """A registry that cannot be used: ``key`` names its text (the text catalogue's ``registry`` section),
+    ``params`` fill it; :meth:`message` says what is wrong, and where, in the reader's language."""
+
+    def __init__(self, key: str, path: Path, **params):
+        self.key, self.params = key, {"path": str(path), **params}
+        super().__init__(key)
+
+    def message(self, lang: str = "id") -> str:
+        from pipeline import text
+
+        return text.say(f"registry.{self.key}", lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.message("en")
+
+
+def _registry_lines(path: Path):
+    """(line number, row) of each line of a registry that is not blank, its cells stripped, by lower-cased
+    column name. Read as Excel saves it: UTF-8 with or without its mark (else Windows-1252, Excel's "CSV"),
+    separated by commas or (an Indonesian Excel's) semicolons, whichever the header line holds more of."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise RegistryError("unreadable", path, error=err.strerror or type(err).__name__) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    header = text.split("\n", 1)[0]
+    rows = csv.reader(text.splitlines(), delimiter=";" if header.count(";") > header.count(",") else ",")
+    columns = [c.strip().lower() for c in next(rows, [])]
+    missing = [c for c in REGISTRY_COLUMNS if c not in columns]
+    if missing:
+        found = "".join(ch for ch in ", ".join(columns) if ch.isprintable())[:200]
+        raise RegistryError("columns", path, missing=", ".join(missing), found=found or "-")
+    for cells in rows:
+        if any(c.strip() for c in cells):
+            yield rows.line_num, {name: cells[i].strip() if i < len(cells) else "" for i, name in enumerate(columns)}
 
 
 AGENCY_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,63}")  # an agency code names a folder: nothing else allowed

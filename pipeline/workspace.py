@@ -105,10 +105,12 @@ class Workspace:
         return self.root / "templates"
 
     def activate(self) -> Workspace:
-        """Make this workspace's registry and spec overrides the ones in force for this process."""
-        from pipeline.specs import use_specs
+        """Make this workspace's registry and spec overrides the ones in force for this process. The registry
+        is read here: one that cannot be used is a :class:`pipeline.specs.RegistryError` before any work."""
+        from pipeline.specs import load_registry, use_specs
 
         use_specs(self.specs, self.registry, self.collection)
+        load_registry()
         return self
 
 

@@ -9,6 +9,7 @@ The workspace has its own three-OPD registry (a workspace override), which keeps
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -500,3 +501,59 @@ def test_settings_of_the_right_kind_are_read(tmp_path):
     ws = load(root)
     assert ws.release.exempt == ("DINKES", "RSUD") and ws.release.required_share == 1.0
     assert ws.instansi == "KOTA-SERANG" and ws.collection == root / "koleksi" and ws.registry == root / "registry.csv"
+
+
+# -- the registry ----------------------------------------------------------------------------------------------
+def _registry_variants():
+    lines = REGISTRY.splitlines()
+    return {
+        "listed twice": ("\n".join(lines + [lines[1]]), "baris 5: DINKES tercantum dua kali"),
+        "no name column": ("\n".join(",".join(x.split(",")[:1] + x.split(",")[2:]) for x in lines),
+                           "kolom name tidak ada"),
+        "no header line": ("\n".join(lines[1:]), "kolom code, name, type, leader tidak ada"),
+        "empty file": ("", "kolom code, name, type, leader tidak ada"),
+        "header only": (lines[0], "tidak berisi satu OPD pun"),
+        "a path as code": (REGISTRY + "../X,Dinas X,dinas,III.A\n", 'baris 5: kode OPD "../X" tidak berlaku'),
+        "a lower-case code": (REGISTRY + "dinx,Dinas X,dinas,III.A\n", 'baris 5: kode OPD "dinx" tidak berlaku'),
+        "a code with a space": (REGISTRY + "DIN X,Dinas X,dinas,III.A\n", 'kode OPD "DIN X" tidak berlaku'),
+        "a line without name": (REGISTRY + "DINX\n", "baris 5: OPD DINX tidak punya nama"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_registry_variants()))
+def test_a_registry_that_cannot_be_used_is_a_one_line_usage_error(tmp_path, case):
+    content, words = _registry_variants()[case]
+    root = tmp_path / "kerja"
+    assert rekap("init", root).exit_code == 0
+    (root / "registry.csv").write_text(content, encoding="utf-8")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    for command in (["run"], ["status"], ["validate", root / "raw"]):
+        result = rekap(*command, "--workspace", root)
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2, result.output  # a usage error, not a traceback (exit code 1)
+        assert len(lines) == 1 and lines[0].startswith("rekap: register OPD ") and words in lines[0], lines
+    assert "the OPD registry" in rekap("run", "--workspace", root, "--lang", "en").output
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+@pytest.mark.parametrize("saved", ["utf-8-sig", "semicolons", "cp1252"])
+def test_a_registry_saved_by_excel_reads_as_the_plain_one(tmp_path, saved):
+    from pipeline.specs import load_registry
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text(REGISTRY + "DISPAR,Dinas Pariwisata dan Budaya Sérang,dinas,II.B\n", encoding="utf-8")
+    excel = tmp_path / "excel.csv"
+    text = plain.read_text(encoding="utf-8")
+    if saved == "utf-8-sig":  # Excel's "CSV UTF-8": a byte-order mark
+        excel.write_bytes(text.encode("utf-8-sig"))
+    elif saved == "semicolons":  # an Indonesian Excel separates with ';', quotes a name holding one, adds empty lines
+        excel.write_text(text.replace(",", ";").replace("Dinas Pariwisata dan Budaya Sérang",
+                                                        '"Dinas Pariwisata dan Budaya; Sérang"') + ";;;\n;;;\n",
+                         encoding="utf-8")
+    else:  # Excel's plain "CSV" on Windows
+        excel.write_bytes(text.encode("cp1252"))
+    read = load_registry(excel)
+    expected = load_registry(plain)
+    if saved == "semicolons":
+        expected["DISPAR"] = dataclasses.replace(expected["DISPAR"], name="Dinas Pariwisata dan Budaya; Sérang")
+    assert read == expected and list(read) == ["DINKES", "DINDIKBUD", "INSP", "DISPAR"]
