@@ -108,13 +108,13 @@ def command(group, *args, **kwargs):
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(workspace, quiet, verbose, **kw):
-            from pipeline.specs import RegistryError
+            from pipeline.specs import RegistryError, SpecError
             from pipeline.workspace import WorkspaceError, find
 
             lang = kw.get("lang", DEFAULT)
             try:
                 ws = find(workspace).activate()
-            except (WorkspaceError, RegistryError) as err:
+            except (WorkspaceError, RegistryError, SpecError) as err:
                 raise UsageFailure(err.message(lang if lang in text.LANGUAGES else DEFAULT)) from None
             if lang not in text.languages():  # the shipped ones and any the workspace's text.yaml adds
                 raise UsageFailure(text.say("cli.unknown_language", DEFAULT, lang=lang,

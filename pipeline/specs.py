@@ -20,6 +20,7 @@ import csv
 import functools
 import itertools
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -392,7 +393,54 @@ def read_yaml(path: Path):
     ``rekap --help``), and parses with libyaml where it has it (ten times faster than pure Python)."""
     import yaml
 
-    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    try:
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise SpecError(path, " ".join(str(err).replace('in "<unicode string>", ', "").split())) from None
+
+
+class SpecError(ValueError):
+    """A spec file that cannot be used (a workspace's override, a collection's table): which file, and what is
+    wrong with it (YAML's own words, or the key that is missing or of the wrong kind)."""
+
+    def __init__(self, path, detail: str):
+        self.path, self.detail = Path(path), detail
+        super().__init__(f"{path}: {detail}")
+
+    def message(self, lang: str = "id") -> str:
+        from pipeline import text
+
+        return text.say_shipped("spec.unusable", lang, path=self.path, detail=self.detail)
+
+
+@contextmanager
+def _spec(path):
+    """Inside: what goes wrong building a spec from ``path`` (a key missing, a value of the wrong kind) is a
+    :class:`SpecError` naming that file."""
+    try:
+        yield
+    except SpecError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        what = f"{type(err).__name__}: {err}" if not isinstance(err, KeyError) else f"no {err}"
+        raise SpecError(path, what) from None
+
+
+def check_specs() -> None:
+    """Read every spec in force (tables, dimensions, rules, texts) when a workspace overrides or adds any: a
+    file that cannot be used is a :class:`SpecError` now, before any work, rather than a fault in the
+    middle of a run."""
+    from pipeline import text
+    from pipeline.rules.cross import compiled
+
+    in_force = spec_files()
+    if all(Path(p).resolve().is_relative_to(SCHEMAS.resolve()) for n, p in in_force.items() if n != "registry.csv"):
+        return  # the shipped specs only: tested with rekap itself, and read where a command needs them
+    load_tables()
+    with _spec(in_force.get("rules.yaml", "rules.yaml")):
+        compiled()
+    with _spec(in_force.get("text.yaml", "text.yaml")):
+        text.languages()
 
 
 def spec_file(name: str) -> Path:
@@ -432,7 +480,10 @@ def load_tables(root: Path | None = None) -> dict[str, TableSpec]:
     # a workspace's dimensions.yaml adds to (or redefines, by name) the shipped dimensions
     dimensions = read_yaml(SCHEMAS / "dimensions.yaml")
     dimensions.update(read_yaml(dimensions_file) or {})
-    specs = [build_table(read_yaml(p), dimensions) for p in table_files]
+    specs = []
+    for p in table_files:
+        with _spec(p):
+            specs.append(build_table(read_yaml(p), dimensions))
     return {s.id: s for s in sorted(specs, key=lambda s: s.number)}
 
 

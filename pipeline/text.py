@@ -94,6 +94,15 @@ def say(key: str, lang: str = DEFAULT, /, **params) -> str:
     return fill(pick(entry(key), lang), params)
 
 
+def say_shipped(key: str, lang: str = DEFAULT, /, **params) -> str:
+    """:func:`say` from the shipped catalogue alone: for what is wrong with a workspace's own specs, its
+    ``text.yaml`` among them."""
+    node: Any = _load(None)
+    for part in key.split("."):
+        node = node[part]
+    return fill(pick(node, lang), params)
+
+
 def words(key: str, lang: str = DEFAULT) -> dict:
     """A section's leaves in one language, by name (nested sections stay nested)."""
     def render(node):

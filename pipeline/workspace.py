@@ -106,11 +106,13 @@ class Workspace:
 
     def activate(self) -> Workspace:
         """Make this workspace's registry and spec overrides the ones in force for this process. The registry
-        is read here: one that cannot be used is a :class:`pipeline.specs.RegistryError` before any work."""
-        from pipeline.specs import load_registry, use_specs
+        and the specs are read here: one that cannot be used is a :class:`pipeline.specs.RegistryError` (or
+        :class:`pipeline.specs.SpecError`) before any work."""
+        from pipeline.specs import check_specs, load_registry, use_specs
 
         use_specs(self.specs, self.registry, self.collection)
         load_registry()
+        check_specs()
         return self
 
 

@@ -557,3 +557,36 @@ def test_a_registry_saved_by_excel_reads_as_the_plain_one(tmp_path, saved):
     if saved == "semicolons":
         expected["DISPAR"] = dataclasses.replace(expected["DISPAR"], name="Dinas Pariwisata dan Budaya; Sérang")
     assert read == expected and list(read) == ["DINKES", "DINDIKBUD", "INSP", "DISPAR"]
+
+
+# -- the specs a workspace overrides or adds -------------------------------------------------------------------
+BROKEN_SPECS = {  # a file of the workspace's schemas/, what it holds, words of the message
+    "rules.yaml not YAML": ("rules.yaml", "rules: [\n  - {id: x\n", "line 2, column 3"),
+    "rules.yaml not a list": ("rules.yaml", "rules: 5\n", "TypeError"),
+    "a rule without its left side": ("rules.yaml", "rules:\n  - {id: x, kind: equal, code: X}\n", "no 'left'"),
+    "a table without dimensions": ("tables/1-golongan.yaml", "id: golongan\nrows: 5\n", "no 'dimensions'"),
+    "an empty table": ("tables/9-baru.yaml", "", "TypeError"),
+    "text.yaml not YAML": ("text.yaml", "workspace: [\n", "line 2, column 1"),
+    "text.yaml not text": ("text.yaml", b"\x80\x81\xfe", "codec can't decode"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_SPECS))
+def test_a_spec_that_cannot_be_used_is_a_one_line_usage_error(tmp_path, case):
+    name, content, words = BROKEN_SPECS[case]
+    root = tmp_path / "kerja"
+    assert rekap("init", root).exit_code == 0
+    path = root / "schemas" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    for command, lang, frame in ((["run"], "id", "rekap: spesifikasi "), (["status"], "id", "rekap: spesifikasi "),
+                                 (["validate", root / "raw"], "en", "rekap: the spec ")):
+        result = rekap(*command, "--workspace", root, "--lang", lang)
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2, result.output  # a usage error, not a traceback (exit code 1) nor a fault (5)
+        assert len(lines) == 1 and lines[0].startswith(frame) and name in lines[0] and words in lines[0], lines
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+    path.unlink()
+    assert rekap("status", "--workspace", root).exit_code == 2  # fixed: on to the next complaint (no run yet)
+    assert "spesifikasi" not in rekap("status", "--workspace", root).output
