@@ -531,7 +531,7 @@ class RegistryError(ValueError):
     def message(self, lang: str = "id") -> str:
         from pipeline import text
 
-        return text.say(f"registry.{self.key}", lang, **self.params)
+        return text.say_shipped(f"registry.{self.key}", lang, **self.params)  # read before the workspace's texts
 
     def __str__(self) -> str:
         return self.message("en")

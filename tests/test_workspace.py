@@ -590,3 +590,15 @@ def test_a_spec_that_cannot_be_used_is_a_one_line_usage_error(tmp_path, case):
     path.unlink()
     assert rekap("status", "--workspace", root).exit_code == 2  # fixed: on to the next complaint (no run yet)
     assert "spesifikasi" not in rekap("status", "--workspace", root).output
+
+
+def test_a_broken_registry_is_worded_when_the_workspaces_texts_are_broken_too(tmp_path):
+    root = tmp_path / "kerja"
+    assert rekap("init", root).exit_code == 0
+    (root / "schemas" / "text.yaml").write_text("workspace: [\n", encoding="utf-8")
+    (root / "registry.csv").write_text("x\n", encoding="utf-8")
+    result = rekap("status", "--workspace", root)
+    assert result.exit_code == 2 and "kolom code, name, type, leader tidak ada" in result.output, result.output
+    (root / "registry.csv").write_text(REGISTRY, encoding="utf-8")  # then the texts' turn
+    result = rekap("status", "--workspace", root)
+    assert result.exit_code == 2 and "spesifikasi" in result.output and "text.yaml" in result.output, result.output
