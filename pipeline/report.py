@@ -116,6 +116,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
         stamp = {"fingerprint": report.fingerprint, "lang": lang, "versions": versions, "reports": prints}
         atomic_write_text(folder / STAMP, json.dumps(stamp, sort_keys=True, indent=0) + "\n")
         _prune(store, before.get("reports", {}), prints)
+        _remove_departed(folder, before.get("reports", {}), prints)
     return written
 
 
@@ -352,6 +353,19 @@ def _prune(store: Path, before: dict[str, str], now: dict[str, str]) -> None:
     for name, key in before.items():
         if name.startswith("opd:") and key not in kept:
             (store / key[:2] / f"{key}.xlsx").unlink(missing_ok=True)
+
+
+def _remove_departed(folder: Path, before: dict[str, str], now: dict[str, str]) -> None:
+    """Remove the page and the marked workbook of each OPD these reports had and no longer have (it left the
+    registry, or its code changed), once the new stamp is written: a page nobody links to would still be
+    sent round with the folder, and its workbook may list the OPD's employees."""
+    opd = folder / "opd"
+    for name in before:
+        code = name.removeprefix("opd:")
+        if name.startswith("opd:") and name not in now:
+            for path in (opd / f"{code}.html", feedback_path(folder.parent, folder.name, code)):
+                if path.resolve().parent == opd.resolve():  # the stamp's code names a file of opd/, nothing else
+                    path.unlink(missing_ok=True)
 
 
 def _stamp(folder: Path) -> dict:

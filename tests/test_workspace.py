@@ -602,3 +602,22 @@ def test_a_broken_registry_is_worded_when_the_workspaces_texts_are_broken_too(tm
     (root / "registry.csv").write_text(REGISTRY, encoding="utf-8")  # then the texts' turn
     result = rekap("status", "--workspace", root)
     assert result.exit_code == 2 and "spesifikasi" in result.output and "text.yaml" in result.output, result.output
+
+
+def test_the_reports_of_an_opd_that_left_the_registry_are_removed(ws):
+    assert ws("period", "new", PERIOD).exit_code == 0
+    ws.submit(Submission("DINKES", PERIOD), "DINKES.xlsx")
+    ws.submit(Submission("INSP", PERIOD), "INSP.xlsx")
+    assert ws("run").exit_code in (0, 1)
+    opd = ws.root / "reports" / PERIOD / "opd"
+    kept = {name: (opd / name).read_bytes() for name in ("DINKES.html", "DINKES-umpan-balik.xlsx")}
+    assert (opd / "INSP.html").is_file() and (opd / "INSP-umpan-balik.xlsx").is_file()
+    (ws.root / "raw" / PERIOD / "INSP.xlsx").unlink()
+    (ws.root / "registry.csv").write_text("\n".join(x for x in REGISTRY.splitlines() if not x.startswith("INSP,")),
+                                          encoding="utf-8")
+    use_specs()  # this process read the registry before: as a new `rekap` process would, read it again
+    assert ws("run").exit_code in (0, 1)
+    assert not (opd / "INSP.html").exists() and not (opd / "INSP-umpan-balik.xlsx").exists()
+    assert {name: (opd / name).read_bytes() for name in kept} == kept
+    assert sorted(p.name for p in opd.iterdir()) == sorted(
+        [f"{code}.html" for code in ("DINDIKBUD", "DINKES")] + ["DINKES-umpan-balik.xlsx"])
