@@ -579,18 +579,31 @@ def report(ws, ui, period, processed_dir, reports_dir, jobs, lang):
 @command(cli)
 @click.option("--period", callback=_period, help="Only this period; default: the latest period in the catalog.")
 @click.option("--processed", "processed_dir", type=click.Path(path_type=Path))
-def status(ws, ui, period, processed_dir, lang):
+@click.option("--instansi", "agencies", multiple=True, metavar="CODE",
+              help="A registry of agencies: list this agency's OPDs (repeatable); without it, a line per agency.")
+def status(ws, ui, period, processed_dir, agencies, lang):
     """Show every registry OPD with its status in the last run, its latest version and findings, the
-    release status, and the last runs (a run whose process is gone is shown as stopped).
+    release status, and the last runs (a run whose process is gone is shown as stopped). A registry of
+    agencies gets a line per agency (its OPDs' statuses, its release); --instansi lists an agency's OPDs.
 
     \b
     Example:
       rekap status --period 2022
+      rekap status --period 2022 --instansi KOTA-SERANG
     """
-    from pipeline.status import status_text
+    from pipeline.status import UnknownAgency, check_agencies, status_text
 
     from pipeline.catalog import Catalog
+    from pipeline.specs import agencies as agencies_of, load_registry
 
+    agencies = tuple(dict.fromkeys(a.strip().upper() for a in agencies))
+    names = agencies_of(load_registry())
+    if agencies and not names:
+        raise UsageFailure.say("no_agencies", lang)
+    try:
+        check_agencies(agencies, names)
+    except UnknownAgency as err:
+        raise UsageFailure.say("unknown_agency", lang, agency=err.asked, known=text.first(err.known, 10)) from None
     processed_dir = processed_dir or ws.processed
     if period is None and (processed_dir / "catalog.sqlite").exists():
         catalog = Catalog(processed_dir / "catalog.sqlite")
@@ -601,7 +614,7 @@ def status(ws, ui, period, processed_dir, lang):
     if period is None:
         raise UsageFailure.say("no_run_yet", lang, processed=processed_dir)
     _require_period_data(processed_dir, period, lang)
-    ui.result(status_text(processed_dir, period, lang))
+    ui.result(status_text(processed_dir, period, lang, agencies))
 
 
 # CPython's cyclic garbage collector by default looks at the young objects after every 700 new container

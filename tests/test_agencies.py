@@ -378,6 +378,52 @@ def test_each_agencys_release_states_its_own_status_from_its_own_opds(tmp_path):
     assert release("KOTA-A")["reason"] == "officer"
 
 
+def test_status_of_a_registry_of_agencies_is_a_line_per_agency_and_lists_the_opds_of_the_one_asked_for(tmp_path):
+    """A national registry has thousands of OPDs: ``rekap status`` gives each agency a line (its OPDs'
+    statuses, its own release); ``--instansi`` lists the OPDs of the agencies asked for."""
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
+    site.submit(Submission("DINKES", PERIOD), "KAB-B", "DINKES.csv")
+    site.submit(Submission("DINSOS", PERIOD).set("golongan", 999, ruang="A", gol="II", sex="L"), "KAB-B", "DINSOS.csv")
+    site.submit(Submission("KOTA-Z.DINKES", PERIOD), "lain.csv")  # of no agency: its own line
+    assert site("run", "--period", PERIOD).exit_code == 1
+
+    status = site("status", "--period", PERIOD, "--lang", "en")
+    assert status.exit_code == 0, status.output
+    lines = status.output.splitlines()
+    assert lines[0].startswith(f"Period {PERIOD}: status by agency")
+    assert lines[1:3] == ["  KOTA-A  2 OPDs: 1 accepted, 1 not submitted  [release PROVISIONAL (sementara)]",
+                          "  KAB-B   2 OPDs: 1 accepted, 1 rejected  [release PROVISIONAL (sementara)]"]
+    assert lines[3].split()[-1] == "lain.csv" and "rejected (not an OPD code of the registry)" in lines[3]
+    assert lines[4] == "One agency's OPDs: rekap status --instansi CODE"
+    assert not [line for line in lines if line.lstrip().startswith(("KOTA-A.", "KAB-B."))]  # no OPD's own line
+    assert "Release by agency: 0 of 2 agencies final" in status.output
+
+    one = site("status", "--period", PERIOD, "--instansi", "kab-b")
+    assert one.exit_code == 0, one.output
+    lines = one.output.splitlines()
+    assert lines[0].startswith(f"Periode {PERIOD}: status setiap OPD instansi KAB-B")
+    assert [line.split()[:2] for line in lines[1:3]] == [["KAB-B.DINKES", "diterima"], ["KAB-B.DINSOS", "ditolak"]]
+    assert not [line for line in lines if line.lstrip().startswith("KOTA-A.")]
+    assert any(line.startswith("Rilis instansi KAB-B: SEMENTARA: 1 dari 2 OPD wajib") for line in lines), one.output
+    both = site("status", "--period", PERIOD, "--instansi", "KOTA-A", "--instansi", "KAB-B")
+    assert sorted(line.split()[0] for line in both.output.splitlines() if line.startswith("  K")) == \
+        ["KAB-B.DINKES", "KAB-B.DINSOS", "KOTA-A.DINKES", "KOTA-A.DINSOS"]
+
+    unknown = site("status", "--period", PERIOD, "--instansi", "KOTA-Z", "--lang", "en")
+    assert unknown.exit_code == 2
+    assert unknown.output.strip() == "rekap: no agency 'KOTA-Z' in the registry; known: KOTA-A, KAB-B"
+    city = Site(tmp_path / "kota", None, "")
+    city.submit(Submission("DINKES", PERIOD), "DINKES.csv")
+    assert city("run", "--period", PERIOD).exit_code == 0
+    use_specs()  # the registry read is cached by path: the city's own
+    plain = city("status", "--period", PERIOD)
+    assert plain.exit_code == 0 and any(line.split()[:2] == ["DINKES", "diterima"] for line in plain.output.splitlines())
+    refused = city("status", "--period", PERIOD, "--instansi", "KOTA-A", "--lang", "en")
+    assert refused.exit_code == 2
+    assert refused.output.strip() == "rekap: this registry has no agencies: --instansi does not apply"
+
+
 def test_a_staff_list_in_an_agencys_folder_is_matched_to_that_agencys_opds(tmp_path):
     from test_staff import CLEAN, HEADER, write_list
 
