@@ -250,8 +250,11 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
     text = _dashboard_text(lang)
     pages, workbooks, links = set(pages), set(workbooks), set(links)
     summary = report.coverage or {}
+    released = (report.release or {}).get("agencies") or {}  # each agency's own release (pipeline.release)
+    release_words = words("release.status", lang)
     agencies = [{"code": code, "opds": f"{part['opds_used']} {text['of']} {part['opds_in_registry']}",
-                 "staff": number(part.get("staff_used", 0), lang), "missing": ", ".join(part.get("missing") or []) or "-"}
+                 "staff": number(part.get("staff_used", 0), lang), "missing": ", ".join(part.get("missing") or []) or "-",
+                 "release": release_words.get((released.get(code) or {}).get("status"), "-")}
                 for code, part in (summary.get("agencies") or {}).items()]  # a registry of agencies (pipeline.agencies)
     rows = []
     labels = status_labels(lang)

@@ -183,9 +183,12 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
     assert (province.root / "reports" / PERIOD / "opd" / "KAB-B.DINKES.html").is_file()
     assert (province.root / "reports" / PERIOD / "opd" / "KOTA-A.DINKES.html").is_file()
     dashboard = (province.root / "reports" / PERIOD / "index.html").read_text(encoding="utf-8")
-    assert '<tr data-instansi="KOTA-A"><td class="mono">KOTA-A</td><td>1 dari 2</td>' in dashboard
-    assert '<tr data-instansi="KAB-B"><td class="mono">KAB-B</td><td>2 dari 2</td>' in dashboard
-    groups = [dashboard.index(f'<tr class="group" data-instansi="{a}">') for a in ("KOTA-A", "KAB-B")]
+    # each agency's line: its OPDs in the tables, its own release's status, a link to its OPDs' rows
+    assert '<tr data-instansi="KOTA-A"><td class="mono"><a href="#instansi-KOTA-A">KOTA-A</a></td><td>1 dari 2</td>' \
+        in dashboard and '<td class="small">KOTA-A.DINSOS</td><td>SEMENTARA</td></tr>' in dashboard
+    assert '<tr data-instansi="KAB-B"><td class="mono"><a href="#instansi-KAB-B">KAB-B</a></td><td>2 dari 2</td>' \
+        in dashboard and '<td class="small">-</td><td>FINAL</td></tr>' in dashboard
+    groups = [dashboard.index(f'<tr class="group" data-instansi="{a}" id="instansi-{a}">') for a in ("KOTA-A", "KAB-B")]
     assert groups[0] < dashboard.index('data-opd="KOTA-A.DINSOS"') < groups[1] < dashboard.index('data-opd="KAB-B.DINKES"')
 
     sql = read_frame(shared_db, "rekap_cells", PERIOD)
