@@ -329,7 +329,8 @@ def period():
 
 @command(period, "new")
 @click.argument("name", metavar="PERIOD", callback=_period)
-def period_new(ws, ui, name, lang):
+@jobs_option
+def period_new(ws, ui, name, jobs, lang):
     """Start a collection period: create raw/PERIOD/ and write, into templates/PERIOD/, the template of
     every OPD that must submit and the instructions to send with them (PETUNJUK.txt).
 
@@ -342,7 +343,7 @@ def period_new(ws, ui, name, lang):
     """
     from pipeline.period import new_period
 
-    out = new_period(ws, name, lang=lang, progress=lambda items: ui.progress(items, "template"))
+    out = new_period(ws, name, lang=lang, progress=lambda items: ui.progress(items, "template"), jobs=jobs)
     ui.result(text.say("cli.period_done", lang, period=name, raw=out.raw, count=len(out.templates),
                        letter=out.letter.name, folder=out.folder))
 
