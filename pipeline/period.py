@@ -61,7 +61,8 @@ def new_period(ws, period: str, lang: str = "id", progress=lambda items: items, 
         (raw / instansi).mkdir(exist_ok=True)
     folder = ws.templates / period
     todo = [(folder / f"{code}.xlsx", registry[code]) for code in required]
-    written = list(progress(ordered_map(_template, todo, jobs, chunk=4, shared=(period, lang))))
+    # the bar counts the templates handed to the workers: a few chunks ahead of those written, and it knows the total
+    written = list(ordered_map(_template, progress(todo), jobs, chunk=4, shared=(period, lang)))
     letter = atomic_write_text(folder / text.say("period.letter_name", lang), text.say(
         "period.letter", lang, agency=ws.agency, period=period, count=len(required), codes=", ".join(required)))
     return NewPeriod(raw, folder, written, letter)
