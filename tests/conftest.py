@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,27 @@ def pg_url():
 
     with postgres_server() as url:
         yield url
+
+
+class Callers:
+    """Which processes call ``module.name``: each call leaves a mark (``label`` of its first argument, and the
+    caller's pid) in ``folder``, so a test sees whether a pool's workers did the work (a fork inherits the
+    patched function)."""
+
+    def __init__(self, monkeypatch, folder: Path, module, name: str, label):
+        self.folder = Path(folder)
+        self.folder.mkdir()
+        real = getattr(module, name)
+
+        def recorded(first, *args, **kwargs):
+            (self.folder / f"{label(first)}-{os.getpid()}").touch()
+            return real(first, *args, **kwargs)
+
+        monkeypatch.setattr(module, name, recorded)
+
+    def forked(self) -> set[str]:
+        """The labels marked by processes other than this one since the last call (then forgotten)."""
+        marks = [name.rsplit("-", 1) for name in os.listdir(self.folder)]
+        shutil.rmtree(self.folder)
+        self.folder.mkdir()
+        return {label for label, pid in marks if int(pid) != os.getpid()}

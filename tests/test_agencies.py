@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import Submission
+from conftest import Callers, Submission
 from pgserver import emptied
 from pipeline.cli import cli
 from pipeline.database import read_frame
@@ -562,20 +562,10 @@ def test_an_unchanged_agencys_sub_release_is_linked_not_rewritten_and_its_rows_l
 def test_agencies_sub_releases_are_written_by_the_workers_and_the_same_bytes_with_one_job_or_two(tmp_path, monkeypatch):
     """Each agency's sub-release is summed and written on the pool: with two jobs the writing happens in
     worker processes, and the release is the same files, byte for byte, as with one job."""
-    import os
-
     import pipeline.publish
     from test_incremental import _files, _normal_manifest
 
-    writers = tmp_path / "writers"
-    writers.mkdir()
-    write_release = pipeline.publish.write_release
-
-    def recorded(folder, *args, **kwargs):
-        (writers / f"{folder.name}-{os.getpid()}").touch()
-        return write_release(folder, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline.publish, "write_release", recorded)
+    writers = Callers(monkeypatch, tmp_path / "writers", pipeline.publish, "write_release", lambda folder: folder.name)
     releases = {}
     for jobs in ("1", "2"):
         site = Site(tmp_path / f"jobs{jobs}", REGISTRY, "")
@@ -584,10 +574,7 @@ def test_agencies_sub_releases_are_written_by_the_workers_and_the_same_bytes_wit
         site.submit(Submission("DINKES", PERIOD).scaled(3), "KAB-B", "DINKES.csv")
         assert site("run", "--period", PERIOD, "--jobs", jobs).exit_code == 0
         releases[jobs] = _files(site.release())
-        by = {name.rsplit("-", 1)[0] for name in os.listdir(writers) if int(name.rsplit("-", 1)[1]) != os.getpid()}
-        assert by == (set() if jobs == "1" else {"KOTA-A", "KAB-B"})  # one job: nothing forked
-        shutil.rmtree(writers)
-        writers.mkdir()
+        assert writers.forked() == (set() if jobs == "1" else {"KOTA-A", "KAB-B"})  # one job: nothing forked
     one, two = releases["1"], releases["2"]
     assert set(one) == set(two)
     assert {"instansi/KOTA-A/lineage.csv", "instansi/KAB-B/cells.csv"} <= set(one)

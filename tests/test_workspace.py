@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from conftest import Submission
+from conftest import Callers, Submission
 from pipeline.catalog import Catalog
 from pipeline.cli import cli
 from pipeline.coverage import status_labels
@@ -106,25 +106,15 @@ def test_a_new_periods_templates_are_written_by_the_workers_and_the_same_bytes_w
     writes them on the pool, each the same bytes whatever the number of jobs."""
     import pipeline.template
 
-    writers = ws.root.parent / "writers"
-    writers.mkdir()
-    write_template = pipeline.template.write_template
-
-    def recorded(path, *args, **kwargs):
-        (writers / f"{Path(path).stem}-{os.getpid()}").touch()
-        return write_template(path, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline.template, "write_template", recorded)
+    writers = Callers(monkeypatch, ws.root.parent / "writers", pipeline.template, "write_template",
+                      lambda path: Path(path).stem)
     templates = ws.root / "templates" / PERIOD
     written = {}
     for jobs in ("1", "2"):
         result = ws("period", "new", PERIOD, "--jobs", jobs)
         assert result.exit_code == 0, result.output
         written[jobs] = {p.name: p.read_bytes() for p in sorted(templates.iterdir())}
-        by = {name.rsplit("-", 1)[0] for name in os.listdir(writers) if int(name.rsplit("-", 1)[1]) != os.getpid()}
-        assert by == (set() if jobs == "1" else {"DINDIKBUD", "DINKES", "INSP"})  # one job: nothing forked
-        shutil.rmtree(writers)
-        writers.mkdir()
+        assert writers.forked() == (set() if jobs == "1" else {"DINDIKBUD", "DINKES", "INSP"})  # one job: none forked
         shutil.rmtree(templates)
     assert sorted(written["1"]) == ["DINDIKBUD.xlsx", "DINKES.xlsx", "INSP.xlsx", "PETUNJUK.txt"]
     assert written["1"] == written["2"]
