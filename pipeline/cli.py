@@ -595,6 +595,7 @@ def status(ws, ui, period, processed_dir, agencies, lang):
     from pipeline.status import UnknownAgency, check_agencies, status_text
 
     from pipeline.catalog import Catalog
+    from pipeline.release import SHOWN
     from pipeline.specs import agencies as agencies_of, load_registry
 
     agencies = tuple(dict.fromkeys(a.strip().upper() for a in agencies))
@@ -604,7 +605,7 @@ def status(ws, ui, period, processed_dir, agencies, lang):
     try:
         check_agencies(agencies, names)
     except UnknownAgency as err:
-        raise UsageFailure.say("unknown_agency", lang, agency=err.asked, known=text.first(err.known, 10)) from None
+        raise UsageFailure.say("unknown_agency", lang, agency=err.asked, known=text.first(err.known, SHOWN)) from None
     processed_dir = processed_dir or ws.processed
     if period is None and (processed_dir / "catalog.sqlite").exists():
         catalog = Catalog(processed_dir / "catalog.sqlite")
