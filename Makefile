@@ -32,6 +32,7 @@ test: setup
 bench: setup
 	$(BIN)/python bench/national.py --sizes 340
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/workbooks.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/staff.py
 	$(BIN)/python bench/sniff.py

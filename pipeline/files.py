@@ -51,7 +51,8 @@ def save_workbook(wb, path, stamp: datetime = EPOCH) -> None:
     openpyxl stamps the save time into ``docProps/core.xml`` and the zip entries carry the current
     time: here the core properties say ``stamp`` as creation and modification time, and every entry,
     in openpyxl's (deterministic) order, carries ``stamp`` as its time. openpyxl's writer is used as it
-    is, but each worksheet is serialised in memory rather than through a temporary file of its own.
+    is, but each worksheet is serialised in memory rather than through a temporary file of its own, its
+    rows by ``FastRows`` (the same bytes as openpyxl's own writer, in a fraction of the time).
     """
     wb.properties.created = wb.properties.modified = stamp
     stamped, in_memory = _writers()
@@ -62,9 +63,67 @@ def save_workbook(wb, path, stamp: datetime = EPOCH) -> None:
 @cache
 def _writers():
     """(zip file, workbook writer) classes for :func:`save_workbook`; openpyxl is imported only here."""
+    from openpyxl import LXML
+    from openpyxl.cell._writer import write_cell
+    from openpyxl.comments.comment_sheet import CommentRecord
+    from openpyxl.compat import safe_string
     from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
     from openpyxl.worksheet._writer import WorksheetWriter
     from openpyxl.writer.excel import ExcelWriter
+
+    class FastRows(WorksheetWriter):
+        """openpyxl's sheet writer (its standard-library XML stream: lxml is absent), each row and the merged
+        ranges written in one piece, byte for byte as openpyxl serialises them (``write_row``,
+        ``etree_write_cell``, ``MergeCells``), instead of one element tree per cell or range. A cell of a rarer kind (a formula, a date, rich text) is handed to openpyxl's
+        ``write_cell`` itself, in its place."""
+
+        def write_row(self, xf, row, row_idx):
+            raw = getattr(xf, "_file", None)  # the stream's own writer: text written as it is
+            if not callable(raw):  # an et_xmlfile that no longer has it: openpyxl's way
+                return super().write_row(xf, row, row_idx)
+            attrs = {"r": f"{row_idx}"}
+            attrs.update(self.ws.row_dimensions.get(row_idx, {}))
+            parts = ["<row" + "".join(f' {k}="{_attribute(v)}"' for k, v in attrs.items()) + ">"]
+            for cell in row:  # as openpyxl's write_row: comments recorded, empty unstyled cells skipped
+                if cell._comment is not None:
+                    self.ws._comments.append(CommentRecord.from_cell(cell))
+                value = cell._value
+                if value is None and not cell.has_style and not cell._comment:
+                    continue
+                kind = cell.data_type
+                if kind in ("f", "d") or (kind == "s" and value is not None and type(value) is not str):
+                    raw("".join(parts))
+                    parts = []
+                    write_cell(xf, self.ws, cell, cell.has_style)
+                    continue
+                start = f'<c r="{cell.coordinate}"'
+                if cell.has_style:
+                    start += f' s="{cell.style_id}"'
+                start += ' t="inlineStr"' if kind == "s" else f' t="{kind}"'
+                if cell.hyperlink:
+                    self.ws._hyperlinks.append(cell.hyperlink)
+                if value is None or value == "":
+                    parts.append(start + " />")
+                elif kind == "s":
+                    stripped = value.strip()
+                    space = ' xml:space="preserve"' if stripped and value != stripped else ""
+                    parts.append(f"{start}><is><t{space}>{_cdata(value)}</t></is></c>")
+                else:
+                    text = safe_string(value)
+                    parts.append(f"{start}><v>{_cdata(text)}</v></c>" if text else f"{start}><v /></c>")
+            parts.append("</row>")
+            raw("".join(parts))
+
+        def write_merged_cells(self):
+            merged = self.ws.merged_cells.ranges  # as openpyxl's MergeCells element serialises them
+            if not merged:
+                return
+            raw = getattr(self.xf.send(True), "_file", None)
+            self.xf.send(None)
+            if not callable(raw):
+                return super().write_merged_cells()
+            raw(f'<mergeCells count="{len(merged)}">'
+                + "".join(f'<mergeCell ref="{_attribute(r.coord)}" />' for r in merged) + "</mergeCells>")
 
     class StampedZip(zipfile.ZipFile):
         """A zip being written whose entries all carry ``date_time``, deflated, with no file attributes."""
@@ -86,16 +145,38 @@ def _writers():
     class InMemorySheets(ExcelWriter):
         """openpyxl's workbook writer; its ``write_worksheet`` with an in-memory stream for the sheet."""
 
+        sheet_writer = WorksheetWriter if LXML else FastRows  # with lxml, openpyxl's stream is lxml's own
+
         def write_worksheet(self, ws):
             if self.workbook.write_only:  # its sheets are already written, to their own files
                 return super().write_worksheet(ws)
             ws._drawing = SpreadsheetDrawing()
             ws._drawing.charts = ws._charts
             ws._drawing.images = ws._images
-            writer = WorksheetWriter(ws, out=io.BytesIO())
+            writer = self.sheet_writer(ws, out=io.BytesIO())
             writer.write()
             ws._rels = writer._rels
             self._archive.writestr(ws.path[1:], writer.read())
             self.manifest.append(ws)
 
     return StampedZip, InMemorySheets
+
+
+def _cdata(text: str) -> str:
+    """Text escaped as the standard library's XML writer escapes element text."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _attribute(text: str) -> str:
+    """An attribute's value escaped as the standard library's XML writer escapes it."""
+    text = _cdata(text)
+    for plain, escaped in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
+        if plain in text:
+            text = text.replace(plain, escaped)
+    return text

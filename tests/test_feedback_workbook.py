@@ -421,12 +421,15 @@ def test_suggestion_text():
 
 def test_the_summary_styled_from_shared_style_objects_is_the_workbook_openpyxl_would_save(period, monkeypatch):
     """The summary sheet gives its cells shared style objects through the template's cached style arrays and
-    merges its text ranges without openpyxl's pass over the range (nothing there to copy): every OPD's
-    workbook (an xlsx copy, a CSV's template, corrections with links or none; and two in English) is the same
-    bytes as when each style is assigned on its own and openpyxl merges."""
+    merges its text ranges without openpyxl's pass over the range (nothing there to copy), and the sheets are
+    written by rekap's own row writer: every OPD's workbook (an xlsx copy, a CSV's template, corrections with
+    links or none; and two in English) is the same bytes as when each style is assigned on its own, openpyxl
+    merges and openpyxl's own sheet writer writes."""
+    from openpyxl.worksheet._writer import WorksheetWriter
+
     from pipeline import feedback_workbook
     from pipeline.feedback_workbook import build_feedback_workbook
-    from pipeline.files import save_workbook
+    from pipeline.files import _writers, save_workbook
 
     report = period["report"]
 
@@ -459,4 +462,7 @@ def test_the_summary_styled_from_shared_style_objects_is_the_workbook_openpyxl_w
                         lambda cell, **style: [setattr(cell, name, value) for name, value in style.items()])
     monkeypatch.setattr(feedback_workbook, "merge_range", lambda ws, row, col, last_row, last_col: ws.merge_cells(
         start_row=row, start_column=col, end_row=last_row, end_column=last_col))
+    in_memory = _writers()[1]
+    assert in_memory.sheet_writer.__name__ == ("WorksheetWriter" if openpyxl.LXML else "FastRows")
+    monkeypatch.setattr(in_memory, "sheet_writer", WorksheetWriter)
     assert saved() == ours
