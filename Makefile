@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/national.py --sizes 340
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/workbooks.py
+	$(BIN)/python bench/publish.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/staff.py
 	$(BIN)/python bench/sniff.py

@@ -39,6 +39,7 @@ import datetime
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -160,8 +161,8 @@ def _publish(engine: sa.Engine, period: str, by_agency: Mapping[str | None, Fram
 def _replace_all(conn: sa.Connection, period: str, agency: str | None, frames: dict[str, pd.DataFrame],
                  keys: Mapping, tables: dict[str, sa.Table], alter: bool) -> dict:
     """:func:`_replace` for each of an agency's frames (which are gone once it returns)."""
-    return {name: _replace(conn, _table_for(conn, name, frame, keys.get(name), tables, alter), period, agency,
-                           frame, ROW_KEYS.get(name))
+    return {name: _replace(conn, _table_for(conn, name, frame, keys.get(name), tables, alter, agency is not None),
+                           period, agency, frame, ROW_KEYS.get(name))
             for name, frame in frames.items()}
 
 
@@ -193,12 +194,12 @@ def _lock(conn: sa.Connection, name: str, shared: bool = False) -> None:
 
 
 def _table_for(conn: sa.Connection, name: str, frame: pd.DataFrame, key, tables: dict[str, sa.Table],
-               alter: bool = True) -> sa.Table:
+               alter: bool = True, tagged: bool = False) -> sa.Table:
     """The table ``name`` for ``frame`` (created or extended when needed and ``alter``, else
-    :class:`_NeedSchema`), reflected once per transaction."""
+    :class:`_NeedSchema`), reflected once per transaction. ``tagged``: the rows are an agency's."""
     known = tables.get(name)
-    if known is None or any(c not in known.c for c in frame.columns):
-        tables[name] = _ensure_table(conn, name, frame, key, alter)
+    if known is None or any(c not in known.c for c in _names(frame, tagged)):
+        tables[name] = _ensure_table(conn, name, frame, key, alter, tagged)
     return tables[name]
 
 
@@ -211,26 +212,61 @@ def _replace(conn: sa.Connection, table: sa.Table, period: str, agency: str | No
         scope.append(table.c[TAG] == agency)
     elif TAG in table.c:  # untagged rows never touch an agency's
         scope.append(table.c[TAG].is_(None))
-    rows = _records(frame, table)
     columns = [c for c in table.columns if c.name not in ("period", TAG)]
+    rows = _rows(frame, columns)  # a tuple per row, in the order of ``columns`` (None where the frame has none)
     if row_key and all(k in frame.columns for k in row_key):
-        new = {tuple(r[k] for k in row_key): tuple(r.get(c.name) for c in columns) for r in rows}
+        index = [columns.index(table.c[k]) for k in row_key]
+        key = itemgetter(*index) if len(index) > 1 else lambda row: (row[index[0]],)
+        new = {key(row): row for row in rows}
         if len(new) == len(rows):
-            index = [columns.index(table.c[k]) for k in row_key]
-            old = {tuple(r[i] for i in index): tuple(r) for r in conn.execute(sa.select(*columns).where(*scope))}
+            old = {key(row): row for row in map(tuple, conn.execute(sa.select(*columns).where(*scope)))}
             gone = [k for k, values in old.items() if new.get(k) != values]
-            fresh = [r for r in rows if old.get(tuple(r[k] for k in row_key)) != new[tuple(r[k] for k in row_key)]]
+            fresh = [row for k, row in new.items() if old.get(k) != row]
             if gone:
                 match = [table.c[k] == sa.bindparam(f"key_{i}") for i, k in enumerate(row_key)]
                 conn.execute(sa.delete(table).where(*scope, *match),
                              [{f"key_{i}": v for i, v in enumerate(k)} for k in gone])
-            if fresh:
-                conn.execute(sa.insert(table), fresh)
+            _insert(conn, table, period, agency, columns, fresh)
             return {"deleted": len(gone), "inserted": len(fresh)}
     deleted = conn.execute(sa.delete(table).where(*scope)).rowcount
-    if rows:
-        conn.execute(sa.insert(table), rows)
+    _insert(conn, table, period, agency, columns, rows)
     return {"deleted": deleted, "inserted": len(rows)}
+
+
+def _insert(conn: sa.Connection, table: sa.Table, period: str, agency: str | None, columns: list[sa.Column],
+            rows: list[tuple]) -> None:
+    """Insert ``rows`` (values of ``columns``) as rows of ``period`` and ``agency``: one prepared statement
+    executed for every row by the driver itself, each value through its column type's own bind processor
+    (what SQLAlchemy's executemany does, without its work per row and parameter)."""
+    if not rows:
+        return
+    scope = [table.c.period] + ([table.c[TAG]] if TAG in table.c else [])
+    targets = scope + columns
+    processors = [c.type.bind_processor(conn.dialect) for c in targets]
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
+    if marker is None:  # a driver of another parameter style: SQLAlchemy's own way
+        names = [c.name for c in targets]
+        conn.execute(sa.insert(table), [dict(zip(names, (period, agency)[:len(scope)] + row)) for row in rows])
+        return
+    prep = conn.dialect.identifier_preparer
+    sql = (f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(c.name) for c in targets)}) "
+           f"VALUES ({', '.join([marker] * len(targets))})")
+    head = (period, agency)[:len(scope)]
+    converters = [(i, f) for i, f in enumerate(processors[len(scope):]) if f is not None]  # (scope: text)
+    if converters:
+        try:
+            rows = [tuple(_converted(row, converters)) for row in rows]
+        except (TypeError, ValueError) as err:  # a value the column's type refuses (SQLAlchemy's own error)
+            raise exc.StatementError(str(err), sql, None, err) from err
+    conn.exec_driver_sql(sql, [head + row for row in rows])
+
+
+def _converted(row: tuple, converters: list) -> list:
+    out = list(row)
+    for i, f in converters:
+        if out[i] is not None:
+            out[i] = f(out[i])
+    return out
 
 
 def read_frame(url: str, table: str, period: str | None = None, missing_ok: bool = False) -> pd.DataFrame:
@@ -339,30 +375,36 @@ def _check_name(name: str) -> None:
 
 
 def _prepare(name: str, period: str, frame: pd.DataFrame, agency: str | None = None) -> pd.DataFrame:
-    """The frame to write: string column names, a ``period`` column first, holding ``period`` only, and
-    for an agency's rows an ``instansi`` column second, holding ``agency`` only."""
+    """The frame to write, with string column names; a ``period`` column it has must hold ``period`` only.
+    Its rows are written with ``period`` (first column) and, for an agency's rows, ``agency`` (column
+    ``instansi``, second) whatever columns of those names it holds (:func:`_names`, :func:`_insert`)."""
     _check_name(name)
-    frame = frame.reset_index(drop=True).rename(columns=str)
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)
     if frame.columns.duplicated().any():
         raise ValueError(f"frame {name!r} has duplicate columns: {list(frame.columns[frame.columns.duplicated()])}")
     for column in frame.columns:
         _check_name(column)
     if "period" in frame.columns:
-        found = set(frame["period"].dropna().astype(str)) - {period}
+        found = {str(v) for v in frame["period"].dropna().unique()} - {period}
         if found or frame["period"].isna().any():
             raise ValueError(f"frame {name!r} holds rows of other periods than {period}: {sorted(found)}")
-        frame = frame.drop(columns="period")
-    frame.insert(0, "period", pd.Series([period] * len(frame), dtype="str"))
-    if agency is not None:
-        frame = frame.drop(columns=TAG, errors="ignore")
-        frame.insert(1, TAG, pd.Series([agency] * len(frame), dtype="str"))
-    return frame
+    return frame.reset_index(drop=True)
+
+
+def _names(frame: pd.DataFrame, tagged: bool) -> list[str]:
+    """The columns a frame's rows are written to: ``period`` first, ``instansi`` second for an agency's rows
+    (``tagged``), then the frame's own."""
+    scope = ["period"] + ([TAG] if tagged or TAG in frame.columns else [])
+    return scope + [c for c in frame.columns if c not in scope]
+
+
+def _column_type(frame: pd.DataFrame, name: str) -> sa.types.TypeEngine:
+    return sa.Text() if name in ("period", TAG) else _sql_type(frame[name])
 
 
 def _sql_type(series: pd.Series) -> sa.types.TypeEngine:
     """The column type for a frame column: from its dtype, or from its values when it is ``object``."""
-    if series.name in ("period", TAG):
-        return sa.Text()
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return sa.Boolean()
@@ -388,27 +430,28 @@ def _sql_type(series: pd.Series) -> sa.types.TypeEngine:
 
 
 def _ensure_table(conn: sa.Connection, name: str, frame: pd.DataFrame,
-                  key: Sequence[str] | None, alter: bool = True) -> sa.Table:
+                  key: Sequence[str] | None, alter: bool = True, tagged: bool = False) -> sa.Table:
     """The table ``name``: created for ``frame`` when missing, extended by the frame's new columns (where
-    that is needed and not ``alter``: :class:`_NeedSchema`)."""
+    that is needed and not ``alter``: :class:`_NeedSchema`). ``tagged``: the rows are an agency's."""
+    names = _names(frame, tagged)
     if not sa.inspect(conn).has_table(name):
         if not alter:
             raise _NeedSchema
-        key = [c for c in (key or ()) if c in frame.columns]
-        columns = [sa.Column(c, _sql_type(frame[c]), primary_key=c in key, nullable=c not in key)
-                   for c in frame.columns]
+        key = [c for c in (key or ()) if c in names]
+        columns = [sa.Column(c, _column_type(frame, c), primary_key=c in key, nullable=c not in key)
+                   for c in names]
         table = sa.Table(name, sa.MetaData(), *columns)
-        indexed = _leading(INDEX_COLUMNS, frame.columns)
+        indexed = _leading(INDEX_COLUMNS, names)
         if indexed != key:
             sa.Index(f"ix_{name}_{'_'.join(indexed)}", *(table.c[c] for c in indexed))
         table.create(conn)
         return table
     table = sa.Table(name, sa.MetaData(), autoload_with=conn)
-    new = [c for c in frame.columns if c not in table.c]
+    new = [c for c in names if c not in table.c]
     if new and not alter:
         raise _NeedSchema
     for c in new:  # schema evolution: a new column is added, nullable (old rows hold NULL)
-        column = sa.Column(c, _sql_type(frame[c]))
+        column = sa.Column(c, _column_type(frame, c))
         ddl = column.type.compile(dialect=conn.dialect)
         prep = conn.dialect.identifier_preparer
         conn.exec_driver_sql(f"ALTER TABLE {prep.quote(name)} ADD COLUMN {prep.quote(c)} {ddl}")
@@ -430,33 +473,36 @@ def _leading(wanted: Sequence[str], present) -> list[str]:
 
 # --- values -------------------------------------------------------------------------------------------
 
-def _records(frame: pd.DataFrame, table: sa.Table) -> list[dict]:
-    """The frame's rows as plain Python values (missing -> None) for the table's columns."""
-    columns = {}
-    for c in frame.columns:
-        columns[c] = _python_values(frame[c], table.c[c].type)
-    names = list(columns)
-    return [dict(zip(names, values)) for values in zip(*columns.values())] if names else []
+def _rows(frame: pd.DataFrame, columns: list[sa.Column]) -> list[tuple]:
+    """The frame's rows as tuples of plain Python values (missing -> None) for ``columns`` (None for a column
+    the frame lacks)."""
+    n = len(frame)
+    values = [_python_values(frame[c.name], c.type) if c.name in frame.columns else [None] * n for c in columns]
+    return list(zip(*values)) if values else [()] * n
 
 
 def _python_values(series: pd.Series, sql_type: sa.types.TypeEngine) -> list:
-    missing = series.isna().to_numpy()
-    if isinstance(series.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(series.dtype):
-        values = list(series.dt.to_pydatetime())
-    else:
-        values = series.astype(object).tolist()
+    """A column's values as plain Python values (missing -> None; for a text column, text)."""
+    dtype = series.dtype
     text = isinstance(sql_type, sa.String)  # Text is a String
-    out = []
-    for v, gone in zip(values, missing):
-        if gone:
-            out.append(None)
-        elif isinstance(v, np.generic):
-            out.append(v.item())
-        elif text and not isinstance(v, str):
-            out.append(str(v))
-        else:
-            out.append(v)
-    return out
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        missing = series.isna().to_numpy()
+        return [None if gone else str(v) if text else v for v, gone in zip(series.dt.to_pydatetime(), missing)]
+    if dtype == object:  # anything at all: value by value
+        values = series.tolist()
+        missing = series.isna().to_numpy()
+        out = []
+        for v, gone in zip(values, missing):
+            if isinstance(v, np.generic):
+                v = v.item()
+            out.append(None if gone else str(v) if text and not isinstance(v, str) else v)
+        return out
+    # numbers, booleans, text and categories: numpy and Arrow give Python values (None where missing)
+    values = series.to_numpy(dtype=object, na_value=None).tolist()
+    held = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
+    if text and not (pd.api.types.is_string_dtype(held) and held != object):  # not text already
+        values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+    return values
 
 
 def _column(column: sa.Column, values: list) -> pd.Series:

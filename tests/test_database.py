@@ -142,19 +142,49 @@ def test_a_failing_insert_leaves_the_previous_rows(url):
     assert "rekap_new" not in schema and "remark" not in schema["rekap_coverage"]["columns"]
 
 
+def test_a_value_the_column_type_refuses_fails_the_publish_and_leaves_the_previous_rows(url):
+    publish_frames(url, "2022", frames("2022"))
+    before = database_state(url)
+    runs = frames("2022")["rekap_runs"].assign(ok="perhaps")  # a boolean column: not a boolean
+    with pytest.raises(DatabaseError, match="nothing changed"):
+        publish_frames(url, "2022", {**frames("2022", opds=("DINKES",)), "rekap_runs": runs})
+    after = database_state(url)
+    for name in before:
+        pd.testing.assert_frame_equal(after[name], before[name])
+
+
+def test_a_driver_of_another_parameter_style_stores_the_same_rows(tmp_path, monkeypatch):
+    """Rows are inserted by the driver's own executemany where its parameters are positional (SQLite's,
+    psycopg's); a driver of another style gets SQLAlchemy's own insert, and the same rows."""
+    ours = f"sqlite:///{tmp_path}/ours.sqlite"
+    publish_frames(ours, "2022", frames("2022"))
+    publish_frames(ours, "2022", frames("2022", opds=("DINKES", "DINSOS")))
+    create = sa.create_engine
+    monkeypatch.setattr(sa, "create_engine", lambda url, **kwargs: create(url, paramstyle="named", **kwargs))
+    named = f"sqlite:///{tmp_path}/named.sqlite"
+    publish_frames(named, "2022", frames("2022"))
+    counts = publish_frames(named, "2022", frames("2022", opds=("DINKES", "DINSOS")))
+    assert counts["rekap_lineage"]["inserted"] > 0
+    with sa.create_engine(named).connect() as conn:
+        assert conn.dialect.paramstyle == "named"
+    monkeypatch.undo()
+    for name, frame in database_state(named).items():
+        pd.testing.assert_frame_equal(frame, database_state(ours)[name])
+
+
 def test_a_crash_in_the_middle_leaves_the_previous_rows(url, monkeypatch):
     publish_frames(url, "2022", frames("2022"))
     before = database_state(url)
     calls = []
-    real = database._records
+    real = database._rows
 
-    def crash_on_third(frame, table):
-        calls.append(table.name)
+    def crash_on_third(frame, columns):
+        calls.append(columns[0].table.name)
         if len(calls) == 3:
             raise RuntimeError("simulated crash")
-        return real(frame, table)
+        return real(frame, columns)
 
-    monkeypatch.setattr(database, "_records", crash_on_third)
+    monkeypatch.setattr(database, "_rows", crash_on_third)
     with pytest.raises(RuntimeError, match="simulated crash"):
         publish_frames(url, "2022", frames("2022", opds=("DINKES",)))
     assert len(calls) == 3
