@@ -34,6 +34,7 @@ bench: setup
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/workbooks.py
 	$(BIN)/python bench/publish.py
+	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/staff.py
 	$(BIN)/python bench/sniff.py

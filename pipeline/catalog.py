@@ -224,20 +224,30 @@ class Catalog:
         return _version(row, self.orders) if row else None
 
     def save_version(self, v: Version) -> None:
-        c = v.counts
-        stored, orders = encode(v.values)
+        self.save_versions([v])
+
+    def save_versions(self, versions: list[Version]) -> None:
+        """Save ``versions`` (replacing the catalog's record of any of them) in one transaction: a run saves
+        its new versions a batch at a time, one commit (one sync of the disk) per batch."""
+        if not versions:
+            return
+        rows, orders = [], {}
+        for v in versions:
+            c = v.counts
+            stored, order = encode(v.values)
+            orders.update(order)
+            rows.append((v.sha256, v.period, v.opd, v.file, v.kind, v.archive, v.first_seen, v.last_seen, v.status,
+                         v.checked_with, c["error"], c["warning"], c["info"],
+                         json.dumps([f.to_record() for f in v.findings], ensure_ascii=False), json.dumps(stored)))
         new = [(name, json.dumps(keys, ensure_ascii=False)) for name, keys in orders.items() if name not in self.orders]
         with self.db:
             self.db.executemany("INSERT OR IGNORE INTO cell_orders VALUES (?,?)", new)
-            self.db.execute(
+            self.db.executemany(
                 "INSERT INTO versions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (sha256, period) DO UPDATE SET "
                 "opd=excluded.opd, file=excluded.file, kind=excluded.kind, archive=excluded.archive, "
                 "last_seen=excluded.last_seen, status=excluded.status, checked_with=excluded.checked_with, "
                 "errors=excluded.errors, warnings=excluded.warnings, notes=excluded.notes, "
-                "findings=excluded.findings, cell_values=excluded.cell_values",
-                (v.sha256, v.period, v.opd, v.file, v.kind, v.archive, v.first_seen, v.last_seen, v.status,
-                 v.checked_with, c["error"], c["warning"], c["info"],
-                 json.dumps([f.to_record() for f in v.findings], ensure_ascii=False), json.dumps(stored)))
+                "findings=excluded.findings, cell_values=excluded.cell_values", rows)
         self.orders.update(orders)
 
     def touch(self, sha256: str, period: str, file: str, when: str) -> None:

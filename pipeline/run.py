@@ -64,6 +64,8 @@ EXIT_LOCKED = 3  # another run holds the lock; nothing was done
 EXIT_GATE = 4  # the publish gate failed: nothing was published
 EXIT_FAILED = 5  # the run failed (an unexpected fault, or nothing to publish); the previous outputs stand
 
+SAVED_AT_ONCE = 64  # new versions saved to the catalog in one transaction (a run killed loses at most these:
+# the next run checks them again, from the archive it wrote first)
 
 
 class RunLocked(Exception):
@@ -508,7 +510,7 @@ def _versions(seen: list[_Seen], known: dict[str, Version], period: str, process
 
         evidence = _evidence(registry, lists, previous)
         fresh = iter_validate([s.path for s in todo], period, registry, evidence, jobs, registry_of)
-    inputs, done = [], {}
+    inputs, done, unsaved = [], {}, []
     try:
         for s in progress(seen):
             new = s.version is None and s.sha not in done
@@ -516,14 +518,20 @@ def _versions(seen: list[_Seen], known: dict[str, Version], period: str, process
                 result = next(fresh)
                 version = version_of(result, s.sha, period, s.path.name, s.archive, s.first_seen, received,
                                      checked + evidence.tag(result.opd))
-                catalog.save_version(version)
+                unsaved.append(version)
                 s.version = done[s.sha] = dataclasses.replace(version, values={})  # read back where needed
             elif s.version is None:  # the same bytes again
                 s.version = dataclasses.replace(done[s.sha], file=s.path.name)
+                catalog.save_versions(unsaved)  # its first file's record first, then touched
+                unsaved = []
                 catalog.touch_all([(s.sha, s.path.name)], period, received)
+            if len(unsaved) >= SAVED_AT_ONCE:
+                catalog.save_versions(unsaved)
+                unsaved = []
             inputs.append(Input(s.path, s.version, mtime=s.mtime, name=s.name))
             log("input", file=s.name, sha256=s.version.sha256, opd=s.version.opd, status=s.version.status,
                 validated=new)
+        catalog.save_versions(unsaved)
     finally:
         fresh.close()  # a fault above: the workers stop
     return inputs, len(done)

@@ -194,6 +194,38 @@ def test_a_run_opens_and_checks_its_catalog_once_whatever_it_writes(site, monkey
     assert (site.reports / PERIOD / "opd" / "DINSOS.html").is_file()
 
 
+def test_new_versions_are_saved_a_batch_at_a_time_and_the_same_bytes_twice_name_the_later_file(site, monkeypatch):
+    """A run saves its new versions to the catalog in transactions of SAVED_AT_ONCE (one commit, one sync of
+    the disk, per batch) and at its end; the record of a file whose bytes a later file repeats is saved before
+    that later file touches it, as when each version was saved alone."""
+    import pipeline.catalog as catalog_module
+    from pipeline import run
+
+    for opd in ("DINKES", "DINSOS", "DLH", "DISHUB", "BAPENDA"):
+        site.submit(Submission(opd))
+    shutil.copyfile(site.raw / PERIOD / "DLH.csv", site.raw / PERIOD / "zz-DLH-lagi.csv")  # the same bytes
+    batches = []
+    real = catalog_module.Catalog.save_versions
+    monkeypatch.setattr(catalog_module.Catalog, "save_versions",
+                        lambda self, versions: batches.append([v.opd for v in versions]) or real(self, versions))
+    monkeypatch.setattr(run, "SAVED_AT_ONCE", 2)
+    result = site.run()
+    assert result.exit_code == 0, result.output  # the same bytes twice are one version
+    assert [b for b in batches if b] == [["BAPENDA", "DINKES"], ["DINSOS", "DISHUB"], ["DLH"]]  # DLH: before its twin
+    assert sorted(opd for b in batches for opd in b) == ["BAPENDA", "DINKES", "DINSOS", "DISHUB", "DLH"]
+    catalog = Catalog(site.processed / "catalog.sqlite")
+    try:
+        saved = {v.opd: v for v in catalog.versions(PERIOD)}
+    finally:
+        catalog.close()
+    assert set(saved) == {"BAPENDA", "DINKES", "DINSOS", "DISHUB", "DLH"}
+    assert saved["DLH"].file == "zz-DLH-lagi.csv"  # touched by the later file, after its own record was saved
+    assert all(v.values for opd, v in saved.items())
+    monkeypatch.undo()
+    again = site.run()
+    assert site.last_run()["validated"] == 0, again.output  # every version was saved
+
+
 def test_changing_one_file_revalidates_that_opd_only(site):
     site.submit(Submission("DINKES"))
     site.submit(Submission("DINSOS"))
