@@ -49,7 +49,8 @@ def agency_frames(agency: int, opds: int, rng: np.random.Generator) -> dict[str,
         "opd": pd.Categorical([names[i // 36] for i in range(n)]),
         "sha256": pd.Categorical([f"{i // 36:064x}@K{agency:03d}" for i in range(n)]),
         "source": pd.Categorical(["recap"] * n), "value": pd.Series(rng.integers(0, 50, n), dtype="Int64")})
-    coverage = pd.DataFrame({"opd": pd.Series(names, dtype="str"), "status": pd.Series(["accepted"] * opds, dtype="str"),
+    coverage = pd.DataFrame({"opd": pd.Series(names, dtype="str"),
+                             "status": pd.Series(["accepted"] * opds, dtype="str"),
                              "staff": pd.Series(rng.integers(10, 300, opds), dtype="Int64"),
                              "errors": np.zeros(opds, dtype="int64"), "warnings": np.zeros(opds, dtype="int64")})
     release = pd.DataFrame({"status": pd.Series(["sementara"], dtype="str"), "opds_included": [opds],

@@ -74,8 +74,8 @@ def _writers():
     class FastRows(WorksheetWriter):
         """openpyxl's sheet writer (its standard-library XML stream: lxml is absent), each row and the merged
         ranges written in one piece, byte for byte as openpyxl serialises them (``write_row``,
-        ``etree_write_cell``, ``MergeCells``), instead of one element tree per cell or range. A cell of a rarer kind (a formula, a date, rich text) is handed to openpyxl's
-        ``write_cell`` itself, in its place."""
+        ``etree_write_cell``, ``MergeCells``), instead of one element tree per cell or range. A cell of a
+        rarer kind (a formula, a date, rich text) is handed to openpyxl's ``write_cell`` itself, in its place."""
 
         def write_row(self, xf, row, row_idx):
             raw = getattr(xf, "_file", None)  # the stream's own writer: text written as it is
