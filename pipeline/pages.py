@@ -1,13 +1,15 @@
-"""The HTML reports of a period: a feedback page per OPD, the dashboard, and the profile (HTML + PDF).
+"""The HTML reports of a period: a feedback page per OPD, the dashboard (and a page per agency of a registry
+of agencies), and the profile (HTML + PDF).
 
 Everything comes from a :class:`pipeline.report_data.PeriodReport`; nothing is re-validated. The pages
 open offline from the report folder (``reports/PERIOD/``): CSS is inlined, charts are inline SVG, and
 every link is relative and points at a file that exists when the page is written (the workbook, the
-feedback pages, ``profil.pdf``, ``gerbang-mutu.html``), except ``../index.html`` from a feedback page,
-which the same report run writes last.
+feedback pages, the agencies' pages, ``profil.pdf``, ``gerbang-mutu.html``), except the way back from a
+feedback page (``../index.html``, or its agency's page) and from an agency's page (``../index.html``), which
+the same report run writes after them.
 
 All user text is in the ``pages`` section of ``schemas/text.yaml`` (``feedback``, ``dashboard``,
-``profile``); the templates in ``templates/`` hold structure only. Status words come from
+``agency``, ``profile``); the templates in ``templates/`` hold structure only. Status words come from
 :func:`pipeline.coverage.status_labels`, finding messages from the finding catalogue, table titles and labels
 from the table specs. The profile's tables paint each table's layout (:mod:`pipeline.layout`: header and
 row-label spans, grid places) with the book's values (:func:`pipeline.book.book_frame`).
@@ -16,6 +18,7 @@ row-label spans, grid places) with the book's values (:func:`pipeline.book.book_
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,7 +36,7 @@ from pipeline.report_data import FILE_SUFFIX, OpdReport, PeriodReport
 from pipeline.text import label, say, shown, words
 from pipeline.specs import TableSpec, load_tables
 from pipeline.gate_page import PAGE as GATE_PAGE
-from pipeline.release import release_text
+from pipeline.release import SHOWN, release_text
 
 SYMBOLS = {"accepted": "✓", "accepted_with_warnings": "⚠", "older_version": "↺", "rejected": "✗",
            "withdrawn": "⊘", "not_submitted": "–"}
@@ -45,6 +48,8 @@ PERCENT_CODES = frozenset({"PCT_SHARE", "PCT_TOTAL", "PCT_RANGE"})
 
 WORKBOOK_SUFFIX = FILE_SUFFIX  # the marked workbook beside each page (pipeline.feedback_workbook)
 WIB = timezone(timedelta(hours=7), "WIB")
+AGENCY_PAGES = "instansi"  # reports/PERIOD/instansi/<INSTANSI>.html: an agency's OPDs (a registry of agencies)
+OPD_NUMERIC = frozenset({0, 4, 5, 6, 7})  # the OPD table's columns of numbers (No., the counts, staff)
 
 def _feedback_text(lang: str) -> dict:
     return words("pages.feedback", lang)
@@ -191,7 +196,16 @@ def feedback_html(report: PeriodReport, opd: OpdReport, lang: str = "id", workbo
                   opd=opd, counts=opd.counts, symbol=SYMBOLS.get(opd.status, "?"),
                   status_label=status_labels(lang).get(opd.status, opd.status),
                   explain=explanation(opd, report.period, lang), groups=finding_groups(opd.findings, lang),
-                  corrections=correction_rows(opd.findings, lang), workbook=workbook, staff=staff)
+                  corrections=correction_rows(opd.findings, lang), workbook=workbook, staff=staff,
+                  back=_back(opd, lang))
+
+
+def _back(opd: OpdReport, lang: str) -> dict:
+    """Where a feedback page leads back to: its agency's page (an OPD of an agency), else the dashboard."""
+    if opd.instansi:
+        return {"href": f"../{AGENCY_PAGES}/{quote(opd.instansi)}.html",
+                "text": say("pages.agency.heading", lang, agency=opd.instansi)}
+    return {"href": "../index.html", "text": _feedback_text(lang)["back"]}
 
 
 def workbook_name(code: str) -> str:
@@ -226,8 +240,9 @@ def _time(stamp) -> str:
     return moment.astimezone(WIB).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def coverage_facts(summary: dict, lang: str = "id") -> list[dict]:
-    text = _dashboard_text(lang)
+def coverage_facts(summary: dict, lang: str = "id", agency: bool = False) -> list[dict]:
+    """The coverage in figures: of the city tables, or (``agency``) of an agency's."""
+    text = {**_dashboard_text(lang), **(words("pages.agency", lang) if agency else {})}
     share = summary.get("staff_share")
     facts = [
         {"label": text["opds_used"],
@@ -241,35 +256,77 @@ def coverage_facts(summary: dict, lang: str = "id") -> list[dict]:
     return facts
 
 
+def _opd_rows(opds: Iterable[OpdReport], lang: str, pages: set[str], workbooks: set[str], up: str = "") -> list:
+    """The OPD table's rows (the dashboard's, an agency page's); ``up``: the way from the page to
+    ``reports/PERIOD/`` ("" or "../")."""
+    labels = status_labels(lang)
+    # attributes, not dict keys: Jinja tries an attribute first, and each miss on a dict costs an exception
+    # (a third of the rendering of a table of thousands of OPDs)
+    return [SimpleNamespace(
+        code=opd.code, name=opd.name, status=opd.status, symbol=SYMBOLS.get(opd.status, "?"),
+        label=labels.get(opd.status, opd.status), file=opd.file or "", counts=SimpleNamespace(**opd.counts),
+        staff=number(opd.staff, lang),
+        page=f"{up}opd/{quote(opd.code)}.html" if opd.code in pages else None,
+        workbook=f"{up}opd/{quote(workbook_name(opd.code))}" if opd.code in workbooks else None,
+    ) for opd in opds]
+
+
+def _tiles(opds: list[OpdReport], lang: str) -> list[dict]:
+    """How many OPDs are in each status, every status in the reports' order."""
+    found = Counter(o.status for o in opds)
+    return [{"status": s, "symbol": SYMBOLS[s], "label": label, "n": found[s]}
+            for s, label in status_labels(lang).items()]
+
+
+def _release_line(release: dict | None, lang: str, text: dict) -> dict | None:
+    if not release:
+        return None
+    final = release["status"] == "final"
+    return {"final": final, "label": text["release_final" if final else "release_provisional"],
+            "text": release_text(release, lang)}
+
+
+def by_agency(report: PeriodReport) -> dict[str, list[OpdReport]]:
+    """The OPDs of each agency (a registry of agencies), in the registry's order, and under "" those of none
+    (a file directly in ``raw/PERIOD/`` naming no OPD of the registry); {} for a city's registry."""
+    groups: dict[str, list[OpdReport]] = {}
+    for opd in report.opds:  # registry order
+        if opd.instansi:
+            groups.setdefault(opd.instansi, []).append(opd)
+    return {**groups, "": [opd for opd in report.opds if not opd.instansi]} if groups else {}
+
+
 def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[str] = (),
-                   workbooks: Iterable[str] = (), links: Iterable[str] = ()) -> str:
+                   workbooks: Iterable[str] = (), links: Iterable[str] = (), agency_pages: Iterable[str] = ()) -> str:
     """The dashboard's HTML. ``pages`` and ``workbooks``: the OPD codes that have a feedback page and a
     marked workbook under ``opd/``; ``links``: which of ``profil.html``, ``profil.pdf``, ``gerbang-mutu.html``
-    exist. Nothing else is linked (GX's own Data Docs in ``gx/`` load from the internet: not linked)."""
+    exist; ``agency_pages``: the agencies with a page under ``instansi/``. Nothing else is linked (GX's own
+    Data Docs in ``gx/`` load from the internet: not linked).
+
+    A registry of agencies lists its agencies, each with its OPDs' statuses and a link to its page
+    (:func:`agency_html`): the OPD table then holds only the OPDs of no agency, if any (a national registry
+    has some 20,000 OPDs, too many for one page)."""
     check_lang(lang)
     text = _dashboard_text(lang)
-    pages, workbooks, links = set(pages), set(workbooks), set(links)
+    pages, workbooks, links, agency_pages = set(pages), set(workbooks), set(links), set(agency_pages)
     summary = report.coverage or {}
+    parts = summary.get("agencies") or {}  # a registry of agencies (pipeline.agencies): each one's counts
     released = (report.release or {}).get("agencies") or {}  # each agency's own release (pipeline.release)
     release_words = words("release.status", lang)
-    agencies = [{"code": code, "opds": f"{part['opds_used']} {text['of']} {part['opds_in_registry']}",
-                 "staff": number(part.get("staff_used", 0), lang), "missing": ", ".join(part.get("missing") or []) or "-",
-                 "release": release_words.get((released.get(code) or {}).get("status"), "-")}
-                for code, part in (summary.get("agencies") or {}).items()]  # a registry of agencies (pipeline.agencies)
-    rows = []
     labels = status_labels(lang)
-    for opd in report.opds:  # attributes, not dict keys: Jinja tries an attribute first, and each miss on a
-        # dict costs an exception (a third of the rendering of a dashboard of thousands of OPDs)
-        rows.append(SimpleNamespace(agency=opd.code.split(".", 1)[0] if agencies and "." in opd.code else "",
-            code=opd.code, name=opd.name, status=opd.status, symbol=SYMBOLS.get(opd.status, "?"),
-            label=labels.get(opd.status, opd.status), file=opd.file or "",
-            counts=SimpleNamespace(**opd.counts), staff=number(opd.staff, lang),
-            page=f"opd/{quote(opd.code)}.html" if opd.code in pages else None,
-            workbook=f"opd/{quote(workbook_name(opd.code))}" if opd.code in workbooks else None,
-        ))
-    statuses = list(labels)
-    tiles = [{"status": s, "symbol": SYMBOLS[s], "label": labels[s],
-              "n": sum(o.status == s for o in report.opds)} for s in statuses]
+    groups = by_agency(report) or {"": report.opds}
+    agencies = []
+    for code, opds in groups.items():
+        if not code:
+            continue
+        part, found = parts.get(code), Counter(o.status for o in opds)
+        agencies.append({
+            "code": code, "page": f"{AGENCY_PAGES}/{quote(code)}.html" if code in agency_pages else None,
+            "opds": f"{part['opds_used']} {text['of']} {part['opds_in_registry']}" if part else "-",
+            "statuses": ", ".join(f"{found[s]} {label}" for s, label in labels.items() if found[s]) or "-",
+            "staff": number(part.get("staff_used", 0), lang) if part else "-",
+            "missing": ", ".join(part.get("missing") or []) or "-" if part else "-",
+            "release": release_words.get((released.get(code) or {}).get("status"), "-")})
     runs = [{"id": r.get("id", ""), "started": _time(r.get("started")), "ended": _time(r.get("ended")),
              "outcome": text["outcomes"].get(r.get("outcome"), r.get("outcome") or ""),
              "exit_code": "" if r.get("exit_code") is None else r["exit_code"],
@@ -278,35 +335,66 @@ def dashboard_html(report: PeriodReport, lang: str = "id", *, pages: Iterable[st
     link_texts = {"profil.html": text["profile_html"], "profil.pdf": text["profile_pdf"],
                   GATE_PAGE: text["gate_page"]}
     nav = [{"href": href, "text": label} for href, label in link_texts.items() if href in links]
-    note = coverage_note(summary, lang) if summary else ""
-    release = None
-    if report.release:
-        final = report.release["status"] == "final"
-        release = {"final": final, "label": text["release_final" if final else "release_provisional"],
-                   "text": release_text(report.release, lang)}
-    return render("dashboard.html", lang=lang, t=text, period=report.period, run_id=report.run_id, rows=rows,
-                  tiles=tiles, runs=runs, links=nav, coverage_note=note, release=release, ignored=report.ignored,
-                  notes=[n.message(lang) for n in report.notes],
+    # a registry of agencies: the agencies' table names every OPD not yet in, by agency (a national registry's
+    # are thousands); the note, the first few
+    note = coverage_note(summary, lang, SHOWN if agencies else None) if summary else ""
+    return render("dashboard.html", lang=lang, t=text, period=report.period, run_id=report.run_id,
+                  rows=_opd_rows(groups[""], lang, pages, workbooks), tiles=_tiles(report.opds, lang), runs=runs,
+                  links=nav, coverage_note=note, release=_release_line(report.release, lang, text),
+                  ignored=report.ignored, notes=[n.message(lang) for n in report.notes],
                   coverage_facts=coverage_facts(summary, lang) if summary else [], agencies=agencies,
-                  numeric_cols={0, 4, 5, 6, 7}, numeric_run_cols={4, 5, 6, 7, 8})
+                  numeric_cols=OPD_NUMERIC, numeric_run_cols={4, 5, 6, 7, 8})
 
 
 def write_dashboard(path, report: PeriodReport, lang: str = "id", *, workbooks: Iterable[str] | None = None) -> Path:
-    """``reports/PERIOD/index.html``: every OPD with its status, finding counts and links, the coverage of
-    the city tables, the recent runs, and links to the profile and the Data Docs.
+    """``reports/PERIOD/index.html``: every OPD with its status, finding counts and links (a registry of
+    agencies: every agency, with a link to its page), the coverage of the city tables, the recent runs, and
+    links to the profile and the Data Docs.
 
-    Links are made only to files that exist beside ``path`` (``opd/<OPD>.html``, ``profil.*``,
-    ``gerbang-mutu.html``); ``workbooks`` names the OPDs with a marked workbook (default: those whose
-    ``opd/<OPD>-umpan-balik.xlsx`` exists).
+    Links are made only to files that exist beside ``path`` (``opd/<OPD>.html``, ``instansi/<INSTANSI>.html``,
+    ``profil.*``, ``gerbang-mutu.html``); ``workbooks`` names the OPDs with a marked workbook (default: those
+    whose ``opd/<OPD>-umpan-balik.xlsx`` exists).
     """
     path = Path(path)
     folder = path.parent
-    present = _files(folder / "opd")
-    pages = {o.code for o in report.opds if f"{o.code}.html" in present}
-    if workbooks is None:
-        workbooks = {o.code for o in report.opds if workbook_name(o.code) in present}
+    pages, workbooks = present_reports(report.opds, folder, workbooks)
+    agency_pages = {name.removesuffix(".html") for name in _files(folder / AGENCY_PAGES)}
     links = {name for name in ("profil.html", "profil.pdf", GATE_PAGE) if (folder / name).is_file()}
-    return atomic_write_text(path, dashboard_html(report, lang, pages=pages, workbooks=workbooks, links=links))
+    return atomic_write_text(path, dashboard_html(report, lang, pages=pages, workbooks=workbooks, links=links,
+                                                  agency_pages=agency_pages))
+
+
+def present_reports(opds: Iterable[OpdReport], folder: Path,
+                    workbooks: Iterable[str] | None = None) -> tuple[set[str], set[str]]:
+    """The OPDs of ``opds`` with a feedback page, and with a marked workbook (unless ``workbooks`` says),
+    under ``folder/opd/``: one listing of the folder."""
+    present = _files(folder / "opd")
+    pages = {o.code for o in opds if f"{o.code}.html" in present}
+    if workbooks is None:
+        workbooks = {o.code for o in opds if workbook_name(o.code) in present}
+    return pages, set(workbooks)
+
+
+# -- an agency's page ----------------------------------------------------------------------------------
+def agency_context(report: PeriodReport, code: str, opds: list[OpdReport], lang: str, pages: set[str],
+                   workbooks: set[str]) -> dict:
+    """Everything an agency's page shows (what :func:`agency_html` renders, and what its fingerprint is
+    made of): its OPDs' rows and statuses, its coverage and its own release."""
+    check_lang(lang)
+    text = _dashboard_text(lang)
+    part = ((report.coverage or {}).get("agencies") or {}).get(code)
+    return {"lang": lang, "period": report.period, "code": code,
+            "heading": say("pages.agency.heading", lang, agency=code),
+            "rows": _opd_rows(opds, lang, pages, workbooks, up="../"), "tiles": _tiles(opds, lang),
+            "coverage_note": coverage_note(part, lang) if part else "",
+            "coverage_facts": coverage_facts(part, lang, agency=True) if part else [],
+            "release": _release_line(((report.release or {}).get("agencies") or {}).get(code), lang, text)}
+
+
+def agency_html(context: dict) -> str:
+    """``reports/PERIOD/instansi/<INSTANSI>.html``: one agency's OPDs, as the dashboard lists a city's."""
+    return render("agency.html", t=_dashboard_text(context["lang"]), a=words("pages.agency", context["lang"]),
+                  numeric_cols=OPD_NUMERIC, **context)
 
 
 def _files(folder: Path) -> set[str]:

@@ -1,11 +1,12 @@
 """``rekap report``: the reports people read, rebuilt from the catalog without re-validating.
 
-For a period, into ``reports/PERIOD/``: ``index.html`` (the dashboard for BKPSDM), ``opd/<OPD>.html``
-and ``opd/<OPD>-umpan-balik.xlsx`` (feedback each OPD can act on), ``profil.html`` and ``profil.pdf``
-(the consolidated tables as in the *Profil Kepegawaian* book). ``rekap run`` calls the same code.
+For a period, into ``reports/PERIOD/``: ``index.html`` (the dashboard for BKPSDM; a registry of
+agencies: each agency's page ``instansi/<INSTANSI>.html`` too), ``opd/<OPD>.html`` and
+``opd/<OPD>-umpan-balik.xlsx`` (feedback each OPD can act on), ``profil.html`` and ``profil.pdf`` (the
+consolidated tables as in the *Profil Kepegawaian* book). ``rekap run`` calls the same code.
 
 Incremental: each report is written only when what it is made from changed. Every OPD's page and
-workbook, the profile and the gate page have a *fingerprint* (a hash of everything they show, the
+workbook, the profile, the gate page and each agency's page have a *fingerprint* (a hash of everything they show, the
 language, and the code and spec versions); the stamp ``reports/PERIOD/.rekap-reports.json`` records
 the fingerprints of a complete set of reports, and a report whose fingerprint is in it (and whose
 files exist) is left as it is. A marked workbook is built once per fingerprint and kept in
@@ -54,7 +55,7 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
     ``processed/catalog.sqlite`` is opened where it is read.
     """
     from pipeline.gate_page import PAGE as GATE_PAGE, write_gate_page
-    from pipeline.pages import write_dashboard
+    from pipeline.pages import agency_html, write_dashboard
     from pipeline.specs import load_registry
 
     registry = registry or load_registry()
@@ -99,16 +100,18 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
         if log is not None:
             log("report", opd=job.opd.code)
 
-    def attempt(what: str, write) -> None:
+    def attempt(what: str, write, on: str = "-") -> None:
         try:
             written.extend(write())
         except Exception as err:
-            record(what, "-", f"{type(err).__name__}: {err}", traceback.format_exc())
+            record(what, on, f"{type(err).__name__}: {err}", traceback.format_exc())
 
     if "profile" in stale or ("profile" in prints and not (folder / "profil.pdf").is_file()):
         attempt("profile", lambda: _profile(folder, Path(processed) / AHEAD / prints["profile"], report, lang, log))
     if "gate" in stale or ("gate" in prints and not (folder / GATE_PAGE).is_file()):
         attempt("gate", lambda: [write_gate_page(folder / GATE_PAGE, period, report.gate, lang)])
+    for code, path, context in _agency_pages(report, folder, lang, versions, done, prints):
+        attempt("agency", lambda: [atomic_write_text(path, agency_html(context))], code)
     report.notes = report.notes + failed
     write_dashboard(folder / "index.html", report, lang)
     written.append(folder / "index.html")
@@ -118,6 +121,28 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
         _prune(store, before.get("reports", {}), prints)
         _remove_departed(folder, before.get("reports", {}), prints)
     return written
+
+
+def _agency_pages(report: PeriodReport, folder: Path, lang: str, versions: str, done: dict, prints: dict):
+    """A registry of agencies: ``(agency, path, what it shows)`` of each agency page (``instansi/<INSTANSI>.html``)
+    that is missing or whose content changed, once the OPDs' pages and workbooks it links to are written; each
+    page's fingerprint goes into ``prints``. The fingerprint is of everything the page shows
+    (:func:`pipeline.pages.agency_context`), so an agency none of whose OPDs changed is not written again."""
+    from pipeline.pages import AGENCY_PAGES, agency_context, by_agency, present_reports
+
+    groups = by_agency(report)
+    if not groups:
+        return
+    pages, workbooks = present_reports(report.opds, folder)
+    (folder / AGENCY_PAGES).mkdir(exist_ok=True)
+    for code, opds in groups.items():
+        if not code:
+            continue
+        context = agency_context(report, code, opds, lang, pages, workbooks)
+        key = prints[f"{AGENCY_PAGES}:{code}"] = fingerprint(context, versions)
+        path = folder / AGENCY_PAGES / f"{code}.html"
+        if done.get(f"{AGENCY_PAGES}:{code}") != key or not path.is_file():
+            yield code, path, context
 
 
 def fingerprint(*parts) -> str:
@@ -357,15 +382,24 @@ def _prune(store: Path, before: dict[str, str], now: dict[str, str]) -> None:
 
 def _remove_departed(folder: Path, before: dict[str, str], now: dict[str, str]) -> None:
     """Remove the page and the marked workbook of each OPD these reports had and no longer have (it left the
-    registry, or its code changed), once the new stamp is written: a page nobody links to would still be
-    sent round with the folder, and its workbook may list the OPD's employees."""
-    opd = folder / "opd"
+    registry, or its code changed), and the page of each agency gone, once the new stamp is written: a page
+    nobody links to would still be sent round with the folder, and an OPD's workbook may list its employees."""
+    from pipeline.pages import AGENCY_PAGES
+
+    opd, agencies = folder / "opd", folder / AGENCY_PAGES
     for name in before:
-        code = name.removeprefix("opd:")
-        if name.startswith("opd:") and name not in now:
-            for path in (opd / f"{code}.html", feedback_path(folder.parent, folder.name, code)):
-                if path.resolve().parent == opd.resolve():  # the stamp's code names a file of opd/, nothing else
-                    path.unlink(missing_ok=True)
+        if name in now:
+            continue
+        kind, _, code = name.partition(":")
+        if kind == "opd":
+            paths, inside = (opd / f"{code}.html", feedback_path(folder.parent, folder.name, code)), opd
+        elif kind == AGENCY_PAGES:
+            paths, inside = (agencies / f"{code}.html",), agencies
+        else:
+            continue
+        for path in paths:
+            if path.resolve().parent == inside.resolve():  # the stamp's code names a file of that folder, nothing else
+                path.unlink(missing_ok=True)
 
 
 def _stamp(folder: Path) -> dict:

@@ -38,6 +38,7 @@ class OpdReport:
     staff: int | None = None
     values: Values = field(default_factory=dict)  # the latest submission's cells as read (None: unreadable)
     staff_lists: object | None = None  # pipeline.staff_report.StaffView: staff lists holding this OPD's rows
+    instansi: str = ""  # its agency (a registry of agencies; a file naming no OPD: its agency's folder), else ""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -79,7 +80,8 @@ def load_period(processed, period: str, registry=None, values: bool = True, cata
         ignored = catalog.ignored(runs[0]["id"]) if runs else []
         gate = catalog.last_gate(period)
         if last is None:
-            return PeriodReport(period, None, [OpdReport(c, o.name, "not_submitted") for c, o in registry.items()],
+            return PeriodReport(period, None, [OpdReport(c, o.name, "not_submitted", instansi=o.instansi)
+                                               for c, o in registry.items()],
                                 {}, None, runs, None, ignored=ignored, gate=gate)
         rows, summary, run_id = last
         inputs = {i["file"]: i for i in catalog.run_inputs(run_id)}
@@ -93,7 +95,9 @@ def load_period(processed, period: str, registry=None, values: bool = True, cata
         for row in rows:
             name = row["name"] or (registry[row["opd"]].name if row["opd"] in registry else "")
             report = OpdReport(row["opd"], name, row["status"], row["file"] or None,
-                               used_sha256=row["sha256"] or None, staff=row["staff"])
+                               used_sha256=row["sha256"] or None, staff=row["staff"],
+                               instansi=row.get("instansi") or (registry[row["opd"]].instansi
+                                                                 if row["opd"] in registry else ""))
             run_input = inputs.get(row["file"]) if row["file"] else None
             version = versions.get(run_input["sha256"]) if run_input is not None else None
             if version is not None:  # (a file unreadable in the run has no catalog version)

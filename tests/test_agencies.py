@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -182,14 +183,26 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
     assert by_opd.loc["KAB-B.DINKES", "instansi"] == "KAB-B" and by_opd.loc["KOTA-A.DINSOS", "status"] == "not_submitted"
     assert (province.root / "reports" / PERIOD / "opd" / "KAB-B.DINKES.html").is_file()
     assert (province.root / "reports" / PERIOD / "opd" / "KOTA-A.DINKES.html").is_file()
-    dashboard = (province.root / "reports" / PERIOD / "index.html").read_text(encoding="utf-8")
-    # each agency's line: its OPDs in the tables, its own release's status, a link to its OPDs' rows
-    assert '<tr data-instansi="KOTA-A"><td class="mono"><a href="#instansi-KOTA-A">KOTA-A</a></td><td>1 dari 2</td>' \
-        in dashboard and '<td class="small">KOTA-A.DINSOS</td><td>SEMENTARA</td></tr>' in dashboard
-    assert '<tr data-instansi="KAB-B"><td class="mono"><a href="#instansi-KAB-B">KAB-B</a></td><td>2 dari 2</td>' \
-        in dashboard and '<td class="small">-</td><td>FINAL</td></tr>' in dashboard
-    groups = [dashboard.index(f'<tr class="group" data-instansi="{a}" id="instansi-{a}">') for a in ("KOTA-A", "KAB-B")]
-    assert groups[0] < dashboard.index('data-opd="KOTA-A.DINSOS"') < groups[1] < dashboard.index('data-opd="KAB-B.DINKES"')
+    folder = province.root / "reports" / PERIOD
+    dashboard = (folder / "index.html").read_text(encoding="utf-8")
+    # each agency's line: a link to its page, its OPDs in the tables and their statuses, its own release's status
+    assert '<tr data-instansi="KOTA-A"><td class="mono"><a href="instansi/KOTA-A.html">KOTA-A</a></td><td>1 dari 2</td>' \
+        '<td class="small">1 diterima, 1 belum mengirim</td>' in dashboard
+    assert '<td class="small">KOTA-A.DINSOS</td><td>SEMENTARA</td></tr>' in dashboard
+    assert '<tr data-instansi="KAB-B"><td class="mono"><a href="instansi/KAB-B.html">KAB-B</a></td><td>2 dari 2</td>' \
+        '<td class="small">2 diterima, 1 ditolak</td>' in dashboard and '<td class="small">-</td><td>FINAL</td></tr>' in dashboard
+    assert "data-opd=" not in dashboard and 'id="opds-by-agency"' in dashboard  # the OPDs are on their agency's page
+    # an agency's page: its own OPDs (and the file of its folder that names another agency's OPD), its release
+    kota_a = (folder / "instansi" / "KOTA-A.html").read_text(encoding="utf-8")
+    kab_b = (folder / "instansi" / "KAB-B.html").read_text(encoding="utf-8")
+    assert re.findall(r'data-opd="([^"]+)"', kota_a) == ["KOTA-A.DINKES", "KOTA-A.DINSOS"]
+    assert re.findall(r'data-opd="([^"]+)"', kab_b) == ["KAB-B.DINKES", "KAB-B.DINSOS", "?"] and "KAB-B/salah.csv" in kab_b
+    assert 'href="../opd/KOTA-A.DINKES.html"' in kota_a and 'href="../opd/KOTA-A.DINKES-umpan-balik.xlsx"' in kota_a
+    assert 'data-status="sementara"' in kota_a and 'data-status="final"' in kab_b
+    assert '<a href="../index.html">' in kota_a
+    # and an OPD's page leads back to its agency's
+    assert '<a href="../instansi/KAB-B.html">&larr; Instansi KAB-B</a>' in (folder / "opd" / "KAB-B.DINKES.html").read_text(
+        encoding="utf-8")
 
     sql = read_frame(shared_db, "rekap_cells", PERIOD)
     assert set(sql["instansi"]) == {"KOTA-A", "KAB-B"}
@@ -288,7 +301,8 @@ def test_a_one_city_workspace_writes_no_agency_column(tmp_path):
     manifest = json.loads((site.release() / "manifest.json").read_text(encoding="utf-8"))
     assert "agencies" not in manifest["coverage"] and "instansi" not in manifest
     dashboard = (site.root / "reports" / PERIOD / "index.html").read_text(encoding="utf-8")
-    assert 'id="agencies"' not in dashboard and 'class="group"' not in dashboard
+    assert 'id="agencies"' not in dashboard and 'data-opd="DINKES"' in dashboard
+    assert not (site.root / "reports" / PERIOD / "instansi").exists()
 
 
 def test_a_new_period_makes_each_agency_its_folder_and_templates_carry_the_opd_id(tmp_path):
@@ -557,6 +571,46 @@ def test_an_unchanged_agencys_sub_release_is_linked_not_rewritten_and_its_rows_l
     for table in ("rekap_cells", "rekap_lineage", "rekap_coverage"):
         pd.testing.assert_frame_equal(read_frame(sql, table, PERIOD), read_frame(
             f"sqlite:///{fresh.root / 'processed' / 'catalog.sqlite'}", table, PERIOD))
+
+
+def test_each_agencys_page_is_written_again_only_when_it_changed_and_goes_when_the_agency_leaves(tmp_path):
+    """A registry of agencies: each agency's OPDs are on its own page (``reports/PERIOD/instansi/<INSTANSI>.html``),
+    which a run writes again only when what it shows changed: with nothing changed neither page is written,
+    with a file of KAB-B's changed KOTA-A's page is left as it is (the same inode); the pages are those a run
+    from scratch writes. An agency that leaves the registry takes its page with it."""
+    site = Site(tmp_path / "provinsi", REGISTRY, "")
+    site.submit(Submission("DINKES", PERIOD), "KOTA-A", "DINKES.csv")
+    site.submit(Submission("DINKES", PERIOD).scaled(2), "KAB-B", "DINKES.csv")
+    assert site("run", "--period", PERIOD).exit_code == 0
+    pages = site.root / "reports" / PERIOD / "instansi"
+
+    def inodes() -> dict[str, int]:
+        return {path.name: path.stat().st_ino for path in pages.iterdir()}
+
+    first = inodes()
+    assert set(first) == {"KOTA-A.html", "KAB-B.html"}
+    assert 'data-opd="KAB-B.DINSOS" data-status="not_submitted"' in (pages / "KAB-B.html").read_text(encoding="utf-8")
+    assert site("run", "--period", PERIOD).exit_code == 0
+    assert inodes() == first
+
+    site.submit(Submission("DINSOS", PERIOD).scaled(3), "KAB-B", "DINSOS.csv")
+    assert site("run", "--period", PERIOD).exit_code == 0
+    second = inodes()
+    assert second["KOTA-A.html"] == first["KOTA-A.html"] and second["KAB-B.html"] != first["KAB-B.html"]
+    assert 'data-opd="KAB-B.DINSOS" data-status="accepted"' in (pages / "KAB-B.html").read_text(encoding="utf-8")
+    fresh = Site(tmp_path / "baru", REGISTRY, "")
+    shutil.copytree(site.root / "raw", fresh.root / "raw", dirs_exist_ok=True)
+    assert fresh("run", "--period", PERIOD).exit_code == 0
+    theirs = fresh.root / "reports" / PERIOD / "instansi"
+    assert sorted(p.name for p in theirs.iterdir()) == sorted(second)
+    assert all((pages / name).read_bytes() == (theirs / name).read_bytes() for name in second)
+
+    (site.root / "registry.csv").write_text("\n".join(line for line in REGISTRY.splitlines() if not line.endswith(
+        "KOTA-A")) + "\n", encoding="utf-8")
+    site("run", "--period", PERIOD)
+    assert inodes().keys() == {"KAB-B.html"}
+    dashboard = (site.root / "reports" / PERIOD / "index.html").read_text(encoding="utf-8")
+    assert 'data-instansi="KAB-B"' in dashboard and 'data-instansi="KOTA-A"' not in dashboard
 
 
 def test_agencies_sub_releases_are_written_by_the_workers_and_the_same_bytes_with_one_job_or_two(tmp_path, monkeypatch):
