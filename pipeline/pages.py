@@ -376,10 +376,20 @@ def present_reports(opds: Iterable[OpdReport], folder: Path,
 
 
 # -- an agency's page ----------------------------------------------------------------------------------
+def agency_made_of(report: PeriodReport, code: str, opds: list[OpdReport], pages: set[str],
+                   workbooks: set[str]) -> tuple:
+    """What an agency's page is made of, for its fingerprint: what :func:`agency_context` reads (with the
+    language, the code and spec versions, it decides the page), in plain values, cheaper to hash than the
+    page's rows."""
+    return (report.period, code, ((report.coverage or {}).get("agencies") or {}).get(code),
+            ((report.release or {}).get("agencies") or {}).get(code),
+            [(o.code, o.name, o.status, o.file, o.counts, o.staff, o.code in pages, o.code in workbooks) for o in opds])
+
+
 def agency_context(report: PeriodReport, code: str, opds: list[OpdReport], lang: str, pages: set[str],
                    workbooks: set[str]) -> dict:
-    """Everything an agency's page shows (what :func:`agency_html` renders, and what its fingerprint is
-    made of): its OPDs' rows and statuses, its coverage and its own release."""
+    """Everything an agency's page shows (what :func:`agency_html` renders): its OPDs' rows and statuses, its
+    coverage and its own release."""
     check_lang(lang)
     text = _dashboard_text(lang)
     part = ((report.coverage or {}).get("agencies") or {}).get(code)

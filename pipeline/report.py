@@ -125,10 +125,10 @@ def build_reports(processed, reports, period: str, lang: str = "id", registry=No
 
 def _agency_pages(report: PeriodReport, folder: Path, lang: str, versions: str, done: dict, prints: dict):
     """A registry of agencies: ``(agency, path, what it shows)`` of each agency page (``instansi/<INSTANSI>.html``)
-    that is missing or whose content changed, once the OPDs' pages and workbooks it links to are written; each
-    page's fingerprint goes into ``prints``. The fingerprint is of everything the page shows
-    (:func:`pipeline.pages.agency_context`), so an agency none of whose OPDs changed is not written again."""
-    from pipeline.pages import AGENCY_PAGES, agency_context, by_agency, present_reports
+    that is missing or whose fingerprint changed, once the OPDs' pages and workbooks it links to are written;
+    each page's fingerprint (:func:`pipeline.pages.agency_made_of`) goes into ``prints``. An agency none of
+    whose OPDs changed is not written again."""
+    from pipeline.pages import AGENCY_PAGES, agency_context, agency_made_of, by_agency, present_reports
 
     groups = by_agency(report)
     if not groups:
@@ -138,11 +138,11 @@ def _agency_pages(report: PeriodReport, folder: Path, lang: str, versions: str, 
     for code, opds in groups.items():
         if not code:
             continue
-        context = agency_context(report, code, opds, lang, pages, workbooks)
-        key = prints[f"{AGENCY_PAGES}:{code}"] = fingerprint(context, versions)
+        name = f"{AGENCY_PAGES}:{code}"
+        key = prints[name] = fingerprint(agency_made_of(report, code, opds, pages, workbooks), lang, versions)
         path = folder / AGENCY_PAGES / f"{code}.html"
-        if done.get(f"{AGENCY_PAGES}:{code}") != key or not path.is_file():
-            yield code, path, context
+        if done.get(name) != key or not path.is_file():
+            yield code, path, agency_context(report, code, opds, lang, pages, workbooks)
 
 
 def fingerprint(*parts) -> str:
