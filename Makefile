@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python bench/workbooks.py
 	$(BIN)/python bench/publish.py
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/staff.py
 	$(BIN)/python bench/sniff.py
