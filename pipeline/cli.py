@@ -605,7 +605,7 @@ def status(ws, ui, period, processed_dir, agencies, lang):
     try:
         check_agencies(agencies, names)
     except UnknownAgency as err:
-        raise UsageFailure.say("unknown_agency", lang, agency=err.asked, known=text.first(err.known, SHOWN)) from None
+        raise UsageFailure.say("unknown_agency", lang, agency=err.asked, known=text.first(err.known, SHOWN, lang)) from None
     processed_dir = processed_dir or ws.processed
     if period is None and (processed_dir / "catalog.sqlite").exists():
         catalog = Catalog(processed_dir / "catalog.sqlite")

@@ -125,7 +125,7 @@ def coverage_note(summary: dict, lang: str = "id", shown: int | None = None) -> 
     note = text.fill(w["covers"], {"n": summary["opds_used"], "total": summary["opds_in_registry"]})
     if summary["staff_share"] is not None and summary["missing"]:
         note += text.fill(w["share"], {"share": text.number(summary["staff_share"] * 100, lang, 1)})
-    note += text.fill(w["missing"], {"missing": text.first(summary["missing"], shown) or "-"})
+    note += text.fill(w["missing"], {"missing": text.first(summary["missing"], shown, lang) or "-"})
     if summary["missing_without_estimate"]:
-        note += text.fill(w["no_estimate"], {"opds": text.first(summary["missing_without_estimate"], shown)})
+        note += text.fill(w["no_estimate"], {"opds": text.first(summary["missing_without_estimate"], shown, lang)})
     return note

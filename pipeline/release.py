@@ -73,9 +73,9 @@ def release_text(release: dict | None, lang: str = "id") -> str:
     else:
         parts.append(w["needs_agencies"] if national else text.fill(w["needs"], {"needed": release["needed"]}))
     if release.get("provisional"):
-        parts.append(text.say("release.provisional", lang, agencies=text.first(release["provisional"], SHOWN)))
+        parts.append(text.say("release.provisional", lang, agencies=text.first(release["provisional"], SHOWN, lang)))
     if release.get("missing"):
-        parts.append(text.fill(w["missing"], {"missing": text.first(release["missing"], SHOWN)}))
+        parts.append(text.fill(w["missing"], {"missing": text.first(release["missing"], SHOWN, lang)}))
     return f"{w['status'][release['status']]}: " + "; ".join(parts)
 
 
@@ -85,7 +85,7 @@ def agencies_text(statuses: dict[str, str], lang: str = "id") -> str:
     line = text.say("release.agencies", lang, n=len(statuses), final=len(statuses) - len(provisional))
     if not provisional:
         return line
-    return line + "; " + text.say("release.provisional", lang, agencies=text.first(provisional, SHOWN))
+    return line + "; " + text.say("release.provisional", lang, agencies=text.first(provisional, SHOWN, lang))
 
 
 def agencies_line(release: dict | None, lang: str = "id") -> str:

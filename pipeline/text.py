@@ -116,13 +116,13 @@ def _is_leaf(node) -> bool:
     return isinstance(node, dict) and DEFAULT in node and all(isinstance(v, str) for v in node.values())
 
 
-def first(names, n: int | None = None) -> str:
-    """``names`` joined by commas; with ``n``, only the first ``n`` and "..." when there are more (a line
-    a person reads at the console, where a national registry could name thousands)."""
+def first(names, n: int | None = None, lang: str = DEFAULT) -> str:
+    """``names`` joined by commas; with ``n``, only the first ``n`` and how many more there are ("A, B dan
+    3.390 lainnya": a line a person reads at the console, where a national registry could name thousands)."""
     names = list(names)
     if n is None or len(names) <= n:
         return ", ".join(names)
-    return ", ".join(names[:n]) + ", ..."
+    return say("text.and_more", lang, names=", ".join(names[:n]), n=number(len(names) - n, lang))
 
 
 def label(mapping: dict | str | None, lang: str = DEFAULT) -> str:

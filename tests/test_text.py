@@ -75,6 +75,15 @@ def test_numbers_with_fixed_decimals():
     assert text.number(1234.5, "id", 2) == "1.234,50"
 
 
+@pytest.mark.parametrize("lang, rest", [("id", "A000, A001, A002 dan 1.197 lainnya"),
+                                        ("en", "A000, A001, A002 and 1,197 more")])
+def test_a_long_list_shows_its_first_names_and_says_how_many_more(lang, rest):
+    names = [f"A{k:03d}" for k in range(1200)]
+    assert text.first(names, 3, lang) == rest
+    assert text.first(names[:3], 3, lang) == "A000, A001, A002"  # nothing left out: nothing said
+    assert text.first(names, None, lang) == ", ".join(names)  # no cap: every name (a published note)
+
+
 def test_a_workspace_text_file_merges_over_the_shipped_one(tmp_path):
     from pipeline.specs import use_specs
 
