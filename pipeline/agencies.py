@@ -183,7 +183,8 @@ def agency_releases(parts: dict[str, Agency], policy, used: dict[str, str], publ
     for name, part in parts.items():
         previous = read_manifest(published / AGENCY_FOLDER / name)
         mine = _own(used, part)
-        part.release = out[name] = release_status(part.summary, part.registry, policy, mine, previous, finalise, now)
+        own = release_status(part.summary, part.registry, policy, mine, previous, finalise, now)
+        part.release = out[name] = {**own, "scope": "instansi"}  # its own tables, not the combined ones
     return out
 
 

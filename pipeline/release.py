@@ -61,12 +61,13 @@ def release_status(summary: dict, registry, policy: ReleasePolicy, used: dict[st
 
 def release_text(release: dict | None, lang: str = "id") -> str:
     """One line: the status and why (``SEMENTARA: 3 dari 34 OPD wajib ...; final bila ...``); the national
-    release's (``unit: instansi``) in agencies."""
+    release's (``unit: instansi``) in agencies; an agency's own (``scope: instansi``) of its own tables."""
     w = text.words("release", lang)
     if not release:
         return "-"
     national = release.get("unit") == "instansi"  # the national release: counted in agencies
-    parts = [text.fill(w["count_agencies" if national else "count"], release)]
+    count = "count_agencies" if national else "count_agency" if release.get("scope") == "instansi" else "count"
+    parts = [text.fill(w[count], release)]
     if release["status"] == FINAL:
         parts.append(text.fill(w["officer"], {"by": release["finalised_by"], "at": str(release["finalised_at"])[:19]})
                      if release.get("reason") == "officer" else w["coverage"])

@@ -199,6 +199,7 @@ def test_two_agencies_in_one_workspace_and_a_city_publish_to_one_database_then_n
     assert re.findall(r'data-opd="([^"]+)"', kab_b) == ["KAB-B.DINKES", "KAB-B.DINSOS", "?"] and "KAB-B/salah.csv" in kab_b
     assert 'href="../opd/KOTA-A.DINKES.html"' in kota_a and 'href="../opd/KOTA-A.DINKES-umpan-balik.xlsx"' in kota_a
     assert 'data-status="sementara"' in kota_a and 'data-status="final"' in kab_b
+    assert "1 dari 2 OPD wajib dalam tabel instansi" in kota_a and "tabel kota" not in kota_a  # its own tables
     assert '<a href="../index.html">' in kota_a
     # and an OPD's page leads back to its agency's
     assert '<a href="../instansi/KAB-B.html">&larr; Instansi KAB-B</a>' in (folder / "opd" / "KAB-B.DINKES.html").read_text(
@@ -422,7 +423,8 @@ def test_status_of_a_registry_of_agencies_is_a_line_per_agency_and_lists_the_opd
     assert lines[0].startswith(f"Periode {PERIOD}: status setiap OPD instansi KAB-B")
     assert [line.split()[:2] for line in lines[1:3]] == [["KAB-B.DINKES", "diterima"], ["KAB-B.DINSOS", "ditolak"]]
     assert not [line for line in lines if line.lstrip().startswith("KOTA-A.")]
-    assert any(line.startswith("Rilis instansi KAB-B: SEMENTARA: 1 dari 2 OPD wajib") for line in lines), one.output
+    assert any(line.startswith("Rilis instansi KAB-B: SEMENTARA: 1 dari 2 OPD wajib dalam tabel instansi;")
+               for line in lines), one.output  # its own tables, not the city's
     both = site("status", "--period", PERIOD, "--instansi", "KOTA-A", "--instansi", "KAB-B")
     assert sorted(line.split()[0] for line in both.output.splitlines() if line.startswith("  K")) == \
         ["KAB-B.DINKES", "KAB-B.DINSOS", "KOTA-A.DINKES", "KOTA-A.DINSOS"]
