@@ -62,7 +62,7 @@ from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, rol
 from pipeline.coverage import status_labels
 from pipeline.files import atomic_write, save_workbook
 from pipeline.findings import SEVERITIES, Finding, describe_cell, fmt
-from pipeline.limits import check_xlsx
+from pipeline.limits import LIMITS, check_xlsx
 from pipeline.report_data import FILE_SUFFIX, feedback_path  # noqa: F401 - where it is written
 from pipeline.safe import cell_text, inert_copy, plain_text
 from pipeline.specs import Opd, load_registry, load_tables
@@ -158,9 +158,11 @@ def _source_workbook(report, opd, lang: str):
     The locator maps a finding to (sheet title, A1) or None.
     """
     if opd.kind == "xlsx" and opd.archive is not None and Path(opd.archive).is_file():
-        if check_xlsx(opd.archive) is not None:  # beyond the limits: never parsed
+        if Path(opd.archive).stat().st_size > LIMITS["file_bytes"].value:  # not even read
             return None
         data = Path(opd.archive).read_bytes()  # read once; the archive is never opened for writing
+        if check_xlsx(opd.archive, len(data), data) is not None:  # these very bytes beyond a limit: never parsed
+            return None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -20,8 +20,8 @@ from openpyxl.styles import Border, PatternFill, Side
 from conftest import Submission
 from hostile import _rezip
 from pipeline.corrections import LOCATED, ROLES, affected_text, corrections, role
-from pipeline.feedback_workbook import (AUTHOR, FILLS, feedback_path, load_copy, suggestion_text,
-                                        write_feedback_workbook)
+from pipeline.feedback_workbook import (AUTHOR, FILLS, build_feedback_workbook, feedback_path, load_copy,
+                                        suggestion_text, write_feedback_workbook)
 from pipeline.findings import SEVERITIES, Finding, flatten
 from pipeline.report_data import OpdReport, PeriodReport, load_period
 from pipeline.run import run_period
@@ -336,6 +336,38 @@ def test_unreadable_submission_gets_no_workbook(period, tmp_path):
     assert write_feedback_workbook(tmp_path / "y.xlsx", report,
                                    OpdReport("INSP", "Inspektorat", "not_submitted")) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_archive_beyond_a_limit_is_never_loaded_to_be_marked(tmp_path, monkeypatch):
+    """The marked copy loads the archived bytes with openpyxl only once those very bytes are within every
+    limit (a workbook bigger than the file limit is not even read)."""
+    import dataclasses as dc
+
+    import hostile
+    import pipeline.feedback_workbook as fw
+    from pipeline import limits
+
+    loaded = []
+    monkeypatch.setattr(fw, "load_copy", lambda data, **kw: loaded.append(data) or load_copy(data, **kw))
+
+    def marked(data: bytes):
+        archive = tmp_path / f"{len(list(tmp_path.iterdir()))}.xlsx"
+        archive.write_bytes(data)
+        opd = OpdReport("DINKES", "Dinas Kesehatan", "rejected", "DINKES.xlsx", "0" * 64, "xlsx", archive)
+        return build_feedback_workbook(PeriodReport(PERIOD, None, [opd], {}, None, [], None), opd)
+
+    within = hostile.with_sheet('<row r="1"><c r="A1"><v>1</v></c></row>')
+    assert marked(within) is not None and loaded == [within]  # the baseline: a workbook within the limits
+    wide = hostile.with_sheet("<row>" + "<c><v>1</v></c>" * 501 + "</row>")  # beyond the columns limit
+    assert marked(wide) is None and loaded == [within]
+    # the bytes checked are the bytes loaded: an archive that reads otherwise than it was checked is not loaded
+    read = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: wide if self.suffix == ".xlsx" else read(self))
+    assert marked(within) is None and loaded == [within]
+    monkeypatch.setattr(Path, "read_bytes", read)
+    monkeypatch.setitem(limits.LIMITS, "file_bytes", dc.replace(limits.LIMITS["file_bytes"], value=len(within) - 1))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} read"))
+    assert marked(within) is None and loaded == [within]  # bigger than the file limit: not even read
 
 
 def test_raw_and_archive_untouched(period):
